@@ -1,0 +1,112 @@
+/*
+ * geo.h -- precinct boundaries: GeoJSON polygons and point-in-polygon.
+ *
+ * A geo_multipolygon is a precinct boundary parsed from a GeoJSON "Polygon"
+ * or "MultiPolygon" geometry (or a "Feature" wrapping one).  Its one verb,
+ * geo_covers(), answers exactly what PostGIS answers for
+ * ST_Covers(boundary, ST_Point(lon, lat)): a point on an edge or a vertex is
+ * covered, a point strictly inside a hole is not, a point on a hole's ring is.
+ *
+ * "Exactly" is meant literally.  geo_covers() uses the same winding-number
+ * test, the same side-of-segment expression evaluated in the same double
+ * arithmetic, and the same shell-then-holes order as PostGIS's
+ * point-in-polygon short circuit (postgis/lwgeom_functions_analytic.c,
+ * point_in_multipolygon), which is the code ST_Covers runs for a polygon and
+ * a point.  So a point counts as "on the boundary" when that expression is
+ * exactly 0.0, as in PostGIS: the midpoint of a diagonal edge, computed in
+ * floating point, may land a hair to either side and be answered
+ * accordingly.  The bounding-box and latitude-band short cuts below never
+ * change an answer; they only skip edges that cannot affect it.  (This
+ * relies on no FMA contraction of that expression: CMake builds with
+ * -std=c11, under which GCC does not contract.)
+ *
+ * Guarantees:
+ *  - geo_parse() never crashes on a hostile cJSON tree: every member and
+ *    every position is type-checked, and the whole geometry is limited to
+ *    GEO_MAX_POSITIONS positions (1,000,000).
+ *  - Coordinates are longitude/latitude in degrees (EPSG:4326), checked to lie
+ *    in [-180, 180] x [-90, 90]; a third or fourth ordinate is ignored.
+ *  - A parsed geo_multipolygon is immutable, so any number of threads may
+ *    call geo_covers(), geo_bbox() and geo_npoints() on it at once.
+ *  - No I/O, no globals; memory comes from malloc and is released by
+ *    geo_free().  The cJSON tree is not referenced after geo_parse() returns.
+ *
+ * Cost: geo_parse() is O(n log n) in the number of positions and keeps about
+ * 16 bytes per position plus a small band index.  geo_covers() rejects on the
+ * bounding box first, then for each candidate ring looks only at the edges in
+ * the latitude band of the point -- typically a handful, whatever the size of
+ * the ring.
+ */
+#ifndef COMPSTAT_GEO_H
+#define COMPSTAT_GEO_H
+
+#include <stddef.h>
+
+#include <cjson/cJSON.h>
+
+#if defined(__GNUC__)
+#define GEO_MUSTCHECK __attribute__((warn_unused_result))
+#else
+#define GEO_MUSTCHECK
+#endif
+
+/* Upper bound on positions (closing positions included) in one geometry. */
+#define GEO_MAX_POSITIONS 1000000
+
+/* A parsed (Multi)Polygon with its point-in-polygon index.  Opaque. */
+typedef struct geo_multipolygon geo_multipolygon;
+
+/*
+ * Parse a GeoJSON geometry into *out.
+ *
+ * Accepts an object {"type": "Polygon" | "MultiPolygon", "coordinates": ...}
+ * or a {"type": "Feature", "geometry": <one of those>} (member names and type
+ * names are case-sensitive, as RFC 7946 says).  Validates the nesting, that
+ * every position is an array of >= 2 finite numbers, lon in [-180, 180] and
+ * lat in [-90, 90], that every ring has >= 4 positions and is closed (first
+ * and last position equal in lon and lat), that there is at least one
+ * polygon and every polygon has a shell, and that there are at most
+ * GEO_MAX_POSITIONS positions in all.  Ring orientation is not checked (either
+ * winding gives the same answers) and neither is OGC validity (self-
+ * intersection, holes outside their shell): such geometries are answered as
+ * PostGIS answers them.
+ *
+ * Returns 0 and sets *out to a new geo_multipolygon that the caller frees with
+ * geo_free().  On failure returns -1, sets *out to NULL and writes a short
+ * message naming the problem, e.g. "ring 0 of polygon 2 is not closed"
+ * (polygons and rings counted from 0; a Polygon is polygon 0), into err.  err
+ * receives at most errlen bytes and is always NUL-terminated when errlen > 0;
+ * err may be NULL when errlen is 0.  Out of memory is reported the same way
+ * ("out of memory").
+ */
+GEO_MUSTCHECK int geo_parse(const cJSON *geometry, geo_multipolygon **out,
+                            char *err, size_t errlen);
+
+/* Release mp and everything it owns.  NULL is a no-op. */
+void geo_free(geo_multipolygon *mp);
+
+/*
+ * 1 when (lon, lat) lies inside mp or on its boundary (any edge or vertex of
+ * any shell or hole), 0 otherwise -- exactly PostGIS's
+ * ST_Covers(mp, ST_Point(lon, lat)).  A NaN or infinite coordinate is never
+ * covered.  Does not allocate; safe to call concurrently.
+ */
+int geo_covers(const geo_multipolygon *mp, double lon, double lat);
+
+/*
+ * The bounding box of every position of mp (holes included):
+ * out[0] = min lon, out[1] = min lat, out[2] = max lon, out[3] = max lat.
+ * A point outside it is never covered.
+ */
+void geo_bbox(const geo_multipolygon *mp, double out[4]);
+
+/*
+ * Number of positions mp was parsed from, as they appeared in the GeoJSON
+ * (closing positions and repeated positions included).
+ */
+size_t geo_npoints(const geo_multipolygon *mp);
+
+/* Number of polygons in mp: 1 for a Polygon. */
+size_t geo_npolygons(const geo_multipolygon *mp);
+
+#endif

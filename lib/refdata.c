@@ -1,0 +1,284 @@
+/*
+ * refdata.c -- see refdata.h.
+ *
+ * Each table is a growable array indexed by id plus a code -> record map.
+ * Precinct assignment walks the agency's precincts with a bounding-box test
+ * first; a few hundred precincts cost microseconds. (The hotspot grid can
+ * later cache cell -> precinct for interior cells.)
+ */
+#include "refdata.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "strmap.h"
+
+struct table {
+    void **rows; /* by id */
+    int cap;
+    strmap *by_code;
+};
+
+struct ref_data {
+    struct table agencies, precincts, offenses;
+};
+
+static int table_init(struct table *t)
+{
+    t->rows = NULL;
+    t->cap = 0;
+    t->by_code = strmap_new();
+    return t->by_code ? 0 : -1;
+}
+
+static int table_reserve(struct table *t, int id)
+{
+    if (id < t->cap)
+        return 0;
+    int ncap = t->cap ? t->cap : 16;
+    while (ncap <= id)
+        ncap *= 2;
+    void **n = realloc(t->rows, (size_t)ncap * sizeof *n);
+    if (n == NULL)
+        return -1;
+    memset(n + t->cap, 0, (size_t)(ncap - t->cap) * sizeof *n);
+    t->rows = n;
+    t->cap = ncap;
+    return 0;
+}
+
+static void *table_get(const struct table *t, int id)
+{
+    return id > 0 && id < t->cap ? t->rows[id] : NULL;
+}
+
+static int table_max(const struct table *t)
+{
+    int m = t->cap;
+    while (m > 0 && t->rows[m - 1] == NULL)
+        m--;
+    return m;
+}
+
+static void agency_free(ref_agency *a)
+{
+    if (a == NULL)
+        return;
+    free(a->code);
+    free(a->name);
+    free(a->time_zone);
+}
+
+static void precinct_free(ref_precinct *p)
+{
+    if (p == NULL)
+        return;
+    free(p->code);
+    free(p->name);
+    free(p->boundary_geojson);
+    geo_free(p->boundary);
+}
+
+static void offense_free(ref_offense *o)
+{
+    if (o == NULL)
+        return;
+    free(o->code);
+    free(o->name);
+    free(o->category);
+}
+
+ref_data *ref_new(void)
+{
+    ref_data *r = calloc(1, sizeof *r);
+    if (r == NULL)
+        return NULL;
+    if (table_init(&r->agencies) || table_init(&r->precincts) || table_init(&r->offenses)) {
+        ref_free(r);
+        return NULL;
+    }
+    return r;
+}
+
+void ref_free(ref_data *r)
+{
+    if (r == NULL)
+        return;
+    for (int i = 0; i < r->agencies.cap; i++) {
+        agency_free(r->agencies.rows[i]);
+        free(r->agencies.rows[i]);
+    }
+    for (int i = 0; i < r->precincts.cap; i++) {
+        precinct_free(r->precincts.rows[i]);
+        free(r->precincts.rows[i]);
+    }
+    for (int i = 0; i < r->offenses.cap; i++) {
+        offense_free(r->offenses.rows[i]);
+        free(r->offenses.rows[i]);
+    }
+    free(r->agencies.rows);
+    free(r->precincts.rows);
+    free(r->offenses.rows);
+    strmap_free(r->agencies.by_code);
+    strmap_free(r->precincts.by_code);
+    strmap_free(r->offenses.by_code);
+    free(r);
+}
+
+static char *dup_or_null(const char *s, int *oom)
+{
+    if (s == NULL)
+        return NULL;
+    char *c = strdup(s);
+    if (c == NULL)
+        *oom = 1;
+    return c;
+}
+
+/*
+ * Get the record slot for id, creating a zeroed record of size sz. When a
+ * record with this id exists it is returned for update in place.
+ */
+static void *slot_for(struct table *t, int id, size_t sz, int *created)
+{
+    if (id <= 0 || table_reserve(t, id) != 0)
+        return NULL;
+    *created = 0;
+    if (t->rows[id] == NULL) {
+        if ((t->rows[id] = calloc(1, sz)) == NULL)
+            return NULL;
+        *created = 1;
+    }
+    return t->rows[id];
+}
+
+int ref_put_agency(ref_data *r, int id, const char *code, const char *name,
+                   const char *time_zone)
+{
+    int created, oom = 0;
+    ref_agency *a = slot_for(&r->agencies, id, sizeof *a, &created);
+    if (a == NULL)
+        return -1;
+    ref_agency n = {id, dup_or_null(code, &oom), dup_or_null(name, &oom),
+                    dup_or_null(time_zone, &oom)};
+    if (oom || strmap_put(r->agencies.by_code, code, a) != 0) {
+        agency_free(&n);
+        return -1;
+    }
+    agency_free(a);
+    *a = n;
+    return 0;
+}
+
+int ref_put_precinct(ref_data *r, int id, int agency_id, const char *code,
+                     const char *name, long long population,
+                     geo_multipolygon *boundary, const char *geojson)
+{
+    int created, oom = 0;
+    ref_precinct *p = slot_for(&r->precincts, id, sizeof *p, &created);
+    if (p == NULL) {
+        geo_free(boundary);
+        return -1;
+    }
+    ref_precinct n = {id, agency_id, dup_or_null(code, &oom), dup_or_null(name, &oom),
+                      population, boundary, dup_or_null(geojson, &oom), {0, 0, 0, 0}};
+    if (oom || strmap_put(r->precincts.by_code, code, p) != 0) {
+        precinct_free(&n);
+        return -1;
+    }
+    if (boundary)
+        geo_bbox(boundary, n.bbox);
+    precinct_free(p);
+    *p = n;
+    return 0;
+}
+
+static void offense_key(char *buf, size_t len, int agency_id, const char *code)
+{
+    snprintf(buf, len, "%d\x1f%s", agency_id, code);
+}
+
+int ref_put_offense(ref_data *r, int id, int agency_id, const char *code,
+                    const char *name, const char *category)
+{
+    int created, oom = 0;
+    char key[128];
+    ref_offense *o = slot_for(&r->offenses, id, sizeof *o, &created);
+    if (o == NULL)
+        return -1;
+    ref_offense n = {id, agency_id, dup_or_null(code, &oom), dup_or_null(name, &oom),
+                     dup_or_null(category, &oom)};
+    offense_key(key, sizeof key, agency_id, code);
+    if (oom || strmap_put(r->offenses.by_code, key, o) != 0) {
+        offense_free(&n);
+        return -1;
+    }
+    offense_free(o);
+    *o = n;
+    return 0;
+}
+
+const ref_agency *ref_agency_by_id(const ref_data *r, int id)
+{
+    return table_get(&r->agencies, id);
+}
+
+const ref_agency *ref_agency_by_code(const ref_data *r, const char *code)
+{
+    return strmap_get(r->agencies.by_code, code);
+}
+
+const ref_precinct *ref_precinct_by_id(const ref_data *r, int id)
+{
+    return table_get(&r->precincts, id);
+}
+
+const ref_precinct *ref_precinct_by_code(const ref_data *r, const char *code)
+{
+    return strmap_get(r->precincts.by_code, code);
+}
+
+const ref_offense *ref_offense_by_id(const ref_data *r, int id)
+{
+    return table_get(&r->offenses, id);
+}
+
+const ref_offense *ref_offense_by_code(const ref_data *r, int agency_id, const char *code)
+{
+    char key[128];
+    if (strlen(code) > 64)
+        return NULL;
+    offense_key(key, sizeof key, agency_id, code);
+    return strmap_get(r->offenses.by_code, key);
+}
+
+int ref_agency_max(const ref_data *r)
+{
+    return table_max(&r->agencies);
+}
+
+int ref_precinct_max(const ref_data *r)
+{
+    return table_max(&r->precincts);
+}
+
+int ref_offense_max(const ref_data *r)
+{
+    return table_max(&r->offenses);
+}
+
+const ref_precinct *ref_assign_precinct(const ref_data *r, int agency_id, double lon,
+                                        double lat)
+{
+    for (int i = 1; i < r->precincts.cap; i++) {
+        const ref_precinct *p = r->precincts.rows[i];
+        if (p == NULL || p->agency_id != agency_id || p->boundary == NULL)
+            continue;
+        if (lon < p->bbox[0] || lon > p->bbox[2] || lat < p->bbox[1] || lat > p->bbox[3])
+            continue;
+        if (geo_covers(p->boundary, lon, lat))
+            return p;
+    }
+    return NULL;
+}

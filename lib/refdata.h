@@ -1,0 +1,86 @@
+/*
+ * refdata.h -- reference data held in memory: agencies, precincts, offenses.
+ *
+ * The daemon validates and enriches every incident against these tables
+ * without a database round trip: an offense code must exist in the token's
+ * agency, a precinct code must exist, and an incident posted with a location
+ * but no precinct is assigned the first precinct (lowest id) of its agency
+ * whose boundary covers the point (ST_Covers semantics, see geo.h), or none.
+ *
+ * The database stays the source of truth: the server loads these tables at
+ * start-up and applies each change after it commits. Records are indexed by
+ * their database id (small serial integers, so a dense array) and by code.
+ *
+ * Ownership: the ref_data owns every record, string and boundary handed to
+ * it; pointers returned stay valid until the record is replaced or the
+ * ref_data is freed (records are updated in place, so pointers to them stay
+ * valid across updates; their string fields do not).
+ */
+#ifndef COMPSTAT_REFDATA_H
+#define COMPSTAT_REFDATA_H
+
+#include <stddef.h>
+
+#include "geo.h"
+
+typedef struct ref_agency {
+    int id;
+    char *code;
+    char *name;
+    char *time_zone; /* IANA name */
+} ref_agency;
+
+typedef struct ref_precinct {
+    int id;
+    int agency_id;
+    char *code;
+    char *name;
+    long long population;   /* -1: unknown */
+    geo_multipolygon *boundary;
+    char *boundary_geojson; /* the boundary as stored, GeoJSON text */
+    double bbox[4];         /* minlon, minlat, maxlon, maxlat */
+} ref_precinct;
+
+typedef struct ref_offense {
+    int id;
+    int agency_id;
+    char *code;
+    char *name;
+    char *category;
+} ref_offense;
+
+typedef struct ref_data ref_data;
+
+ref_data *ref_new(void);
+void ref_free(ref_data *r);
+
+/* Insert or replace by id. Strings are copied. 0, or -1 out of memory. */
+int ref_put_agency(ref_data *r, int id, const char *code, const char *name,
+                   const char *time_zone);
+/* boundary is taken over (freed on failure too); geojson is copied. */
+int ref_put_precinct(ref_data *r, int id, int agency_id, const char *code,
+                     const char *name, long long population,
+                     geo_multipolygon *boundary, const char *geojson);
+int ref_put_offense(ref_data *r, int id, int agency_id, const char *code,
+                    const char *name, const char *category);
+
+const ref_agency *ref_agency_by_id(const ref_data *r, int id);
+const ref_agency *ref_agency_by_code(const ref_data *r, const char *code);
+const ref_precinct *ref_precinct_by_id(const ref_data *r, int id);
+const ref_precinct *ref_precinct_by_code(const ref_data *r, const char *code);
+const ref_offense *ref_offense_by_id(const ref_data *r, int id);
+const ref_offense *ref_offense_by_code(const ref_data *r, int agency_id, const char *code);
+
+/* Largest id in use + 1 for each table (iterate ids 1..max-1; gaps are NULL). */
+int ref_agency_max(const ref_data *r);
+int ref_precinct_max(const ref_data *r);
+int ref_offense_max(const ref_data *r);
+
+/*
+ * The precinct of agency_id covering (lon, lat), the lowest id when
+ * boundaries overlap, or NULL when none does.
+ */
+const ref_precinct *ref_assign_precinct(const ref_data *r, int agency_id, double lon,
+                                        double lat);
+
+#endif

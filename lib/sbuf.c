@@ -1,0 +1,152 @@
+/*
+ * sbuf.c -- see sbuf.h.
+ */
+#include "sbuf.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void sbuf_init(sbuf *b)
+{
+    b->data = NULL;
+    b->len = b->cap = 0;
+    b->failed = 0;
+}
+
+void sbuf_free(sbuf *b)
+{
+    free(b->data);
+    sbuf_init(b);
+}
+
+void sbuf_reset(sbuf *b)
+{
+    b->len = 0;
+    if (b->data)
+        b->data[0] = '\0';
+}
+
+static int reserve(sbuf *b, size_t extra)
+{
+    if (b->failed)
+        return -1;
+    if (b->len + extra + 1 <= b->cap)
+        return 0;
+    size_t ncap = b->cap ? b->cap : 256;
+    while (ncap < b->len + extra + 1)
+        ncap *= 2;
+    char *n = realloc(b->data, ncap);
+    if (n == NULL) {
+        b->failed = 1;
+        return -1;
+    }
+    b->data = n;
+    b->cap = ncap;
+    return 0;
+}
+
+void sbuf_append(sbuf *b, const char *s, size_t len)
+{
+    if (reserve(b, len) != 0)
+        return;
+    memcpy(b->data + b->len, s, len);
+    b->len += len;
+    b->data[b->len] = '\0';
+}
+
+void sbuf_puts(sbuf *b, const char *s)
+{
+    sbuf_append(b, s, strlen(s));
+}
+
+void sbuf_putc(sbuf *b, char c)
+{
+    sbuf_append(b, &c, 1);
+}
+
+void sbuf_printf(sbuf *b, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (n < 0 || reserve(b, (size_t)n) != 0)
+        return;
+    va_start(ap, fmt);
+    vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    b->len += (size_t)n;
+}
+
+int sbuf_failed(const sbuf *b)
+{
+    return b->failed;
+}
+
+const char *sbuf_str(sbuf *b)
+{
+    return b->data && !b->failed ? b->data : "";
+}
+
+static void array_sep(sbuf *b)
+{
+    if (b->len > 0 && b->data[b->len - 1] != '{')
+        sbuf_putc(b, ',');
+}
+
+void sbuf_array_begin(sbuf *b)
+{
+    sbuf_putc(b, '{');
+}
+
+void sbuf_array_str(sbuf *b, const char *s)
+{
+    if (s == NULL) {
+        sbuf_array_null(b);
+        return;
+    }
+    array_sep(b);
+    sbuf_putc(b, '"');
+    for (; *s; s++) {
+        if (*s == '"' || *s == '\\')
+            sbuf_putc(b, '\\');
+        sbuf_putc(b, *s);
+    }
+    sbuf_putc(b, '"');
+}
+
+void sbuf_array_raw(sbuf *b, const char *tok)
+{
+    array_sep(b);
+    sbuf_puts(b, tok);
+}
+
+void sbuf_array_null(sbuf *b)
+{
+    array_sep(b);
+    sbuf_puts(b, "NULL");
+}
+
+void sbuf_array_end(sbuf *b)
+{
+    sbuf_putc(b, '}');
+}
+
+void sbuf_csv_field(sbuf *b, const char *s)
+{
+    if (s == NULL)
+        return;
+    if (strpbrk(s, ",\"\r\n") == NULL) {
+        sbuf_puts(b, s);
+        return;
+    }
+    sbuf_putc(b, '"');
+    for (; *s; s++) {
+        if (*s == '"')
+            sbuf_putc(b, '"');
+        sbuf_putc(b, *s);
+    }
+    sbuf_putc(b, '"');
+}

@@ -1,0 +1,239 @@
+/*
+ * config.c -- see config.h.
+ */
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum ctype { C_STR, C_INT };
+
+struct setting {
+    const char *name;
+    enum ctype type;
+    size_t offset;
+    const char *def;
+    long min, max;
+    const char *help;
+};
+
+#define S(field, def, help) {#field, C_STR, offsetof(config, field), def, 0, 0, help}
+#define I(field, def, lo, hi, help) {#field, C_INT, offsetof(config, field), def, lo, hi, help}
+
+static const struct setting settings[] = {
+    S(listen, "127.0.0.1:8080", "address to serve HTTP on, HOST:PORT (port 0: any free port)"),
+    S(database, "", "libpq connection string of the PostGIS database"),
+    S(log_level, "info", "error, warn, info or debug"),
+    I(max_body_bytes, "16777216", 1024, 1073741824, "largest request body accepted"),
+    I(max_header_bytes, "16384", 1024, 1048576, "largest request header block accepted"),
+    I(request_timeout, "30", 1, 3600, "seconds a client may take to send a request"),
+    I(max_batch_lines, "10000", 1, 1000000, "most incidents in one POST"),
+    I(commit_batch_max, "5000", 1, 100000, "most incidents in one group commit"),
+    I(db_timeout, "30", 1, 3600, "seconds a database round trip may take before reconnecting"),
+    I(retry_after, "2", 1, 3600, "Retry-After seconds sent with 503"),
+};
+#define NSETTINGS (sizeof settings / sizeof settings[0])
+
+static const struct setting *find(const char *name)
+{
+    for (size_t i = 0; i < NSETTINGS; i++)
+        if (strcmp(settings[i].name, name) == 0)
+            return &settings[i];
+    return NULL;
+}
+
+static int set(config *c, const struct setting *s, const char *value, const char *origin)
+{
+    char *base = (char *)c + s->offset;
+    if (s->type == C_STR) {
+        char *copy = strdup(value);
+        if (copy == NULL)
+            return -1;
+        free(*(char **)base);
+        *(char **)base = copy;
+        return 0;
+    }
+    char *end;
+    errno = 0;
+    long v = strtol(value, &end, 10);
+    if (errno || end == value || *end != '\0' || v < s->min || v > s->max) {
+        fprintf(stderr, "compstatd: %s: %s must be an integer from %ld to %ld, got \"%s\"\n",
+                origin, s->name, s->min, s->max, value);
+        return -1;
+    }
+    *(long *)base = v;
+    return 0;
+}
+
+static char *trim(char *s)
+{
+    while (isspace((unsigned char)*s))
+        s++;
+    char *e = s + strlen(s);
+    while (e > s && isspace((unsigned char)e[-1]))
+        *--e = '\0';
+    return s;
+}
+
+static int load_file(config *c, const char *path)
+{
+    FILE *f = fopen(path, "r");
+    if (f == NULL) {
+        fprintf(stderr, "compstatd: cannot open config file %s: %s\n", path, strerror(errno));
+        return -1;
+    }
+    char line[4096], origin[512];
+    int lineno = 0, rc = 0;
+    while (rc == 0 && fgets(line, sizeof line, f)) {
+        lineno++;
+        char *l = trim(line);
+        if (*l == '\0' || *l == '#')
+            continue;
+        char *eq = strchr(l, '=');
+        snprintf(origin, sizeof origin, "%s:%d", path, lineno);
+        if (eq == NULL) {
+            fprintf(stderr, "compstatd: %s: expected name = value\n", origin);
+            rc = -1;
+            break;
+        }
+        *eq = '\0';
+        char *name = trim(l), *value = trim(eq + 1);
+        size_t vl = strlen(value);
+        if (vl >= 2 && value[0] == '"' && value[vl - 1] == '"') {
+            value[vl - 1] = '\0';
+            value++;
+        }
+        for (char *p = name; *p; p++)
+            if (*p == '-')
+                *p = '_';
+        const struct setting *s = find(name);
+        if (s == NULL) {
+            fprintf(stderr, "compstatd: %s: unknown setting \"%s\"\n", origin, name);
+            rc = -1;
+        } else {
+            rc = set(c, s, value, origin);
+        }
+    }
+    fclose(f);
+    return rc;
+}
+
+static void usage(void)
+{
+    printf("usage: compstatd [--config FILE] [--print-config] [--SETTING VALUE ...]\n\n"
+           "settings (also COMPSTATD_<NAME> in the environment, or name = value in FILE):\n");
+    for (size_t i = 0; i < NSETTINGS; i++) {
+        char opt[64];
+        snprintf(opt, sizeof opt, "--%s", settings[i].name);
+        for (char *p = opt + 2; *p; p++)
+            if (*p == '_')
+                *p = '-';
+        printf("  %-22s %s (default \"%s\")\n", opt, settings[i].help, settings[i].def);
+    }
+}
+
+static void print_config(const config *c)
+{
+    for (size_t i = 0; i < NSETTINGS; i++) {
+        const char *base = (const char *)c + settings[i].offset;
+        if (settings[i].type == C_STR) {
+            const char *v = *(char *const *)base;
+            /* Never print a password that may sit in the conninfo. */
+            if (strcmp(settings[i].name, "database") == 0 && strstr(v, "password"))
+                v = "(set, contains a password)";
+            printf("%s = \"%s\"\n", settings[i].name, v);
+        } else {
+            printf("%s = %ld\n", settings[i].name, *(const long *)base);
+        }
+    }
+}
+
+int config_load(config *c, int argc, char **argv)
+{
+    memset(c, 0, sizeof *c);
+    for (size_t i = 0; i < NSETTINGS; i++)
+        if (set(c, &settings[i], settings[i].def, "default") != 0)
+            return -1;
+
+    const char *file = getenv("COMPSTATD_CONFIG");
+    int print = 0;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
+            file = argv[++i];
+        else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            usage();
+            return 1;
+        } else if (strcmp(argv[i], "--print-config") == 0)
+            print = 1;
+    }
+    if (file && load_file(c, file) != 0)
+        return -1;
+
+    for (size_t i = 0; i < NSETTINGS; i++) {
+        char env[64];
+        snprintf(env, sizeof env, "COMPSTATD_%s", settings[i].name);
+        for (char *p = env; *p; p++)
+            *p = (char)toupper((unsigned char)*p);
+        const char *v = getenv(env);
+        if (v && set(c, &settings[i], v, env) != 0)
+            return -1;
+    }
+
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--config") == 0) {
+            i++;
+            continue;
+        }
+        if (strcmp(argv[i], "--print-config") == 0)
+            continue;
+        if (strncmp(argv[i], "--", 2) != 0) {
+            fprintf(stderr, "compstatd: unexpected argument \"%s\" (see --help)\n", argv[i]);
+            return -1;
+        }
+        char name[64];
+        const char *arg = argv[i] + 2, *value = NULL;
+        const char *eq = strchr(arg, '=');
+        size_t nl = eq ? (size_t)(eq - arg) : strlen(arg);
+        if (nl >= sizeof name)
+            nl = sizeof name - 1;
+        memcpy(name, arg, nl);
+        name[nl] = '\0';
+        for (char *p = name; *p; p++)
+            if (*p == '-')
+                *p = '_';
+        const struct setting *s = find(name);
+        if (s == NULL) {
+            fprintf(stderr, "compstatd: unknown option %s (see --help)\n", argv[i]);
+            return -1;
+        }
+        if (eq)
+            value = eq + 1;
+        else if (i + 1 < argc)
+            value = argv[++i];
+        else {
+            fprintf(stderr, "compstatd: %s needs a value\n", argv[i]);
+            return -1;
+        }
+        if (set(c, s, value, "command line") != 0)
+            return -1;
+    }
+    if (print) {
+        print_config(c);
+        return 1;
+    }
+    return 0;
+}
+
+void config_free(config *c)
+{
+    for (size_t i = 0; i < NSETTINGS; i++)
+        if (settings[i].type == C_STR) {
+            char **p = (char **)((char *)c + settings[i].offset);
+            free(*p);
+            *p = NULL;
+        }
+}

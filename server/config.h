@@ -1,0 +1,35 @@
+/*
+ * config.h -- the daemon's settings, declared once.
+ *
+ * One table (config.c) gives every setting its name, type, default, bounds
+ * and help text. The same table drives the command line (--name VALUE), the
+ * environment (COMPSTATD_NAME), the config file (name = value lines, '#'
+ * comments) and --print-config. Precedence, lowest first: default, config
+ * file, environment, command line.
+ */
+#ifndef COMPSTAT_CONFIG_H
+#define COMPSTAT_CONFIG_H
+
+typedef struct config {
+    char *listen;          /* HOST:PORT; port 0 picks a free port */
+    char *database;        /* libpq conninfo */
+    char *log_level;       /* error | warn | info | debug */
+    long max_body_bytes;   /* request bodies beyond this get 413 */
+    long max_header_bytes; /* request headers beyond this get 431/400 */
+    long request_timeout;  /* seconds a connection may take to send a request */
+    long max_batch_lines;  /* incidents in one POST */
+    long commit_batch_max; /* incidents in one group commit */
+    long db_timeout;       /* seconds before a silent database is dropped */
+    long retry_after;      /* seconds clients are told to wait on 503 */
+} config;
+
+/*
+ * Fill *c from defaults, then the config file (--config PATH or
+ * COMPSTATD_CONFIG), then COMPSTATD_* variables, then argv. On a bad value
+ * or unknown option prints a message to stderr and returns -1; returns 1
+ * when --help or --print-config was handled (caller exits 0); else 0.
+ */
+int config_load(config *c, int argc, char **argv);
+void config_free(config *c);
+
+#endif

@@ -1,0 +1,388 @@
+/*
+ * http.c -- see http.h.
+ *
+ * evhttp matches exact paths only, so everything goes through one generic
+ * callback: decode the path into segments, find the route (method and
+ * pattern, '*' matching one segment), authenticate, run the handler.
+ */
+#include "http.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/keyvalq_struct.h>
+
+#include "app.h"
+#include "auth.h"
+#include "log.h"
+#include "metrics.h"
+
+struct route {
+    int method;
+    const char *pattern;
+    int roles; /* 0: no token needed */
+    void (*fn)(http_req *r);
+    const char *name;
+};
+
+static const struct route routes[] = {
+    {EVHTTP_REQ_GET, "/healthz", 0, h_healthz, "healthz"},
+    {EVHTTP_REQ_GET, "/readyz", 0, h_readyz, "readyz"},
+    {EVHTTP_REQ_GET, "/metrics", 0, h_metrics, "metrics"},
+    {EVHTTP_REQ_GET, "/v1/agencies/*", ROLE_ANY, h_agency_get, "agency_get"},
+    {EVHTTP_REQ_PUT, "/v1/agencies/*", ROLE_ADMIN, h_agency_put, "agency_put"},
+    {EVHTTP_REQ_GET, "/v1/precincts", ROLE_ANY, h_precincts_get, "precincts_get"},
+    {EVHTTP_REQ_PUT, "/v1/precincts/*", ROLE_ADMIN, h_precinct_put, "precinct_put"},
+    {EVHTTP_REQ_GET, "/v1/offenses", ROLE_ANY, h_offenses_get, "offenses_get"},
+    {EVHTTP_REQ_PUT, "/v1/offenses/*", ROLE_ADMIN, h_offense_put, "offense_put"},
+    {EVHTTP_REQ_POST, "/v1/incidents", ROLE_DISPATCH | ROLE_ADMIN, h_incidents_post,
+     "incidents_post"},
+    {EVHTTP_REQ_GET, "/v1/incidents", ROLE_READ, h_incidents_list, "incidents_list"},
+    {EVHTTP_REQ_GET, "/v1/incidents/*", ROLE_READ, h_incident_get, "incident_get"},
+    {EVHTTP_REQ_PATCH, "/v1/incidents/*/*", ROLE_DISPATCH | ROLE_ADMIN, h_incident_patch,
+     "incident_patch"},
+};
+#define NROUTES ((int)(sizeof routes / sizeof routes[0]))
+
+static long inflight;
+static uint64_t req_counter;
+static unsigned req_prefix;
+
+uint64_t http_now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+long http_inflight(void)
+{
+    return inflight;
+}
+
+int principal_allows(const principal *p, const char *precinct)
+{
+    if (p->nprecincts < 0)
+        return 1;
+    if (precinct == NULL)
+        return 0;
+    for (int i = 0; i < p->nprecincts; i++)
+        if (strcmp(p->precincts[i], precinct) == 0)
+            return 1;
+    return 0;
+}
+
+static void req_free(http_req *r)
+{
+    if (r->state_free)
+        r->state_free(r->state);
+    for (int i = 0; i < r->nseg; i++)
+        free(r->seg[i]);
+    for (int i = 0; i < r->who.nprecincts; i++)
+        free(r->who.precincts[i]);
+    free(r->who.precincts);
+    qs_free(&r->query);
+    free(r);
+    inflight--;
+}
+
+static const char *method_name(int m)
+{
+    switch (m) {
+    case EVHTTP_REQ_GET: return "GET";
+    case EVHTTP_REQ_POST: return "POST";
+    case EVHTTP_REQ_PUT: return "PUT";
+    case EVHTTP_REQ_PATCH: return "PATCH";
+    case EVHTTP_REQ_DELETE: return "DELETE";
+    case EVHTTP_REQ_HEAD: return "HEAD";
+    case EVHTTP_REQ_OPTIONS: return "OPTIONS";
+    default: return "OTHER";
+    }
+}
+
+static void send_reply(http_req *r, int status, const char *content_type, struct evbuffer *body)
+{
+    struct evkeyvalq *h = evhttp_request_get_output_headers(r->ev);
+    evhttp_add_header(h, "Content-Type", content_type);
+    evhttp_add_header(h, "X-Request-Id", r->id);
+    evhttp_add_header(h, "Cache-Control", "no-store");
+    if (app.draining)
+        evhttp_add_header(h, "Connection", "close");
+    const char *reason = NULL;
+    switch (status) {
+    case 200: reason = "OK"; break;
+    case 201: reason = "Created"; break;
+    case 400: reason = "Bad Request"; break;
+    case 401: reason = "Unauthorized"; break;
+    case 403: reason = "Forbidden"; break;
+    case 404: reason = "Not Found"; break;
+    case 405: reason = "Method Not Allowed"; break;
+    case 409: reason = "Conflict"; break;
+    case 413: reason = "Payload Too Large"; break;
+    case 415: reason = "Unsupported Media Type"; break;
+    case 422: reason = "Unprocessable Entity"; break;
+    case 429: reason = "Too Many Requests"; break;
+    case 500: reason = "Internal Server Error"; break;
+    case 503: reason = "Service Unavailable"; break;
+    default: reason = "Status"; break;
+    }
+    double secs = (double)(http_now_ns() - r->started_ns) / 1e9;
+    metrics_request(r->route, status, secs);
+    if (status >= 500)
+        log_warn(r->id, "%s %s -> %d (%.1f ms)", method_name(r->method),
+                 evhttp_request_get_uri(r->ev), status, secs * 1e3);
+    else
+        log_debug(r->id, "%s %s -> %d (%.3f ms)", method_name(r->method),
+                  evhttp_request_get_uri(r->ev), status, secs * 1e3);
+    evhttp_send_reply(r->ev, status, reason, body);
+    req_free(r);
+}
+
+void http_reply_raw(http_req *r, int status, const char *content_type, const char *body,
+                    size_t len)
+{
+    struct evbuffer *b = evbuffer_new();
+    if (b)
+        evbuffer_add(b, body, len);
+    send_reply(r, status, content_type, b);
+    if (b)
+        evbuffer_free(b);
+}
+
+void http_reply_json(http_req *r, int status, cJSON *body)
+{
+    char *text = body ? cJSON_PrintUnformatted(body) : NULL;
+    cJSON_Delete(body);
+    if (text == NULL) {
+        static const char oom[] =
+            "{\"error\":{\"code\":\"internal\",\"message\":\"out of memory\"}}";
+        http_reply_raw(r, 500, "application/json", oom, sizeof oom - 1);
+        return;
+    }
+    struct evbuffer *b = evbuffer_new();
+    if (b) {
+        evbuffer_add(b, text, strlen(text));
+        evbuffer_add(b, "\n", 1);
+    }
+    send_reply(r, status, "application/json", b);
+    if (b)
+        evbuffer_free(b);
+    cJSON_free(text);
+}
+
+void http_reply_error(http_req *r, int status, const char *code, const char *field,
+                      const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    if (status == 503) {
+        char ra[16];
+        snprintf(ra, sizeof ra, "%ld", app.cfg.retry_after);
+        evhttp_add_header(evhttp_request_get_output_headers(r->ev), "Retry-After", ra);
+    }
+    if (status == 401)
+        evhttp_add_header(evhttp_request_get_output_headers(r->ev), "WWW-Authenticate",
+                          "Bearer realm=\"compstatd\"");
+    cJSON *root = cJSON_CreateObject();
+    cJSON *err = cJSON_AddObjectToObject(root, "error");
+    cJSON_AddStringToObject(err, "code", code);
+    cJSON_AddStringToObject(err, "message", msg);
+    if (field && *field)
+        cJSON_AddStringToObject(err, "field", field);
+    cJSON_AddStringToObject(err, "request_id", r->id);
+    http_reply_json(r, status, root);
+}
+
+char *http_body(http_req *r, size_t *len)
+{
+    struct evbuffer *in = evhttp_request_get_input_buffer(r->ev);
+    size_t n = evbuffer_get_length(in);
+    char *buf = malloc(n + 1);
+    if (buf == NULL)
+        return NULL;
+    if (n && evbuffer_copyout(in, buf, n) != (ev_ssize_t)n) {
+        free(buf);
+        return NULL;
+    }
+    buf[n] = '\0';
+    *len = n;
+    return buf;
+}
+
+const char *http_header(http_req *r, const char *name)
+{
+    return evhttp_find_header(evhttp_request_get_input_headers(r->ev), name);
+}
+
+int http_content_type_is(http_req *r, const char *mt)
+{
+    const char *ct = http_header(r, "Content-Type");
+    if (ct == NULL)
+        return 0;
+    size_t n = strlen(mt);
+    if (strncasecmp(ct, mt, n) != 0)
+        return 0;
+    return ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ';
+}
+
+/* Split "/a/b%20c" into decoded segments. -1 on bad encoding or too deep. */
+static int split_path(http_req *r, const char *path)
+{
+    const char *p = path;
+    if (*p != '/')
+        return -1;
+    while (*p) {
+        p++; /* skip '/' */
+        const char *end = strchr(p, '/');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        if (len == 0 && end == NULL)
+            break; /* trailing slash */
+        if (r->nseg == HTTP_MAX_SEGS)
+            return -1;
+        char *s = malloc(len + 1);
+        if (s == NULL || qs_decode(p, len, 0, s) < 0) {
+            free(s);
+            return -1;
+        }
+        r->seg[r->nseg++] = s;
+        p += len;
+    }
+    return 0;
+}
+
+/* 1 when r's segments match pattern. */
+static int match(const http_req *r, const char *pattern)
+{
+    int i = 0;
+    const char *p = pattern;
+    while (*p) {
+        p++;
+        const char *end = strchr(p, '/');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        if (i >= r->nseg)
+            return 0;
+        if (!(len == 1 && *p == '*') &&
+            (strlen(r->seg[i]) != len || strncmp(r->seg[i], p, len) != 0))
+            return 0;
+        if (len == 1 && *p == '*' && r->seg[i][0] == '\0')
+            return 0;
+        i++;
+        p += len;
+    }
+    return i == r->nseg;
+}
+
+static void make_id(http_req *r)
+{
+    const char *given = http_header(r, "X-Request-Id");
+    if (given) {
+        size_t n = strlen(given);
+        int ok = n >= 1 && n < sizeof r->id;
+        for (size_t i = 0; ok && i < n; i++) {
+            char c = given[i];
+            ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                 c == '-' || c == '_' || c == '.';
+        }
+        if (ok) {
+            memcpy(r->id, given, n + 1);
+            return;
+        }
+    }
+    snprintf(r->id, sizeof r->id, "%08x-%08llx", req_prefix, (unsigned long long)++req_counter);
+}
+
+static void run_handler(http_req *r)
+{
+    routes[r->route].fn(r);
+}
+
+static void on_request(struct evhttp_request *ev, void *arg)
+{
+    http_req *r = calloc(1, sizeof *r);
+    if (r == NULL) {
+        evhttp_send_error(ev, 500, "out of memory");
+        return;
+    }
+    inflight++;
+    r->ev = ev;
+    r->route = -1;
+    r->started_ns = http_now_ns();
+    r->method = evhttp_request_get_command(ev);
+    r->who.nprecincts = 0;
+    make_id(r);
+
+    const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(ev);
+    const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
+    if (path == NULL || *path == '\0')
+        path = "/";
+    if (split_path(r, path) != 0) {
+        http_reply_error(r, 400, "bad_request", NULL, "malformed request path");
+        return;
+    }
+    if (qs_parse(uri ? evhttp_uri_get_query(uri) : NULL, &r->query) != 0) {
+        http_reply_error(r, 400, "bad_request", NULL,
+                         "malformed query string (bad %%-escape, invalid UTF-8 or more "
+                         "than %d parameters)",
+                         QS_MAX_PARAMS);
+        return;
+    }
+
+    int path_matched = 0;
+    char allow[64] = "";
+    for (int i = 0; i < NROUTES; i++) {
+        if (!match(r, routes[i].pattern))
+            continue;
+        path_matched = 1;
+        if ((int)routes[i].method == r->method) {
+            r->route = i;
+            break;
+        }
+        size_t n = strlen(allow);
+        snprintf(allow + n, sizeof allow - n, "%s%s", n ? ", " : "",
+                 method_name((int)routes[i].method));
+    }
+    if (r->route < 0) {
+        if (path_matched) {
+            evhttp_add_header(evhttp_request_get_output_headers(ev), "Allow", allow);
+            http_reply_error(r, 405, "method_not_allowed", NULL, "%s is not allowed here; use %s",
+                             method_name(r->method), allow);
+        } else {
+            http_reply_error(r, 404, "not_found", NULL, "no such endpoint: %s", path);
+        }
+        return;
+    }
+    if (app.draining && routes[r->route].roles) {
+        http_reply_error(r, 503, "shutting_down", NULL, "the server is shutting down");
+        return;
+    }
+    if (routes[r->route].roles && !app.ref_loaded) {
+        http_reply_error(r, 503, "starting_up", NULL,
+                         "reference data is still loading from the database");
+        return;
+    }
+    if (routes[r->route].roles == 0)
+        run_handler(r);
+    else
+        auth_check(r, routes[r->route].roles, run_handler);
+}
+
+void http_setup(struct evhttp *http)
+{
+    static const char *route_names[NROUTES];
+    for (int i = 0; i < NROUTES; i++)
+        route_names[i] = routes[i].name;
+    metrics_init(NROUTES, route_names);
+    req_prefix = (unsigned)time(NULL) ^ ((unsigned)getpid() << 16);
+    evhttp_set_allowed_methods(http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_PUT |
+                                         EVHTTP_REQ_PATCH | EVHTTP_REQ_DELETE |
+                                         EVHTTP_REQ_HEAD | EVHTTP_REQ_OPTIONS);
+    evhttp_set_gencb(http, on_request, NULL);
+}

@@ -1,0 +1,188 @@
+/*
+ * main.c -- compstatd: start-up, signals, the loop, shutdown.
+ *
+ *   compstatd --listen HOST:PORT --database CONNINFO [--config FILE]
+ *
+ * Prints "listening on HOST:PORT" on stderr once it accepts connections
+ * (with port 0, the port the kernel chose). SIGTERM or SIGINT: stop
+ * accepting, finish the requests and commits in flight, exit 0.
+ */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/listener.h>
+
+#include "app.h"
+#include "auth.h"
+#include "ingest.h"
+#include "log.h"
+
+struct app app;
+
+static struct evhttp_bound_socket *bound;
+static struct event *drain_timer;
+static int drain_ticks;
+
+static void on_writer_up(void *arg, db_conn *db)
+{
+    refdata_reload(db);
+}
+
+static void on_drain_tick(evutil_socket_t fd, short what, void *arg)
+{
+    int done = http_inflight() == 0 && ingest_depth(app.ingest) == 0;
+    if (done || ++drain_ticks > 600) { /* 30 s at most */
+        if (!done)
+            log_warn("main", "shutdown: giving up on %ld requests after 30 s", http_inflight());
+        event_base_loopexit(app.base, NULL);
+    }
+}
+
+/* Not a real signal handler: libevent calls it from the loop. */
+static void on_signal(evutil_socket_t sig, short what, void *arg)
+{
+    if (app.draining) {
+        log_warn("main", "second signal: exiting now");
+        event_base_loopexit(app.base, NULL);
+        return;
+    }
+    log_info("main", "signal %d: draining (no new connections, finishing in-flight work)",
+             (int)sig);
+    app.draining = 1;
+    if (bound) {
+        evhttp_del_accept_socket(app.http, bound);
+        bound = NULL;
+    }
+    struct timeval tv = {0, 50000};
+    drain_timer = event_new(app.base, -1, EV_PERSIST, on_drain_tick, NULL);
+    event_add(drain_timer, &tv);
+}
+
+static int split_listen(const char *listen, char *host, size_t hostlen, int *port)
+{
+    const char *colon = strrchr(listen, ':');
+    if (colon == NULL || colon == listen)
+        return -1;
+    size_t n = (size_t)(colon - listen);
+    if (listen[0] == '[' && n >= 2 && listen[n - 1] == ']') { /* [::1]:8080 */
+        listen++;
+        n -= 2;
+    }
+    if (n >= hostlen)
+        return -1;
+    memcpy(host, listen, n);
+    host[n] = '\0';
+    char *end;
+    long p = strtol(colon + 1, &end, 10);
+    if (*end || end == colon + 1 || p < 0 || p > 65535)
+        return -1;
+    *port = (int)p;
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    int rc = config_load(&app.cfg, argc, argv);
+    if (rc != 0) {
+        config_free(&app.cfg);
+        return rc > 0 ? 0 : 2;
+    }
+    int lvl = log_level_parse(app.cfg.log_level);
+    if (lvl < 0) {
+        fprintf(stderr, "compstatd: log_level must be error, warn, info or debug\n");
+        return 2;
+    }
+    log_set_level((enum log_level)lvl);
+    if (app.cfg.database[0] == '\0') {
+        fprintf(stderr, "compstatd: no database given (--database CONNINFO or "
+                        "COMPSTATD_DATABASE)\n");
+        return 2;
+    }
+    char host[256];
+    int port;
+    if (split_listen(app.cfg.listen, host, sizeof host, &port) != 0) {
+        fprintf(stderr, "compstatd: --listen must be HOST:PORT, got \"%s\"\n", app.cfg.listen);
+        return 2;
+    }
+    signal(SIGPIPE, SIG_IGN);
+    app.started = (int64_t)time(NULL);
+
+    app.base = event_base_new();
+    app.ref = ref_new();
+    if (app.base == NULL || app.ref == NULL) {
+        fprintf(stderr, "compstatd: out of memory at start-up\n");
+        return 1;
+    }
+    app.writer = db_new(app.base, app.cfg.database, "writer", app.cfg.db_timeout, on_writer_up,
+                        NULL);
+    app.reader = db_new(app.base, app.cfg.database, "reader", app.cfg.db_timeout, NULL, NULL);
+    app.ingest = app.writer ? ingest_new(app.base, app.writer, (size_t)app.cfg.commit_batch_max)
+                            : NULL;
+    app.http = evhttp_new(app.base);
+    if (!app.writer || !app.reader || !app.ingest || !app.http) {
+        fprintf(stderr, "compstatd: out of memory at start-up\n");
+        return 1;
+    }
+    evhttp_set_max_body_size(app.http, (ev_ssize_t)app.cfg.max_body_bytes);
+    evhttp_set_max_headers_size(app.http, (ev_ssize_t)app.cfg.max_header_bytes);
+    evhttp_set_timeout(app.http, (int)app.cfg.request_timeout);
+    http_setup(app.http);
+
+    bound = evhttp_bind_socket_with_handle(app.http, host, (ev_uint16_t)port);
+    if (bound == NULL) {
+        fprintf(stderr, "compstatd: cannot listen on %s\n", app.cfg.listen);
+        return 1;
+    }
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof ss;
+    char shown[INET6_ADDRSTRLEN] = "?";
+    evutil_socket_t fd = evhttp_bound_socket_get_fd(bound);
+    if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0) {
+        if (ss.ss_family == AF_INET) {
+            struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+            inet_ntop(AF_INET, &sin->sin_addr, shown, sizeof shown);
+            port = ntohs(sin->sin_port);
+        } else if (ss.ss_family == AF_INET6) {
+            struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
+            inet_ntop(AF_INET6, &sin6->sin6_addr, shown, sizeof shown);
+            port = ntohs(sin6->sin6_port);
+        }
+    }
+    struct event *sigterm = evsignal_new(app.base, SIGTERM, on_signal, NULL);
+    struct event *sigint = evsignal_new(app.base, SIGINT, on_signal, NULL);
+    event_add(sigterm, NULL);
+    event_add(sigint, NULL);
+
+    if (strchr(shown, ':'))
+        fprintf(stderr, "listening on [%s]:%d\n", shown, port);
+    else
+        fprintf(stderr, "listening on %s:%d\n", shown, port);
+    fflush(stderr);
+
+    event_base_dispatch(app.base);
+
+    log_info("main", "stopped");
+    if (bound)
+        evhttp_del_accept_socket(app.http, bound);
+    evhttp_free(app.http);
+    ingest_free(app.ingest);
+    db_free(app.writer);
+    db_free(app.reader);
+    auth_free_cache();
+    ref_free(app.ref);
+    if (drain_timer)
+        event_free(drain_timer);
+    event_free(sigterm);
+    event_free(sigint);
+    event_base_free(app.base);
+    config_free(&app.cfg);
+    return 0;
+}

@@ -1,0 +1,877 @@
+/*
+ * routes_incidents.c -- POST, PATCH and GET of incidents (API.md "Incidents").
+ *
+ * Writes: parse and validate (lib/incident), resolve codes against the
+ * reference data in memory, assign the precinct from the boundaries when
+ * absent, check the token's precinct scope, then queue for group commit
+ * (ingest.h). The reply is built in the item's done callback, after the
+ * commit. Reads go to the database through the reader connection.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "app.h"
+#include "ingest.h"
+#include "log.h"
+#include "rfc3339.h"
+#include "sbuf.h"
+#include "store.h"
+
+void reply_db_down(http_req *r)
+{
+    http_reply_error(r, 503, "database_unavailable", NULL,
+                     "the database is unavailable; retry after the delay in Retry-After");
+}
+
+static void reply_inc_error(http_req *r, const inc_error *e)
+{
+    http_reply_error(r, e->status, e->code, e->field, "%s", e->message);
+}
+
+static cJSON *error_object(const inc_error *e, size_t index)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON *err = cJSON_AddObjectToObject(o, "error");
+    cJSON_AddNumberToObject(err, "status", e->status);
+    cJSON_AddStringToObject(err, "code", e->code);
+    cJSON_AddStringToObject(err, "message", e->message);
+    if (e->field[0])
+        cJSON_AddStringToObject(err, "field", e->field);
+    cJSON_AddNumberToObject(err, "index", (double)index);
+    return o;
+}
+
+static int set_err(inc_error *e, int status, const char *code, const char *field,
+                   const char *msg)
+{
+    e->status = status;
+    snprintf(e->code, sizeof e->code, "%s", code);
+    snprintf(e->field, sizeof e->field, "%s", field ? field : "");
+    snprintf(e->message, sizeof e->message, "%s", msg);
+    return -1;
+}
+
+/*
+ * Resolve codes to ids, assign the precinct, check the token's scope.
+ * Returns 0, or -1 with *e filled.
+ */
+static int resolve(const http_req *r, ingest_item *it, inc_error *e)
+{
+    char msg[200];
+    inc_incident *in = &it->inc;
+    it->agency_id = r->who.agency_id;
+    const ref_offense *o = ref_offense_by_code(app.ref, it->agency_id, in->offense);
+    if (o == NULL) {
+        snprintf(msg, sizeof msg, "unknown offense code \"%.64s\" (define it with PUT /v1/offenses/{code})",
+                 in->offense);
+        return set_err(e, 422, "invalid_field", "offense", msg);
+    }
+    it->offense_id = o->id;
+    const ref_precinct *p = NULL;
+    if (in->precinct) {
+        p = ref_precinct_by_code(app.ref, in->precinct);
+        if (p == NULL || p->agency_id != it->agency_id) {
+            snprintf(msg, sizeof msg, "unknown precinct \"%.64s\"", in->precinct);
+            return set_err(e, 422, "invalid_field", "precinct", msg);
+        }
+    } else if (in->has_location) {
+        p = ref_assign_precinct(app.ref, it->agency_id, in->lon, in->lat);
+        if (p && (in->precinct = strdup(p->code)) == NULL)
+            return set_err(e, 500, "internal", NULL, "out of memory");
+    }
+    it->precinct_id = p ? p->id : 0;
+    if (!principal_allows(&r->who, p ? p->code : NULL)) {
+        snprintf(msg, sizeof msg, "this token may not write incidents %s%.64s",
+                 p ? "of precinct " : "outside its precincts", p ? p->code : "");
+        return set_err(e, 403, "forbidden", "precinct", msg);
+    }
+    return 0;
+}
+
+/* ---------------------------------------------------------------- POST */
+
+struct post {
+    http_req *r;
+    int single;     /* one object: reply with it, not a batch envelope */
+    size_t n;       /* items */
+    size_t pending; /* submitted, not yet done */
+    size_t submitted;
+    ingest_item *items;
+};
+
+static void post_free(void *arg)
+{
+    struct post *p = arg;
+    for (size_t i = 0; i < p->n; i++)
+        ingest_item_clear(&p->items[i]);
+    free(p->items);
+    free(p);
+}
+
+static void post_reply(struct post *p)
+{
+    http_req *r = p->r;
+    if (p->single) {
+        ingest_item *it = &p->items[0];
+        if (it->status >= 400)
+            reply_inc_error(r, &it->err);
+        else
+            http_reply_json(r, it->status, store_to_json(&it->row));
+        return;
+    }
+    if (p->submitted == 0 && p->n > 0) {
+        /* Every line failed validation, or the database is down: when
+           nothing reached the database because it is down, say so. */
+        int all_down = 1;
+        for (size_t i = 0; i < p->n; i++)
+            if (p->items[i].status != 503)
+                all_down = 0;
+        if (all_down) {
+            reply_db_down(r);
+            return;
+        }
+    }
+    cJSON *root = cJSON_CreateObject();
+    cJSON *results = cJSON_CreateArray();
+    size_t accepted = 0;
+    for (size_t i = 0; i < p->n; i++) {
+        ingest_item *it = &p->items[i];
+        cJSON *o;
+        if (it->status >= 400) {
+            o = error_object(&it->err, i);
+        } else {
+            o = store_to_json(&it->row);
+            accepted++;
+            cJSON_AddBoolToObject(o, "created", it->status == 201);
+        }
+        cJSON_AddItemToArray(results, o);
+    }
+    cJSON_AddNumberToObject(root, "accepted", (double)accepted);
+    cJSON_AddNumberToObject(root, "rejected", (double)(p->n - accepted));
+    cJSON_AddItemToObject(root, "results", results);
+    http_reply_json(r, 200, root);
+}
+
+static void post_item_done(ingest_item *it)
+{
+    struct post *p = it->owner;
+    if (--p->pending == 0)
+        post_reply(p);
+}
+
+/* Validate one parsed JSON value into item i. */
+static void prepare(struct post *p, size_t i, const cJSON *v)
+{
+    ingest_item *it = &p->items[i];
+    it->owner = p;
+    it->index = i;
+    it->done = post_item_done;
+    it->version = 1;
+    if (inc_parse(v, INC_PARSE_FULL, &it->inc, &it->err) != 0 ||
+        resolve(p->r, it, &it->err) != 0)
+        it->status = it->err.status;
+}
+
+static void parse_error_item(struct post *p, size_t i, const char *msg)
+{
+    ingest_item *it = &p->items[i];
+    inc_clear(&it->inc);
+    set_err(&it->err, 400, "malformed_json", NULL, msg);
+    it->status = 400;
+}
+
+void h_incidents_post(http_req *r)
+{
+    int ndjson = http_content_type_is(r, "application/x-ndjson");
+    if (!ndjson && !http_content_type_is(r, "application/json")) {
+        http_reply_error(r, 415, "unsupported_media_type", NULL,
+                         "send application/json (an incident or an array) or "
+                         "application/x-ndjson (one incident per line)");
+        return;
+    }
+    if (!db_is_up(app.writer)) {
+        reply_db_down(r);
+        return;
+    }
+    size_t len;
+    char *body = http_body(r, &len);
+    if (body == NULL) {
+        http_reply_error(r, 500, "internal", NULL, "out of memory");
+        return;
+    }
+    if (memchr(body, '\0', len) != NULL) {
+        free(body);
+        http_reply_error(r, 400, "malformed_json", NULL, "the body contains a NUL byte");
+        return;
+    }
+    struct post *p = calloc(1, sizeof *p);
+    if (p == NULL) {
+        free(body);
+        http_reply_error(r, 500, "internal", NULL, "out of memory");
+        return;
+    }
+    p->r = r;
+    r->state = p;
+    r->state_free = post_free;
+    size_t maxn = (size_t)app.cfg.max_batch_lines;
+
+    if (!ndjson) {
+        cJSON *doc = cJSON_ParseWithLength(body, len);
+        free(body);
+        if (doc == NULL) {
+            http_reply_error(r, 400, "malformed_json", NULL, "the body is not valid JSON");
+            return;
+        }
+        if (cJSON_IsArray(doc)) {
+            p->n = (size_t)cJSON_GetArraySize(doc);
+        } else if (cJSON_IsObject(doc)) {
+            p->single = 1;
+            p->n = 1;
+        } else {
+            cJSON_Delete(doc);
+            http_reply_error(r, 400, "malformed_json", NULL,
+                             "the body must be an incident object or an array of them");
+            return;
+        }
+        if (p->n > maxn) {
+            cJSON_Delete(doc);
+            http_reply_error(r, 413, "too_many_incidents", NULL,
+                             "at most %zu incidents per request", maxn);
+            return;
+        }
+        p->items = calloc(p->n ? p->n : 1, sizeof *p->items);
+        if (p->items == NULL) {
+            cJSON_Delete(doc);
+            http_reply_error(r, 500, "internal", NULL, "out of memory");
+            return;
+        }
+        if (p->single) {
+            prepare(p, 0, doc);
+        } else {
+            size_t i = 0;
+            const cJSON *v;
+            cJSON_ArrayForEach(v, doc) prepare(p, i++, v);
+        }
+        cJSON_Delete(doc);
+    } else {
+        /* NDJSON: one incident per non-blank line. */
+        size_t lines = 0;
+        for (size_t i = 0; i < len;) {
+            char *nl = memchr(body + i, '\n', len - i);
+            size_t end = nl ? (size_t)(nl - body) : len;
+            for (size_t k = i; k < end; k++)
+                if (body[k] != ' ' && body[k] != '\t' && body[k] != '\r') {
+                    lines++;
+                    break;
+                }
+            i = end + 1;
+        }
+        if (lines > maxn) {
+            free(body);
+            http_reply_error(r, 413, "too_many_incidents", NULL,
+                             "at most %zu incidents per request", maxn);
+            return;
+        }
+        p->n = lines;
+        p->items = calloc(lines ? lines : 1, sizeof *p->items);
+        if (p->items == NULL) {
+            free(body);
+            http_reply_error(r, 500, "internal", NULL, "out of memory");
+            return;
+        }
+        size_t idx = 0;
+        for (size_t i = 0; i < len && idx < lines;) {
+            char *nl = memchr(body + i, '\n', len - i);
+            size_t end = nl ? (size_t)(nl - body) : len;
+            int blank = 1;
+            for (size_t k = i; k < end; k++)
+                if (body[k] != ' ' && body[k] != '\t' && body[k] != '\r')
+                    blank = 0;
+            if (!blank) {
+                cJSON *doc = cJSON_ParseWithLength(body + i, end - i);
+                ingest_item *it = &p->items[idx];
+                it->owner = p;
+                it->index = idx;
+                it->done = post_item_done;
+                if (doc == NULL)
+                    parse_error_item(p, idx, "this line is not valid JSON");
+                else
+                    prepare(p, idx, doc);
+                cJSON_Delete(doc);
+                idx++;
+            }
+            i = end + 1;
+        }
+        free(body);
+    }
+
+    /* Queue the valid items; count them first so a synchronous completion
+       cannot reply early. */
+    for (size_t i = 0; i < p->n; i++)
+        if (p->items[i].status == 0)
+            p->pending++;
+    p->pending++; /* held until every item is queued */
+    for (size_t i = 0; i < p->n; i++) {
+        ingest_item *it = &p->items[i];
+        if (it->status != 0)
+            continue;
+        if (ingest_submit(app.ingest, it) != 0) {
+            set_err(&it->err, 503, "database_unavailable", NULL, "the database is unavailable");
+            it->status = 503;
+            p->pending--;
+        } else {
+            p->submitted++;
+        }
+    }
+    if (--p->pending == 0)
+        post_reply(p);
+}
+
+/* ---------------------------------------------------------------- PATCH */
+
+struct patch {
+    http_req *r;
+    inc_incident delta; /* the fields sent */
+    ingest_item item;
+    int attempts;
+};
+
+static void patch_free(void *arg)
+{
+    struct patch *p = arg;
+    inc_clear(&p->delta);
+    ingest_item_clear(&p->item);
+    free(p);
+}
+
+static void patch_fetch(struct patch *p);
+
+static void patch_done(ingest_item *it)
+{
+    struct patch *p = it->owner;
+    if (it->status == 409 && it->conflict && p->attempts < 5) {
+        ingest_item_clear(it);
+        patch_fetch(p); /* someone else wrote first: merge again */
+        return;
+    }
+    if (it->status >= 400)
+        reply_inc_error(p->r, &it->err);
+    else
+        http_reply_json(p->r, 200, store_to_json(&it->row));
+}
+
+static void on_patch_current(void *arg, PGresult *res, const char *error)
+{
+    struct patch *p = arg;
+    http_req *r = p->r;
+    if (res == NULL || error) {
+        if (res == NULL)
+            reply_db_down(r);
+        else
+            http_reply_error(r, 500, "internal", NULL, "cannot read the incident");
+        return;
+    }
+    stored cur;
+    if (PQntuples(res) != 1 || store_from_row(res, 0, 0, &cur) != 0 ||
+        cur.agency_id != r->who.agency_id || !principal_allows(&r->who, cur.inc.precinct)) {
+        if (PQntuples(res) == 1)
+            store_clear(&cur);
+        http_reply_error(r, 404, "not_found", NULL, "no incident %s/%s", r->seg[2], r->seg[3]);
+        return;
+    }
+    ingest_item *it = &p->item;
+    memset(it, 0, sizeof *it);
+    it->owner = p;
+    it->done = patch_done;
+    it->version = cur.version + 1;
+    int old_status = cur.inc.status;
+    it->inc = cur.inc; /* take over the strings */
+    memset(&cur.inc, 0, sizeof cur.inc);
+    inc_incident *in = &it->inc;
+
+    /* A new location without a precinct: assign the precinct again. */
+    if ((p->delta.present & INC_F_LOCATION) && !(p->delta.present & INC_F_PRECINCT)) {
+        free(in->precinct);
+        in->precinct = NULL;
+    }
+    if (inc_merge(in, &p->delta) != 0) {
+        http_reply_error(r, 500, "internal", NULL, "out of memory");
+        return;
+    }
+    if (!(p->delta.present & INC_F_STATUS)) {
+        /* Unfounded and cancelled stay until changed explicitly; otherwise
+           the status follows the lifecycle times and never moves back. */
+        if (old_status == INC_UNFOUNDED || old_status == INC_CANCELLED) {
+            in->status = old_status;
+        } else {
+            in->status = -1;
+            int derived = inc_derived_status(in);
+            in->status = derived > old_status ? derived : old_status;
+        }
+    }
+    if (inc_check(in, &it->err) != 0 || resolve(r, it, &it->err) != 0) {
+        reply_inc_error(r, &it->err);
+        return;
+    }
+    p->attempts++;
+    if (ingest_submit(app.ingest, it) != 0)
+        reply_db_down(r);
+}
+
+static void patch_fetch(struct patch *p)
+{
+    const char *params[2] = {p->r->seg[2], p->r->seg[3]};
+    if (db_query(app.writer,
+                 "SELECT " STORE_COLS("i") " FROM incidents i"
+                 " WHERE i.source = $1 AND i.external_id = $2",
+                 2, params, on_patch_current, p) != 0)
+        reply_db_down(p->r);
+}
+
+void h_incident_patch(http_req *r)
+{
+    if (!http_content_type_is(r, "application/json") &&
+        !http_content_type_is(r, "application/merge-patch+json")) {
+        http_reply_error(r, 415, "unsupported_media_type", NULL, "send application/json");
+        return;
+    }
+    size_t len;
+    char *body = http_body(r, &len);
+    cJSON *doc = body ? cJSON_ParseWithLength(body, len) : NULL;
+    free(body);
+    if (doc == NULL || !cJSON_IsObject(doc)) {
+        cJSON_Delete(doc);
+        http_reply_error(r, 400, "malformed_json", NULL, "the body must be a JSON object");
+        return;
+    }
+    struct patch *p = calloc(1, sizeof *p);
+    if (p == NULL) {
+        cJSON_Delete(doc);
+        http_reply_error(r, 500, "internal", NULL, "out of memory");
+        return;
+    }
+    p->r = r;
+    r->state = p;
+    r->state_free = patch_free;
+    inc_error e;
+    int rc = inc_parse(doc, INC_PARSE_PATCH, &p->delta, &e);
+    cJSON_Delete(doc);
+    if (rc != 0) {
+        reply_inc_error(r, &e);
+        return;
+    }
+    if ((p->delta.source && strcmp(p->delta.source, r->seg[2]) != 0) ||
+        (p->delta.external_id && strcmp(p->delta.external_id, r->seg[3]) != 0)) {
+        http_reply_error(r, 422, "invalid_field",
+                         p->delta.source && strcmp(p->delta.source, r->seg[2]) ? "source"
+                                                                                 : "external_id",
+                         "the identity of an incident cannot be changed");
+        return;
+    }
+    if ((p->delta.present & INC_F_OFFENSE) && p->delta.offense == NULL) {
+        http_reply_error(r, 422, "invalid_field", "offense", "offense cannot be null");
+        return;
+    }
+    if (!db_is_up(app.writer)) {
+        reply_db_down(r);
+        return;
+    }
+    patch_fetch(p);
+}
+
+/* ---------------------------------------------------------------- GET one */
+
+static void on_get_one(void *arg, PGresult *res, const char *error)
+{
+    http_req *r = arg;
+    if (res == NULL || error) {
+        if (res == NULL)
+            reply_db_down(r);
+        else
+            http_reply_error(r, 500, "internal", NULL, "cannot read the incident");
+        return;
+    }
+    stored s;
+    if (PQntuples(res) != 1 || store_from_row(res, 0, 0, &s) != 0) {
+        http_reply_error(r, 404, "not_found", NULL, "no incident %s", r->seg[2]);
+        return;
+    }
+    if (!principal_allows(&r->who, s.inc.precinct)) {
+        store_clear(&s);
+        http_reply_error(r, 404, "not_found", NULL, "no incident %s", r->seg[2]);
+        return;
+    }
+    cJSON *o = store_to_json(&s);
+    store_clear(&s);
+    http_reply_json(r, 200, o);
+}
+
+void h_incident_get(http_req *r)
+{
+    const char *id = r->seg[2];
+    char *end;
+    long long v = strtoll(id, &end, 10);
+    if (*end != '\0' || v <= 0 || strlen(id) > 19) {
+        http_reply_error(r, 404, "not_found", NULL, "no incident %s (ids are positive integers)",
+                         id);
+        return;
+    }
+    char agency[16];
+    snprintf(agency, sizeof agency, "%d", r->who.agency_id);
+    const char *params[2] = {id, agency};
+    if (db_query(app.reader,
+                 "SELECT " STORE_COLS("i") " FROM incidents i"
+                 " WHERE i.id = $1 AND i.agency_id = $2",
+                 2, params, on_get_one, r) != 0)
+        reply_db_down(r);
+}
+
+/* ---------------------------------------------------------------- list */
+
+struct list {
+    http_req *r;
+    int format; /* 0 json, 1 geojson, 2 csv */
+    long limit;
+};
+
+static void list_free(void *arg)
+{
+    free(arg);
+}
+
+static void csv_row(sbuf *b, const stored *s)
+{
+    char num[64], t[RFC3339_BUFSZ];
+    const inc_incident *in = &s->inc;
+    const ref_agency *a = ref_agency_by_id(app.ref, s->agency_id);
+    const ref_offense *o = ref_offense_by_id(app.ref, s->offense_id);
+    sbuf_printf(b, "%lld,", (long long)s->id);
+    sbuf_csv_field(b, in->source);
+    sbuf_putc(b, ',');
+    sbuf_csv_field(b, in->external_id);
+    sbuf_putc(b, ',');
+    sbuf_csv_field(b, a ? a->code : "");
+    sbuf_putc(b, ',');
+    sbuf_csv_field(b, in->offense);
+    sbuf_putc(b, ',');
+    sbuf_csv_field(b, o ? o->category : "");
+    sbuf_putc(b, ',');
+    if (in->priority >= 0)
+        sbuf_printf(b, "%d", in->priority);
+    sbuf_putc(b, ',');
+    sbuf_csv_field(b, in->precinct);
+    sbuf_putc(b, ',');
+    if (in->has_location) {
+        snprintf(num, sizeof num, "%.15g,%.15g", in->lat, in->lon);
+        sbuf_puts(b, num);
+    } else {
+        sbuf_putc(b, ',');
+    }
+    sbuf_putc(b, ',');
+    sbuf_csv_field(b, in->address);
+    for (int k = 0; k < INC_T_COUNT; k++) {
+        sbuf_putc(b, ',');
+        if (in->times_set & (1u << k))
+            sbuf_puts(b, rfc3339_format(in->times[k], 0, t));
+    }
+    sbuf_putc(b, ',');
+    sbuf_puts(b, inc_status_name(inc_derived_status(in)));
+    sbuf_putc(b, ',');
+    sbuf b2;
+    sbuf_init(&b2);
+    for (size_t u = 0; u < in->nunits; u++) {
+        if (u)
+            sbuf_putc(&b2, ';');
+        sbuf_puts(&b2, in->units[u]);
+    }
+    sbuf_csv_field(b, sbuf_str(&b2));
+    sbuf_free(&b2);
+    sbuf_printf(b, ",%s", rfc3339_format(s->created_at, 0, t));
+    sbuf_printf(b, ",%s\r\n", rfc3339_format(s->updated_at, 0, t));
+}
+
+static void on_list(void *arg, PGresult *res, const char *error)
+{
+    struct list *l = arg;
+    http_req *r = l->r;
+    if (res == NULL || error) {
+        if (res == NULL)
+            reply_db_down(r);
+        else {
+            log_error(r->id, "list query failed: %s", error);
+            http_reply_error(r, 500, "internal", NULL, "cannot list incidents");
+        }
+        return;
+    }
+    int n = PQntuples(res);
+    char cursor[64] = "";
+    if (n > l->limit) {
+        /* One row more than asked: there is a next page, starting after
+           the last row returned. */
+        n = (int)l->limit;
+        snprintf(cursor, sizeof cursor, "%s_%s", PQgetvalue(res, n - 1, STORE_NCOLS),
+                 PQgetvalue(res, n - 1, 0));
+    }
+    if (l->format == 2) {
+        sbuf b;
+        sbuf_init(&b);
+        sbuf_puts(&b, "id,source,external_id,agency,offense,category,priority,precinct,lat,"
+                      "lon,address,occurred_at,received_at,dispatched_at,en_route_at,"
+                      "on_scene_at,cleared_at,status,units,created_at,updated_at\r\n");
+        for (int i = 0; i < n; i++) {
+            stored s;
+            if (store_from_row(res, i, 0, &s) == 0) {
+                csv_row(&b, &s);
+                store_clear(&s);
+            }
+        }
+        if (cursor[0])
+            evhttp_add_header(evhttp_request_get_output_headers(r->ev), "X-Next-Cursor", cursor);
+        if (sbuf_failed(&b))
+            http_reply_error(r, 500, "internal", NULL, "out of memory");
+        else
+            http_reply_raw(r, 200, "text/csv; charset=utf-8", sbuf_str(&b), b.len);
+        sbuf_free(&b);
+        return;
+    }
+    cJSON *root = cJSON_CreateObject();
+    cJSON *arr = cJSON_CreateArray();
+    if (l->format == 1)
+        cJSON_AddStringToObject(root, "type", "FeatureCollection");
+    cJSON_AddItemToObject(root, l->format == 1 ? "features" : "incidents", arr);
+    for (int i = 0; i < n; i++) {
+        stored s;
+        if (store_from_row(res, i, 0, &s) != 0)
+            continue;
+        cJSON *o = store_to_json(&s);
+        if (l->format == 1) {
+            cJSON *f = cJSON_CreateObject();
+            cJSON_AddStringToObject(f, "type", "Feature");
+            cJSON_AddNumberToObject(f, "id", (double)s.id);
+            if (s.inc.has_location) {
+                cJSON *g = cJSON_AddObjectToObject(f, "geometry");
+                cJSON_AddStringToObject(g, "type", "Point");
+                double c[2] = {s.inc.lon, s.inc.lat};
+                cJSON_AddItemToObject(g, "coordinates", cJSON_CreateDoubleArray(c, 2));
+            } else {
+                cJSON_AddNullToObject(f, "geometry");
+            }
+            cJSON_DeleteItemFromObject(o, "location");
+            cJSON_AddItemToObject(f, "properties", o);
+            o = f;
+        }
+        cJSON_AddItemToArray(arr, o);
+        store_clear(&s);
+    }
+    if (cursor[0])
+        cJSON_AddStringToObject(root, "next_cursor", cursor);
+    else
+        cJSON_AddNullToObject(root, "next_cursor");
+    http_reply_json(r, 200, root);
+}
+
+/* A from/to bound: RFC 3339, or a local date in the agency's zone. */
+static int time_bound(http_req *r, const char *name, const char *v, sbuf *sql,
+                      const char **params, int *np, const char *op, char *store, size_t sz)
+{
+    int64_t t;
+    int y, m, d;
+    const ref_agency *a = ref_agency_by_id(app.ref, r->who.agency_id);
+    if (rfc3339_parse(v, &t) == 0) {
+        snprintf(store, sz, "%lld", (long long)t);
+        params[(*np)++] = store;
+        sbuf_printf(sql, " AND i.counted_at %s to_timestamp($%d)", op, *np);
+        return 0;
+    }
+    if (rfc3339_parse_date(v, &y, &m, &d) == 0) {
+        snprintf(store, sz, "%s", v);
+        params[(*np)++] = store;
+        params[(*np)++] = a ? a->time_zone : "UTC";
+        sbuf_printf(sql, " AND i.counted_at %s ($%d::date::timestamp AT TIME ZONE $%d)", op,
+                    *np - 1, *np);
+        return 0;
+    }
+    http_reply_error(r, 422, "invalid_field", name,
+                     "%s must be an RFC 3339 time with offset or a date YYYY-MM-DD", name);
+    return -1;
+}
+
+/* Append "AND col = ANY($n)" for a comma list mapped through lookup. */
+static int id_filter(http_req *r, const char *name, const char *list, sbuf *sql, sbuf *arr,
+                     const char **params, int *np, const char *col)
+{
+    char *copy = strdup(list), *save = NULL;
+    if (copy == NULL)
+        return -1;
+    sbuf_array_begin(arr);
+    for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        char num[16];
+        int found = 0;
+        if (strcmp(name, "precinct") == 0) {
+            const ref_precinct *p = ref_precinct_by_code(app.ref, tok);
+            if (p && p->agency_id == r->who.agency_id) {
+                if (!principal_allows(&r->who, p->code)) {
+                    http_reply_error(r, 403, "forbidden", "precinct",
+                                     "this token may not read precinct %s", tok);
+                    free(copy);
+                    return -1;
+                }
+                snprintf(num, sizeof num, "%d", p->id);
+                sbuf_array_raw(arr, num);
+                found = 1;
+            }
+        } else if (strcmp(name, "offense") == 0) {
+            const ref_offense *o = ref_offense_by_code(app.ref, r->who.agency_id, tok);
+            if (o) {
+                snprintf(num, sizeof num, "%d", o->id);
+                sbuf_array_raw(arr, num);
+                found = 1;
+            }
+        } else { /* category: every offense of the agency in it */
+            for (int id = 1; id < ref_offense_max(app.ref); id++) {
+                const ref_offense *o = ref_offense_by_id(app.ref, id);
+                if (o && o->agency_id == r->who.agency_id && strcmp(o->category, tok) == 0) {
+                    snprintf(num, sizeof num, "%d", o->id);
+                    sbuf_array_raw(arr, num);
+                    found = 1;
+                }
+            }
+            found = 1; /* a category without offenses simply matches nothing */
+        }
+        if (!found) {
+            http_reply_error(r, 422, "invalid_field", name, "unknown %s \"%.64s\"", name, tok);
+            free(copy);
+            return -1;
+        }
+    }
+    free(copy);
+    sbuf_array_end(arr);
+    params[(*np)++] = sbuf_str(arr);
+    sbuf_printf(sql, " AND %s = ANY($%d::int[])", col, *np);
+    return 0;
+}
+
+void h_incidents_list(http_req *r)
+{
+    static const char *const allowed[] = {"precinct", "offense", "category", "from", "to",
+                                          "bbox",     "limit",   "cursor",   "format", NULL};
+    const char *bad = qs_unknown(&r->query, allowed);
+    if (bad) {
+        http_reply_error(r, 400, "unknown_parameter", bad, "unknown query parameter \"%s\"", bad);
+        return;
+    }
+    struct list *l = calloc(1, sizeof *l);
+    if (l == NULL) {
+        http_reply_error(r, 500, "internal", NULL, "out of memory");
+        return;
+    }
+    l->r = r;
+    r->state = l;
+    r->state_free = list_free;
+
+    const char *v = qs_get(&r->query, "format");
+    if (v == NULL || strcmp(v, "json") == 0)
+        l->format = 0;
+    else if (strcmp(v, "geojson") == 0)
+        l->format = 1;
+    else if (strcmp(v, "csv") == 0)
+        l->format = 2;
+    else {
+        http_reply_error(r, 422, "invalid_field", "format", "format must be json, geojson or csv");
+        return;
+    }
+    l->limit = 100;
+    if ((v = qs_get(&r->query, "limit")) != NULL) {
+        char *end;
+        l->limit = strtol(v, &end, 10);
+        if (*end || end == v || l->limit < 1 || l->limit > 1000) {
+            http_reply_error(r, 422, "invalid_field", "limit", "limit must be from 1 to 1000");
+            return;
+        }
+    }
+
+    const char *params[16];
+    int np = 0;
+    char agency[16], limit[24], from[40], to[40], bbox[4][40], cur_t[32], cur_id[32];
+    sbuf sql, arrs[4];
+    sbuf_init(&sql);
+    for (int i = 0; i < 4; i++)
+        sbuf_init(&arrs[i]);
+    snprintf(agency, sizeof agency, "%d", r->who.agency_id);
+    params[np++] = agency;
+    sbuf_puts(&sql, "SELECT " STORE_COLS("i") ", extract(epoch FROM i.counted_at)::bigint"
+                    " FROM incidents i WHERE i.agency_id = $1");
+    int rc = 0;
+    if ((v = qs_get(&r->query, "precinct")) != NULL)
+        rc = id_filter(r, "precinct", v, &sql, &arrs[0], params, &np, "i.precinct_id");
+    if (rc == 0 && r->who.nprecincts >= 0) {
+        /* Scope: only the token's precincts, never the unassigned. */
+        sbuf_array_begin(&arrs[1]);
+        for (int i = 0; i < r->who.nprecincts; i++) {
+            const ref_precinct *p = ref_precinct_by_code(app.ref, r->who.precincts[i]);
+            char num[16];
+            if (p) {
+                snprintf(num, sizeof num, "%d", p->id);
+                sbuf_array_raw(&arrs[1], num);
+            }
+        }
+        sbuf_array_end(&arrs[1]);
+        params[np++] = sbuf_str(&arrs[1]);
+        sbuf_printf(&sql, " AND i.precinct_id = ANY($%d::int[])", np);
+    }
+    if (rc == 0 && (v = qs_get(&r->query, "offense")) != NULL)
+        rc = id_filter(r, "offense", v, &sql, &arrs[2], params, &np, "i.offense_id");
+    if (rc == 0 && (v = qs_get(&r->query, "category")) != NULL)
+        rc = id_filter(r, "category", v, &sql, &arrs[3], params, &np, "i.offense_id");
+    if (rc == 0 && (v = qs_get(&r->query, "from")) != NULL)
+        rc = time_bound(r, "from", v, &sql, params, &np, ">=", from, sizeof from);
+    if (rc == 0 && (v = qs_get(&r->query, "to")) != NULL)
+        rc = time_bound(r, "to", v, &sql, params, &np, "<", to, sizeof to);
+    if (rc == 0 && (v = qs_get(&r->query, "bbox")) != NULL) {
+        double b[4];
+        char tail;
+        if (sscanf(v, "%lf,%lf,%lf,%lf%c", &b[0], &b[1], &b[2], &b[3], &tail) != 4 ||
+            b[0] < -180 || b[2] > 180 || b[1] < -90 || b[3] > 90 || b[0] > b[2] || b[1] > b[3]) {
+            http_reply_error(r, 422, "invalid_field", "bbox",
+                             "bbox must be minlon,minlat,maxlon,maxlat in WGS84");
+            rc = -1;
+        } else {
+            for (int i = 0; i < 4; i++) {
+                snprintf(bbox[i], sizeof bbox[i], "%.17g", b[i]);
+                params[np++] = bbox[i];
+            }
+            sbuf_printf(&sql,
+                        " AND i.geom && ST_MakeEnvelope($%d, $%d, $%d, $%d, 4326)"
+                        " AND ST_Covers(ST_MakeEnvelope($%d, $%d, $%d, $%d, 4326), i.geom)",
+                        np - 3, np - 2, np - 1, np, np - 3, np - 2, np - 1, np);
+        }
+    }
+    if (rc == 0 && (v = qs_get(&r->query, "cursor")) != NULL) {
+        long long ct, cid;
+        char tail;
+        if (sscanf(v, "%lld_%lld%c", &ct, &cid, &tail) != 2) {
+            http_reply_error(r, 422, "invalid_field", "cursor", "cursor is not one this server gave");
+            rc = -1;
+        } else {
+            snprintf(cur_t, sizeof cur_t, "%lld", ct);
+            snprintf(cur_id, sizeof cur_id, "%lld", cid);
+            params[np++] = cur_t;
+            params[np++] = cur_id;
+            sbuf_printf(&sql, " AND (i.counted_at, i.id) < (to_timestamp($%d), $%d::bigint)",
+                        np - 1, np);
+        }
+    }
+    if (rc == 0) {
+        snprintf(limit, sizeof limit, "%ld", l->limit + 1);
+        params[np++] = limit;
+        sbuf_printf(&sql, " ORDER BY i.counted_at DESC, i.id DESC LIMIT $%d", np);
+        if (sbuf_failed(&sql))
+            http_reply_error(r, 500, "internal", NULL, "out of memory");
+        else if (db_query(app.reader, sbuf_str(&sql), np, params, on_list, l) != 0)
+            reply_db_down(r);
+    }
+    sbuf_free(&sql);
+    for (int i = 0; i < 4; i++)
+        sbuf_free(&arrs[i]);
+}

@@ -1,0 +1,38 @@
+/*
+ * routes_ops.c -- /healthz, /readyz, /metrics (API.md "Operations").
+ * No token needed: bind them to a private interface in production.
+ */
+#include "app.h"
+#include "metrics.h"
+#include "sbuf.h"
+
+void h_healthz(http_req *r)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "status", "ok");
+    http_reply_json(r, 200, o);
+}
+
+void h_readyz(http_req *r)
+{
+    int db = db_is_up(app.writer) && db_is_up(app.reader);
+    int ready = db && app.ref_loaded && !app.draining;
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "status", ready ? "ready" : "not_ready");
+    cJSON_AddBoolToObject(o, "database", db);
+    cJSON_AddBoolToObject(o, "reference_data_loaded", app.ref_loaded);
+    cJSON_AddBoolToObject(o, "draining", app.draining);
+    http_reply_json(r, ready ? 200 : 503, o);
+}
+
+void h_metrics(http_req *r)
+{
+    sbuf b;
+    sbuf_init(&b);
+    metrics_render(&b);
+    if (sbuf_failed(&b))
+        http_reply_error(r, 500, "internal", NULL, "out of memory");
+    else
+        http_reply_raw(r, 200, "text/plain; version=0.0.4; charset=utf-8", sbuf_str(&b), b.len);
+    sbuf_free(&b);
+}

@@ -1,0 +1,491 @@
+/*
+ * routes_ref.c -- reference data: agencies, precincts, offenses
+ * (API.md "Reference data"), and their load into memory.
+ *
+ * Writes go through the writer connection and change the in-memory tables
+ * only after the database committed them.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "app.h"
+#include "geo.h"
+#include "log.h"
+#include "qs.h"
+
+/* ------------------------------------------------------------ loading */
+
+static int precinct_from_row(PGresult *res, int row)
+{
+    /* id, agency_id, code, name, population, geojson */
+    const char *gj = PQgetvalue(res, row, 5);
+    cJSON *doc = cJSON_Parse(gj);
+    geo_multipolygon *mp = NULL;
+    char err[160];
+    if (doc == NULL || geo_parse(doc, &mp, err, sizeof err) != 0) {
+        log_warn("ref", "precinct %s: stored boundary unusable: %s", PQgetvalue(res, row, 2),
+                 doc ? err : "not JSON");
+        mp = NULL;
+    }
+    cJSON_Delete(doc);
+    return ref_put_precinct(app.ref, atoi(PQgetvalue(res, row, 0)),
+                            atoi(PQgetvalue(res, row, 1)), PQgetvalue(res, row, 2),
+                            PQgetvalue(res, row, 3),
+                            PQgetisnull(res, row, 4) ? -1 : atoll(PQgetvalue(res, row, 4)), mp,
+                            gj);
+}
+
+#define PRECINCT_COLS "id, agency_id, code, name, population, ST_AsGeoJSON(boundary)"
+#define OFFENSE_COLS "id, agency_id, code, name, category"
+#define AGENCY_COLS "id, code, name, time_zone"
+
+static void on_load(void *arg, PGresult *res, const char *error)
+{
+    const char *what = arg;
+    if (error) {
+        log_error("ref", "loading %s failed: %s", what, error);
+        return; /* the next reconnect loads again */
+    }
+    int n = PQntuples(res);
+    for (int i = 0; i < n; i++) {
+        if (strcmp(what, "agencies") == 0)
+            ref_put_agency(app.ref, atoi(PQgetvalue(res, i, 0)), PQgetvalue(res, i, 1),
+                           PQgetvalue(res, i, 2), PQgetvalue(res, i, 3));
+        else if (strcmp(what, "precincts") == 0)
+            precinct_from_row(res, i);
+        else
+            ref_put_offense(app.ref, atoi(PQgetvalue(res, i, 0)), atoi(PQgetvalue(res, i, 1)),
+                            PQgetvalue(res, i, 2), PQgetvalue(res, i, 3), PQgetvalue(res, i, 4));
+    }
+    log_info("ref", "loaded %d %s", n, what);
+    if (strcmp(what, "offenses") == 0)
+        app.ref_loaded = 1;
+}
+
+void refdata_reload(db_conn *db)
+{
+    /* Queued in order on one connection: offenses (the last) completing
+       means all three are in. */
+    db_query(db, "SELECT " AGENCY_COLS " FROM agencies ORDER BY id", 0, NULL, on_load,
+             "agencies");
+    db_query(db, "SELECT " PRECINCT_COLS " FROM precincts ORDER BY id", 0, NULL, on_load,
+             "precincts");
+    db_query(db, "SELECT " OFFENSE_COLS " FROM offenses ORDER BY id", 0, NULL, on_load,
+             "offenses");
+}
+
+/* ------------------------------------------------------------ helpers */
+
+/* Parse the JSON object body, or reply 400/415 and return NULL. */
+static cJSON *json_body(http_req *r)
+{
+    if (!http_content_type_is(r, "application/json")) {
+        http_reply_error(r, 415, "unsupported_media_type", NULL, "send application/json");
+        return NULL;
+    }
+    size_t len;
+    char *body = http_body(r, &len);
+    cJSON *doc = body ? cJSON_ParseWithLength(body, len) : NULL;
+    free(body);
+    if (doc == NULL || !cJSON_IsObject(doc)) {
+        cJSON_Delete(doc);
+        http_reply_error(r, 400, "malformed_json", NULL, "the body must be a JSON object");
+        return NULL;
+    }
+    return doc;
+}
+
+/*
+ * A string member: required or optional, 1..maxlen bytes of UTF-8. Returns
+ * the string, NULL when absent and optional; replies 422 and sets *bad.
+ */
+static const char *str_member(http_req *r, cJSON *doc, const char *name, int required,
+                              size_t maxlen, int *bad)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(doc, name);
+    if (*bad)
+        return NULL;
+    if (v == NULL || cJSON_IsNull(v)) {
+        if (required) {
+            http_reply_error(r, 422, "missing_field", name, "%s is required", name);
+            *bad = 1;
+        }
+        return NULL;
+    }
+    size_t len = cJSON_IsString(v) ? strlen(v->valuestring) : 0;
+    if (!cJSON_IsString(v) || len < 1 || len > maxlen || !qs_utf8_valid(v->valuestring, len)) {
+        http_reply_error(r, 422, "invalid_field", name, "%s must be a string of 1 to %zu bytes",
+                         name, maxlen);
+        *bad = 1;
+        return NULL;
+    }
+    return v->valuestring;
+}
+
+static int code_ok(const char *s, size_t maxlen)
+{
+    size_t n = strlen(s);
+    if (n < 1 || n > maxlen)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        int alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+        if (!alnum && (i == 0 || (c != '-' && c != '_' && c != '.')))
+            return 0;
+    }
+    return 1;
+}
+
+static cJSON *agency_json(const ref_agency *a)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "code", a->code);
+    cJSON_AddStringToObject(o, "name", a->name);
+    cJSON_AddStringToObject(o, "time_zone", a->time_zone);
+    return o;
+}
+
+static cJSON *offense_json(const ref_offense *o)
+{
+    cJSON *j = cJSON_CreateObject();
+    cJSON_AddStringToObject(j, "code", o->code);
+    cJSON_AddStringToObject(j, "name", o->name);
+    cJSON_AddStringToObject(j, "category", o->category);
+    return j;
+}
+
+static cJSON *precinct_json(const ref_precinct *p, int geojson)
+{
+    const ref_agency *a = ref_agency_by_id(app.ref, p->agency_id);
+    cJSON *props = cJSON_CreateObject();
+    cJSON_AddStringToObject(props, "code", p->code);
+    cJSON_AddStringToObject(props, "agency", a ? a->code : "");
+    cJSON_AddStringToObject(props, "name", p->name);
+    if (p->population >= 0)
+        cJSON_AddNumberToObject(props, "population", (double)p->population);
+    else
+        cJSON_AddNullToObject(props, "population");
+    cJSON *bbox = cJSON_CreateDoubleArray(p->bbox, 4);
+    cJSON *boundary = p->boundary_geojson ? cJSON_Parse(p->boundary_geojson) : cJSON_CreateNull();
+    if (!geojson) {
+        cJSON_AddItemToObject(props, "bbox", bbox);
+        cJSON_AddItemToObject(props, "boundary", boundary);
+        return props;
+    }
+    cJSON *f = cJSON_CreateObject();
+    cJSON_AddStringToObject(f, "type", "Feature");
+    cJSON_AddStringToObject(f, "id", p->code);
+    cJSON_AddItemToObject(f, "bbox", bbox);
+    cJSON_AddItemToObject(f, "geometry", boundary);
+    cJSON_AddItemToObject(f, "properties", props);
+    return f;
+}
+
+/* Common handling of a write's result: 503, or a logged 500. 0 when ok. */
+static int write_failed(http_req *r, PGresult *res, const char *error, const char *what)
+{
+    if (res == NULL) {
+        reply_db_down(r);
+        return 1;
+    }
+    if (error) {
+        log_error(r->id, "%s failed: %s", what, error);
+        http_reply_error(r, 500, "internal", NULL, "%s failed", what);
+        return 1;
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------ agencies */
+
+void h_agency_get(http_req *r)
+{
+    const ref_agency *a = ref_agency_by_code(app.ref, r->seg[2]);
+    if (a == NULL || a->id != r->who.agency_id) {
+        http_reply_error(r, 404, "not_found", NULL, "no agency %s", r->seg[2]);
+        return;
+    }
+    http_reply_json(r, 200, agency_json(a));
+}
+
+static void on_agency_put(void *arg, PGresult *res, const char *error)
+{
+    http_req *r = arg;
+    if (write_failed(r, res, error, "agency update"))
+        return;
+    if (PQntuples(res) != 1) {
+        http_reply_error(r, 422, "invalid_field", "time_zone",
+                         "time_zone must be an IANA time zone name, e.g. America/Guatemala");
+        return;
+    }
+    int id = atoi(PQgetvalue(res, 0, 0));
+    ref_put_agency(app.ref, id, PQgetvalue(res, 0, 1), PQgetvalue(res, 0, 2),
+                   PQgetvalue(res, 0, 3));
+    http_reply_json(r, 200, agency_json(ref_agency_by_id(app.ref, id)));
+}
+
+void h_agency_put(http_req *r)
+{
+    const ref_agency *a = ref_agency_by_code(app.ref, r->seg[2]);
+    if (a == NULL || a->id != r->who.agency_id) {
+        http_reply_error(r, 403, "forbidden", NULL,
+                         "a token may only change its own agency (create agencies with "
+                         "compstat-admin token create)");
+        return;
+    }
+    cJSON *doc = json_body(r);
+    if (doc == NULL)
+        return;
+    int bad = 0;
+    const char *name = str_member(r, doc, "name", 1, 200, &bad);
+    const char *tz = str_member(r, doc, "time_zone", 1, 64, &bad);
+    if (bad) {
+        cJSON_Delete(doc);
+        return;
+    }
+    char id[16];
+    snprintf(id, sizeof id, "%d", a->id);
+    const char *params[3] = {id, name, tz};
+    int rc = db_query(app.writer,
+                      "UPDATE agencies SET name = $2, time_zone = $3, updated_at = now()"
+                      " WHERE id = $1 AND EXISTS (SELECT 1 FROM pg_timezone_names"
+                      "  WHERE name = $3)"
+                      " RETURNING " AGENCY_COLS,
+                      3, params, on_agency_put, r);
+    cJSON_Delete(doc);
+    if (rc != 0)
+        reply_db_down(r);
+}
+
+/* ------------------------------------------------------------ precincts */
+
+void h_precincts_get(http_req *r)
+{
+    static const char *const allowed[] = {"format", NULL};
+    const char *bad = qs_unknown(&r->query, allowed);
+    if (bad) {
+        http_reply_error(r, 400, "unknown_parameter", bad, "unknown query parameter \"%s\"", bad);
+        return;
+    }
+    const char *fmt = qs_get(&r->query, "format");
+    int geojson = fmt && strcmp(fmt, "geojson") == 0;
+    if (fmt && !geojson && strcmp(fmt, "json") != 0) {
+        http_reply_error(r, 422, "invalid_field", "format", "format must be json or geojson");
+        return;
+    }
+    cJSON *root = cJSON_CreateObject();
+    if (geojson)
+        cJSON_AddStringToObject(root, "type", "FeatureCollection");
+    cJSON *arr = cJSON_AddArrayToObject(root, geojson ? "features" : "precincts");
+    for (int id = 1; id < ref_precinct_max(app.ref); id++) {
+        const ref_precinct *p = ref_precinct_by_id(app.ref, id);
+        if (p && p->agency_id == r->who.agency_id && principal_allows(&r->who, p->code))
+            cJSON_AddItemToArray(arr, precinct_json(p, geojson));
+    }
+    http_reply_json(r, 200, root);
+}
+
+struct precinct_put {
+    http_req *r;
+    geo_multipolygon *mp;
+};
+
+static void precinct_put_free(void *arg)
+{
+    struct precinct_put *p = arg;
+    geo_free(p->mp);
+    free(p);
+}
+
+static void on_precinct_put(void *arg, PGresult *res, const char *error)
+{
+    struct precinct_put *p = arg;
+    http_req *r = p->r;
+    if (res && error && strcmp(db_sqlstate(res), "XX000") == 0) {
+        /* PostGIS could not build the geometry. */
+        http_reply_error(r, 422, "invalid_field", "boundary", "boundary is not a usable polygon");
+        return;
+    }
+    if (write_failed(r, res, error, "precinct update"))
+        return;
+    if (PQntuples(res) != 1) {
+        http_reply_error(r, 422, "invalid_field", "boundary",
+                         "boundary is not a valid polygon (rings cross or overlap)");
+        return;
+    }
+    int created = PQgetvalue(res, 0, 6)[0] == 't';
+    geo_multipolygon *mp = p->mp;
+    p->mp = NULL;
+    int id = atoi(PQgetvalue(res, 0, 0));
+    ref_put_precinct(app.ref, id, atoi(PQgetvalue(res, 0, 1)), PQgetvalue(res, 0, 2),
+                     PQgetvalue(res, 0, 3),
+                     PQgetisnull(res, 0, 4) ? -1 : atoll(PQgetvalue(res, 0, 4)), mp,
+                     PQgetvalue(res, 0, 5));
+    http_reply_json(r, created ? 201 : 200, precinct_json(ref_precinct_by_id(app.ref, id), 0));
+}
+
+void h_precinct_put(http_req *r)
+{
+    const char *code = r->seg[2];
+    if (!code_ok(code, 64)) {
+        http_reply_error(r, 422, "invalid_field", "code",
+                         "a precinct code is 1 to 64 letters, digits, '-', '_' or '.'");
+        return;
+    }
+    const ref_precinct *existing = ref_precinct_by_code(app.ref, code);
+    if (existing && existing->agency_id != r->who.agency_id) {
+        http_reply_error(r, 409, "conflict", "code", "precinct %s belongs to another agency", code);
+        return;
+    }
+    cJSON *doc = json_body(r);
+    if (doc == NULL)
+        return;
+    int bad = 0;
+    const char *agency = str_member(r, doc, "agency", 0, 32, &bad);
+    const char *name = str_member(r, doc, "name", 1, 200, &bad);
+    if (bad) {
+        cJSON_Delete(doc);
+        return;
+    }
+    const ref_agency *own = ref_agency_by_id(app.ref, r->who.agency_id);
+    if (agency && (own == NULL || strcmp(agency, own->code) != 0)) {
+        cJSON_Delete(doc);
+        http_reply_error(r, 403, "forbidden", "agency",
+                         "a token may only write precincts of its own agency");
+        return;
+    }
+    if (!principal_allows(&r->who, code)) {
+        cJSON_Delete(doc);
+        http_reply_error(r, 403, "forbidden", "code", "this token may not write precinct %s", code);
+        return;
+    }
+    const cJSON *pop = cJSON_GetObjectItemCaseSensitive(doc, "population");
+    char popbuf[32];
+    const char *popv = NULL;
+    if (pop && !cJSON_IsNull(pop)) {
+        if (!cJSON_IsNumber(pop) || pop->valuedouble < 0 || pop->valuedouble > 1e10 ||
+            pop->valuedouble != (double)(long long)pop->valuedouble) {
+            cJSON_Delete(doc);
+            http_reply_error(r, 422, "invalid_field", "population",
+                             "population must be a non-negative integer");
+            return;
+        }
+        snprintf(popbuf, sizeof popbuf, "%lld", (long long)pop->valuedouble);
+        popv = popbuf;
+    }
+    const cJSON *boundary = cJSON_GetObjectItemCaseSensitive(doc, "boundary");
+    if (boundary == NULL || cJSON_IsNull(boundary)) {
+        cJSON_Delete(doc);
+        http_reply_error(r, 422, "missing_field", "boundary",
+                         "boundary (a GeoJSON Polygon or MultiPolygon) is required");
+        return;
+    }
+    struct precinct_put *p = calloc(1, sizeof *p);
+    char err[160];
+    if (p == NULL) {
+        cJSON_Delete(doc);
+        http_reply_error(r, 500, "internal", NULL, "out of memory");
+        return;
+    }
+    p->r = r;
+    r->state = p;
+    r->state_free = precinct_put_free;
+    if (geo_parse(boundary, &p->mp, err, sizeof err) != 0) {
+        cJSON_Delete(doc);
+        http_reply_error(r, 422, "invalid_field", "boundary", "boundary: %s", err);
+        return;
+    }
+    /* Hand PostGIS only the geometry (a Feature is unwrapped). */
+    const cJSON *geom = boundary;
+    const cJSON *t = cJSON_GetObjectItemCaseSensitive(boundary, "type");
+    if (cJSON_IsString(t) && strcmp(t->valuestring, "Feature") == 0)
+        geom = cJSON_GetObjectItemCaseSensitive(boundary, "geometry");
+    char *gj = cJSON_PrintUnformatted(geom);
+    char agency_id[16];
+    snprintf(agency_id, sizeof agency_id, "%d", r->who.agency_id);
+    const char *params[5] = {code, agency_id, name, popv, gj};
+    int rc = db_query(
+        app.writer,
+        "WITH g AS (SELECT ST_Multi(ST_SetSRID(ST_GeomFromGeoJSON($5), 4326)) AS geom)"
+        " INSERT INTO precincts AS p (code, agency_id, name, population, boundary)"
+        " SELECT $1, $2, $3, $4, g.geom FROM g WHERE ST_IsValid(g.geom)"
+        " ON CONFLICT (code) DO UPDATE SET name = EXCLUDED.name,"
+        "  population = EXCLUDED.population, boundary = EXCLUDED.boundary, updated_at = now()"
+        " WHERE p.agency_id = EXCLUDED.agency_id"
+        " RETURNING p.id, p.agency_id, p.code, p.name, p.population, ST_AsGeoJSON(p.boundary),"
+        "  (p.xmax = 0)",
+        5, params, on_precinct_put, p);
+    cJSON_free(gj);
+    cJSON_Delete(doc);
+    if (rc != 0)
+        reply_db_down(r);
+}
+
+/* ------------------------------------------------------------ offenses */
+
+void h_offenses_get(http_req *r)
+{
+    cJSON *root = cJSON_CreateObject();
+    cJSON *arr = cJSON_AddArrayToObject(root, "offenses");
+    for (int id = 1; id < ref_offense_max(app.ref); id++) {
+        const ref_offense *o = ref_offense_by_id(app.ref, id);
+        if (o && o->agency_id == r->who.agency_id)
+            cJSON_AddItemToArray(arr, offense_json(o));
+    }
+    http_reply_json(r, 200, root);
+}
+
+static void on_offense_put(void *arg, PGresult *res, const char *error)
+{
+    http_req *r = arg;
+    if (write_failed(r, res, error, "offense update"))
+        return;
+    int id = atoi(PQgetvalue(res, 0, 0));
+    int created = PQgetvalue(res, 0, 5)[0] == 't';
+    ref_put_offense(app.ref, id, atoi(PQgetvalue(res, 0, 1)), PQgetvalue(res, 0, 2),
+                    PQgetvalue(res, 0, 3), PQgetvalue(res, 0, 4));
+    http_reply_json(r, created ? 201 : 200, offense_json(ref_offense_by_id(app.ref, id)));
+}
+
+void h_offense_put(http_req *r)
+{
+    const char *code = r->seg[2];
+    size_t cl = strlen(code);
+    if (cl < 1 || cl > 64) {
+        http_reply_error(r, 422, "invalid_field", "code", "an offense code is 1 to 64 bytes");
+        return;
+    }
+    cJSON *doc = json_body(r);
+    if (doc == NULL)
+        return;
+    int bad = 0;
+    const char *name = str_member(r, doc, "name", 1, 200, &bad);
+    const char *category = str_member(r, doc, "category", 1, 64, &bad);
+    if (bad) {
+        cJSON_Delete(doc);
+        return;
+    }
+    for (const char *c = category; *c; c++) {
+        if (!((*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') || *c == '_')) {
+            cJSON_Delete(doc);
+            http_reply_error(r, 422, "invalid_field", "category",
+                             "category must be lower-case letters, digits and '_' "
+                             "(e.g. robbery, felony_assault)");
+            return;
+        }
+    }
+    char agency_id[16];
+    snprintf(agency_id, sizeof agency_id, "%d", r->who.agency_id);
+    const char *params[4] = {agency_id, code, name, category};
+    int rc = db_query(app.writer,
+                      "INSERT INTO offenses AS o (agency_id, code, name, category)"
+                      " VALUES ($1, $2, $3, $4)"
+                      " ON CONFLICT (agency_id, code) DO UPDATE SET name = EXCLUDED.name,"
+                      "  category = EXCLUDED.category, updated_at = now()"
+                      " RETURNING o.id, o.agency_id, o.code, o.name, o.category, (o.xmax = 0)",
+                      4, params, on_offense_put, r);
+    cJSON_Delete(doc);
+    if (rc != 0)
+        reply_db_down(r);
+}

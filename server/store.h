@@ -1,0 +1,51 @@
+/*
+ * store.h -- incidents as rows of the incidents table.
+ *
+ * One column list (STORE_COLS) is used by every statement that returns
+ * incidents, and one parser turns those columns back into a record, so the
+ * upsert, PATCH, GET and the list all agree on what an incident is.
+ */
+#ifndef COMPSTAT_STORE_H
+#define COMPSTAT_STORE_H
+
+#include <stdint.h>
+
+#include <cjson/cJSON.h>
+#include <libpq-fe.h>
+
+#include "incident.h"
+
+/* The columns of incident alias x, in the order store_from_row reads. */
+#define STORE_COLS(x)                                                                  \
+    x ".id, " x ".version, " x ".agency_id, " x ".precinct_id, " x ".offense_id, " x   \
+    ".priority, " x ".status, ST_X(" x ".geom), ST_Y(" x ".geom), " x ".address, "     \
+    "extract(epoch FROM " x ".occurred_at)::bigint, "                                  \
+    "extract(epoch FROM " x ".received_at)::bigint, "                                  \
+    "extract(epoch FROM " x ".dispatched_at)::bigint, "                                \
+    "extract(epoch FROM " x ".en_route_at)::bigint, "                                  \
+    "extract(epoch FROM " x ".on_scene_at)::bigint, "                                  \
+    "extract(epoch FROM " x ".cleared_at)::bigint, array_to_json(" x ".units)::text, "  \
+    "extract(epoch FROM " x ".created_at)::bigint, "                                   \
+    "extract(epoch FROM " x ".updated_at)::bigint, " x ".source, " x ".external_id"
+#define STORE_NCOLS 21
+
+typedef struct stored {
+    int64_t id;
+    int version;
+    int agency_id, precinct_id, offense_id; /* precinct_id 0: unassigned */
+    int64_t created_at, updated_at;
+    inc_incident inc; /* codes filled from reference data */
+} stored;
+
+/*
+ * Read STORE_NCOLS columns of row starting at column col. Returns 0, or -1
+ * when the row is NULL there (no such incident) or memory ran out.
+ * Free with store_clear.
+ */
+int store_from_row(const PGresult *res, int row, int col, stored *out);
+void store_clear(stored *s);
+
+/* The API's JSON for a stored incident (NULL when out of memory). */
+cJSON *store_to_json(const stored *s);
+
+#endif

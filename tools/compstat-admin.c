@@ -1,0 +1,287 @@
+/*
+ * compstat-admin -- administration from the command line (blocking libpq:
+ * this is a tool, not the daemon).
+ *
+ *   compstat-admin migrate --database CONNINFO [--dir DIR]
+ *   compstat-admin token create --database CONNINFO --role ROLE --agency CODE
+ *                               [--precincts P1,P2] [--label TEXT]
+ *   compstat-admin token revoke --database CONNINFO --token TOKEN
+ *
+ * migrate applies migrations/NNNN_*.sql in name order, each in its own
+ * transaction, recording each in schema_migrations with its SHA-256; it is
+ * safe to repeat and refuses to run when an applied migration was edited.
+ * token create prints the new token alone on stdout; only its hash is
+ * stored. An agency that does not exist yet is created (name = code,
+ * time zone UTC) so a fresh installation can be bootstrapped.
+ * CONNINFO may also come from COMPSTATD_DATABASE.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libpq-fe.h>
+
+#include "secret.h"
+
+#ifndef COMPSTAT_MIGRATIONS_DIR
+#define COMPSTAT_MIGRATIONS_DIR "migrations"
+#endif
+
+static void usage(void)
+{
+    fprintf(stderr,
+            "usage:\n"
+            "  compstat-admin migrate --database CONNINFO [--dir DIR]\n"
+            "  compstat-admin token create --database CONNINFO --role ROLE --agency CODE\n"
+            "                              [--precincts P1,P2] [--label TEXT]\n"
+            "  compstat-admin token revoke --database CONNINFO --token TOKEN\n"
+            "ROLE: dispatch, commander, supervisor or admin. CONNINFO may also be given\n"
+            "as COMPSTATD_DATABASE.\n");
+}
+
+static const char *opt(int argc, char **argv, const char *name)
+{
+    for (int i = 0; i + 1 < argc; i++)
+        if (strcmp(argv[i], name) == 0)
+            return argv[i + 1];
+    return NULL;
+}
+
+static PGconn *connect_db(int argc, char **argv)
+{
+    const char *conninfo = opt(argc, argv, "--database");
+    if (conninfo == NULL)
+        conninfo = getenv("COMPSTATD_DATABASE");
+    if (conninfo == NULL) {
+        fprintf(stderr, "compstat-admin: --database CONNINFO is required\n");
+        return NULL;
+    }
+    PGconn *pg = PQconnectdb(conninfo);
+    if (PQstatus(pg) != CONNECTION_OK) {
+        fprintf(stderr, "compstat-admin: cannot connect: %s", PQerrorMessage(pg));
+        PQfinish(pg);
+        return NULL;
+    }
+    PQsetNoticeProcessor(pg, NULL, NULL);
+    return pg;
+}
+
+static int exec_ok(PGconn *pg, const char *sql)
+{
+    PGresult *res = PQexec(pg, sql);
+    int ok = PQresultStatus(res) == PGRES_COMMAND_OK || PQresultStatus(res) == PGRES_TUPLES_OK;
+    if (!ok)
+        fprintf(stderr, "compstat-admin: %s", PQresultErrorMessage(res));
+    PQclear(res);
+    return ok;
+}
+
+static char *read_file(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (f == NULL)
+        return NULL;
+    size_t cap = 65536, n = 0;
+    char *buf = malloc(cap);
+    size_t got;
+    while (buf && (got = fread(buf + n, 1, cap - n - 1, f)) > 0) {
+        n += got;
+        if (n + 1 == cap) {
+            char *nb = realloc(buf, cap *= 2);
+            if (nb == NULL) {
+                free(buf);
+                buf = NULL;
+            } else {
+                buf = nb;
+            }
+        }
+    }
+    fclose(f);
+    if (buf) {
+        buf[n] = '\0';
+        *len = n;
+    }
+    return buf;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int migrate(int argc, char **argv)
+{
+    const char *dir = opt(argc, argv, "--dir");
+    if (dir == NULL)
+        dir = getenv("COMPSTAT_MIGRATIONS_DIR");
+    if (dir == NULL)
+        dir = COMPSTAT_MIGRATIONS_DIR;
+    DIR *d = opendir(dir);
+    if (d == NULL) {
+        fprintf(stderr, "compstat-admin: cannot open %s: %s\n", dir, strerror(errno));
+        return 1;
+    }
+    char *names[1024];
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL && n < 1024) {
+        size_t l = strlen(e->d_name);
+        if (l > 4 && strcmp(e->d_name + l - 4, ".sql") == 0)
+            names[n++] = strdup(e->d_name);
+    }
+    closedir(d);
+    qsort(names, (size_t)n, sizeof names[0], cmp_str);
+
+    PGconn *pg = connect_db(argc, argv);
+    int rc = pg ? 0 : 1, applied = 0;
+    /* One migrator at a time: concurrent runs wait here. */
+    if (rc == 0 && (!exec_ok(pg, "SET client_min_messages = warning") ||
+                    !exec_ok(pg, "SELECT pg_advisory_lock(7361207)") ||
+                    !exec_ok(pg, "CREATE TABLE IF NOT EXISTS schema_migrations ("
+                                 " version text PRIMARY KEY, checksum text NOT NULL,"
+                                 " applied_at timestamptz NOT NULL DEFAULT now())")))
+        rc = 1;
+    for (int i = 0; rc == 0 && i < n; i++) {
+        char path[4096], hash[SECRET_HASH_LEN + 1], version[256];
+        snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+        snprintf(version, sizeof version, "%s", names[i]);
+        version[strlen(version) - 4] = '\0';
+        size_t len;
+        char *sql = read_file(path, &len);
+        if (sql == NULL || secret_hash(sql, len, hash) != 0) {
+            fprintf(stderr, "compstat-admin: cannot read %s\n", path);
+            free(sql);
+            rc = 1;
+            break;
+        }
+        const char *params[1] = {version};
+        PGresult *res = PQexecParams(pg, "SELECT checksum FROM schema_migrations WHERE version = $1",
+                                     1, NULL, params, NULL, NULL, 0);
+        int done = PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1;
+        if (done && strcmp(PQgetvalue(res, 0, 0), hash) != 0) {
+            fprintf(stderr,
+                    "compstat-admin: migration %s was changed after it was applied; "
+                    "add a new migration instead\n",
+                    version);
+            rc = 1;
+        }
+        PQclear(res);
+        if (done || rc) {
+            free(sql);
+            continue;
+        }
+        /* The file runs as a simple query (it may hold many statements),
+           inside one transaction with its record. */
+        if (!exec_ok(pg, "BEGIN") || !exec_ok(pg, sql)) {
+            fprintf(stderr, "compstat-admin: migration %s failed\n", version);
+            exec_ok(pg, "ROLLBACK");
+            rc = 1;
+        } else {
+            const char *p2[2] = {version, hash};
+            res = PQexecParams(pg, "INSERT INTO schema_migrations (version, checksum) VALUES ($1, $2)",
+                               2, NULL, p2, NULL, NULL, 0);
+            int ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+            PQclear(res);
+            if (!ok || !exec_ok(pg, "COMMIT")) {
+                exec_ok(pg, "ROLLBACK");
+                rc = 1;
+            } else {
+                fprintf(stderr, "applied %s\n", version);
+                applied++;
+            }
+        }
+        free(sql);
+    }
+    if (rc == 0)
+        fprintf(stderr, "migrations: %d applied, %d already present\n", applied, n - applied);
+    for (int i = 0; i < n; i++)
+        free(names[i]);
+    PQfinish(pg);
+    return rc;
+}
+
+static int token_create(int argc, char **argv)
+{
+    const char *role = opt(argc, argv, "--role");
+    const char *agency = opt(argc, argv, "--agency");
+    const char *precincts = opt(argc, argv, "--precincts");
+    const char *label = opt(argc, argv, "--label");
+    if (role == NULL || agency == NULL) {
+        usage();
+        return 2;
+    }
+    if (strcmp(role, "dispatch") && strcmp(role, "commander") && strcmp(role, "supervisor") &&
+        strcmp(role, "admin")) {
+        fprintf(stderr, "compstat-admin: --role must be dispatch, commander, supervisor or admin\n");
+        return 2;
+    }
+    char token[SECRET_TOKEN_LEN + 1], hash[SECRET_HASH_LEN + 1];
+    if (secret_new_token(token) != 0 || secret_hash(token, strlen(token), hash) != 0) {
+        fprintf(stderr, "compstat-admin: cannot generate a token\n");
+        return 1;
+    }
+    PGconn *pg = connect_db(argc, argv);
+    if (pg == NULL)
+        return 1;
+    /* precincts "P1,P2" -> text[] via string_to_array; every code must exist
+       in the agency, unless the list is empty. */
+    const char *params[5] = {agency, hash, role, precincts, label};
+    PGresult *res = PQexecParams(
+        pg,
+        "WITH a AS (INSERT INTO agencies (code, name) VALUES ($1, $1)"
+        "  ON CONFLICT (code) DO UPDATE SET code = EXCLUDED.code RETURNING id),"
+        " p AS (SELECT CASE WHEN $4::text IS NULL THEN NULL"
+        "  ELSE string_to_array($4::text, ',') END AS list)"
+        " INSERT INTO api_tokens (token_hash, role, agency_id, precincts, label)"
+        " SELECT $2, $3, a.id, p.list, $5 FROM a, p RETURNING id",
+        5, NULL, params, NULL, NULL, 0);
+    int ok = PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1;
+    if (!ok)
+        fprintf(stderr, "compstat-admin: %s", PQresultErrorMessage(res));
+    PQclear(res);
+    PQfinish(pg);
+    if (!ok)
+        return 1;
+    printf("%s\n", token);
+    return 0;
+}
+
+static int token_revoke(int argc, char **argv)
+{
+    const char *token = opt(argc, argv, "--token");
+    if (token == NULL) {
+        usage();
+        return 2;
+    }
+    char hash[SECRET_HASH_LEN + 1];
+    if (secret_hash(token, strlen(token), hash) != 0)
+        return 1;
+    PGconn *pg = connect_db(argc, argv);
+    if (pg == NULL)
+        return 1;
+    const char *params[1] = {hash};
+    PGresult *res = PQexecParams(pg,
+                                 "UPDATE api_tokens SET revoked_at = now()"
+                                 " WHERE token_hash = $1 AND revoked_at IS NULL",
+                                 1, NULL, params, NULL, NULL, 0);
+    int ok = PQresultStatus(res) == PGRES_COMMAND_OK && atoi(PQcmdTuples(res)) == 1;
+    if (!ok)
+        fprintf(stderr, "compstat-admin: no such active token\n");
+    PQclear(res);
+    PQfinish(pg);
+    return ok ? 0 : 1;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc >= 2 && strcmp(argv[1], "migrate") == 0)
+        return migrate(argc, argv);
+    if (argc >= 3 && strcmp(argv[1], "token") == 0 && strcmp(argv[2], "create") == 0)
+        return token_create(argc, argv);
+    if (argc >= 3 && strcmp(argv[1], "token") == 0 && strcmp(argv[2], "revoke") == 0)
+        return token_revoke(argc, argv);
+    usage();
+    return 2;
+}
