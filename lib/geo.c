@@ -33,6 +33,17 @@
 #include <stdlib.h>
 #include <string.h>
 
+/*
+ * The side-of-segment expression must round like PostGIS's, so it must not be
+ * fused into an FMA.  Clang fuses within an expression by default; this
+ * pragma stops it.  GCC ignores (and warns about) the pragma, but does not
+ * fuse under -std=c11, which is how CMake builds us; it would under -std=gnu11
+ * on an FMA-capable target.
+ */
+#if defined(__clang__)
+#pragma STDC FP_CONTRACT OFF
+#endif
+
 #if defined(__GNUC__)
 #define GEO_PRINTF(f, a) __attribute__((format(printf, f, a)))
 #else

@@ -1,0 +1,170 @@
+-- compstatd schema: the current schema as one readable file.
+--
+-- This file equals the result of applying every file in migrations/ in
+-- order (tests/integration/test_schema.py checks it with pg_dump). Read it
+-- to learn the data model; change the schema by adding a migration and
+-- updating this file in the same commit.
+
+CREATE TABLE IF NOT EXISTS schema_migrations (
+    version    text PRIMARY KEY,
+    checksum   text NOT NULL,
+    applied_at timestamptz NOT NULL DEFAULT now()
+);
+
+CREATE EXTENSION IF NOT EXISTS postgis;
+
+CREATE TABLE agencies (
+    id          integer GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    code        text NOT NULL UNIQUE CHECK (code ~ '^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$'),
+    name        text NOT NULL,
+    time_zone   text NOT NULL DEFAULT 'UTC',
+    created_at  timestamptz NOT NULL DEFAULT now(),
+    updated_at  timestamptz NOT NULL DEFAULT now()
+);
+
+CREATE TABLE precincts (
+    id          integer GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    code        text NOT NULL UNIQUE CHECK (code ~ '^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$'),
+    agency_id   integer NOT NULL REFERENCES agencies (id),
+    name        text NOT NULL,
+    population  bigint CHECK (population >= 0),
+    boundary    geometry(MultiPolygon, 4326) NOT NULL,
+    created_at  timestamptz NOT NULL DEFAULT now(),
+    updated_at  timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX precincts_agency_idx ON precincts (agency_id);
+CREATE INDEX precincts_boundary_gist ON precincts USING gist (boundary);
+
+CREATE TABLE offenses (
+    id          integer GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    agency_id   integer NOT NULL REFERENCES agencies (id),
+    code        text NOT NULL CHECK (length(code) BETWEEN 1 AND 64),
+    name        text NOT NULL,
+    category    text NOT NULL CHECK (category ~ '^[a-z0-9_]{1,64}$'),
+    created_at  timestamptz NOT NULL DEFAULT now(),
+    updated_at  timestamptz NOT NULL DEFAULT now(),
+    UNIQUE (agency_id, code)
+);
+
+CREATE TYPE incident_status AS ENUM
+    ('open', 'dispatched', 'en_route', 'on_scene', 'cleared', 'unfounded', 'cancelled');
+
+-- One row per incident; (source, external_id) is its identity. version
+-- counts committed changes (1 on insert), which PATCH uses for optimistic
+-- concurrency. counted_at is the cube's counting time.
+CREATE TABLE incidents (
+    id            bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    source        text NOT NULL CHECK (length(source) BETWEEN 1 AND 128),
+    external_id   text NOT NULL CHECK (length(external_id) BETWEEN 1 AND 128),
+    agency_id     integer NOT NULL REFERENCES agencies (id),
+    precinct_id   integer REFERENCES precincts (id),
+    offense_id    integer NOT NULL REFERENCES offenses (id),
+    priority      smallint CHECK (priority BETWEEN 0 AND 9),
+    status        incident_status NOT NULL DEFAULT 'open',
+    geom          geometry(Point, 4326),
+    address       text CHECK (length(address) <= 500),
+    occurred_at   timestamptz,
+    received_at   timestamptz,
+    dispatched_at timestamptz,
+    en_route_at   timestamptz,
+    on_scene_at   timestamptz,
+    cleared_at    timestamptz,
+    units         text[] NOT NULL DEFAULT '{}',
+    counted_at    timestamptz GENERATED ALWAYS AS (COALESCE(occurred_at, received_at)) STORED,
+    version       integer NOT NULL DEFAULT 1,
+    created_at    timestamptz NOT NULL DEFAULT now(),
+    updated_at    timestamptz NOT NULL DEFAULT now(),
+    CONSTRAINT incidents_identity UNIQUE (source, external_id),
+    CONSTRAINT incidents_time_required CHECK (occurred_at IS NOT NULL OR received_at IS NOT NULL),
+    CONSTRAINT incidents_place_required CHECK (geom IS NOT NULL OR precinct_id IS NOT NULL),
+    -- Lifecycle times never go backwards (GREATEST ignores NULLs, and a
+    -- CHECK that yields NULL passes, so absent times are skipped).
+    CONSTRAINT incidents_dispatched_at_order CHECK (dispatched_at >= received_at),
+    CONSTRAINT incidents_en_route_at_order
+        CHECK (en_route_at >= GREATEST(received_at, dispatched_at)),
+    CONSTRAINT incidents_on_scene_at_order
+        CHECK (on_scene_at >= GREATEST(received_at, dispatched_at, en_route_at)),
+    CONSTRAINT incidents_cleared_at_order
+        CHECK (cleared_at >= GREATEST(received_at, dispatched_at, en_route_at, on_scene_at))
+);
+CREATE INDEX incidents_agency_counted_idx ON incidents (agency_id, counted_at DESC, id DESC);
+CREATE INDEX incidents_precinct_counted_idx ON incidents (precinct_id, counted_at);
+CREATE INDEX incidents_received_idx ON incidents (agency_id, received_at);
+CREATE INDEX incidents_geom_gist ON incidents USING gist (geom);
+
+-- Human resources (issue: response times and human resources builds on these).
+CREATE TABLE units (
+    id          integer GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    agency_id   integer NOT NULL REFERENCES agencies (id),
+    callsign    text NOT NULL CHECK (length(callsign) BETWEEN 1 AND 32),
+    precinct_id integer REFERENCES precincts (id),
+    type        text,
+    status      text,
+    created_at  timestamptz NOT NULL DEFAULT now(),
+    updated_at  timestamptz NOT NULL DEFAULT now(),
+    UNIQUE (agency_id, callsign)
+);
+
+CREATE TABLE officers (
+    id          integer GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    agency_id   integer NOT NULL REFERENCES agencies (id),
+    badge       text NOT NULL,
+    name        text NOT NULL,
+    rank        text,
+    precinct_id integer REFERENCES precincts (id),
+    created_at  timestamptz NOT NULL DEFAULT now(),
+    updated_at  timestamptz NOT NULL DEFAULT now(),
+    UNIQUE (agency_id, badge)
+);
+
+-- A tour of duty in local time, e.g. 00:00-08:00.
+CREATE TABLE shifts (
+    id          integer GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    agency_id   integer NOT NULL REFERENCES agencies (id),
+    code        text NOT NULL,
+    starts      time NOT NULL,
+    ends        time NOT NULL,
+    UNIQUE (agency_id, code)
+);
+
+-- Who is on which unit in which tour on which day.
+CREATE TABLE shift_assignments (
+    id          bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    shift_id    integer NOT NULL REFERENCES shifts (id),
+    day         date NOT NULL,
+    officer_id  integer NOT NULL REFERENCES officers (id),
+    unit_id     integer REFERENCES units (id),
+    UNIQUE (shift_id, day, officer_id)
+);
+
+-- API tokens: only the SHA-256 of the token is stored.
+CREATE TABLE api_tokens (
+    id          integer GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    token_hash  text NOT NULL UNIQUE CHECK (token_hash ~ '^[0-9a-f]{64}$'),
+    role        text NOT NULL CHECK (role IN ('dispatch', 'commander', 'supervisor', 'admin')),
+    agency_id   integer NOT NULL REFERENCES agencies (id),
+    precincts   text[],          -- NULL: every precinct of the agency
+    label       text,
+    created_at  timestamptz NOT NULL DEFAULT now(),
+    revoked_at  timestamptz
+);
+
+-- Append-only audit log of reads and writes of incident data.
+CREATE TABLE audit_log (
+    id          bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    at          timestamptz NOT NULL DEFAULT now(),
+    token_id    integer REFERENCES api_tokens (id),
+    request_id  text,
+    action      text NOT NULL,
+    target      text,
+    detail      jsonb
+);
+CREATE INDEX audit_log_at_idx ON audit_log (at);
+
+CREATE FUNCTION audit_log_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION 'audit_log is append-only';
+END;
+$$;
+CREATE TRIGGER audit_log_no_change BEFORE UPDATE OR DELETE ON audit_log
+    FOR EACH ROW EXECUTE FUNCTION audit_log_append_only();
