@@ -289,7 +289,7 @@ static int build_ring(geo_ring *r, const cJSON *ring)
     if (r->xy == NULL)
         return -1;
     cJSON_ArrayForEach(pos, ring) {
-        double p[2];
+        double p[2] = {0, 0};
 
         (void)read_position(pos, p); /* validated by check_polygon() */
         if (n > 0 && p[0] == r->xy[2 * n - 2] && p[1] == r->xy[2 * n - 1])

@@ -81,7 +81,7 @@ typedef struct inc_error {
     int status;        /* 400 or 422 */
     char code[32];     /* "invalid_field", "missing_field", "malformed" */
     char field[48];    /* "location.lat"; "" when no single field */
-    char message[160];
+    char message[256];
 } inc_error;
 
 /* Parse modes. */

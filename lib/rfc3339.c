@@ -8,6 +8,7 @@
 #include "rfc3339.h"
 
 #include <stdio.h>
+#include <string.h>
 
 int64_t rfc3339_days_from_civil(int64_t y, int m, int d)
 {
@@ -139,14 +140,21 @@ char *rfc3339_format(int64_t t, int offset_s, char buf[RFC3339_BUFSZ])
     int m, d;
     rfc3339_civil_from_days(days, &y, &m, &d);
     int hh = (int)(secs / 3600), mi = (int)(secs / 60 % 60), ss = (int)(secs % 60);
+    /* Format wide, then copy: the compiler cannot see that every field is
+       two digits, and -Wformat-truncation would object. */
+    char tmp[160];
     if (offset_s == 0) {
-        snprintf(buf, RFC3339_BUFSZ, "%04lld-%02d-%02dT%02d:%02d:%02dZ",
-                 (long long)y, m, d, hh, mi, ss);
+        snprintf(tmp, sizeof tmp, "%04lld-%02d-%02dT%02d:%02d:%02dZ", (long long)y, m, d, hh, mi,
+                 ss);
     } else {
         int a = offset_s < 0 ? -offset_s : offset_s;
-        snprintf(buf, RFC3339_BUFSZ, "%04lld-%02d-%02dT%02d:%02d:%02d%c%02d:%02d",
-                 (long long)y, m, d, hh, mi, ss, offset_s < 0 ? '-' : '+',
-                 a / 3600, a / 60 % 60);
+        snprintf(tmp, sizeof tmp, "%04lld-%02d-%02dT%02d:%02d:%02d%c%02d:%02d", (long long)y, m,
+                 d, hh, mi, ss, offset_s < 0 ? '-' : '+', a / 3600, a / 60 % 60);
     }
+    size_t n = strlen(tmp);
+    if (n >= RFC3339_BUFSZ)
+        n = RFC3339_BUFSZ - 1;
+    memcpy(buf, tmp, n);
+    buf[n] = '\0';
     return buf;
 }

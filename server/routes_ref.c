@@ -16,11 +16,17 @@
 
 /* ------------------------------------------------------------ loading */
 
-static int precinct_from_row(PGresult *res, int row)
+/*
+ * Columns: id, agency_id, code, name, population, GeoJSON for display,
+ * GeoJSON with every digit (at exact_col). The in-memory boundary is built
+ * from the exact coordinates PostGIS stored, so point-in-polygon here
+ * agrees with ST_Covers there (PostGIS may read a 17-digit number from the
+ * client one unit in the last place away from what cJSON reads).
+ */
+static int precinct_from_row(PGresult *res, int row, int exact_col)
 {
-    /* id, agency_id, code, name, population, geojson */
     const char *gj = PQgetvalue(res, row, 5);
-    cJSON *doc = cJSON_Parse(gj);
+    cJSON *doc = cJSON_Parse(PQgetvalue(res, row, exact_col));
     geo_multipolygon *mp = NULL;
     char err[160];
     if (doc == NULL || geo_parse(doc, &mp, err, sizeof err) != 0) {
@@ -36,7 +42,9 @@ static int precinct_from_row(PGresult *res, int row)
                             gj);
 }
 
-#define PRECINCT_COLS "id, agency_id, code, name, population, ST_AsGeoJSON(boundary)"
+#define PRECINCT_COLS                                                                     \
+    "id, agency_id, code, name, population, ST_AsGeoJSON(boundary), "                    \
+    "ST_AsGeoJSON(boundary, 30)"
 #define OFFENSE_COLS "id, agency_id, code, name, category"
 #define AGENCY_COLS "id, code, name, time_zone"
 
@@ -53,7 +61,7 @@ static void on_load(void *arg, PGresult *res, const char *error)
             ref_put_agency(app.ref, atoi(PQgetvalue(res, i, 0)), PQgetvalue(res, i, 1),
                            PQgetvalue(res, i, 2), PQgetvalue(res, i, 3));
         else if (strcmp(what, "precincts") == 0)
-            precinct_from_row(res, i);
+            precinct_from_row(res, i, 6);
         else
             ref_put_offense(app.ref, atoi(PQgetvalue(res, i, 0)), atoi(PQgetvalue(res, i, 1)),
                             PQgetvalue(res, i, 2), PQgetvalue(res, i, 3), PQgetvalue(res, i, 4));
@@ -315,13 +323,8 @@ static void on_precinct_put(void *arg, PGresult *res, const char *error)
         return;
     }
     int created = PQgetvalue(res, 0, 6)[0] == 't';
-    geo_multipolygon *mp = p->mp;
-    p->mp = NULL;
     int id = atoi(PQgetvalue(res, 0, 0));
-    ref_put_precinct(app.ref, id, atoi(PQgetvalue(res, 0, 1)), PQgetvalue(res, 0, 2),
-                     PQgetvalue(res, 0, 3),
-                     PQgetisnull(res, 0, 4) ? -1 : atoll(PQgetvalue(res, 0, 4)), mp,
-                     PQgetvalue(res, 0, 5));
+    precinct_from_row(res, 0, 7);
     http_reply_json(r, created ? 201 : 200, precinct_json(ref_precinct_by_id(app.ref, id), 0));
 }
 
@@ -391,6 +394,8 @@ void h_precinct_put(http_req *r)
     p->r = r;
     r->state = p;
     r->state_free = precinct_put_free;
+    /* Validate here for a precise message; the boundary kept in memory is
+       read back from PostGIS after the commit. */
     if (geo_parse(boundary, &p->mp, err, sizeof err) != 0) {
         cJSON_Delete(doc);
         http_reply_error(r, 422, "invalid_field", "boundary", "boundary: %s", err);
@@ -414,7 +419,7 @@ void h_precinct_put(http_req *r)
         "  population = EXCLUDED.population, boundary = EXCLUDED.boundary, updated_at = now()"
         " WHERE p.agency_id = EXCLUDED.agency_id"
         " RETURNING p.id, p.agency_id, p.code, p.name, p.population, ST_AsGeoJSON(p.boundary),"
-        "  (p.xmax = 0)",
+        "  (p.xmax = 0), ST_AsGeoJSON(p.boundary, 30)",
         5, params, on_precinct_put, p);
     cJSON_free(gj);
     cJSON_Delete(doc);
