@@ -158,3 +158,24 @@ char *rfc3339_format(int64_t t, int offset_s, char buf[RFC3339_BUFSZ])
     buf[n] = '\0';
     return buf;
 }
+
+char *rfc3339_format_ms(int64_t ms, int offset_s, char buf[RFC3339_BUFSZ])
+{
+    int64_t secs = ms >= 0 ? ms / 1000 : -((-ms + 999) / 1000);
+    int frac = (int)(ms - secs * 1000);
+    char base[RFC3339_BUFSZ];
+    rfc3339_format(secs, offset_s, base);
+    /* Insert ".mmm" after the seconds (position 19). */
+    size_t n = strlen(base);
+    if (n < 19 || n + 4 >= RFC3339_BUFSZ) {
+        memcpy(buf, base, n + 1);
+        return buf;
+    }
+    memcpy(buf, base, 19);
+    buf[19] = '.';
+    buf[20] = (char)('0' + frac / 100);
+    buf[21] = (char)('0' + frac / 10 % 10);
+    buf[22] = (char)('0' + frac % 10);
+    memcpy(buf + 23, base + 19, n - 19 + 1);
+    return buf;
+}

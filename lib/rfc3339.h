@@ -54,4 +54,10 @@ int rfc3339_parse_date(const char *s, int *y, int *m, int *d);
  */
 char *rfc3339_format(int64_t t, int offset_s, char buf[RFC3339_BUFSZ]);
 
+/*
+ * Like rfc3339_format, for milliseconds since the epoch: the fraction is
+ * printed as ".mmm" (always three digits).
+ */
+char *rfc3339_format_ms(int64_t ms, int offset_s, char buf[RFC3339_BUFSZ]);
+
 #endif

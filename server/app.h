@@ -50,6 +50,9 @@ void h_incident_patch(http_req *r);
 void h_incident_get(http_req *r);
 void h_incidents_list(http_req *r);
 
+void h_cube(http_req *r);
+void h_compstat(http_req *r);
+
 /* Load (or reload) agencies, precincts and offenses from the database. */
 void refdata_reload(db_conn *db);
 /* Add an agency row from a token look-up when it is new to ref. */

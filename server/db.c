@@ -21,6 +21,8 @@ struct db_job {
     int nparams;
     char **params;
     db_result_cb cb;
+    void (*on_row)(void *arg, char *row, int len); /* COPY TO STDOUT */
+    int copying;                                   /* rows are streaming */
     void *arg;
     struct db_job *next;
 };
@@ -162,11 +164,40 @@ static void on_read(evutil_socket_t fd, short what, void *arg)
             fail_link(db, "connection closed:");
         return;
     }
-    while (db->state == DB_BUSY && !PQisBusy(db->pg)) {
+    while (db->state == DB_BUSY) {
+        struct db_job *j = db->current;
+        if (j->copying) {
+            /* Stream COPY rows as they come. */
+            char *buf;
+            int got, rows = 0;
+            while ((got = PQgetCopyData(db->pg, &buf, 1)) > 0) {
+                j->on_row(j->arg, buf, buf[got - 1] == '\n' ? got - 1 : got);
+                PQfreemem(buf);
+                if (++rows == 20000) {
+                    /* Bounded work per loop pass: come back for the rest. */
+                    event_active(db->sock_ev, EV_READ, 0);
+                    break;
+                }
+            }
+            if (rows > 0) {
+                struct timeval tv = {db->timeout_s, 0};
+                evtimer_add(db->timer, &tv); /* progress: extend the deadline */
+            }
+            if (got >= 0)
+                return; /* more to come */
+            j->copying = 0; /* -1: done, -2: failed; the final result says which */
+        }
+        if (PQisBusy(db->pg))
+            break;
         PGresult *r = PQgetResult(db->pg);
         if (r == NULL) {
             finish_current(db);
             break;
+        }
+        if (PQresultStatus(r) == PGRES_COPY_OUT && j->on_row) {
+            PQclear(r);
+            j->copying = 1;
+            continue;
         }
         if (db->last)
             PQclear(db->last);
@@ -319,8 +350,23 @@ size_t db_depth(const db_conn *db)
     return db->depth;
 }
 
+static int submit(db_conn *db, const char *sql, int nparams, const char *const *params,
+                  db_result_cb cb, void (*on_row)(void *arg, char *row, int len), void *arg);
+
+int db_copy_out(db_conn *db, const char *sql, void (*on_row)(void *arg, char *row, int len),
+                db_result_cb cb, void *arg)
+{
+    return submit(db, sql, 0, NULL, cb, on_row, arg);
+}
+
 int db_query(db_conn *db, const char *sql, int nparams, const char *const *params,
              db_result_cb cb, void *arg)
+{
+    return submit(db, sql, nparams, params, cb, NULL, arg);
+}
+
+static int submit(db_conn *db, const char *sql, int nparams, const char *const *params,
+                  db_result_cb cb, void (*on_row)(void *arg, char *row, int len), void *arg)
 {
     if (!db_is_up(db))
         return -1;
@@ -331,6 +377,7 @@ int db_query(db_conn *db, const char *sql, int nparams, const char *const *param
     j->params = nparams ? calloc((size_t)nparams, sizeof *j->params) : NULL;
     j->nparams = nparams;
     j->cb = cb;
+    j->on_row = on_row;
     j->arg = arg;
     int oom = j->sql == NULL || (nparams && j->params == NULL);
     for (int i = 0; !oom && i < nparams; i++)

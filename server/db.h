@@ -57,6 +57,16 @@ size_t db_depth(const db_conn *db);
 int db_query(db_conn *db, const char *sql, int nparams, const char *const *params,
              db_result_cb cb, void *arg);
 
+/*
+ * Queue "COPY (...) TO STDOUT" (sql) and stream its rows: on_row is called
+ * with each text-format row (without its newline) as it arrives -- a read
+ * event delivers what the socket holds, so the loop never waits for the
+ * whole result -- then cb once with the final result (or NULL and an
+ * error). Returns 0, or -1 when the connection is down.
+ */
+int db_copy_out(db_conn *db, const char *sql, void (*on_row)(void *arg, char *row, int len),
+                db_result_cb cb, void *arg);
+
 /* SQLSTATE of an error result ("23505"), or "" */
 const char *db_sqlstate(const PGresult *res);
 /* Constraint named by an error result, or "" */

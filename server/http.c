@@ -17,6 +17,7 @@
 #include <event2/buffer.h>
 #include <event2/keyvalq_struct.h>
 
+#include "analytics.h"
 #include "app.h"
 #include "auth.h"
 #include "log.h"
@@ -44,6 +45,8 @@ static const struct route routes[] = {
      "incidents_post"},
     {EVHTTP_REQ_GET, "/v1/incidents", ROLE_READ, h_incidents_list, "incidents_list"},
     {EVHTTP_REQ_GET, "/v1/incidents/*", ROLE_READ, h_incident_get, "incident_get"},
+    {EVHTTP_REQ_GET, "/v1/cube", ROLE_READ, h_cube, "cube"},
+    {EVHTTP_REQ_GET, "/v1/compstat", ROLE_READ, h_compstat, "compstat"},
     {EVHTTP_REQ_PATCH, "/v1/incidents/*/*", ROLE_DISPATCH | ROLE_ADMIN, h_incident_patch,
      "incident_patch"},
 };
@@ -363,9 +366,9 @@ static void on_request(struct evhttp_request *ev, void *arg)
         http_reply_error(r, 503, "shutting_down", NULL, "the server is shutting down");
         return;
     }
-    if (routes[r->route].roles && !app.ref_loaded) {
+    if (routes[r->route].roles && (!app.ref_loaded || !analytics_ready())) {
         http_reply_error(r, 503, "starting_up", NULL,
-                         "reference data is still loading from the database");
+                         "reference data and the cube are loading from the database");
         return;
     }
     if (routes[r->route].roles == 0)

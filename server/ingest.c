@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "analytics.h"
 #include "http.h"
 #include "log.h"
 #include "metrics.h"
@@ -308,8 +309,18 @@ static void on_result(void *arg, PGresult *res, const char *error)
         int up_col = 5, old_col = 5 + STORE_NCOLS;
         if (written) {
             it->status = is_new ? 201 : 200;
-            if (store_from_row(res, r, up_col, &it->row) != 0)
+            if (store_from_row(res, r, up_col, &it->row) != 0) {
                 set_error(it, 500, "internal", NULL, "cannot read the stored incident");
+                continue;
+            }
+            /* Committed: move the cube before anyone is answered. */
+            stored old;
+            if (!is_new && store_from_row(res, r, old_col, &old) == 0) {
+                analytics_apply(&old, &it->row);
+                store_clear(&old);
+            } else {
+                analytics_apply(NULL, &it->row);
+            }
             continue;
         }
         int old_agency = atoi(PQgetvalue(res, r, 3));
@@ -338,6 +349,8 @@ static void flush(struct ingest *g)
 {
     if (g->nflight > 0 || g->head == NULL)
         return;
+    if (db_is_up(g->db) && !analytics_ready())
+        return; /* the cube is reloading: writes wait (ingest_resume) */
     if (!db_is_up(g->db)) {
         /* Fail what is queued: clients get 503 promptly. */
         while (g->head) {
@@ -395,6 +408,12 @@ static void flush(struct ingest *g)
     }
     for (int c = 0; c < NPARAMS; c++)
         sbuf_free(&p[c]);
+}
+
+void ingest_resume(struct ingest *g)
+{
+    if (g->nflight == 0 && g->head)
+        event_active(g->kick, 0, 0);
 }
 
 int ingest_submit(struct ingest *g, ingest_item *it)

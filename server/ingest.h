@@ -59,6 +59,9 @@ void ingest_free(struct ingest *g);
  */
 int ingest_submit(struct ingest *g, ingest_item *it);
 
+/* Send what waited while the cube was loading. */
+void ingest_resume(struct ingest *g);
+
 /* Items queued or in flight. */
 size_t ingest_depth(const struct ingest *g);
 

@@ -20,6 +20,7 @@
 #include <event2/http.h>
 #include <event2/listener.h>
 
+#include "analytics.h"
 #include "app.h"
 #include "auth.h"
 #include "ingest.h"
@@ -34,6 +35,7 @@ static int drain_ticks;
 static void on_writer_up(void *arg, db_conn *db)
 {
     refdata_reload(db);
+    analytics_reload(db);
 }
 
 static void on_drain_tick(evutil_socket_t fd, short what, void *arg)
@@ -178,6 +180,7 @@ int main(int argc, char **argv)
     db_free(app.reader);
     auth_free_cache();
     ref_free(app.ref);
+    analytics_free();
     if (drain_timer)
         event_free(drain_timer);
     event_free(sigterm);

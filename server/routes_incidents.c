@@ -587,8 +587,8 @@ static void csv_row(sbuf *b, const stored *s)
     }
     sbuf_csv_field(b, sbuf_str(&b2));
     sbuf_free(&b2);
-    sbuf_printf(b, ",%s", rfc3339_format(s->created_at, 0, t));
-    sbuf_printf(b, ",%s\r\n", rfc3339_format(s->updated_at, 0, t));
+    sbuf_printf(b, ",%s", rfc3339_format_ms(s->created_ms, 0, t));
+    sbuf_printf(b, ",%s\r\n", rfc3339_format_ms(s->updated_ms, 0, t));
 }
 
 static void on_list(void *arg, PGresult *res, const char *error)

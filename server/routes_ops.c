@@ -2,6 +2,7 @@
  * routes_ops.c -- /healthz, /readyz, /metrics (API.md "Operations").
  * No token needed: bind them to a private interface in production.
  */
+#include "analytics.h"
 #include "app.h"
 #include "metrics.h"
 #include "sbuf.h"
@@ -16,11 +17,12 @@ void h_healthz(http_req *r)
 void h_readyz(http_req *r)
 {
     int db = db_is_up(app.writer) && db_is_up(app.reader);
-    int ready = db && app.ref_loaded && !app.draining;
+    int ready = db && app.ref_loaded && analytics_ready() && !app.draining;
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "status", ready ? "ready" : "not_ready");
     cJSON_AddBoolToObject(o, "database", db);
     cJSON_AddBoolToObject(o, "reference_data_loaded", app.ref_loaded);
+    cJSON_AddBoolToObject(o, "cube_loaded", analytics_ready());
     cJSON_AddBoolToObject(o, "draining", app.draining);
     http_reply_json(r, ready ? 200 : 503, o);
 }

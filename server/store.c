@@ -53,8 +53,8 @@ int store_from_row(const PGresult *res, int row, int col, stored *out)
             in->units[in->nunits++] = strdup(u->valuestring);
     }
     cJSON_Delete(units);
-    out->created_at = strtoll(COL(17), NULL, 10);
-    out->updated_at = strtoll(COL(18), NULL, 10);
+    out->created_ms = strtoll(COL(17), NULL, 10);
+    out->updated_ms = strtoll(COL(18), NULL, 10);
     in->source = dup_col(res, row, col + 19);
     in->external_id = dup_col(res, row, col + 20);
 #undef COL
@@ -91,7 +91,19 @@ cJSON *store_to_json(const stored *s)
     else
         cJSON_AddNullToObject(o, "category");
     cJSON_AddNumberToObject(o, "version", s->version);
-    cJSON_AddStringToObject(o, "created_at", rfc3339_format(s->created_at, 0, buf));
-    cJSON_AddStringToObject(o, "updated_at", rfc3339_format(s->updated_at, 0, buf));
+    cJSON_AddStringToObject(o, "created_at", rfc3339_format_ms(s->created_ms, 0, buf));
+    cJSON_AddStringToObject(o, "updated_at", rfc3339_format_ms(s->updated_ms, 0, buf));
     return o;
+}
+
+int store_counted(const stored *s)
+{
+    return s->inc.status != INC_UNFOUNDED && s->inc.status != INC_CANCELLED;
+}
+
+int64_t store_counted_at(const stored *s)
+{
+    const inc_incident *in = &s->inc;
+    return (in->times_set & (1u << INC_T_OCCURRED)) ? in->times[INC_T_OCCURRED]
+                                                     : in->times[INC_T_RECEIVED];
 }

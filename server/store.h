@@ -25,15 +25,15 @@
     "extract(epoch FROM " x ".en_route_at)::bigint, "                                  \
     "extract(epoch FROM " x ".on_scene_at)::bigint, "                                  \
     "extract(epoch FROM " x ".cleared_at)::bigint, array_to_json(" x ".units)::text, "  \
-    "extract(epoch FROM " x ".created_at)::bigint, "                                   \
-    "extract(epoch FROM " x ".updated_at)::bigint, " x ".source, " x ".external_id"
+    "(extract(epoch FROM " x ".created_at) * 1000)::bigint, "                          \
+    "(extract(epoch FROM " x ".updated_at) * 1000)::bigint, " x ".source, " x ".external_id"
 #define STORE_NCOLS 21
 
 typedef struct stored {
     int64_t id;
     int version;
     int agency_id, precinct_id, offense_id; /* precinct_id 0: unassigned */
-    int64_t created_at, updated_at;
+    int64_t created_ms, updated_ms; /* commit times, milliseconds since the epoch */
     inc_incident inc; /* codes filled from reference data */
 } stored;
 
@@ -44,6 +44,11 @@ typedef struct stored {
  */
 int store_from_row(const PGresult *res, int row, int col, stored *out);
 void store_clear(stored *s);
+
+/* 1 when the incident counts as a crime (not unfounded or cancelled). */
+int store_counted(const stored *s);
+/* The cube's counting time: occurred_at, or received_at where absent. */
+int64_t store_counted_at(const stored *s);
 
 /* The API's JSON for a stored incident (NULL when out of memory). */
 cJSON *store_to_json(const stored *s);

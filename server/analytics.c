@@ -1,0 +1,209 @@
+/*
+ * analytics.c -- see analytics.h.
+ */
+#include "analytics.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/event.h>
+
+#include "app.h"
+#include "http.h"
+#include "ingest.h"
+#include "log.h"
+#include "strmap.h"
+
+static cube *live;         /* answering, when ready */
+static cube *loading;      /* being filled */
+static int ready;
+static uint64_t load_started_ns;
+static size_t load_rows;
+static struct event *finish_ev;
+static strmap *zones;
+
+/* ------------------------------------------------------------ zones */
+
+static int zone_name_ok(const char *name)
+{
+    size_t n = strlen(name);
+    if (n < 1 || n > 64 || name[0] == '/' || strstr(name, ".."))
+        return 0;
+    for (const char *p = name; *p; p++) {
+        char c = *p;
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '/' || c == '_' || c == '-' || c == '+'))
+            return 0;
+    }
+    return 1;
+}
+
+const tz_zone *zone_get(const char *name)
+{
+    if (zones == NULL && (zones = strmap_new()) == NULL)
+        return NULL;
+    tz_zone *z = strmap_get(zones, name);
+    if (z)
+        return z;
+    if (!zone_name_ok(name))
+        return NULL;
+    if (strcmp(name, "UTC") == 0) {
+        z = tz_fixed(0);
+    } else {
+        char path[128];
+        snprintf(path, sizeof path, "/usr/share/zoneinfo/%s", name);
+        FILE *f = fopen(path, "rb");
+        if (f == NULL)
+            return NULL;
+        unsigned char buf[65536];
+        size_t len = fread(buf, 1, sizeof buf, f);
+        fclose(f);
+        if (tz_parse(buf, len, &z) != 0) {
+            log_warn("tz", "cannot parse %s", path);
+            return NULL;
+        }
+    }
+    if (z == NULL || strmap_put(zones, name, z) != 0) {
+        tz_free(z);
+        return NULL;
+    }
+    return z;
+}
+
+static void free_zone(const char *key, void *value, void *arg)
+{
+    tz_free(value);
+}
+
+/* ------------------------------------------------------------ loading */
+
+static void on_row(void *arg, char *row, int len)
+{
+    /* agency \t precinct \t offense \t priority \t counted_at \t updated_ms */
+    long long v[6];
+    char *p = row, *end;
+    row[len] = '\0';
+    for (int i = 0; i < 6; i++) {
+        v[i] = strtoll(p, &end, 10);
+        if (end == p) {
+            log_error("cube", "unreadable row while loading: %.80s", row);
+            return;
+        }
+        p = end + 1;
+    }
+    cube_key k = {(int32_t)v[0], (int32_t)v[1], (int32_t)v[2], (int32_t)v[3]};
+    if (loading && cube_load(loading, &k, v[4], v[5]) != 0)
+        log_error("cube", "out of memory while loading");
+    load_rows++;
+}
+
+static void on_finish_step(evutil_socket_t fd, short what, void *arg)
+{
+    /* Index in slices of ~200k incidents so the loop keeps serving. */
+    int rc = cube_load_finish(loading, 200000);
+    if (rc == 0) {
+        event_active(finish_ev, 0, 0);
+        return;
+    }
+    if (rc < 0) {
+        log_error("cube", "out of memory while indexing; the cube stays unloaded");
+        cube_free(loading);
+        loading = NULL;
+        return;
+    }
+    cube_free(live);
+    live = loading;
+    loading = NULL;
+    ready = 1;
+    ingest_resume(app.ingest);
+    log_info("cube", "loaded %llu incidents in %zu cells of %zu series (%.1f MiB) in %.0f ms",
+             (unsigned long long)cube_total(live), cube_cells(live), cube_series(live),
+             (double)cube_bytes(live) / 1048576.0,
+             (double)(http_now_ns() - load_started_ns) / 1e6);
+}
+
+static void on_loaded(void *arg, PGresult *res, const char *error)
+{
+    if (error) {
+        log_error("cube", "loading failed: %s", error);
+        cube_free(loading);
+        loading = NULL;
+        return; /* the next (re)connect loads again */
+    }
+    if (finish_ev == NULL)
+        finish_ev = event_new(app.base, -1, 0, on_finish_step, NULL);
+    event_active(finish_ev, 0, 0);
+}
+
+void analytics_reload(db_conn *db)
+{
+    ready = 0;
+    cube_free(loading);
+    loading = cube_new();
+    load_rows = 0;
+    load_started_ns = http_now_ns();
+    if (loading == NULL ||
+        db_copy_out(db,
+                    "COPY (SELECT agency_id, coalesce(precinct_id, 0), offense_id,"
+                    " coalesce(priority, -1), extract(epoch FROM counted_at)::bigint,"
+                    " (extract(epoch FROM updated_at) * 1000)::bigint FROM incidents"
+                    " WHERE status NOT IN ('unfounded', 'cancelled')) TO STDOUT",
+                    on_row, on_loaded, NULL) != 0) {
+        log_error("cube", "cannot start loading");
+        cube_free(loading);
+        loading = NULL;
+    }
+}
+
+/* ------------------------------------------------------------ live */
+
+static void move(const stored *s, int delta, int64_t commit_ms)
+{
+    cube_key k = {s->agency_id, s->precinct_id, s->offense_id, s->inc.priority};
+    if (cube_add(live, &k, store_counted_at(s), delta, commit_ms) != 0) {
+        /* The cube and the database disagree: never answer from a wrong
+           cube. Reload it from the database. */
+        log_error("cube", "inconsistent update for incident %lld; reloading",
+                  (long long)s->id);
+        ready = 0;
+    }
+}
+
+void analytics_apply(const stored *old, const stored *new_row)
+{
+    if (live == NULL)
+        return;
+    int64_t commit = new_row->updated_ms;
+    if (old && store_counted(old))
+        move(old, -1, commit);
+    if (store_counted(new_row))
+        move(new_row, +1, commit);
+    if (!ready && loading == NULL && db_is_up(app.writer))
+        analytics_reload(app.writer);
+}
+
+int analytics_ready(void)
+{
+    return ready;
+}
+
+const cube *analytics_cube(void)
+{
+    return live;
+}
+
+void analytics_free(void)
+{
+    cube_free(live);
+    cube_free(loading);
+    live = loading = NULL;
+    if (finish_ev)
+        event_free(finish_ev);
+    finish_ev = NULL;
+    if (zones) {
+        strmap_foreach(zones, free_zone, NULL);
+        strmap_free(zones);
+        zones = NULL;
+    }
+}

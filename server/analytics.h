@@ -1,0 +1,41 @@
+/*
+ * analytics.h -- the live cube and the agencies' time zones.
+ *
+ * The cube (lib/cube.h) is a materialised view of the committed incidents:
+ * loaded from PostGIS whenever the writer connection (re)opens -- streamed
+ * with COPY on the same connection, so no write can slip between the
+ * snapshot and the live updates -- and then moved by every commit, after
+ * the commit, before the reply. While it loads, /readyz says not ready and
+ * the API answers 503.
+ */
+#ifndef COMPSTAT_ANALYTICS_H
+#define COMPSTAT_ANALYTICS_H
+
+#include "cube.h"
+#include "db.h"
+#include "store.h"
+#include "tz.h"
+
+/* Start (re)loading the cube through db; the old cube stops answering. */
+void analytics_reload(db_conn *db);
+
+/*
+ * A committed change: old is the incident before it (NULL when new), new
+ * after. Moves the cube's counts from old's cell to new's.
+ */
+void analytics_apply(const stored *old, const stored *new_row);
+
+/* 1 when the cube is loaded and current. */
+int analytics_ready(void);
+/* The cube (valid while analytics_ready()). */
+const cube *analytics_cube(void);
+
+/*
+ * The zone of an IANA name, read from /usr/share/zoneinfo once and cached
+ * (the cache lives until exit). NULL when the name is not a zone there.
+ */
+const tz_zone *zone_get(const char *name);
+
+void analytics_free(void);
+
+#endif

@@ -1,0 +1,657 @@
+/*
+ * routes_cube.c -- GET /v1/cube and GET /v1/compstat (API.md "The cube",
+ * "COMPSTAT report"), answered from memory.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "analytics.h"
+#include "app.h"
+#include "rfc3339.h"
+#include "sbuf.h"
+#include "strmap.h"
+
+/* The agency's categories, densely numbered, and each offense's. */
+struct categories {
+    int32_t *of;  /* offense id -> category index, -1 for other agencies */
+    int32_t nof;
+    char **names; /* by index */
+    int n;
+    strmap *index; /* name -> index + 1 */
+};
+
+static void categories_free(struct categories *c)
+{
+    free(c->of);
+    free(c->names); /* the strings belong to ref */
+    strmap_free(c->index);
+    memset(c, 0, sizeof *c);
+}
+
+static int categories_build(struct categories *c, int agency)
+{
+    memset(c, 0, sizeof *c);
+    c->nof = ref_offense_max(app.ref);
+    c->of = malloc(((size_t)c->nof + 1) * sizeof *c->of);
+    c->names = malloc(((size_t)c->nof + 1) * sizeof *c->names);
+    c->index = strmap_new();
+    if (!c->of || !c->names || !c->index)
+        return -1;
+    for (int id = 0; id < c->nof; id++) {
+        const ref_offense *o = ref_offense_by_id(app.ref, id);
+        c->of[id] = -1;
+        if (o == NULL || o->agency_id != agency)
+            continue;
+        intptr_t k = (intptr_t)strmap_get(c->index, o->category);
+        if (k == 0) {
+            c->names[c->n] = o->category;
+            k = ++c->n;
+            if (strmap_put(c->index, o->category, (void *)k) != 0)
+                return -1;
+        }
+        c->of[id] = (int32_t)(k - 1);
+    }
+    return 0;
+}
+
+/* A from/to bound: RFC 3339 or a local date. 0, or -1 after replying. */
+static int parse_bound(http_req *r, const char *name, const tz_zone *zone, int64_t *out)
+{
+    const char *v = qs_get(&r->query, name);
+    int y, m, d;
+    if (v == NULL)
+        return 0;
+    if (rfc3339_parse_date(v, &y, &m, &d) == 0) {
+        *out = tz_utc(zone, rfc3339_days_from_civil(y, m, d) * 86400);
+    } else if (rfc3339_parse(v, out) != 0) {
+        http_reply_error(r, 422, "invalid_field", name,
+                         "%s must be an RFC 3339 time with offset or a date YYYY-MM-DD", name);
+        return -1;
+    }
+    if (*out % CUBE_SLOT != 0) {
+        http_reply_error(r, 422, "invalid_field", name,
+                         "%s must fall on a quarter hour (the cube counts in 15-minute cells)",
+                         name);
+        return -1;
+    }
+    return 0;
+}
+
+/* Mark the ids named in a comma list; -1 after replying. */
+static int parse_codes(http_req *r, const char *name, uint8_t *mask, int32_t n,
+                       const struct categories *cats)
+{
+    const char *v = qs_get(&r->query, name);
+    if (v == NULL)
+        return 1; /* no filter */
+    char *copy = strdup(v), *save = NULL;
+    if (copy == NULL) {
+        http_reply_error(r, 500, "internal", NULL, "out of memory");
+        return -1;
+    }
+    for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        int found = 0;
+        if (strcmp(name, "precinct") == 0) {
+            const ref_precinct *p = ref_precinct_by_code(app.ref, tok);
+            if (p && p->agency_id == r->who.agency_id) {
+                if (!principal_allows(&r->who, p->code)) {
+                    http_reply_error(r, 403, "forbidden", "precinct",
+                                     "this token may not read precinct %s", tok);
+                    free(copy);
+                    return -1;
+                }
+                if (p->id < n)
+                    mask[p->id] = 1;
+                found = 1;
+            }
+        } else if (strcmp(name, "offense") == 0) {
+            const ref_offense *o = ref_offense_by_code(app.ref, r->who.agency_id, tok);
+            if (o && o->id < n) {
+                mask[o->id] = 1;
+                found = 1;
+            }
+        } else { /* category */
+            intptr_t k = (intptr_t)strmap_get(cats->index, tok);
+            for (int32_t id = 0; k && id < cats->nof && id < n; id++)
+                if (cats->of[id] == k - 1)
+                    mask[id] = 1;
+            found = k != 0;
+        }
+        if (!found) {
+            http_reply_error(r, 422, "invalid_field", name, "unknown %s \"%.64s\"", name, tok);
+            free(copy);
+            return -1;
+        }
+    }
+    free(copy);
+    return 0;
+}
+
+/* Restrict a precinct mask to the token's precincts. */
+static void apply_scope(const http_req *r, uint8_t *mask, int32_t n, int had_filter)
+{
+    if (r->who.nprecincts < 0)
+        return;
+    uint8_t *allowed = calloc((size_t)n, 1);
+    if (allowed == NULL)
+        return;
+    for (int i = 0; i < r->who.nprecincts; i++) {
+        const ref_precinct *p = ref_precinct_by_code(app.ref, r->who.precincts[i]);
+        if (p && p->id < n)
+            allowed[p->id] = 1;
+    }
+    for (int32_t i = 0; i < n; i++)
+        mask[i] = had_filter ? (uint8_t)(mask[i] && allowed[i]) : allowed[i];
+    free(allowed);
+}
+
+static const char *precinct_code(int32_t id)
+{
+    const ref_precinct *p = id > 0 ? ref_precinct_by_id(app.ref, id) : NULL;
+    return p ? p->code : NULL;
+}
+
+static const char *offense_code(int32_t id)
+{
+    const ref_offense *o = ref_offense_by_id(app.ref, id);
+    return o ? o->code : "";
+}
+
+static const struct categories *sort_cats;
+
+static int cmp_str_null(const char *a, const char *b)
+{
+    if (a == NULL || b == NULL)
+        return (a != NULL) - (b != NULL);
+    return strcmp(a, b);
+}
+
+static int cmp_cells(const void *pa, const void *pb)
+{
+    const cube_cell *a = pa, *b = pb;
+    int c;
+    if (a->bucket != b->bucket)
+        return a->bucket < b->bucket ? -1 : 1;
+    if ((c = cmp_str_null(precinct_code(a->precinct), precinct_code(b->precinct))) != 0)
+        return c;
+    if (a->offense != b->offense && (c = strcmp(offense_code(a->offense),
+                                                offense_code(b->offense))) != 0)
+        return c;
+    if (a->category != b->category)
+        return strcmp(a->category >= 0 ? sort_cats->names[a->category] : "",
+                      b->category >= 0 ? sort_cats->names[b->category] : "");
+    if (a->priority != b->priority)
+        return a->priority - b->priority;
+    if (a->hour_of_day != b->hour_of_day)
+        return a->hour_of_day - b->hour_of_day;
+    return a->day_of_week - b->day_of_week;
+}
+
+static void format_bucket(const tz_zone *zone, int64_t local, char buf[RFC3339_BUFSZ])
+{
+    int64_t utc = tz_utc(zone, local);
+    rfc3339_format(utc, (int)(local - utc), buf);
+}
+
+static const char *const granularities[] = {"none", "hour", "day", "week", "month", "year"};
+
+struct dims {
+    unsigned by;
+    const char *names[6];
+    int n;
+};
+
+static int parse_by(http_req *r, struct dims *d)
+{
+    static const struct {
+        const char *name;
+        unsigned bit;
+    } all[] = {
+        {"precinct", CUBE_BY_PRECINCT},       {"offense", CUBE_BY_OFFENSE},
+        {"category", CUBE_BY_CATEGORY},       {"priority", CUBE_BY_PRIORITY},
+        {"hour_of_day", CUBE_BY_HOUR_OF_DAY}, {"day_of_week", CUBE_BY_DAY_OF_WEEK},
+    };
+    memset(d, 0, sizeof *d);
+    const char *v = qs_get(&r->query, "by");
+    if (v == NULL || *v == '\0')
+        return 0;
+    char *copy = strdup(v), *save = NULL;
+    if (copy == NULL)
+        return -1;
+    for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        size_t k = 0;
+        while (k < 6 && strcmp(all[k].name, tok) != 0)
+            k++;
+        if (k == 6) {
+            http_reply_error(r, 422, "invalid_field", "by",
+                             "by takes precinct, offense, category, priority, hour_of_day, "
+                             "day_of_week; not \"%.32s\"",
+                             tok);
+            free(copy);
+            return -1;
+        }
+        if (!(d->by & all[k].bit)) {
+            d->by |= all[k].bit;
+            d->names[d->n++] = all[k].name;
+        }
+    }
+    free(copy);
+    return 0;
+}
+
+static void add_dims(cJSON *o, const cube_cell *c, const struct dims *d,
+                     const struct categories *cats, int gran, const tz_zone *zone)
+{
+    char buf[RFC3339_BUFSZ];
+    if (d->by & CUBE_BY_PRECINCT) {
+        const char *p = precinct_code(c->precinct);
+        if (p)
+            cJSON_AddStringToObject(o, "precinct", p);
+        else
+            cJSON_AddNullToObject(o, "precinct");
+    }
+    if (d->by & CUBE_BY_OFFENSE)
+        cJSON_AddStringToObject(o, "offense", offense_code(c->offense));
+    if (d->by & CUBE_BY_CATEGORY)
+        cJSON_AddStringToObject(o, "category", c->category >= 0 ? cats->names[c->category] : "");
+    if (d->by & CUBE_BY_PRIORITY) {
+        if (c->priority >= 0)
+            cJSON_AddNumberToObject(o, "priority", c->priority);
+        else
+            cJSON_AddNullToObject(o, "priority");
+    }
+    if (d->by & CUBE_BY_HOUR_OF_DAY)
+        cJSON_AddNumberToObject(o, "hour_of_day", c->hour_of_day);
+    if (d->by & CUBE_BY_DAY_OF_WEEK)
+        cJSON_AddNumberToObject(o, "day_of_week", c->day_of_week);
+    if (gran != CUBE_NONE) {
+        format_bucket(zone, c->bucket, buf);
+        cJSON_AddStringToObject(o, "bucket", buf);
+    }
+}
+
+static void csv_cell(sbuf *b, const cube_cell *c, const struct dims *d,
+                     const struct categories *cats, int gran, const tz_zone *zone)
+{
+    char buf[RFC3339_BUFSZ];
+    if (gran != CUBE_NONE) {
+        format_bucket(zone, c->bucket, buf);
+        sbuf_printf(b, "%s,", buf);
+    }
+    for (int i = 0; i < d->n; i++) {
+        const char *n = d->names[i];
+        if (strcmp(n, "precinct") == 0)
+            sbuf_csv_field(b, precinct_code(c->precinct));
+        else if (strcmp(n, "offense") == 0)
+            sbuf_csv_field(b, offense_code(c->offense));
+        else if (strcmp(n, "category") == 0)
+            sbuf_csv_field(b, c->category >= 0 ? cats->names[c->category] : "");
+        else if (strcmp(n, "priority") == 0) {
+            if (c->priority >= 0)
+                sbuf_printf(b, "%d", c->priority);
+        } else if (strcmp(n, "hour_of_day") == 0)
+            sbuf_printf(b, "%d", c->hour_of_day);
+        else
+            sbuf_printf(b, "%d", c->day_of_week);
+        sbuf_putc(b, ',');
+    }
+    sbuf_printf(b, "%llu\r\n", (unsigned long long)c->count);
+}
+
+void h_cube(http_req *r)
+{
+    static const char *const allowed[] = {"from", "to", "by", "precinct", "offense", "category",
+                                          "priority", "granularity", "format", NULL};
+    const char *bad = qs_unknown(&r->query, allowed);
+    if (bad) {
+        http_reply_error(r, 400, "unknown_parameter", bad, "unknown query parameter \"%s\"", bad);
+        return;
+    }
+    const ref_agency *ag = ref_agency_by_id(app.ref, r->who.agency_id);
+    const tz_zone *zone = ag ? zone_get(ag->time_zone) : NULL;
+    if (zone == NULL)
+        zone = zone_get("UTC");
+    cube_question q;
+    memset(&q, 0, sizeof q);
+    q.agency = r->who.agency_id;
+    q.from = INT64_MIN;
+    q.to = INT64_MAX;
+    q.zone = zone;
+    struct dims d;
+    struct categories cats;
+    uint8_t *pmask = NULL, *omask = NULL;
+    int32_t np = ref_precinct_max(app.ref) + 1, no = ref_offense_max(app.ref) + 1;
+    if (categories_build(&cats, q.agency) != 0) {
+        categories_free(&cats);
+        http_reply_error(r, 500, "internal", NULL, "out of memory");
+        return;
+    }
+    int format_csv = 0;
+    const char *v = qs_get(&r->query, "format");
+    if (v && strcmp(v, "csv") == 0)
+        format_csv = 1;
+    else if (v && strcmp(v, "json") != 0) {
+        http_reply_error(r, 422, "invalid_field", "format", "format must be json or csv");
+        goto out;
+    }
+    if (parse_bound(r, "from", zone, &q.from) || parse_bound(r, "to", zone, &q.to) ||
+        parse_by(r, &d))
+        goto out;
+    v = qs_get(&r->query, "granularity");
+    if (v) {
+        int g = 0;
+        while (g < 6 && strcmp(granularities[g], v) != 0)
+            g++;
+        if (g == 6) {
+            http_reply_error(r, 422, "invalid_field", "granularity",
+                             "granularity must be none, hour, day, week, month or year");
+            goto out;
+        }
+        q.granularity = g;
+    }
+    pmask = calloc((size_t)np, 1);
+    omask = calloc((size_t)no, 1);
+    if (!pmask || !omask) {
+        http_reply_error(r, 500, "internal", NULL, "out of memory");
+        goto out;
+    }
+    int rc = parse_codes(r, "precinct", pmask, np, &cats);
+    if (rc < 0)
+        goto out;
+    apply_scope(r, pmask, np, rc == 0);
+    if (rc == 0 || r->who.nprecincts >= 0) {
+        q.precincts = pmask;
+        q.nprecincts = np;
+    }
+    int orc = parse_codes(r, "offense", omask, no, &cats);
+    if (orc < 0)
+        goto out;
+    uint8_t *cmask = calloc((size_t)no, 1);
+    int crc = cmask ? parse_codes(r, "category", cmask, no, &cats) : -1;
+    if (crc < 0) {
+        free(cmask);
+        goto out;
+    }
+    if (orc == 0 || crc == 0) {
+        for (int32_t i = 0; i < no; i++)
+            omask[i] = (orc == 0 ? omask[i] : 1) && (crc == 0 ? cmask[i] : 1);
+        q.offenses = omask;
+        q.noffenses = no;
+    }
+    free(cmask);
+    if ((v = qs_get(&r->query, "priority")) != NULL) {
+        char *copy = strdup(v), *save = NULL;
+        for (char *tok = copy ? strtok_r(copy, ",", &save) : NULL; tok;
+             tok = strtok_r(NULL, ",", &save)) {
+            if (strlen(tok) != 1 || tok[0] < '0' || tok[0] > '9') {
+                http_reply_error(r, 422, "invalid_field", "priority",
+                                 "priority takes integers from 0 to 9");
+                free(copy);
+                goto out;
+            }
+            q.priorities |= 1u << (tok[0] - '0' + 1);
+        }
+        free(copy);
+    }
+    q.by = d.by;
+    q.category_of = cats.of;
+    q.ncategory_of = cats.nof;
+
+    cube_result res;
+    if (cube_query(analytics_cube(), &q, &res) != 0) {
+        http_reply_error(r, 500, "internal", NULL, "out of memory");
+        goto out;
+    }
+    sort_cats = &cats;
+    qsort(res.cells, res.n, sizeof *res.cells, cmp_cells);
+    char buf[RFC3339_BUFSZ];
+    if (format_csv) {
+        sbuf b;
+        sbuf_init(&b);
+        if (q.granularity != CUBE_NONE)
+            sbuf_puts(&b, "bucket,");
+        for (int i = 0; i < d.n; i++)
+            sbuf_printf(&b, "%s,", d.names[i]);
+        sbuf_puts(&b, "count\r\n");
+        for (size_t i = 0; i < res.n; i++)
+            csv_cell(&b, &res.cells[i], &d, &cats, q.granularity, zone);
+        evhttp_add_header(evhttp_request_get_output_headers(r->ev), "X-As-Of",
+                          rfc3339_format_ms(res.as_of, 0, buf));
+        if (sbuf_failed(&b))
+            http_reply_error(r, 500, "internal", NULL, "out of memory");
+        else
+            http_reply_raw(r, 200, "text/csv; charset=utf-8", sbuf_str(&b), b.len);
+        sbuf_free(&b);
+    } else {
+        cJSON *root = cJSON_CreateObject();
+        if (q.from != INT64_MIN)
+            cJSON_AddStringToObject(root, "from",
+                                    rfc3339_format(q.from, tz_offset(zone, q.from), buf));
+        else
+            cJSON_AddNullToObject(root, "from");
+        if (q.to != INT64_MAX)
+            cJSON_AddStringToObject(root, "to", rfc3339_format(q.to, tz_offset(zone, q.to), buf));
+        else
+            cJSON_AddNullToObject(root, "to");
+        cJSON *by = cJSON_AddArrayToObject(root, "by");
+        for (int i = 0; i < d.n; i++)
+            cJSON_AddItemToArray(by, cJSON_CreateString(d.names[i]));
+        cJSON_AddStringToObject(root, "granularity", granularities[q.granularity]);
+        cJSON *cells = cJSON_AddArrayToObject(root, "cells");
+        for (size_t i = 0; i < res.n; i++) {
+            cJSON *o = cJSON_CreateObject();
+            add_dims(o, &res.cells[i], &d, &cats, q.granularity, zone);
+            cJSON_AddNumberToObject(o, "count", (double)res.cells[i].count);
+            cJSON_AddItemToArray(cells, o);
+        }
+        cJSON_AddNumberToObject(root, "total", (double)res.total);
+        cJSON_AddStringToObject(root, "as_of", rfc3339_format_ms(res.as_of, 0, buf));
+        http_reply_json(r, 200, root);
+    }
+    cube_result_free(&res);
+out:
+    free(pmask);
+    free(omask);
+    categories_free(&cats);
+}
+
+/* ------------------------------------------------------------ COMPSTAT */
+
+/* The same calendar date one year earlier (29 February -> 28 February). */
+static int64_t prior_day(int64_t day)
+{
+    int64_t y;
+    int m, d;
+    rfc3339_civil_from_days(day, &y, &m, &d);
+    if (m == 2 && d == 29)
+        d = 28;
+    return rfc3339_days_from_civil(y - 1, m, d);
+}
+
+static void add_period(cJSON *row, const char *name, uint64_t cur, uint64_t prior)
+{
+    cJSON *o = cJSON_AddObjectToObject(row, name);
+    cJSON_AddNumberToObject(o, "current", (double)cur);
+    cJSON_AddNumberToObject(o, "prior", (double)prior);
+    if (prior == 0)
+        cJSON_AddNullToObject(o, "pct_change");
+    else
+        cJSON_AddNumberToObject(
+            o, "pct_change", round(((double)cur - (double)prior) / (double)prior * 1000.0) / 10.0);
+    cJSON_AddNumberToObject(o, "z", round(2.0 * (sqrt((double)cur) - sqrt((double)prior)) * 100.0) /
+                                        100.0);
+}
+
+static int category_rank(const char *name)
+{
+    static const char *const order[] = {"murder",        "rape",          "robbery",
+                                        "felony_assault", "burglary",      "grand_larceny",
+                                        "grand_larceny_auto"};
+    for (int i = 0; i < 7; i++)
+        if (strcmp(order[i], name) == 0)
+            return i;
+    return 7;
+}
+
+static const struct categories *rank_cats;
+static int cmp_cat(const void *a, const void *b)
+{
+    int x = *(const int *)a, y = *(const int *)b;
+    int rx = category_rank(rank_cats->names[x]), ry = category_rank(rank_cats->names[y]);
+    if (rx != ry)
+        return rx - ry;
+    return strcmp(rank_cats->names[x], rank_cats->names[y]);
+}
+
+void h_compstat(http_req *r)
+{
+    static const char *const allowed[] = {"precinct", "week_ending", NULL};
+    const char *bad = qs_unknown(&r->query, allowed);
+    if (bad) {
+        http_reply_error(r, 400, "unknown_parameter", bad, "unknown query parameter \"%s\"", bad);
+        return;
+    }
+    const ref_agency *ag = ref_agency_by_id(app.ref, r->who.agency_id);
+    const tz_zone *zone = ag ? zone_get(ag->time_zone) : NULL;
+    if (zone == NULL)
+        zone = zone_get("UTC");
+    const char *pc = qs_get(&r->query, "precinct");
+    const ref_precinct *prec = NULL;
+    if (pc) {
+        prec = ref_precinct_by_code(app.ref, pc);
+        if (prec == NULL || prec->agency_id != r->who.agency_id) {
+            http_reply_error(r, 422, "invalid_field", "precinct", "unknown precinct \"%.64s\"", pc);
+            return;
+        }
+        if (!principal_allows(&r->who, prec->code)) {
+            http_reply_error(r, 403, "forbidden", "precinct", "this token may not read precinct %s",
+                             prec->code);
+            return;
+        }
+    } else if (r->who.nprecincts >= 0) {
+        http_reply_error(r, 403, "forbidden", "precinct",
+                         "this token is limited to some precincts: name one with precinct=");
+        return;
+    }
+    int64_t wday;
+    const char *we = qs_get(&r->query, "week_ending");
+    if (we) {
+        int y, m, d;
+        if (rfc3339_parse_date(we, &y, &m, &d) != 0) {
+            http_reply_error(r, 422, "invalid_field", "week_ending",
+                             "week_ending must be a date YYYY-MM-DD");
+            return;
+        }
+        wday = rfc3339_days_from_civil(y, m, d);
+        if (cube_iso_dow(wday) != 7) {
+            http_reply_error(r, 422, "invalid_field", "week_ending",
+                             "week_ending must be a Sunday (weeks run Monday to Sunday)");
+            return;
+        }
+    } else {
+        int64_t today = tz_local(zone, (int64_t)time(NULL));
+        today = today >= 0 ? today / 86400 : -((-today + 86399) / 86400);
+        wday = today + (7 - cube_iso_dow(today));
+    }
+    int64_t y;
+    int m, d;
+    rfc3339_civil_from_days(wday, &y, &m, &d);
+    int64_t starts[3] = {wday - 6, wday - 27, rfc3339_days_from_civil(y, 1, 1)};
+    static const char *const pnames[3] = {"week", "d28", "ytd"};
+
+    struct categories cats;
+    if (categories_build(&cats, r->who.agency_id) != 0) {
+        categories_free(&cats);
+        http_reply_error(r, 500, "internal", NULL, "out of memory");
+        return;
+    }
+    int32_t np = ref_precinct_max(app.ref) + 1;
+    uint8_t *pmask = calloc((size_t)np, 1);
+    uint64_t *counts = calloc((size_t)(cats.n + 1) * 6, sizeof *counts);
+    if (!pmask || !counts) {
+        free(pmask);
+        free(counts);
+        categories_free(&cats);
+        http_reply_error(r, 500, "internal", NULL, "out of memory");
+        return;
+    }
+    cube_question q;
+    memset(&q, 0, sizeof q);
+    q.agency = r->who.agency_id;
+    q.zone = zone;
+    q.by = CUBE_BY_CATEGORY;
+    q.category_of = cats.of;
+    q.ncategory_of = cats.nof;
+    if (prec) {
+        pmask[prec->id] = 1;
+        q.precincts = pmask;
+        q.nprecincts = np;
+    }
+    int64_t as_of = 0;
+    cJSON *root = cJSON_CreateObject();
+    cJSON *periods = cJSON_CreateObject();
+    char buf[RFC3339_BUFSZ], buf2[RFC3339_BUFSZ];
+    for (int p = 0; p < 3; p++) {
+        cJSON *po = cJSON_AddObjectToObject(periods, pnames[p]);
+        for (int prior = 0; prior < 2; prior++) {
+            int64_t s = prior ? prior_day(starts[p]) : starts[p];
+            int64_t e = prior ? prior_day(wday) : wday; /* inclusive */
+            q.from = tz_utc(zone, s * 86400);
+            q.to = tz_utc(zone, (e + 1) * 86400);
+            int64_t yy;
+            int mm, dd;
+            cJSON *range = cJSON_AddArrayToObject(po, prior ? "prior" : "current");
+            rfc3339_civil_from_days(s, &yy, &mm, &dd);
+            snprintf(buf, sizeof buf, "%04lld-%02d-%02d", (long long)yy, mm, dd);
+            rfc3339_civil_from_days(e, &yy, &mm, &dd);
+            snprintf(buf2, sizeof buf2, "%04lld-%02d-%02d", (long long)yy, mm, dd);
+            cJSON_AddItemToArray(range, cJSON_CreateString(buf));
+            cJSON_AddItemToArray(range, cJSON_CreateString(buf2));
+            cube_result res;
+            if (cube_query(analytics_cube(), &q, &res) != 0)
+                continue;
+            for (size_t i = 0; i < res.n; i++) {
+                int c = res.cells[i].category;
+                if (c >= 0 && c < cats.n)
+                    counts[(size_t)c * 6 + (size_t)(p * 2 + prior)] += res.cells[i].count;
+                counts[(size_t)cats.n * 6 + (size_t)(p * 2 + prior)] += res.cells[i].count;
+            }
+            if (res.as_of > as_of)
+                as_of = res.as_of;
+            cube_result_free(&res);
+        }
+    }
+    cJSON_AddStringToObject(root, "agency", ag ? ag->code : "");
+    if (prec)
+        cJSON_AddStringToObject(root, "precinct", prec->code);
+    else
+        cJSON_AddNullToObject(root, "precinct");
+    snprintf(buf, sizeof buf, "%04lld-%02d-%02d", (long long)y, m, d);
+    cJSON_AddStringToObject(root, "week_ending", buf);
+    cJSON_AddItemToObject(root, "periods", periods);
+    cJSON *rows = cJSON_AddArrayToObject(root, "rows");
+    int *order = malloc(((size_t)cats.n + 1) * sizeof *order);
+    for (int i = 0; order && i < cats.n; i++)
+        order[i] = i;
+    rank_cats = &cats;
+    if (order)
+        qsort(order, (size_t)cats.n, sizeof *order, cmp_cat);
+    for (int k = 0; order && k <= cats.n; k++) {
+        int c = k < cats.n ? order[k] : cats.n;
+        cJSON *row = cJSON_CreateObject();
+        cJSON_AddStringToObject(row, "category", c < cats.n ? cats.names[c] : "total");
+        for (int p = 0; p < 3; p++)
+            add_period(row, pnames[p], counts[(size_t)c * 6 + (size_t)p * 2],
+                       counts[(size_t)c * 6 + (size_t)p * 2 + 1]);
+        cJSON_AddItemToArray(rows, row);
+    }
+    free(order);
+    cJSON_AddStringToObject(root, "as_of", rfc3339_format_ms(as_of, 0, buf));
+    free(pmask);
+    free(counts);
+    categories_free(&cats);
+    http_reply_json(r, 200, root);
+}
