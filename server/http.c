@@ -136,7 +136,7 @@ static void send_reply(http_req *r, int status, const char *content_type, struct
     }
     double secs = (double)(http_now_ns() - r->started_ns) / 1e9;
     metrics_request(r->route, status, secs);
-    if (status >= 500)
+    if (status >= 500 && status != 503)
         log_warn(r->id, "%s %s -> %d (%.1f ms)", method_name(r->method),
                  evhttp_request_get_uri(r->ev), status, secs * 1e3);
     else

@@ -406,7 +406,8 @@ void h_cube(http_req *r)
         goto out;
     }
     sort_cats = &cats;
-    qsort(res.cells, res.n, sizeof *res.cells, cmp_cells);
+    if (res.n > 1)
+        qsort(res.cells, res.n, sizeof *res.cells, cmp_cells);
     char buf[RFC3339_BUFSZ];
     if (format_csv) {
         sbuf b;
@@ -637,7 +638,7 @@ void h_compstat(http_req *r)
     for (int i = 0; order && i < cats.n; i++)
         order[i] = i;
     rank_cats = &cats;
-    if (order)
+    if (order && cats.n > 1)
         qsort(order, (size_t)cats.n, sizeof *order, cmp_cat);
     for (int k = 0; order && k <= cats.n; k++) {
         int c = k < cats.n ? order[k] : cats.n;

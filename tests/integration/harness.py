@@ -47,7 +47,7 @@ def psql(conninfo, sql, *params):
         args += ["-v", "p%d=%s" % (i, p)]
     out = subprocess.run(args, input=sql, capture_output=True, text=True)
     if out.returncode != 0:
-        raise RuntimeError("psql failed: %s\n%s" % (out.stderr, sql))
+        raise RuntimeError("psql failed: %s\n%s" % (out.stderr[:2000], sql[:2000]))
     return [line.split("\t") for line in out.stdout.splitlines() if line != ""]
 
 
