@@ -2,7 +2,6 @@
  * routes_cube.c -- GET /v1/cube and GET /v1/compstat (API.md "The cube",
  * "COMPSTAT report"), answered from memory.
  */
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +9,7 @@
 
 #include "analytics.h"
 #include "app.h"
+#include "compstat.h"
 #include "rfc3339.h"
 #include "sbuf.h"
 #include "strmap.h"
@@ -461,29 +461,17 @@ out:
 
 /* ------------------------------------------------------------ COMPSTAT */
 
-/* The same calendar date one year earlier (29 February -> 28 February). */
-static int64_t prior_day(int64_t day)
-{
-    int64_t y;
-    int m, d;
-    rfc3339_civil_from_days(day, &y, &m, &d);
-    if (m == 2 && d == 29)
-        d = 28;
-    return rfc3339_days_from_civil(y - 1, m, d);
-}
-
 static void add_period(cJSON *row, const char *name, uint64_t cur, uint64_t prior)
 {
     cJSON *o = cJSON_AddObjectToObject(row, name);
+    int64_t tenths;
     cJSON_AddNumberToObject(o, "current", (double)cur);
     cJSON_AddNumberToObject(o, "prior", (double)prior);
-    if (prior == 0)
+    if (compstat_pct_change(cur, prior, &tenths) != 0)
         cJSON_AddNullToObject(o, "pct_change");
     else
-        cJSON_AddNumberToObject(
-            o, "pct_change", round(((double)cur - (double)prior) / (double)prior * 1000.0) / 10.0);
-    cJSON_AddNumberToObject(o, "z", round(2.0 * (sqrt((double)cur) - sqrt((double)prior)) * 100.0) /
-                                        100.0);
+        cJSON_AddNumberToObject(o, "pct_change", (double)tenths / 10.0);
+    cJSON_AddNumberToObject(o, "z", compstat_z(cur, prior));
 }
 
 static int category_rank(const char *name)
@@ -555,12 +543,13 @@ void h_compstat(http_req *r)
     } else {
         int64_t today = tz_local(zone, (int64_t)time(NULL));
         today = today >= 0 ? today / 86400 : -((-today + 86399) / 86400);
-        wday = today + (7 - cube_iso_dow(today));
+        wday = compstat_week_ending(today);
     }
     int64_t y;
     int m, d;
     rfc3339_civil_from_days(wday, &y, &m, &d);
-    int64_t starts[3] = {wday - 6, wday - 27, rfc3339_days_from_civil(y, 1, 1)};
+    compstat_range ranges[COMPSTAT_NPERIODS];
+    compstat_periods(wday, ranges);
     static const char *const pnames[3] = {"week", "d28", "ytd"};
 
     struct categories cats;
@@ -598,8 +587,8 @@ void h_compstat(http_req *r)
     for (int p = 0; p < 3; p++) {
         cJSON *po = cJSON_AddObjectToObject(periods, pnames[p]);
         for (int prior = 0; prior < 2; prior++) {
-            int64_t s = prior ? prior_day(starts[p]) : starts[p];
-            int64_t e = prior ? prior_day(wday) : wday; /* inclusive */
+            int64_t s = prior ? ranges[p].prior_first : ranges[p].first;
+            int64_t e = prior ? ranges[p].prior_last : ranges[p].last; /* inclusive */
             q.from = tz_utc(zone, s * 86400);
             q.to = tz_utc(zone, (e + 1) * 86400);
             int64_t yy;

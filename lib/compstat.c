@@ -1,0 +1,55 @@
+/*
+ * compstat.c -- see compstat.h.
+ */
+#include "compstat.h"
+
+#include <math.h>
+
+#include "cube.h"
+#include "rfc3339.h"
+
+int64_t compstat_prior_day(int64_t day)
+{
+    int64_t y;
+    int m, d;
+    rfc3339_civil_from_days(day, &y, &m, &d);
+    if (m == 2 && d == 29)
+        d = 28;
+    return rfc3339_days_from_civil(y - 1, m, d);
+}
+
+int64_t compstat_week_ending(int64_t day)
+{
+    return day + (7 - cube_iso_dow(day));
+}
+
+void compstat_periods(int64_t sunday, compstat_range out[COMPSTAT_NPERIODS])
+{
+    int64_t y;
+    int m, d;
+    rfc3339_civil_from_days(sunday, &y, &m, &d);
+    int64_t first[COMPSTAT_NPERIODS] = {sunday - 6, sunday - 27, rfc3339_days_from_civil(y, 1, 1)};
+    for (int p = 0; p < COMPSTAT_NPERIODS; p++) {
+        out[p].first = first[p];
+        out[p].last = sunday;
+        out[p].prior_first = compstat_prior_day(first[p]);
+        out[p].prior_last = compstat_prior_day(sunday);
+    }
+}
+
+int compstat_pct_change(uint64_t current, uint64_t prior, int64_t *tenths)
+{
+    if (prior == 0)
+        return -1;
+    /* |current - prior| x 1000 / prior, rounded half up on the magnitude. */
+    int neg = current < prior;
+    uint64_t diff = neg ? prior - current : current - prior;
+    uint64_t q = (diff * 2000 + prior) / (2 * prior);
+    *tenths = neg ? -(int64_t)q : (int64_t)q;
+    return 0;
+}
+
+double compstat_z(uint64_t current, uint64_t prior)
+{
+    return round(2.0 * (sqrt((double)current) - sqrt((double)prior)) * 100.0) / 100.0;
+}

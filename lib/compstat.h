@@ -1,0 +1,43 @@
+/*
+ * compstat.h -- the COMPSTAT sheet's calendar and arithmetic.
+ *
+ * Days are day numbers (days since 1970-01-01) of local calendar dates in
+ * the agency's zone; the caller turns them into instants with tz_utc.
+ * Weeks run Monday to Sunday. Each period is compared with the same
+ * calendar dates one year earlier: a date moves back one year, and
+ * 29 February becomes 28 February -- what PostgreSQL's
+ * `date - interval '1 year'` does, so the sheet agrees with SQL.
+ */
+#ifndef COMPSTAT_COMPSTAT_H
+#define COMPSTAT_COMPSTAT_H
+
+#include <stdint.h>
+
+enum compstat_period { COMPSTAT_WEEK, COMPSTAT_D28, COMPSTAT_YTD, COMPSTAT_NPERIODS };
+
+/* A period's days, first and last inclusive, now and a year earlier. */
+typedef struct compstat_range {
+    int64_t first, last;
+    int64_t prior_first, prior_last;
+} compstat_range;
+
+/* The same calendar date one year earlier (29 February -> 28 February). */
+int64_t compstat_prior_day(int64_t day);
+
+/* The Sunday that ends the week holding day. */
+int64_t compstat_week_ending(int64_t day);
+
+/* The week, the 28 days and the year to date ending with sunday. */
+void compstat_periods(int64_t sunday, compstat_range out[COMPSTAT_NPERIODS]);
+
+/*
+ * % change as NYPD prints it: (current - prior) / prior x 100 rounded to
+ * one decimal, half away from zero, computed exactly in integers. Returns
+ * 0 and sets *tenths (the result x 10), or -1 when prior is 0 (undefined).
+ */
+int compstat_pct_change(uint64_t current, uint64_t prior, int64_t *tenths);
+
+/* The Poisson z, 2 (sqrt(current) - sqrt(prior)), rounded to 0.01. */
+double compstat_z(uint64_t current, uint64_t prior);
+
+#endif
