@@ -364,6 +364,33 @@ static int add_str_or_null(cJSON *obj, const char *name, const char *s)
     return v && cJSON_AddItemToObject(obj, name, v) ? 0 : -1;
 }
 
+/*
+ * A number that prints as the shortest text reading back as exactly d.
+ * cJSON prints 15 significant digits whenever they come within DBL_EPSILON
+ * (relative) of the value, which can change its last bits: a client that
+ * reposts what it read would then post a different location.
+ */
+static cJSON *exact_number(double d)
+{
+    char buf[40];
+    for (int prec = 15; prec <= 17; prec++) {
+        snprintf(buf, sizeof buf, "%.*g", prec, d);
+        if (strtod(buf, NULL) == d)
+            break;
+    }
+    return cJSON_CreateRaw(buf);
+}
+
+static int add_exact_number(cJSON *obj, const char *name, double d)
+{
+    cJSON *v = exact_number(d);
+    if (v == NULL || !cJSON_AddItemToObject(obj, name, v)) {
+        cJSON_Delete(v);
+        return -1;
+    }
+    return 0;
+}
+
 int inc_to_json(const inc_incident *in, cJSON *obj)
 {
     char buf[RFC3339_BUFSZ];
@@ -378,8 +405,8 @@ int inc_to_json(const inc_incident *in, cJSON *obj)
         return -1;
     if (in->has_location) {
         cJSON *loc = cJSON_AddObjectToObject(obj, "location");
-        if (!loc || !cJSON_AddNumberToObject(loc, "lat", in->lat) ||
-            !cJSON_AddNumberToObject(loc, "lon", in->lon))
+        if (!loc || add_exact_number(loc, "lat", in->lat) ||
+            add_exact_number(loc, "lon", in->lon))
             return -1;
     } else if (!cJSON_AddNullToObject(obj, "location")) {
         return -1;

@@ -224,9 +224,15 @@ const ref_agency *ref_agency_by_id(const ref_data *r, int id)
     return table_get(&r->agencies, id);
 }
 
+/*
+ * The code maps cannot delete, so a record whose code changed is still
+ * filed under its former code: a hit counts only when the record still
+ * carries the code asked for.
+ */
 const ref_agency *ref_agency_by_code(const ref_data *r, const char *code)
 {
-    return strmap_get(r->agencies.by_code, code);
+    const ref_agency *a = strmap_get(r->agencies.by_code, code);
+    return a && a->code && strcmp(a->code, code) == 0 ? a : NULL;
 }
 
 const ref_precinct *ref_precinct_by_id(const ref_data *r, int id)
@@ -236,7 +242,8 @@ const ref_precinct *ref_precinct_by_id(const ref_data *r, int id)
 
 const ref_precinct *ref_precinct_by_code(const ref_data *r, const char *code)
 {
-    return strmap_get(r->precincts.by_code, code);
+    const ref_precinct *p = strmap_get(r->precincts.by_code, code);
+    return p && p->code && strcmp(p->code, code) == 0 ? p : NULL;
 }
 
 const ref_offense *ref_offense_by_id(const ref_data *r, int id)
@@ -250,7 +257,8 @@ const ref_offense *ref_offense_by_code(const ref_data *r, int agency_id, const c
     if (strlen(code) > 64)
         return NULL;
     offense_key(key, sizeof key, agency_id, code);
-    return strmap_get(r->offenses.by_code, key);
+    const ref_offense *o = strmap_get(r->offenses.by_code, key);
+    return o && o->agency_id == agency_id && o->code && strcmp(o->code, code) == 0 ? o : NULL;
 }
 
 int ref_agency_max(const ref_data *r)

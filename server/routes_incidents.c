@@ -200,9 +200,10 @@ void h_incidents_post(http_req *r)
         http_reply_error(r, 500, "internal", NULL, "out of memory");
         return;
     }
-    if (memchr(body, '\0', len) != NULL) {
+    if (memchr(body, '\0', len) != NULL || strstr(body, "\\u0000") != NULL) {
+        /* cJSON ends a string at NUL: two identities would collide. */
         free(body);
-        http_reply_error(r, 400, "malformed_json", NULL, "the body contains a NUL byte");
+        http_reply_error(r, 400, "malformed_json", NULL, "the body contains a NUL character");
         return;
     }
     struct post *p = calloc(1, sizeof *p);
@@ -438,11 +439,14 @@ void h_incident_patch(http_req *r)
     }
     size_t len;
     char *body = http_body(r, &len);
-    cJSON *doc = body ? cJSON_ParseWithLength(body, len) : NULL;
+    int nul = body && (memchr(body, '\0', len) != NULL || strstr(body, "\\u0000") != NULL);
+    cJSON *doc = body && !nul ? cJSON_ParseWithLength(body, len) : NULL;
     free(body);
     if (doc == NULL || !cJSON_IsObject(doc)) {
         cJSON_Delete(doc);
-        http_reply_error(r, 400, "malformed_json", NULL, "the body must be a JSON object");
+        http_reply_error(r, 400, "malformed_json", NULL,
+                         nul ? "the body contains a NUL character"
+                             : "the body must be a JSON object");
         return;
     }
     struct patch *p = calloc(1, sizeof *p);

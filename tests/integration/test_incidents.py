@@ -232,6 +232,9 @@ def test_malformed_requests(ctx):
     expect_eq(st, 415, "no content type")
     st, _, _ = d.request("POST", "/v1/incidents", b'{"source":"a\xff"}', tok)
     expect(st in (400, 422), "invalid UTF-8 refused, got %d" % st)
+    st, _, body = d.request("POST", "/v1/incidents",
+                            json.dumps(base_incident("nul\u0000x")), tok)
+    expect_eq(st, 400, "an escaped NUL would cut the identity short")
     deep = "[" * 2000 + "]" * 2000
     st, _, _ = d.request("POST", "/v1/incidents", deep, tok)
     expect_eq(st, 400, "absurd nesting refused")

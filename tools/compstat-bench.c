@@ -1,0 +1,406 @@
+/*
+ * compstat-bench -- the cube's questions timed three ways in one run:
+ * in-process (lib/cube over the same rows, no HTTP), through the daemon's
+ * HTTP API, and as SQL on PostGIS. Prints p50/p99 of each and the ratio
+ * SQL / cube. Used by tools/bench; a tool, so blocking I/O is fine here.
+ *
+ *   compstat-bench --database CONNINFO --url http://HOST:PORT --token T
+ *                  --agency CODE [--iterations N] [--sql-iterations M]
+ */
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <libpq-fe.h>
+
+#include "cube.h"
+#include "rfc3339.h"
+#include "tz.h"
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static const char *opt(int argc, char **argv, const char *name, const char *def)
+{
+    for (int i = 1; i + 1 < argc; i++)
+        if (strcmp(argv[i], name) == 0)
+            return argv[i + 1];
+    return def;
+}
+
+static int cmp_d(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static double pct(double *v, int n, double p)
+{
+    qsort(v, (size_t)n, sizeof *v, cmp_d);
+    int i = (int)(p * n + 0.999999) - 1; /* nearest rank */
+    if (i < 0)
+        i = 0;
+    if (i >= n)
+        i = n - 1;
+    return v[i];
+}
+
+/* ------------------------------------------------------------ HTTP */
+
+static int http_fd = -1;
+
+static int http_connect(const char *url)
+{
+    char host[128];
+    int port;
+    if (sscanf(url, "http://%127[^:]:%d", host, &port) != 2)
+        return -1;
+    struct sockaddr_in sa = {0};
+    sa.sin_family = AF_INET;
+    sa.sin_port = htons((uint16_t)port);
+    if (inet_pton(AF_INET, host, &sa.sin_addr) != 1)
+        return -1;
+    http_fd = socket(AF_INET, SOCK_STREAM, 0);
+    return connect(http_fd, (struct sockaddr *)&sa, sizeof sa);
+}
+
+/* One keep-alive GET; returns the status, body read and discarded. */
+static int http_get(const char *path, const char *token, size_t *bodylen)
+{
+    char req[2048], buf[65536];
+    int n = snprintf(req, sizeof req,
+                     "GET %s HTTP/1.1\r\nHost: bench\r\nAuthorization: Bearer %s\r\n\r\n", path,
+                     token);
+    if (write(http_fd, req, (size_t)n) != n)
+        return -1;
+    size_t have = 0;
+    char *end = NULL;
+    while (end == NULL) {
+        ssize_t got = read(http_fd, buf + have, sizeof buf - have - 1);
+        if (got <= 0)
+            return -1;
+        have += (size_t)got;
+        buf[have] = '\0';
+        end = strstr(buf, "\r\n\r\n");
+        if (end == NULL && have >= sizeof buf - 1)
+            return -1;
+    }
+    long need = 0;
+    for (char *p = buf; p < end; p++)
+        if (strncmp(p, "\r\nContent-Length:", 17) == 0 || strncmp(p, "\r\ncontent-length:", 17) == 0)
+            need = atol(p + 17);
+    int status = atoi(buf + 9);
+    long left = need - (long)(have - (size_t)(end + 4 - buf));
+    while (left > 0) {
+        ssize_t got = read(http_fd, buf, sizeof buf < (size_t)left ? sizeof buf : (size_t)left);
+        if (got <= 0)
+            return -1;
+        left -= got;
+    }
+    *bodylen = (size_t)need;
+    return status;
+}
+
+/* ------------------------------------------------------------ questions */
+
+struct question {
+    const char *name;
+    char http[512];
+    char sql[2048];
+    cube_question q;
+};
+
+int main(int argc, char **argv)
+{
+    const char *db = opt(argc, argv, "--database", NULL);
+    const char *url = opt(argc, argv, "--url", NULL);
+    const char *token = opt(argc, argv, "--token", NULL);
+    const char *agency = opt(argc, argv, "--agency", NULL);
+    int iters = atoi(opt(argc, argv, "--iterations", "2000"));
+    int sql_iters = atoi(opt(argc, argv, "--sql-iterations", "5"));
+    if (!db || !url || !token || !agency) {
+        fprintf(stderr, "usage: compstat-bench --database CONNINFO --url URL --token T --agency "
+                        "CODE [--iterations N] [--sql-iterations M]\n");
+        return 2;
+    }
+    PGconn *pg = PQconnectdb(db);
+    if (PQstatus(pg) != CONNECTION_OK) {
+        fprintf(stderr, "%s", PQerrorMessage(pg));
+        return 1;
+    }
+    const char *ap[1] = {agency};
+    PGresult *res = PQexecParams(pg, "SELECT id, time_zone FROM agencies WHERE code = $1", 1,
+                                 NULL, ap, NULL, NULL, 0);
+    if (PQntuples(res) != 1) {
+        fprintf(stderr, "no agency %s\n", agency);
+        return 1;
+    }
+    int agency_id = atoi(PQgetvalue(res, 0, 0));
+    char zone_name[64];
+    snprintf(zone_name, sizeof zone_name, "%s", PQgetvalue(res, 0, 1));
+    PQclear(res);
+    char path[128];
+    snprintf(path, sizeof path, "/usr/share/zoneinfo/%s", zone_name);
+    FILE *f = fopen(path, "rb");
+    static unsigned char tzbuf[65536];
+    size_t tzlen = f ? fread(tzbuf, 1, sizeof tzbuf, f) : 0;
+    if (f)
+        fclose(f);
+    tz_zone *zone = NULL;
+    if (tz_parse(tzbuf, tzlen, &zone) != 0) {
+        fprintf(stderr, "cannot read zone %s\n", zone_name);
+        return 1;
+    }
+
+    /* Build the cube in-process from the same rows, as the daemon does. */
+    double t0 = now_s();
+    cube *c = cube_new();
+    res = PQexec(pg, "COPY (SELECT agency_id, coalesce(precinct_id, 0), offense_id,"
+                     " coalesce(priority, -1), extract(epoch FROM counted_at)::bigint,"
+                     " (extract(epoch FROM updated_at) * 1000)::bigint FROM incidents"
+                     " WHERE status NOT IN ('unfounded', 'cancelled')) TO STDOUT");
+    PQclear(res);
+    char *row;
+    int n;
+    while ((n = PQgetCopyData(pg, &row, 0)) > 0) {
+        long long v[6];
+        char *p = row, *end;
+        for (int i = 0; i < 6; i++) {
+            v[i] = strtoll(p, &end, 10);
+            p = end + 1;
+        }
+        cube_key k = {(int32_t)v[0], (int32_t)v[1], (int32_t)v[2], (int32_t)v[3]};
+        cube_load(c, &k, v[4], v[5]);
+        PQfreemem(row);
+    }
+    PQclear(PQgetResult(pg));
+    double t1 = now_s();
+    while (cube_load_finish(c, (size_t)-1) == 0)
+        ;
+    double t2 = now_s();
+    printf("in-process cube: %llu incidents, %zu series, %zu cells, %.1f MiB; "
+           "COPY+parse %.2f s, index %.2f s\n",
+           (unsigned long long)cube_total(c), cube_series(c), cube_cells(c),
+           (double)cube_bytes(c) / 1048576.0, t1 - t0, t2 - t1);
+
+    /* A precinct and an offense with data, for the narrow questions. */
+    res = PQexec(pg, "SELECT p.code, p.id, o.code, o.id FROM incidents i"
+                     " JOIN precincts p ON p.id = i.precinct_id JOIN offenses o ON o.id = i.offense_id"
+                     " WHERE i.id = (SELECT min(id) FROM incidents)");
+    if (PQntuples(res) != 1) {
+        fprintf(stderr, "no incidents\n");
+        return 1;
+    }
+    char pcode[64], ocode[64];
+    snprintf(pcode, sizeof pcode, "%s", PQgetvalue(res, 0, 0));
+    snprintf(ocode, sizeof ocode, "%s", PQgetvalue(res, 0, 2));
+    int pid = atoi(PQgetvalue(res, 0, 1)), oid = atoi(PQgetvalue(res, 0, 3));
+    PQclear(res);
+    res = PQexec(pg, "SELECT max(counted_at)::date FROM incidents");
+    int y, m, d;
+    rfc3339_parse_date(PQgetvalue(res, 0, 0), &y, &m, &d);
+    PQclear(res);
+    int64_t today = rfc3339_days_from_civil(y, m, d);
+    int64_t jan1 = rfc3339_days_from_civil(y, 1, 1);
+    int64_t tenyears = rfc3339_days_from_civil(y - 10, m, d);
+    char s_today[16], s_jan1[16], s_d28[16], s_y1[16], s_10y[16];
+    int64_t yy;
+    int mm, dd;
+#define DATE(buf, day)                                                                  \
+    rfc3339_civil_from_days(day, &yy, &mm, &dd);                                        \
+    snprintf(buf, sizeof buf, "%04d-%02d-%02d", (int)yy, mm, dd)
+    DATE(s_today, today + 1);
+    DATE(s_jan1, jan1);
+    DATE(s_d28, today - 27);
+    DATE(s_y1, today - 364);
+    DATE(s_10y, tenyears);
+
+    static uint8_t pmask[100000], omask[100000];
+    pmask[pid] = 1;
+    omask[oid] = 1;
+    static int32_t cat_of[100000];
+    /* category ids: one per distinct category name */
+    res = PQexec(pg, "SELECT o.id, dense_rank() OVER (ORDER BY o.category) FROM offenses o");
+    for (int i = 0; i < PQntuples(res); i++) {
+        int id = atoi(PQgetvalue(res, i, 0));
+        if (id < 100000)
+            cat_of[id] = atoi(PQgetvalue(res, i, 1));
+    }
+    PQclear(res);
+
+    struct question qs[5];
+    memset(qs, 0, sizeof qs);
+    char where[256];
+    snprintf(where, sizeof where,
+             "i.agency_id = %d AND i.status NOT IN ('unfounded','cancelled')", agency_id);
+#define BOUND(s) tz_utc(zone, rfc3339_days_from_civil(atoi(s), atoi((s) + 5), atoi((s) + 8)) * 86400)
+
+    qs[0].name = "YTD by precinct x offense";
+    snprintf(qs[0].http, sizeof qs[0].http, "/v1/cube?from=%s&to=%s&by=precinct,offense", s_jan1,
+             s_today);
+    snprintf(qs[0].sql, sizeof qs[0].sql,
+             "SELECT precinct_id, offense_id, count(*) FROM incidents i WHERE %s"
+             " AND counted_at >= '%s'::timestamp AT TIME ZONE '%s'"
+             " AND counted_at < '%s'::timestamp AT TIME ZONE '%s' GROUP BY 1, 2",
+             where, s_jan1, zone_name, s_today, zone_name);
+    qs[0].q.by = CUBE_BY_PRECINCT | CUBE_BY_OFFENSE;
+    qs[0].q.from = BOUND(s_jan1);
+    qs[0].q.to = BOUND(s_today);
+
+    qs[1].name = "28 days by category, one precinct";
+    snprintf(qs[1].http, sizeof qs[1].http, "/v1/cube?from=%s&to=%s&by=category&precinct=%s",
+             s_d28, s_today, pcode);
+    snprintf(qs[1].sql, sizeof qs[1].sql,
+             "SELECT o.category, count(*) FROM incidents i JOIN offenses o ON o.id = i.offense_id"
+             " WHERE %s AND i.precinct_id = %d"
+             " AND counted_at >= '%s'::timestamp AT TIME ZONE '%s'"
+             " AND counted_at < '%s'::timestamp AT TIME ZONE '%s' GROUP BY 1",
+             where, pid, s_d28, zone_name, s_today, zone_name);
+    qs[1].q.by = CUBE_BY_CATEGORY;
+    qs[1].q.precincts = pmask;
+    qs[1].q.nprecincts = 100000;
+    qs[1].q.from = BOUND(s_d28);
+    qs[1].q.to = BOUND(s_today);
+
+    qs[2].name = "10-year weekly trend, precinct x offense";
+    snprintf(qs[2].http, sizeof qs[2].http,
+             "/v1/cube?from=%s&to=%s&granularity=week&precinct=%s&offense=%s", s_10y, s_today,
+             pcode, ocode);
+    snprintf(qs[2].sql, sizeof qs[2].sql,
+             "SELECT date_trunc('week', counted_at AT TIME ZONE '%s'), count(*) FROM incidents i"
+             " WHERE %s AND i.precinct_id = %d AND i.offense_id = %d"
+             " AND counted_at >= '%s'::timestamp AT TIME ZONE '%s'"
+             " AND counted_at < '%s'::timestamp AT TIME ZONE '%s' GROUP BY 1",
+             zone_name, where, pid, oid, s_10y, zone_name, s_today, zone_name);
+    qs[2].q.granularity = CUBE_WEEK;
+    qs[2].q.precincts = pmask;
+    qs[2].q.nprecincts = 100000;
+    qs[2].q.offenses = omask;
+    qs[2].q.noffenses = 100000;
+    qs[2].q.from = BOUND(s_10y);
+    qs[2].q.to = BOUND(s_today);
+
+    qs[3].name = "year by hour of day x day of week, one precinct";
+    snprintf(qs[3].http, sizeof qs[3].http,
+             "/v1/cube?from=%s&to=%s&by=hour_of_day,day_of_week&precinct=%s", s_y1, s_today, pcode);
+    snprintf(qs[3].sql, sizeof qs[3].sql,
+             "SELECT extract(hour FROM counted_at AT TIME ZONE '%s'),"
+             " extract(isodow FROM counted_at AT TIME ZONE '%s'), count(*) FROM incidents i"
+             " WHERE %s AND i.precinct_id = %d"
+             " AND counted_at >= '%s'::timestamp AT TIME ZONE '%s'"
+             " AND counted_at < '%s'::timestamp AT TIME ZONE '%s' GROUP BY 1, 2",
+             zone_name, zone_name, where, pid, s_y1, zone_name, s_today, zone_name);
+    qs[3].q.by = CUBE_BY_HOUR_OF_DAY | CUBE_BY_DAY_OF_WEEK;
+    qs[3].q.precincts = pmask;
+    qs[3].q.nprecincts = 100000;
+    qs[3].q.from = BOUND(s_y1);
+    qs[3].q.to = BOUND(s_today);
+
+    qs[4].name = "COMPSTAT sheet, one precinct";
+    snprintf(qs[4].http, sizeof qs[4].http, "/v1/compstat?precinct=%s&week_ending=%s", pcode,
+             s_today); /* adjusted below to a Sunday */
+    qs[4].q.by = CUBE_BY_CATEGORY;
+    {
+        int64_t sunday = today + (7 - cube_iso_dow(today)) - 7;
+        char s_sun[16];
+        DATE(s_sun, sunday);
+        snprintf(qs[4].http, sizeof qs[4].http, "/v1/compstat?precinct=%s&week_ending=%s", pcode,
+                 s_sun);
+        char s_w0[16], s_p0[16], s_p1[16], s_sun1[16];
+        DATE(s_w0, rfc3339_days_from_civil(yy, 1, 1));
+        DATE(s_sun1, sunday + 1);
+        DATE(s_p0, rfc3339_days_from_civil(yy - 1, 1, 1));
+        DATE(s_p1, sunday + 1 - 365);
+        /* the SQL the sheet needs: 6 windows by category (here: YTD and prior YTD,
+           week and d28 are sub-ranges of the same scan) */
+        snprintf(qs[4].sql, sizeof qs[4].sql,
+                 "SELECT o.category,"
+                 " count(*) FILTER (WHERE counted_at >= '%s'::timestamp AT TIME ZONE '%s'),"
+                 " count(*) FILTER (WHERE counted_at < '%s'::timestamp AT TIME ZONE '%s')"
+                 " FROM incidents i JOIN offenses o ON o.id = i.offense_id"
+                 " WHERE %s AND i.precinct_id = %d AND ((counted_at >= '%s'::timestamp AT TIME"
+                 " ZONE '%s' AND counted_at < '%s'::timestamp AT TIME ZONE '%s') OR"
+                 " (counted_at >= '%s'::timestamp AT TIME ZONE '%s' AND counted_at <"
+                 " '%s'::timestamp AT TIME ZONE '%s')) GROUP BY 1",
+                 s_w0, zone_name, s_p1, zone_name, where, pid, s_w0, zone_name, s_sun1, zone_name,
+                 s_p0, zone_name, s_p1, zone_name);
+        qs[4].q.precincts = pmask;
+        qs[4].q.nprecincts = 100000;
+        qs[4].q.from = BOUND(s_w0);
+        qs[4].q.to = BOUND(s_sun1);
+    }
+    for (int i = 0; i < 5; i++) {
+        qs[i].q.agency = agency_id;
+        qs[i].q.zone = zone;
+        qs[i].q.category_of = cat_of;
+        qs[i].q.ncategory_of = 100000;
+        if (qs[i].q.from == 0)
+            qs[i].q.from = INT64_MIN;
+        if (qs[i].q.to == 0)
+            qs[i].q.to = INT64_MAX;
+    }
+
+    if (http_connect(url) != 0) {
+        fprintf(stderr, "cannot connect to %s\n", url);
+        return 1;
+    }
+    double *lat = malloc((size_t)(iters > sql_iters ? iters : sql_iters) * sizeof *lat);
+    printf("\n| question | in-process p50 / p99 | HTTP p50 / p99 | SQL p50 / p99 | SQL / HTTP p50 |\n");
+    printf("| --- | --- | --- | --- | --- |\n");
+    for (int i = 0; i < 5; i++) {
+        double ip50, ip99, h50, h99, s50, s99;
+        int reps = i == 4 ? 6 : 1; /* the sheet is 6 cube questions */
+        for (int k = 0; k < iters; k++) {
+            double a = now_s();
+            for (int r = 0; r < reps; r++) {
+                cube_result out;
+                cube_query(c, &qs[i].q, &out);
+                cube_result_free(&out);
+            }
+            lat[k] = now_s() - a;
+        }
+        ip50 = pct(lat, iters, 0.5);
+        ip99 = pct(lat, iters, 0.99);
+        size_t bl = 0;
+        for (int k = 0; k < iters; k++) {
+            double a = now_s();
+            int st = http_get(qs[i].http, token, &bl);
+            lat[k] = now_s() - a;
+            if (st != 200) {
+                fprintf(stderr, "HTTP %d for %s\n", st, qs[i].http);
+                return 1;
+            }
+        }
+        h50 = pct(lat, iters, 0.5);
+        h99 = pct(lat, iters, 0.99);
+        for (int k = 0; k < sql_iters; k++) {
+            double a = now_s();
+            res = PQexec(pg, qs[i].sql);
+            lat[k] = now_s() - a;
+            if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+                fprintf(stderr, "SQL failed: %s\n%s\n", PQresultErrorMessage(res), qs[i].sql);
+                return 1;
+            }
+            PQclear(res);
+        }
+        s50 = pct(lat, sql_iters, 0.5);
+        s99 = pct(lat, sql_iters, 0.99);
+        printf("| %s | %.3f / %.3f ms | %.3f / %.3f ms | %.1f / %.1f ms | %.0fx |\n", qs[i].name,
+               ip50 * 1e3, ip99 * 1e3, h50 * 1e3, h99 * 1e3, s50 * 1e3, s99 * 1e3, s50 / h50);
+        fflush(stdout);
+    }
+    free(lat);
+    cube_free(c);
+    tz_free(zone);
+    PQfinish(pg);
+    return 0;
+}
