@@ -127,6 +127,9 @@ int main(int argc, char **argv)
     const char *agency = opt(argc, argv, "--agency", NULL);
     int iters = atoi(opt(argc, argv, "--iterations", "2000"));
     int sql_iters = atoi(opt(argc, argv, "--sql-iterations", "5"));
+    int rounds = atoi(opt(argc, argv, "--runs", "3"));
+    if (rounds < 1)
+        rounds = 1;
     if (!db || !url || !token || !agency) {
         fprintf(stderr, "usage: compstat-bench --database CONNINFO --url URL --token T --agency "
                         "CODE [--iterations N] [--sql-iterations M]\n");
@@ -354,48 +357,57 @@ int main(int argc, char **argv)
         return 1;
     }
     double *lat = malloc((size_t)(iters > sql_iters ? iters : sql_iters) * sizeof *lat);
+    printf("\nmedian of %d runs; in-process and HTTP: %d iterations per run, SQL: %d\n", rounds,
+           iters, sql_iters);
     printf("\n| question | in-process p50 / p99 | HTTP p50 / p99 | SQL p50 / p99 | SQL / HTTP p50 |\n");
     printf("| --- | --- | --- | --- | --- |\n");
     for (int i = 0; i < 5; i++) {
-        double ip50, ip99, h50, h99, s50, s99;
+        double rm[6][16]; /* per round: ip50 ip99 h50 h99 s50 s99 */
         int reps = i == 4 ? 6 : 1; /* the sheet is 6 cube questions */
-        for (int k = 0; k < iters; k++) {
-            double a = now_s();
-            for (int r = 0; r < reps; r++) {
-                cube_result out;
-                cube_query(c, &qs[i].q, &out);
-                cube_result_free(&out);
+        for (int rnd = 0; rnd < rounds && rnd < 16; rnd++) {
+            for (int k = 0; k < iters; k++) {
+                double a = now_s();
+                for (int r = 0; r < reps; r++) {
+                    cube_result out;
+                    cube_query(c, &qs[i].q, &out);
+                    cube_result_free(&out);
+                }
+                lat[k] = now_s() - a;
             }
-            lat[k] = now_s() - a;
-        }
-        ip50 = pct(lat, iters, 0.5);
-        ip99 = pct(lat, iters, 0.99);
-        size_t bl = 0;
-        for (int k = 0; k < iters; k++) {
-            double a = now_s();
-            int st = http_get(qs[i].http, token, &bl);
-            lat[k] = now_s() - a;
-            if (st != 200) {
-                fprintf(stderr, "HTTP %d for %s\n", st, qs[i].http);
-                return 1;
+            rm[0][rnd] = pct(lat, iters, 0.5);
+            rm[1][rnd] = pct(lat, iters, 0.99);
+            size_t bl = 0;
+            for (int k = 0; k < iters; k++) {
+                double a = now_s();
+                int st = http_get(qs[i].http, token, &bl);
+                lat[k] = now_s() - a;
+                if (st != 200) {
+                    fprintf(stderr, "HTTP %d for %s\n", st, qs[i].http);
+                    return 1;
+                }
             }
-        }
-        h50 = pct(lat, iters, 0.5);
-        h99 = pct(lat, iters, 0.99);
-        for (int k = 0; k < sql_iters; k++) {
-            double a = now_s();
-            res = PQexec(pg, qs[i].sql);
-            lat[k] = now_s() - a;
-            if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-                fprintf(stderr, "SQL failed: %s\n%s\n", PQresultErrorMessage(res), qs[i].sql);
-                return 1;
+            rm[2][rnd] = pct(lat, iters, 0.5);
+            rm[3][rnd] = pct(lat, iters, 0.99);
+            for (int k = 0; k < sql_iters; k++) {
+                double a = now_s();
+                res = PQexec(pg, qs[i].sql);
+                lat[k] = now_s() - a;
+                if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+                    fprintf(stderr, "SQL failed: %s\n%s\n", PQresultErrorMessage(res), qs[i].sql);
+                    return 1;
+                }
+                PQclear(res);
             }
-            PQclear(res);
+            rm[4][rnd] = pct(lat, sql_iters, 0.5);
+            rm[5][rnd] = pct(lat, sql_iters, 0.99);
         }
-        s50 = pct(lat, sql_iters, 0.5);
-        s99 = pct(lat, sql_iters, 0.99);
+        int nr = rounds < 16 ? rounds : 16;
+        double med[6];
+        for (int k = 0; k < 6; k++)
+            med[k] = pct(rm[k], nr, 0.5);
         printf("| %s | %.3f / %.3f ms | %.3f / %.3f ms | %.1f / %.1f ms | %.0fx |\n", qs[i].name,
-               ip50 * 1e3, ip99 * 1e3, h50 * 1e3, h99 * 1e3, s50 * 1e3, s99 * 1e3, s50 / h50);
+               med[0] * 1e3, med[1] * 1e3, med[2] * 1e3, med[3] * 1e3, med[4] * 1e3, med[5] * 1e3,
+               med[4] / med[2]);
         fflush(stdout);
     }
     free(lat);
