@@ -4,6 +4,9 @@
  * series: slot[i] ascending, distinct; cum[i] = count of cells 0..i. The
  * count of cell i is cum[i] - cum[i - 1]. A cell whose count drops to 0 is
  * removed, so cells are exactly the (series, slot) pairs holding incidents.
+ *
+ * Every series is in the hash table (by level and key) and in its agency's
+ * list for its level and precinct; series are never freed before the cube.
  */
 #include "cube.h"
 
@@ -12,8 +15,15 @@
 
 #include "rfc3339.h"
 
+#define NLEVELS 4
+#define ALL (-3) /* a rolled-up dimension inside a series key */
+
+struct skey {
+    int32_t level, agency, precinct, what, priority; /* what: offense or category */
+};
+
 struct series {
-    cube_key key;
+    struct skey key;
     int32_t *slot;
     uint32_t *cum;
     uint32_t n, cap;
@@ -22,9 +32,16 @@ struct series {
     uint32_t npending, pcap;
 };
 
+struct vec {
+    struct series **s;
+    uint32_t n, cap;
+};
+
 struct agency {
-    struct series **list;
-    size_t n, cap;
+    struct vec *lists[NLEVELS]; /* by precinct id */
+    int32_t nprecincts;
+    int32_t *category; /* offense id -> category, -1 unknown */
+    int32_t noffenses;
 };
 
 struct cube {
@@ -38,19 +55,20 @@ struct cube {
     size_t finish_pos; /* cube_load_finish progress over `table` */
 };
 
-static uint64_t key_hash(const cube_key *k)
+static uint64_t key_hash(const struct skey *k)
 {
-    uint64_t h = (uint64_t)(uint32_t)k->agency * 0x9E3779B97F4A7C15ULL;
+    uint64_t h = (uint64_t)(uint32_t)k->level * 0xD6E8FEB86659FD93ULL;
+    h ^= (uint64_t)(uint32_t)k->agency * 0x9E3779B97F4A7C15ULL;
     h ^= (uint64_t)(uint32_t)k->precinct * 0xC2B2AE3D27D4EB4FULL;
-    h ^= (uint64_t)(uint32_t)k->offense * 0x165667B19E3779F9ULL;
-    h ^= (uint64_t)(uint32_t)(k->priority + 1) * 0x27D4EB2F165667C5ULL;
+    h ^= (uint64_t)(uint32_t)k->what * 0x165667B19E3779F9ULL;
+    h ^= (uint64_t)(uint32_t)(k->priority + 4) * 0x27D4EB2F165667C5ULL;
     return h ^ (h >> 31);
 }
 
-static int key_eq(const cube_key *a, const cube_key *b)
+static int key_eq(const struct skey *a, const struct skey *b)
 {
-    return a->agency == b->agency && a->precinct == b->precinct && a->offense == b->offense &&
-           a->priority == b->priority;
+    return a->level == b->level && a->agency == b->agency && a->precinct == b->precinct &&
+           a->what == b->what && a->priority == b->priority;
 }
 
 cube *cube_new(void)
@@ -80,8 +98,15 @@ void cube_free(cube *c)
         free(s->pending);
         free(s);
     }
-    for (int32_t a = 0; a < c->nagencies; a++)
-        free(c->agencies[a].list);
+    for (int32_t a = 0; a < c->nagencies; a++) {
+        struct agency *ag = &c->agencies[a];
+        for (int l = 0; l < NLEVELS; l++) {
+            for (int32_t p = 0; ag->lists[l] && p < ag->nprecincts; p++)
+                free(ag->lists[l][p].s);
+            free(ag->lists[l]);
+        }
+        free(ag->category);
+    }
     free(c->agencies);
     free(c->table);
     free(c);
@@ -108,8 +133,58 @@ static int grow_table(cube *c)
     return 0;
 }
 
+static struct agency *agency_get(cube *c, int32_t id)
+{
+    if (id < 0)
+        return NULL;
+    if (id >= c->nagencies) {
+        int32_t n = c->nagencies ? c->nagencies : 8;
+        while (n <= id)
+            n *= 2;
+        struct agency *na = realloc(c->agencies, (size_t)n * sizeof *na);
+        if (na == NULL)
+            return NULL;
+        memset(na + c->nagencies, 0, (size_t)(n - c->nagencies) * sizeof *na);
+        c->agencies = na;
+        c->nagencies = n;
+    }
+    return &c->agencies[id];
+}
+
+static int agency_reserve_precinct(struct agency *ag, int32_t p)
+{
+    if (p < ag->nprecincts)
+        return 0;
+    int32_t n = ag->nprecincts ? ag->nprecincts : 16;
+    while (n <= p)
+        n *= 2;
+    for (int l = 0; l < NLEVELS; l++) {
+        struct vec *nl = realloc(ag->lists[l], (size_t)n * sizeof *nl);
+        if (nl == NULL)
+            return -1;
+        memset(nl + ag->nprecincts, 0, (size_t)(n - ag->nprecincts) * sizeof *nl);
+        ag->lists[l] = nl;
+    }
+    ag->nprecincts = n;
+    return 0;
+}
+
+static int vec_push(struct vec *v, struct series *s)
+{
+    if (v->n == v->cap) {
+        uint32_t ncap = v->cap ? v->cap * 2 : 8;
+        struct series **ns = realloc(v->s, (size_t)ncap * sizeof *ns);
+        if (ns == NULL)
+            return -1;
+        v->s = ns;
+        v->cap = ncap;
+    }
+    v->s[v->n++] = s;
+    return 0;
+}
+
 /* The series of key, created when create is set. NULL: absent or OOM. */
-static struct series *series_get(cube *c, const cube_key *key, int create)
+static struct series *series_get(cube *c, const struct skey *key, int create)
 {
     size_t i = key_hash(key) & (c->tcap - 1);
     for (;;) {
@@ -120,41 +195,53 @@ static struct series *series_get(cube *c, const cube_key *key, int create)
             return s;
         i = (i + 1) & (c->tcap - 1);
     }
-    if (!create || key->agency < 0)
+    if (!create || key->agency < 0 || key->precinct < 0)
         return NULL;
     if ((c->nseries + 1) * 10 > c->tcap * 7) {
         if (grow_table(c) != 0)
             return NULL;
         return series_get(c, key, create);
     }
-    if (key->agency >= c->nagencies) {
-        int32_t n = c->nagencies ? c->nagencies : 8;
-        while (n <= key->agency)
-            n *= 2;
-        struct agency *na = realloc(c->agencies, (size_t)n * sizeof *na);
-        if (na == NULL)
-            return NULL;
-        memset(na + c->nagencies, 0, (size_t)(n - c->nagencies) * sizeof *na);
-        c->agencies = na;
-        c->nagencies = n;
-    }
-    struct agency *ag = &c->agencies[key->agency];
-    if (ag->n == ag->cap) {
-        size_t ncap = ag->cap ? ag->cap * 2 : 64;
-        struct series **nl = realloc(ag->list, ncap * sizeof *nl);
-        if (nl == NULL)
-            return NULL;
-        ag->list = nl;
-        ag->cap = ncap;
-    }
+    struct agency *ag = agency_get(c, key->agency);
+    if (ag == NULL || agency_reserve_precinct(ag, key->precinct) != 0)
+        return NULL;
     struct series *s = calloc(1, sizeof *s);
     if (s == NULL)
         return NULL;
+    if (vec_push(&ag->lists[key->level][key->precinct], s) != 0) {
+        free(s);
+        return NULL;
+    }
     s->key = *key;
     c->table[i] = s;
     c->nseries++;
-    ag->list[ag->n++] = s;
     return s;
+}
+
+static int32_t category_of(const cube *c, int32_t agency, int32_t offense)
+{
+    if (agency < 0 || agency >= c->nagencies)
+        return -1;
+    const struct agency *ag = &c->agencies[agency];
+    return offense >= 0 && offense < ag->noffenses ? ag->category[offense] : -1;
+}
+
+/* The four series keys of an incident. */
+static void level_keys(const cube *c, const cube_key *k, struct skey out[NLEVELS])
+{
+    for (int l = 0; l < NLEVELS; l++) {
+        out[l].level = l;
+        out[l].agency = k->agency;
+        out[l].precinct = k->precinct;
+    }
+    out[0].what = k->offense;
+    out[0].priority = k->priority;
+    out[1].what = k->offense;
+    out[1].priority = ALL;
+    out[2].what = category_of(c, k->agency, k->offense);
+    out[2].priority = ALL;
+    out[3].what = ALL;
+    out[3].priority = ALL;
 }
 
 static int32_t slot_of(int64_t t)
@@ -198,69 +285,201 @@ static int series_reserve(struct series *s, uint32_t need)
     return 0;
 }
 
+static uint32_t cell_count(const struct series *s, uint32_t i)
+{
+    return s->cum[i] - (i ? s->cum[i - 1] : 0);
+}
+
+/* Add count (> 0) at slot. 0, or -1 out of memory. */
+static int series_inc(cube *c, struct series *s, int32_t slot, uint32_t count)
+{
+    uint32_t i = lower_bound(s, slot);
+    if (!(i < s->n && s->slot[i] == slot)) {
+        if (series_reserve(s, s->n + 1) != 0)
+            return -1;
+        memmove(s->slot + i + 1, s->slot + i, (size_t)(s->n - i) * sizeof *s->slot);
+        memmove(s->cum + i + 1, s->cum + i, (size_t)(s->n - i) * sizeof *s->cum);
+        s->slot[i] = slot;
+        s->cum[i] = i ? s->cum[i - 1] : 0;
+        s->n++;
+        c->ncells++;
+    }
+    for (uint32_t k = i; k < s->n; k++)
+        s->cum[k] += count;
+    return 0;
+}
+
+/* Remove one at slot; the caller checked it is there. */
+static void series_dec(cube *c, struct series *s, int32_t slot)
+{
+    uint32_t i = lower_bound(s, slot);
+    uint32_t count = cell_count(s, i);
+    for (uint32_t k = i; k < s->n; k++)
+        s->cum[k]--;
+    if (count == 1) {
+        memmove(s->slot + i, s->slot + i + 1, (size_t)(s->n - i - 1) * sizeof *s->slot);
+        memmove(s->cum + i, s->cum + i + 1, (size_t)(s->n - i - 1) * sizeof *s->cum);
+        s->n--;
+        c->ncells--;
+    }
+}
+
+static int series_has(const struct series *s, int32_t slot)
+{
+    uint32_t i = lower_bound(s, slot);
+    return i < s->n && s->slot[i] == slot;
+}
+
 int cube_add(cube *c, const cube_key *key, int64_t t, int delta, int64_t commit_ms)
 {
     if (delta != 1 && delta != -1)
         return -1;
-    struct series *s = series_get(c, key, delta > 0);
-    if (s == NULL)
-        return -1;
+    struct skey keys[NLEVELS];
+    struct series *s[NLEVELS];
+    level_keys(c, key, keys);
     int32_t slot = slot_of(t);
-    uint32_t i = lower_bound(s, slot);
-    int present = i < s->n && s->slot[i] == slot;
-    if (delta > 0) {
-        if (!present) {
-            if (series_reserve(s, s->n + 1) != 0)
-                return -1;
-            memmove(s->slot + i + 1, s->slot + i, (size_t)(s->n - i) * sizeof *s->slot);
-            memmove(s->cum + i + 1, s->cum + i, (size_t)(s->n - i) * sizeof *s->cum);
-            s->slot[i] = slot;
-            s->cum[i] = i ? s->cum[i - 1] : 0;
-            s->n++;
-            c->ncells++;
-        }
-        for (uint32_t k = i; k < s->n; k++)
-            s->cum[k]++;
-        c->total++;
-    } else {
-        if (!present)
-            return -1;
-        uint32_t count = s->cum[i] - (i ? s->cum[i - 1] : 0);
-        for (uint32_t k = i; k < s->n; k++)
-            s->cum[k]--;
-        if (count == 1) {
-            memmove(s->slot + i, s->slot + i + 1, (size_t)(s->n - i - 1) * sizeof *s->slot);
-            memmove(s->cum + i, s->cum + i + 1, (size_t)(s->n - i - 1) * sizeof *s->cum);
-            s->n--;
-            c->ncells--;
-        }
-        c->total--;
+    for (int l = 0; l < NLEVELS; l++) {
+        s[l] = series_get(c, &keys[l], delta > 0);
+        if (s[l] == NULL || (delta < 0 && !series_has(s[l], slot)))
+            return -1; /* nothing changed yet */
     }
-    if (commit_ms > s->as_of)
-        s->as_of = commit_ms;
+    for (int l = 0; l < NLEVELS; l++) {
+        if (delta > 0) {
+            if (series_inc(c, s[l], slot, 1) != 0) {
+                while (l-- > 0) /* undo: the cube stays as it was */
+                    series_dec(c, s[l], slot);
+                return -1;
+            }
+        } else {
+            series_dec(c, s[l], slot);
+        }
+        if (commit_ms > s[l]->as_of)
+            s[l]->as_of = commit_ms;
+    }
+    c->total += (uint64_t)(int64_t)delta;
     if (commit_ms > c->as_of)
         c->as_of = commit_ms;
     return 0;
 }
 
+/* Merge src's cells into dst (both indexed). 0, or -1 out of memory. */
+static int series_merge(cube *c, struct series *dst, const struct series *src)
+{
+    uint32_t cap = dst->n + src->n;
+    int32_t *slot = malloc((size_t)(cap ? cap : 1) * sizeof *slot);
+    uint32_t *cum = malloc((size_t)(cap ? cap : 1) * sizeof *cum);
+    if (slot == NULL || cum == NULL) {
+        free(slot);
+        free(cum);
+        return -1;
+    }
+    uint32_t i = 0, j = 0, n = 0, run = 0;
+    while (i < dst->n || j < src->n) {
+        int32_t v;
+        if (j >= src->n || (i < dst->n && dst->slot[i] <= src->slot[j]))
+            v = dst->slot[i];
+        else
+            v = src->slot[j];
+        uint32_t cnt = 0;
+        if (i < dst->n && dst->slot[i] == v)
+            cnt += cell_count(dst, i++);
+        if (j < src->n && src->slot[j] == v)
+            cnt += cell_count(src, j++);
+        run += cnt;
+        slot[n] = v;
+        cum[n] = run;
+        n++;
+    }
+    c->ncells += n - dst->n;
+    free(dst->slot);
+    free(dst->cum);
+    dst->slot = slot;
+    dst->cum = cum;
+    dst->n = dst->cap = n;
+    if (src->as_of > dst->as_of)
+        dst->as_of = src->as_of;
+    return 0;
+}
+
+int cube_set_category(cube *c, int32_t agency, int32_t offense, int32_t category)
+{
+    struct agency *ag = agency_get(c, agency);
+    if (ag == NULL || offense < 0)
+        return -1;
+    if (offense >= ag->noffenses) {
+        int32_t n = ag->noffenses ? ag->noffenses : 64;
+        while (n <= offense)
+            n *= 2;
+        int32_t *nc = realloc(ag->category, (size_t)n * sizeof *nc);
+        if (nc == NULL)
+            return -1;
+        for (int32_t k = ag->noffenses; k < n; k++)
+            nc[k] = -1;
+        ag->category = nc;
+        ag->noffenses = n;
+    }
+    if (ag->category[offense] == category)
+        return 0;
+    ag->category[offense] = category;
+    /* Rebuild level 2 of the agency from level 1: empty it, then merge
+       every level-1 series into its (precinct, category) series. */
+    for (int32_t p = 0; p < ag->nprecincts; p++) {
+        struct vec *v2 = &ag->lists[2][p];
+        for (uint32_t k = 0; k < v2->n; k++) {
+            c->ncells -= v2->s[k]->n;
+            v2->s[k]->n = 0;
+        }
+    }
+    for (int32_t p = 0; p < ag->nprecincts; p++) {
+        struct vec *v1 = &ag->lists[1][p];
+        for (uint32_t k = 0; k < v1->n; k++) {
+            const struct series *src = v1->s[k];
+            if (src->n == 0 && src->npending == 0)
+                continue;
+            struct skey key = {2, agency, p, category_of(c, agency, src->key.what), ALL};
+            struct series *dst = series_get(c, &key, 1);
+            if (dst == NULL || series_merge(c, dst, src) != 0)
+                return -1;
+            for (uint32_t q = 0; q < src->npending; q++) { /* during a bulk load */
+                if (dst->npending == dst->pcap) {
+                    uint32_t ncap = dst->pcap ? dst->pcap * 2 : 8;
+                    int32_t *np = realloc(dst->pending, (size_t)ncap * sizeof *np);
+                    if (np == NULL)
+                        return -1;
+                    dst->pending = np;
+                    dst->pcap = ncap;
+                }
+                dst->pending[dst->npending++] = src->pending[q];
+            }
+        }
+    }
+    return 0;
+}
+
 int cube_load(cube *c, const cube_key *key, int64_t t, int64_t commit_ms)
 {
-    struct series *s = series_get(c, key, 1);
-    if (s == NULL)
-        return -1;
-    if (s->npending == s->pcap) {
-        uint32_t ncap = s->pcap ? s->pcap * 2 : 8;
-        int32_t *np = realloc(s->pending, (size_t)ncap * sizeof *np);
-        if (np == NULL)
+    struct skey keys[NLEVELS];
+    level_keys(c, key, keys);
+    int32_t slot = slot_of(t);
+    for (int l = 0; l < NLEVELS; l++) {
+        struct series *s = series_get(c, &keys[l], 1);
+        if (s == NULL)
             return -1;
-        s->pending = np;
-        s->pcap = ncap;
+        if (s->npending == s->pcap) {
+            uint32_t ncap = s->pcap ? s->pcap * 2 : 8;
+            int32_t *np = realloc(s->pending, (size_t)ncap * sizeof *np);
+            if (np == NULL)
+                return -1;
+            s->pending = np;
+            s->pcap = ncap;
+        }
+        s->pending[s->npending++] = slot;
+        if (commit_ms > s->as_of)
+            s->as_of = commit_ms;
     }
-    s->pending[s->npending++] = slot_of(t);
-    if (commit_ms > s->as_of)
-        s->as_of = commit_ms;
     if (commit_ms > c->as_of)
         c->as_of = commit_ms;
+    c->total++;
     c->finish_pos = 0;
     return 0;
 }
@@ -277,55 +496,43 @@ static int index_pending(cube *c, struct series *s)
     if (s->npending == 0)
         return 0;
     qsort(s->pending, s->npending, sizeof *s->pending, cmp_i32);
-    /* Count distinct pending slots to size the merged arrays. */
+    struct series tmp = {0};
     uint32_t distinct = 0;
     for (uint32_t k = 0; k < s->npending; k++)
         if (k == 0 || s->pending[k] != s->pending[k - 1])
             distinct++;
-    uint32_t cap = s->n + distinct;
-    int32_t *slot = malloc((size_t)cap * sizeof *slot);
-    uint32_t *cum = malloc((size_t)cap * sizeof *cum);
-    if (slot == NULL || cum == NULL) {
-        free(slot);
-        free(cum);
+    tmp.slot = malloc((size_t)distinct * sizeof *tmp.slot);
+    tmp.cum = malloc((size_t)distinct * sizeof *tmp.cum);
+    if (tmp.slot == NULL || tmp.cum == NULL) {
+        free(tmp.slot);
+        free(tmp.cum);
         return -1;
     }
-    uint32_t i = 0, k = 0, n = 0, run = 0;
-    while (i < s->n || k < s->npending) {
-        int32_t v;
-        uint32_t cnt = 0;
-        if (k >= s->npending || (i < s->n && s->slot[i] <= s->pending[k])) {
-            v = s->slot[i];
-            cnt = s->cum[i] - (i ? s->cum[i - 1] : 0);
-            i++;
-        } else {
-            v = s->pending[k];
+    for (uint32_t k = 0; k < s->npending; k++) {
+        if (k == 0 || s->pending[k] != s->pending[k - 1]) {
+            tmp.slot[tmp.n] = s->pending[k];
+            tmp.cum[tmp.n] = tmp.n ? tmp.cum[tmp.n - 1] : 0;
+            tmp.n++;
         }
-        while (k < s->npending && s->pending[k] == v) {
-            cnt++;
-            k++;
-        }
-        if (n > 0 && slot[n - 1] == v) {
-            run += cnt;
-            cum[n - 1] = run;
-            continue;
-        }
-        run += cnt;
-        slot[n] = v;
-        cum[n] = run;
-        n++;
+        tmp.cum[tmp.n - 1]++;
     }
-    c->ncells += n - s->n;
-    c->total += s->npending;
-    free(s->slot);
-    free(s->cum);
     free(s->pending);
-    s->slot = slot;
-    s->cum = cum;
-    s->n = s->cap = n;
     s->pending = NULL;
     s->npending = s->pcap = 0;
-    return 0;
+    int rc;
+    if (s->n == 0) {
+        free(s->slot);
+        free(s->cum);
+        s->slot = tmp.slot;
+        s->cum = tmp.cum;
+        s->n = s->cap = tmp.n;
+        c->ncells += tmp.n;
+        return 0;
+    }
+    rc = series_merge(c, s, &tmp);
+    free(tmp.slot);
+    free(tmp.cum);
+    return rc;
 }
 
 int cube_load_finish(cube *c, size_t budget)
@@ -372,10 +579,11 @@ size_t cube_bytes(const cube *c)
         const struct series *s = c->table[i];
         if (s)
             b += sizeof *s + (size_t)s->cap * (sizeof *s->slot + sizeof *s->cum) +
-                 (size_t)s->pcap * sizeof *s->pending;
+                 (size_t)s->pcap * sizeof *s->pending + sizeof(struct series *);
     }
     for (int32_t a = 0; a < c->nagencies; a++)
-        b += c->agencies[a].cap * sizeof(struct series *);
+        b += (size_t)c->agencies[a].nprecincts * NLEVELS * sizeof(struct vec) +
+             (size_t)c->agencies[a].noffenses * sizeof(int32_t);
     return b;
 }
 
@@ -495,78 +703,110 @@ static int groups_add(struct groups *g, const cube_cell *key, uint64_t count)
     return 0;
 }
 
-static int matches(const cube_question *q, const struct series *s)
+/* Does series s (of the chosen level) pass q's filters? */
+static int matches(const cube *c, const cube_question *q, const struct series *s)
 {
-    const cube_key *k = &s->key;
-    if (q->precincts && (k->precinct >= q->nprecincts || !q->precincts[k->precinct]))
-        return 0;
-    if (q->offenses && (k->offense >= q->noffenses || !q->offenses[k->offense]))
-        return 0;
-    if (q->priorities && !(q->priorities & (1u << (k->priority + 1))))
+    const struct skey *k = &s->key;
+    if (k->level <= 1) {
+        if (q->offenses && (k->what >= q->noffenses || !q->offenses[k->what]))
+            return 0;
+        if (q->categories) {
+            int32_t cat = category_of(c, k->agency, k->what);
+            if (cat < 0 || cat >= q->ncategories || !q->categories[cat])
+                return 0;
+        }
+    } else if (k->level == 2 && q->categories) {
+        if (k->what < 0 || k->what >= q->ncategories || !q->categories[k->what])
+            return 0;
+    }
+    if (k->level == 0 && q->priorities && !(q->priorities & (1u << (k->priority + 1))))
         return 0;
     return 1;
+}
+
+/* Answer q from one series into g. */
+static int visit(const cube *c, const cube_question *q, const struct series *s,
+                 int64_t from_slot, int64_t to_slot, int local_dims, struct groups *g,
+                 cube_result *out)
+{
+    if (s->as_of > out->as_of)
+        out->as_of = s->as_of;
+    cube_cell key;
+    const struct skey *k = &s->key;
+    key.precinct = (q->by & CUBE_BY_PRECINCT) ? k->precinct : CUBE_ANY;
+    key.offense = (q->by & CUBE_BY_OFFENSE) ? k->what : CUBE_ANY;
+    key.category = CUBE_ANY;
+    if (q->by & CUBE_BY_CATEGORY)
+        key.category = k->level == 2 ? k->what : category_of(c, k->agency, k->what);
+    key.priority = (q->by & CUBE_BY_PRIORITY) ? k->priority : CUBE_ANY;
+    key.hour_of_day = key.day_of_week = CUBE_ANY;
+    key.bucket = 0;
+
+    uint32_t i = from_slot == INT64_MIN ? 0 : lower_bound(s, from_slot);
+    uint32_t j = to_slot == INT64_MAX ? s->n : lower_bound(s, to_slot);
+    if (j <= i)
+        return 0;
+    if (!local_dims) {
+        uint64_t n = s->cum[j - 1] - (i ? s->cum[i - 1] : 0);
+        out->total += n;
+        return groups_add(g, &key, n);
+    }
+    /* Walk the cells in order, looking the zone offset up once per
+       stretch between transitions. */
+    int64_t next_change = INT64_MIN;
+    int off = 0;
+    for (uint32_t m = i; m < j; m++) {
+        int64_t t = (int64_t)s->slot[m] * CUBE_SLOT;
+        if (q->zone && (next_change == INT64_MIN || t >= next_change)) {
+            off = tz_offset(q->zone, t);
+            next_change = tz_next_change(q->zone, t);
+        }
+        int64_t local = t + off;
+        uint64_t n = cell_count(s, m);
+        if (q->by & CUBE_BY_HOUR_OF_DAY)
+            key.hour_of_day = (int32_t)(floor_div(local, 3600) % 24 + 24) % 24;
+        if (q->by & CUBE_BY_DAY_OF_WEEK)
+            key.day_of_week = cube_iso_dow(floor_div(local, 86400));
+        if (q->granularity != CUBE_NONE)
+            key.bucket = cube_bucket_start(local, q->granularity);
+        out->total += n;
+        if (groups_add(g, &key, n) != 0)
+            return -1;
+    }
+    return 0;
 }
 
 int cube_query(const cube *c, const cube_question *q, cube_result *out)
 {
     memset(out, 0, sizeof *out);
-    out->as_of = 0;
     struct groups g = {0};
     int local_dims = (q->by & (CUBE_BY_HOUR_OF_DAY | CUBE_BY_DAY_OF_WEEK)) ||
                      q->granularity != CUBE_NONE;
     int64_t from_slot = q->from == INT64_MIN ? INT64_MIN : floor_div(q->from, CUBE_SLOT);
     int64_t to_slot = q->to == INT64_MAX ? INT64_MAX : floor_div(q->to, CUBE_SLOT);
+    /* The coarsest level that still holds what is asked. */
+    int level = 3;
+    if ((q->by & CUBE_BY_PRIORITY) || q->priorities)
+        level = 0;
+    else if ((q->by & CUBE_BY_OFFENSE) || q->offenses)
+        level = 1;
+    else if ((q->by & CUBE_BY_CATEGORY) || q->categories)
+        level = 2;
     const struct agency *ag =
         q->agency >= 0 && q->agency < c->nagencies ? &c->agencies[q->agency] : NULL;
-
-    for (size_t si = 0; ag && si < ag->n; si++) {
-        const struct series *s = ag->list[si];
-        if (!matches(q, s))
+    for (int32_t p = 0; ag && p < ag->nprecincts; p++) {
+        if (q->precincts && (p >= q->nprecincts || !q->precincts[p]))
             continue;
-        if (s->as_of > out->as_of)
-            out->as_of = s->as_of;
-        cube_cell key;
-        key.precinct = (q->by & CUBE_BY_PRECINCT) ? s->key.precinct : CUBE_ANY;
-        key.offense = (q->by & CUBE_BY_OFFENSE) ? s->key.offense : CUBE_ANY;
-        key.category = CUBE_ANY;
-        if (q->by & CUBE_BY_CATEGORY)
-            key.category = s->key.offense < q->ncategory_of ? q->category_of[s->key.offense] : -1;
-        key.priority = (q->by & CUBE_BY_PRIORITY) ? s->key.priority : CUBE_ANY;
-        key.hour_of_day = key.day_of_week = CUBE_ANY;
-        key.bucket = 0;
-
-        uint32_t i = from_slot == INT64_MIN ? 0 : lower_bound(s, from_slot);
-        uint32_t j = to_slot == INT64_MAX ? s->n : lower_bound(s, to_slot);
-        if (j <= i)
-            continue;
-        if (!local_dims) {
-            uint64_t n = s->cum[j - 1] - (i ? s->cum[i - 1] : 0);
-            out->total += n;
-            if (groups_add(&g, &key, n) != 0)
-                goto oom;
-            continue;
-        }
-        /* Walk the cells in order, looking the zone offset up once per
-           stretch between transitions. */
-        int64_t next_change = INT64_MIN;
-        int off = 0;
-        for (uint32_t k = i; k < j; k++) {
-            int64_t t = (int64_t)s->slot[k] * CUBE_SLOT;
-            if (q->zone && (next_change == INT64_MIN || t >= next_change)) {
-                off = tz_offset(q->zone, t);
-                next_change = tz_next_change(q->zone, t);
+        const struct vec *v = &ag->lists[level][p];
+        for (uint32_t k = 0; k < v->n; k++) {
+            const struct series *s = v->s[k];
+            if (matches(c, q, s) &&
+                visit(c, q, s, from_slot, to_slot, local_dims, &g, out) != 0) {
+                free(g.index);
+                free(g.cells);
+                memset(out, 0, sizeof *out);
+                return -1;
             }
-            int64_t local = t + off;
-            uint64_t n = s->cum[k] - (k ? s->cum[k - 1] : 0);
-            if (q->by & CUBE_BY_HOUR_OF_DAY)
-                key.hour_of_day = (int32_t)(floor_div(local, 3600) % 24 + 24) % 24;
-            if (q->by & CUBE_BY_DAY_OF_WEEK)
-                key.day_of_week = cube_iso_dow(floor_div(local, 86400));
-            if (q->granularity != CUBE_NONE)
-                key.bucket = cube_bucket_start(local, q->granularity);
-            out->total += n;
-            if (groups_add(&g, &key, n) != 0)
-                goto oom;
         }
     }
     free(g.index);
@@ -575,11 +815,6 @@ int cube_query(const cube *c, const cube_question *q, cube_result *out)
     if (out->as_of == 0)
         out->as_of = c->as_of;
     return 0;
-oom:
-    free(g.index);
-    free(g.cells);
-    memset(out, 0, sizeof *out);
-    return -1;
 }
 
 void cube_result_free(cube_result *r)

@@ -1,17 +1,26 @@
 /*
  * cube.h -- the in-memory OLAP cube of incident counts.
  *
- * Dimensions: agency, precinct (0 = unassigned), offense (its category is
- * a mapping the caller passes at query time), priority (-1 = none) and
+ * Dimensions: agency, precinct (0 = unassigned), offense (and its
+ * category, a mapping the caller declares), priority (-1 = none) and
  * time. Measure: incident count. The cube holds only what the caller adds:
  * the server adds committed incidents that are crimes (not unfounded or
  * cancelled) and removes the old contribution of each changed incident, so
  * every answer equals the same count in SQL.
  *
- * Layout. One series per (agency, precinct, offense, priority) touched;
- * a series is a sorted array of time cells with cumulative counts, so a
- * range sum is two binary searches and memory grows with the cells
- * touched, never with the span of time. A cell is CUBE_SLOT seconds of UTC
+ * Layout. A series is a sorted array of time cells with cumulative
+ * counts, so a range sum is two binary searches and memory grows with the
+ * cells touched, never with the span of time. Each incident is counted in
+ * four series, one per level of detail:
+ *   level 0  (precinct, offense, priority)
+ *   level 1  (precinct, offense)            priority rolled up
+ *   level 2  (precinct, category)           offenses rolled up
+ *   level 3  (precinct)                     everything rolled up
+ * and a question reads the coarsest level that still holds what it asks
+ * for, through per-precinct lists, so "this precinct, by category" touches
+ * a handful of series whatever the size of the agency. Categories are the
+ * cube's own mapping (cube_set_category); changing an offense's category
+ * rebuilds level 2 of its agency from level 1, exactly. A cell is CUBE_SLOT seconds of UTC
  * (15 minutes): every zone offset in use since 1972 is a multiple of 15
  * minutes and changes on a 15-minute boundary, so a cell lies inside one
  * local hour of every zone, and local hours, days, weeks, months and years
@@ -58,6 +67,15 @@ void cube_free(cube *c);
  */
 int cube_add(cube *c, const cube_key *key, int64_t t, int delta, int64_t commit_ms);
 
+/*
+ * Declare that offense (of agency) belongs to category (a small
+ * non-negative id chosen by the caller). Call it for every offense before
+ * adding its incidents; calling it again with another category moves the
+ * offense's counts between categories. Offenses never declared count under
+ * category -1. Returns 0, or -1 out of memory.
+ */
+int cube_set_category(cube *c, int32_t agency, int32_t offense, int32_t category);
+
 /* Bulk load: record one incident, unsorted. 0, or -1 out of memory. */
 int cube_load(cube *c, const cube_key *key, int64_t t, int64_t commit_ms);
 /*
@@ -98,9 +116,9 @@ typedef struct cube_question {
     int64_t from, to;    /* instants, multiples of CUBE_SLOT; INT64_MIN/MAX: open */
     unsigned by;         /* enum cube_by bits */
     int granularity;     /* enum cube_granularity */
+    const uint8_t *categories; /* category filter, indexed by category id */
+    int32_t ncategories;
     const tz_zone *zone; /* the agency's zone, for local time dimensions */
-    const int32_t *category_of; /* offense id -> category id (CUBE_BY_CATEGORY) */
-    int32_t ncategory_of;
 } cube_question;
 
 typedef struct cube_cell {

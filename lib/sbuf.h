@@ -45,6 +45,9 @@ void sbuf_array_raw(sbuf *b, const char *tok); /* a number, unquoted */
 void sbuf_array_null(sbuf *b);
 void sbuf_array_end(sbuf *b);
 
+/* A JSON string literal (quoted, escaped); NULL -> null. */
+void sbuf_json_str(sbuf *b, const char *s);
+
 /* CSV field (RFC 4180): quoted when it holds ',', '"', CR or LF. */
 void sbuf_csv_field(sbuf *b, const char *s);
 

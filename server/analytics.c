@@ -22,6 +22,63 @@ static uint64_t load_started_ns;
 static size_t load_rows;
 static struct event *finish_ev;
 static strmap *zones;
+static int categories_declared; /* in `loading` */
+
+/* Category names <-> dense ids. */
+static strmap *category_ids; /* name -> id + 1 */
+static char **category_names;
+static int ncategories, category_cap;
+
+int analytics_category_id(const char *name)
+{
+    if (category_ids == NULL && (category_ids = strmap_new()) == NULL)
+        return -1;
+    intptr_t v = (intptr_t)strmap_get(category_ids, name);
+    if (v)
+        return (int)v - 1;
+    if (ncategories == category_cap) {
+        int ncap = category_cap ? category_cap * 2 : 16;
+        char **nn = realloc(category_names, (size_t)ncap * sizeof *nn);
+        if (nn == NULL)
+            return -1;
+        category_names = nn;
+        category_cap = ncap;
+    }
+    char *copy = strdup(name);
+    if (copy == NULL || strmap_put(category_ids, name, (void *)(intptr_t)(ncategories + 1)) != 0) {
+        free(copy);
+        return -1;
+    }
+    category_names[ncategories] = copy;
+    return ncategories++;
+}
+
+const char *analytics_category_name(int id)
+{
+    return id >= 0 && id < ncategories ? category_names[id] : NULL;
+}
+
+/* Declare every known offense's category to c. */
+static void declare_categories(cube *c)
+{
+    for (int id = 1; id < ref_offense_max(app.ref); id++) {
+        const ref_offense *o = ref_offense_by_id(app.ref, id);
+        if (o && cube_set_category(c, o->agency_id, o->id, analytics_category_id(o->category)) != 0)
+            log_error("cube", "out of memory declaring categories");
+    }
+}
+
+void analytics_offense_changed(int agency_id, int offense_id, const char *category)
+{
+    int cat = analytics_category_id(category);
+    if (live && cube_set_category(live, agency_id, offense_id, cat) != 0) {
+        log_error("cube", "out of memory moving offense %d to category %s; reloading", offense_id,
+                  category);
+        ready = 0;
+        if (loading == NULL && db_is_up(app.writer))
+            analytics_reload(app.writer);
+    }
+}
 
 /* ------------------------------------------------------------ zones */
 
@@ -92,6 +149,13 @@ static void on_row(void *arg, char *row, int len)
         }
         p = end + 1;
     }
+    /* Reference data was queued before the COPY on the same connection,
+       so it is in by the first row: declare the categories before any
+       incident lands in the cube. */
+    if (loading && !categories_declared) {
+        declare_categories(loading);
+        categories_declared = 1;
+    }
     cube_key k = {(int32_t)v[0], (int32_t)v[1], (int32_t)v[2], (int32_t)v[3]};
     if (loading && cube_load(loading, &k, v[4], v[5]) != 0)
         log_error("cube", "out of memory while loading");
@@ -131,6 +195,10 @@ static void on_loaded(void *arg, PGresult *res, const char *error)
         loading = NULL;
         return; /* the next (re)connect loads again */
     }
+    if (!categories_declared) {
+        declare_categories(loading);
+        categories_declared = 1;
+    }
     if (finish_ev == NULL)
         finish_ev = event_new(app.base, -1, 0, on_finish_step, NULL);
     event_active(finish_ev, 0, 0);
@@ -141,6 +209,7 @@ void analytics_reload(db_conn *db)
     ready = 0;
     cube_free(loading);
     loading = cube_new();
+    categories_declared = 0;
     load_rows = 0;
     load_started_ns = http_now_ns();
     if (loading == NULL ||
@@ -206,4 +275,11 @@ void analytics_free(void)
         strmap_free(zones);
         zones = NULL;
     }
+    for (int i = 0; i < ncategories; i++)
+        free(category_names[i]);
+    free(category_names);
+    category_names = NULL;
+    ncategories = category_cap = 0;
+    strmap_free(category_ids);
+    category_ids = NULL;
 }

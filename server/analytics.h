@@ -25,6 +25,17 @@ void analytics_reload(db_conn *db);
  */
 void analytics_apply(const stored *old, const stored *new_row);
 
+/*
+ * Dense ids for category names (shared by all agencies), assigned on first
+ * use; -1 when out of memory. analytics_category_name returns NULL for an
+ * unknown id.
+ */
+int analytics_category_id(const char *name);
+const char *analytics_category_name(int id);
+
+/* An offense was created or changed category: tell the cube. */
+void analytics_offense_changed(int agency_id, int offense_id, const char *category);
+
 /* 1 when the cube is loaded and current. */
 int analytics_ready(void);
 /* The cube (valid while analytics_ready()). */

@@ -12,49 +12,48 @@
 #include "compstat.h"
 #include "rfc3339.h"
 #include "sbuf.h"
-#include "strmap.h"
 
-/* The agency's categories, densely numbered, and each offense's. */
+/* The categories of an agency's offenses (ids of analytics_category_id). */
 struct categories {
-    int32_t *of;  /* offense id -> category index, -1 for other agencies */
-    int32_t nof;
-    char **names; /* by index */
+    int *ids;
     int n;
-    strmap *index; /* name -> index + 1 */
+    int max; /* largest id + 1 */
 };
 
 static void categories_free(struct categories *c)
 {
-    free(c->of);
-    free(c->names); /* the strings belong to ref */
-    strmap_free(c->index);
+    free(c->ids);
     memset(c, 0, sizeof *c);
 }
 
 static int categories_build(struct categories *c, int agency)
 {
     memset(c, 0, sizeof *c);
-    c->nof = ref_offense_max(app.ref);
-    c->of = malloc(((size_t)c->nof + 1) * sizeof *c->of);
-    c->names = malloc(((size_t)c->nof + 1) * sizeof *c->names);
-    c->index = strmap_new();
-    if (!c->of || !c->names || !c->index)
+    int nof = ref_offense_max(app.ref);
+    c->ids = malloc(((size_t)nof + 1) * sizeof *c->ids);
+    if (c->ids == NULL)
         return -1;
-    for (int id = 0; id < c->nof; id++) {
+    for (int id = 1; id < nof; id++) {
         const ref_offense *o = ref_offense_by_id(app.ref, id);
-        c->of[id] = -1;
         if (o == NULL || o->agency_id != agency)
             continue;
-        intptr_t k = (intptr_t)strmap_get(c->index, o->category);
-        if (k == 0) {
-            c->names[c->n] = o->category;
-            k = ++c->n;
-            if (strmap_put(c->index, o->category, (void *)k) != 0)
-                return -1;
-        }
-        c->of[id] = (int32_t)(k - 1);
+        int cat = analytics_category_id(o->category), seen = 0;
+        if (cat < 0)
+            return -1;
+        for (int k = 0; k < c->n; k++)
+            seen |= c->ids[k] == cat;
+        if (!seen)
+            c->ids[c->n++] = cat;
+        if (cat + 1 > c->max)
+            c->max = cat + 1;
     }
     return 0;
+}
+
+static const char *category_name(int id)
+{
+    const char *n = analytics_category_name(id);
+    return n ? n : "";
 }
 
 /* A from/to bound: RFC 3339 or a local date. 0, or -1 after replying. */
@@ -113,12 +112,13 @@ static int parse_codes(http_req *r, const char *name, uint8_t *mask, int32_t n,
                 mask[o->id] = 1;
                 found = 1;
             }
-        } else { /* category */
-            intptr_t k = (intptr_t)strmap_get(cats->index, tok);
-            for (int32_t id = 0; k && id < cats->nof && id < n; id++)
-                if (cats->of[id] == k - 1)
-                    mask[id] = 1;
-            found = k != 0;
+        } else { /* category: mask by category id */
+            for (int k = 0; k < cats->n; k++) {
+                if (strcmp(category_name(cats->ids[k]), tok) == 0 && cats->ids[k] < n) {
+                    mask[cats->ids[k]] = 1;
+                    found = 1;
+                }
+            }
         }
         if (!found) {
             http_reply_error(r, 422, "invalid_field", name, "unknown %s \"%.64s\"", name, tok);
@@ -160,34 +160,23 @@ static const char *offense_code(int32_t id)
     return o ? o->code : "";
 }
 
-static const struct categories *sort_cats;
-
-static int cmp_str_null(const char *a, const char *b)
-{
-    if (a == NULL || b == NULL)
-        return (a != NULL) - (b != NULL);
-    return strcmp(a, b);
-}
-
+/* Output order: bucket, then the dimensions' ids (cheap, and stable). */
 static int cmp_cells(const void *pa, const void *pb)
 {
     const cube_cell *a = pa, *b = pb;
-    int c;
     if (a->bucket != b->bucket)
         return a->bucket < b->bucket ? -1 : 1;
-    if ((c = cmp_str_null(precinct_code(a->precinct), precinct_code(b->precinct))) != 0)
-        return c;
-    if (a->offense != b->offense && (c = strcmp(offense_code(a->offense),
-                                                offense_code(b->offense))) != 0)
-        return c;
+    if (a->precinct != b->precinct)
+        return a->precinct - b->precinct;
+    if (a->offense != b->offense)
+        return a->offense - b->offense;
     if (a->category != b->category)
-        return strcmp(a->category >= 0 ? sort_cats->names[a->category] : "",
-                      b->category >= 0 ? sort_cats->names[b->category] : "");
+        return a->category - b->category;
     if (a->priority != b->priority)
         return a->priority - b->priority;
-    if (a->hour_of_day != b->hour_of_day)
-        return a->hour_of_day - b->hour_of_day;
-    return a->day_of_week - b->day_of_week;
+    if (a->day_of_week != b->day_of_week)
+        return a->day_of_week - b->day_of_week;
+    return a->hour_of_day - b->hour_of_day;
 }
 
 static void format_bucket(const tz_zone *zone, int64_t local, char buf[RFC3339_BUFSZ])
@@ -242,39 +231,46 @@ static int parse_by(http_req *r, struct dims *d)
     return 0;
 }
 
-static void add_dims(cJSON *o, const cube_cell *c, const struct dims *d,
-                     const struct categories *cats, int gran, const tz_zone *zone)
+/* One cell as JSON, written straight into b (thousands of cells per answer). */
+static void json_cell(sbuf *b, const cube_cell *c, const struct dims *d, int gran,
+                      const tz_zone *zone)
 {
     char buf[RFC3339_BUFSZ];
+    sbuf_putc(b, '{');
     if (d->by & CUBE_BY_PRECINCT) {
-        const char *p = precinct_code(c->precinct);
-        if (p)
-            cJSON_AddStringToObject(o, "precinct", p);
-        else
-            cJSON_AddNullToObject(o, "precinct");
+        sbuf_puts(b, "\"precinct\":");
+        sbuf_json_str(b, precinct_code(c->precinct));
+        sbuf_putc(b, ',');
     }
-    if (d->by & CUBE_BY_OFFENSE)
-        cJSON_AddStringToObject(o, "offense", offense_code(c->offense));
-    if (d->by & CUBE_BY_CATEGORY)
-        cJSON_AddStringToObject(o, "category", c->category >= 0 ? cats->names[c->category] : "");
+    if (d->by & CUBE_BY_OFFENSE) {
+        sbuf_puts(b, "\"offense\":");
+        sbuf_json_str(b, offense_code(c->offense));
+        sbuf_putc(b, ',');
+    }
+    if (d->by & CUBE_BY_CATEGORY) {
+        sbuf_puts(b, "\"category\":");
+        sbuf_json_str(b, category_name(c->category));
+        sbuf_putc(b, ',');
+    }
     if (d->by & CUBE_BY_PRIORITY) {
         if (c->priority >= 0)
-            cJSON_AddNumberToObject(o, "priority", c->priority);
+            sbuf_printf(b, "\"priority\":%d,", c->priority);
         else
-            cJSON_AddNullToObject(o, "priority");
+            sbuf_puts(b, "\"priority\":null,");
     }
     if (d->by & CUBE_BY_HOUR_OF_DAY)
-        cJSON_AddNumberToObject(o, "hour_of_day", c->hour_of_day);
+        sbuf_printf(b, "\"hour_of_day\":%d,", c->hour_of_day);
     if (d->by & CUBE_BY_DAY_OF_WEEK)
-        cJSON_AddNumberToObject(o, "day_of_week", c->day_of_week);
+        sbuf_printf(b, "\"day_of_week\":%d,", c->day_of_week);
     if (gran != CUBE_NONE) {
         format_bucket(zone, c->bucket, buf);
-        cJSON_AddStringToObject(o, "bucket", buf);
+        sbuf_printf(b, "\"bucket\":\"%s\",", buf);
     }
+    sbuf_printf(b, "\"count\":%llu}", (unsigned long long)c->count);
 }
 
-static void csv_cell(sbuf *b, const cube_cell *c, const struct dims *d,
-                     const struct categories *cats, int gran, const tz_zone *zone)
+static void csv_cell(sbuf *b, const cube_cell *c, const struct dims *d, int gran,
+                     const tz_zone *zone)
 {
     char buf[RFC3339_BUFSZ];
     if (gran != CUBE_NONE) {
@@ -288,7 +284,7 @@ static void csv_cell(sbuf *b, const cube_cell *c, const struct dims *d,
         else if (strcmp(n, "offense") == 0)
             sbuf_csv_field(b, offense_code(c->offense));
         else if (strcmp(n, "category") == 0)
-            sbuf_csv_field(b, c->category >= 0 ? cats->names[c->category] : "");
+            sbuf_csv_field(b, category_name(c->category));
         else if (strcmp(n, "priority") == 0) {
             if (c->priority >= 0)
                 sbuf_printf(b, "%d", c->priority);
@@ -322,7 +318,7 @@ void h_cube(http_req *r)
     q.zone = zone;
     struct dims d;
     struct categories cats;
-    uint8_t *pmask = NULL, *omask = NULL;
+    uint8_t *pmask = NULL, *omask = NULL, *cmask = NULL;
     int32_t np = ref_precinct_max(app.ref) + 1, no = ref_offense_max(app.ref) + 1;
     if (categories_build(&cats, q.agency) != 0) {
         categories_free(&cats);
@@ -369,19 +365,18 @@ void h_cube(http_req *r)
     int orc = parse_codes(r, "offense", omask, no, &cats);
     if (orc < 0)
         goto out;
-    uint8_t *cmask = calloc((size_t)no, 1);
-    int crc = cmask ? parse_codes(r, "category", cmask, no, &cats) : -1;
-    if (crc < 0) {
-        free(cmask);
-        goto out;
-    }
-    if (orc == 0 || crc == 0) {
-        for (int32_t i = 0; i < no; i++)
-            omask[i] = (orc == 0 ? omask[i] : 1) && (crc == 0 ? cmask[i] : 1);
+    if (orc == 0) {
         q.offenses = omask;
         q.noffenses = no;
     }
-    free(cmask);
+    cmask = calloc((size_t)cats.max + 1, 1);
+    int crc = cmask ? parse_codes(r, "category", cmask, cats.max, &cats) : -1;
+    if (crc < 0)
+        goto out;
+    if (crc == 0) {
+        q.categories = cmask;
+        q.ncategories = cats.max;
+    }
     if ((v = qs_get(&r->query, "priority")) != NULL) {
         char *copy = strdup(v), *save = NULL;
         for (char *tok = copy ? strtok_r(copy, ",", &save) : NULL; tok;
@@ -397,15 +392,12 @@ void h_cube(http_req *r)
         free(copy);
     }
     q.by = d.by;
-    q.category_of = cats.of;
-    q.ncategory_of = cats.nof;
 
     cube_result res;
     if (cube_query(analytics_cube(), &q, &res) != 0) {
         http_reply_error(r, 500, "internal", NULL, "out of memory");
         goto out;
     }
-    sort_cats = &cats;
     if (res.n > 1)
         qsort(res.cells, res.n, sizeof *res.cells, cmp_cells);
     char buf[RFC3339_BUFSZ];
@@ -418,7 +410,7 @@ void h_cube(http_req *r)
             sbuf_printf(&b, "%s,", d.names[i]);
         sbuf_puts(&b, "count\r\n");
         for (size_t i = 0; i < res.n; i++)
-            csv_cell(&b, &res.cells[i], &d, &cats, q.granularity, zone);
+            csv_cell(&b, &res.cells[i], &d, q.granularity, zone);
         evhttp_add_header(evhttp_request_get_output_headers(r->ev), "X-As-Of",
                           rfc3339_format_ms(res.as_of, 0, buf));
         if (sbuf_failed(&b))
@@ -427,35 +419,40 @@ void h_cube(http_req *r)
             http_reply_raw(r, 200, "text/csv; charset=utf-8", sbuf_str(&b), b.len);
         sbuf_free(&b);
     } else {
-        cJSON *root = cJSON_CreateObject();
+        sbuf b;
+        sbuf_init(&b);
+        sbuf_puts(&b, "{\"from\":");
         if (q.from != INT64_MIN)
-            cJSON_AddStringToObject(root, "from",
-                                    rfc3339_format(q.from, tz_offset(zone, q.from), buf));
+            sbuf_printf(&b, "\"%s\"", rfc3339_format(q.from, tz_offset(zone, q.from), buf));
         else
-            cJSON_AddNullToObject(root, "from");
+            sbuf_puts(&b, "null");
+        sbuf_puts(&b, ",\"to\":");
         if (q.to != INT64_MAX)
-            cJSON_AddStringToObject(root, "to", rfc3339_format(q.to, tz_offset(zone, q.to), buf));
+            sbuf_printf(&b, "\"%s\"", rfc3339_format(q.to, tz_offset(zone, q.to), buf));
         else
-            cJSON_AddNullToObject(root, "to");
-        cJSON *by = cJSON_AddArrayToObject(root, "by");
+            sbuf_puts(&b, "null");
+        sbuf_puts(&b, ",\"by\":[");
         for (int i = 0; i < d.n; i++)
-            cJSON_AddItemToArray(by, cJSON_CreateString(d.names[i]));
-        cJSON_AddStringToObject(root, "granularity", granularities[q.granularity]);
-        cJSON *cells = cJSON_AddArrayToObject(root, "cells");
+            sbuf_printf(&b, "%s\"%s\"", i ? "," : "", d.names[i]);
+        sbuf_printf(&b, "],\"granularity\":\"%s\",\"cells\":[", granularities[q.granularity]);
         for (size_t i = 0; i < res.n; i++) {
-            cJSON *o = cJSON_CreateObject();
-            add_dims(o, &res.cells[i], &d, &cats, q.granularity, zone);
-            cJSON_AddNumberToObject(o, "count", (double)res.cells[i].count);
-            cJSON_AddItemToArray(cells, o);
+            if (i)
+                sbuf_putc(&b, ',');
+            json_cell(&b, &res.cells[i], &d, q.granularity, zone);
         }
-        cJSON_AddNumberToObject(root, "total", (double)res.total);
-        cJSON_AddStringToObject(root, "as_of", rfc3339_format_ms(res.as_of, 0, buf));
-        http_reply_json(r, 200, root);
+        sbuf_printf(&b, "],\"total\":%llu,\"as_of\":\"%s\"}\n", (unsigned long long)res.total,
+                    rfc3339_format_ms(res.as_of, 0, buf));
+        if (sbuf_failed(&b))
+            http_reply_error(r, 500, "internal", NULL, "out of memory");
+        else
+            http_reply_raw(r, 200, "application/json", sbuf_str(&b), b.len);
+        sbuf_free(&b);
     }
     cube_result_free(&res);
 out:
     free(pmask);
     free(omask);
+    free(cmask);
     categories_free(&cats);
 }
 
@@ -485,14 +482,13 @@ static int category_rank(const char *name)
     return 7;
 }
 
-static const struct categories *rank_cats;
 static int cmp_cat(const void *a, const void *b)
 {
-    int x = *(const int *)a, y = *(const int *)b;
-    int rx = category_rank(rank_cats->names[x]), ry = category_rank(rank_cats->names[y]);
+    const char *x = category_name(*(const int *)a), *y = category_name(*(const int *)b);
+    int rx = category_rank(x), ry = category_rank(y);
     if (rx != ry)
         return rx - ry;
-    return strcmp(rank_cats->names[x], rank_cats->names[y]);
+    return strcmp(x, y);
 }
 
 void h_compstat(http_req *r)
@@ -560,7 +556,7 @@ void h_compstat(http_req *r)
     }
     int32_t np = ref_precinct_max(app.ref) + 1;
     uint8_t *pmask = calloc((size_t)np, 1);
-    uint64_t *counts = calloc((size_t)(cats.n + 1) * 6, sizeof *counts);
+    uint64_t *counts = calloc((size_t)(cats.max + 1) * 6, sizeof *counts);
     if (!pmask || !counts) {
         free(pmask);
         free(counts);
@@ -573,8 +569,6 @@ void h_compstat(http_req *r)
     q.agency = r->who.agency_id;
     q.zone = zone;
     q.by = CUBE_BY_CATEGORY;
-    q.category_of = cats.of;
-    q.ncategory_of = cats.nof;
     if (prec) {
         pmask[prec->id] = 1;
         q.precincts = pmask;
@@ -605,9 +599,9 @@ void h_compstat(http_req *r)
                 continue;
             for (size_t i = 0; i < res.n; i++) {
                 int c = res.cells[i].category;
-                if (c >= 0 && c < cats.n)
+                if (c >= 0 && c < cats.max)
                     counts[(size_t)c * 6 + (size_t)(p * 2 + prior)] += res.cells[i].count;
-                counts[(size_t)cats.n * 6 + (size_t)(p * 2 + prior)] += res.cells[i].count;
+                counts[(size_t)cats.max * 6 + (size_t)(p * 2 + prior)] += res.cells[i].count;
             }
             if (res.as_of > as_of)
                 as_of = res.as_of;
@@ -625,14 +619,13 @@ void h_compstat(http_req *r)
     cJSON *rows = cJSON_AddArrayToObject(root, "rows");
     int *order = malloc(((size_t)cats.n + 1) * sizeof *order);
     for (int i = 0; order && i < cats.n; i++)
-        order[i] = i;
-    rank_cats = &cats;
+        order[i] = cats.ids[i];
     if (order && cats.n > 1)
         qsort(order, (size_t)cats.n, sizeof *order, cmp_cat);
     for (int k = 0; order && k <= cats.n; k++) {
-        int c = k < cats.n ? order[k] : cats.n;
+        int c = k < cats.n ? order[k] : cats.max; /* cats.max: the total */
         cJSON *row = cJSON_CreateObject();
-        cJSON_AddStringToObject(row, "category", c < cats.n ? cats.names[c] : "total");
+        cJSON_AddStringToObject(row, "category", k < cats.n ? category_name(c) : "total");
         for (int p = 0; p < 3; p++)
             add_period(row, pnames[p], counts[(size_t)c * 6 + (size_t)p * 2],
                        counts[(size_t)c * 6 + (size_t)p * 2 + 1]);

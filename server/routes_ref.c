@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "analytics.h"
 #include "app.h"
 #include "geo.h"
 #include "log.h"
@@ -450,6 +451,8 @@ static void on_offense_put(void *arg, PGresult *res, const char *error)
     int created = PQgetvalue(res, 0, 5)[0] == 't';
     ref_put_offense(app.ref, id, atoi(PQgetvalue(res, 0, 1)), PQgetvalue(res, 0, 2),
                     PQgetvalue(res, 0, 3), PQgetvalue(res, 0, 4));
+    /* A reclassified offense moves its counts between categories. */
+    analytics_offense_changed(atoi(PQgetvalue(res, 0, 1)), id, PQgetvalue(res, 0, 4));
     http_reply_json(r, created ? 201 : 200, offense_json(ref_offense_by_id(app.ref, id)));
 }
 

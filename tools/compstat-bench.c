@@ -164,9 +164,16 @@ int main(int argc, char **argv)
         return 1;
     }
 
-    /* Build the cube in-process from the same rows, as the daemon does. */
+    /* Build the cube in-process from the same rows, as the daemon does:
+       categories first, then the incidents. */
     double t0 = now_s();
     cube *c = cube_new();
+    res = PQexec(pg, "SELECT o.agency_id, o.id, dense_rank() OVER (ORDER BY o.category)"
+                     " FROM offenses o");
+    for (int i = 0; i < PQntuples(res); i++)
+        cube_set_category(c, atoi(PQgetvalue(res, i, 0)), atoi(PQgetvalue(res, i, 1)),
+                          atoi(PQgetvalue(res, i, 2)));
+    PQclear(res);
     res = PQexec(pg, "COPY (SELECT agency_id, coalesce(precinct_id, 0), offense_id,"
                      " coalesce(priority, -1), extract(epoch FROM counted_at)::bigint,"
                      " (extract(epoch FROM updated_at) * 1000)::bigint FROM incidents"
@@ -230,16 +237,6 @@ int main(int argc, char **argv)
     static uint8_t pmask[100000], omask[100000];
     pmask[pid] = 1;
     omask[oid] = 1;
-    static int32_t cat_of[100000];
-    /* category ids: one per distinct category name */
-    res = PQexec(pg, "SELECT o.id, dense_rank() OVER (ORDER BY o.category) FROM offenses o");
-    for (int i = 0; i < PQntuples(res); i++) {
-        int id = atoi(PQgetvalue(res, i, 0));
-        if (id < 100000)
-            cat_of[id] = atoi(PQgetvalue(res, i, 1));
-    }
-    PQclear(res);
-
     struct question qs[5];
     memset(qs, 0, sizeof qs);
     char where[256];
@@ -344,8 +341,6 @@ int main(int argc, char **argv)
     for (int i = 0; i < 5; i++) {
         qs[i].q.agency = agency_id;
         qs[i].q.zone = zone;
-        qs[i].q.category_of = cat_of;
-        qs[i].q.ncategory_of = 100000;
         if (qs[i].q.from == 0)
             qs[i].q.from = INT64_MIN;
         if (qs[i].q.to == 0)

@@ -204,6 +204,11 @@ def test_load_and_mutate(w):
         t.start()
     for t in threads:
         t.join()
+    # An offense reclassified into another category moves its counts.
+    for code, a in w.agencies.items():
+        st, _, body = w.d.request("PUT", "/v1/offenses/MUR0",
+                                  {"name": "MUR0", "category": "robbery"}, a["admin"])
+        expect_eq((st, body["category"]), (200, "robbery"), "reclassified offense")
 
 
 # ------------------------------------------------------------------ questions
