@@ -21,10 +21,17 @@ struct db_job {
     int nparams;
     char **params;
     db_result_cb cb;
+    char *stmt;    /* prepared statement to run (sql unused), or NULL */
+    int prepare;   /* 1: prepare sql under the name stmt */
     void (*on_row)(void *arg, char *row, int len); /* COPY TO STDOUT */
     int copying;                                   /* rows are streaming */
     void *arg;
     struct db_job *next;
+};
+
+struct prepared {
+    char *name, *sql;
+    struct prepared *next;
 };
 
 struct db_conn {
@@ -41,8 +48,10 @@ struct db_conn {
     struct event *write_ev; /* one-shot, while a flush is pending */
     struct event *timer;    /* reconnect delay, or the in-flight deadline */
     int backoff_ms;
+    int closing; /* db_free: no warnings, no reconnect */
 
     struct db_job *head, *tail, *current;
+    struct prepared *prepared;
     size_t depth;
     PGresult *last;
 };
@@ -52,6 +61,7 @@ static void pump(db_conn *db);
 
 static void job_free(struct db_job *j)
 {
+    free(j->stmt);
     for (int i = 0; i < j->nparams; i++)
         free(j->params[i]);
     free(j->params);
@@ -82,7 +92,7 @@ static void complete(db_conn *db, struct db_job *j, PGresult *res, const char *e
 static void fail_link(db_conn *db, const char *why)
 {
     const char *msg = db->pg ? PQerrorMessage(db->pg) : "";
-    if (db->state != DB_CONNECTING || db->backoff_ms == 0)
+    if (!db->closing && (db->state != DB_CONNECTING || db->backoff_ms == 0))
         log_warn(db->name, "database link %s: %s %s", state_names[db->state], why, msg);
     clear_events(db);
     if (db->pg) {
@@ -210,6 +220,25 @@ static void on_read(evutil_socket_t fd, short what, void *arg)
     pump(db);
 }
 
+static void on_prepared(void *arg, PGresult *res, const char *error)
+{
+    if (error)
+        log_error("db", "cannot prepare statement %s: %s", (const char *)arg, error);
+}
+
+static int submit(db_conn *db, const char *sql, int nparams, const char *const *params,
+                  db_result_cb cb, void (*on_row)(void *arg, char *row, int len), void *arg);
+
+static void send_prepare(db_conn *db, struct prepared *p)
+{
+    if (submit(db, p->sql, 0, NULL, on_prepared, NULL, p->name) == 0) {
+        db->tail->prepare = 1;
+        db->tail->stmt = strdup(p->name);
+        if (db->tail->stmt == NULL)
+            db->tail->prepare = 0; /* runs as a plain statement: harmless */
+    }
+}
+
 static void became_up(db_conn *db)
 {
     if (PQsetnonblocking(db->pg, 1) != 0) {
@@ -230,6 +259,8 @@ static void became_up(db_conn *db)
     else
         log_info(db->name, "database connected");
     db->backoff_ms = 0;
+    for (struct prepared *p = db->prepared; p; p = p->next)
+        send_prepare(db, p);
     if (db->on_up)
         db->on_up(db->on_up_arg, db);
     pump(db);
@@ -281,8 +312,16 @@ static void pump(db_conn *db)
         if (db->head == NULL)
             db->tail = NULL;
         db->current = j;
-        if (!PQsendQueryParams(db->pg, j->sql, j->nparams, NULL,
-                               (const char *const *)j->params, NULL, NULL, 0)) {
+        int sent;
+        if (j->prepare)
+            sent = PQsendPrepare(db->pg, j->stmt, j->sql, 0, NULL);
+        else if (j->stmt)
+            sent = PQsendQueryPrepared(db->pg, j->stmt, j->nparams,
+                                       (const char *const *)j->params, NULL, NULL, 0);
+        else
+            sent = PQsendQueryParams(db->pg, j->sql, j->nparams, NULL,
+                                     (const char *const *)j->params, NULL, NULL, 0);
+        if (!sent) {
             fail_link(db, "send failed:");
             return;
         }
@@ -328,7 +367,15 @@ void db_free(db_conn *db)
     if (db == NULL)
         return;
     db->on_up = NULL;
-    fail_link(db, "closing;");
+    db->closing = 1;
+    fail_link(db, "closing");
+    while (db->prepared) {
+        struct prepared *p = db->prepared;
+        db->prepared = p->next;
+        free(p->name);
+        free(p->sql);
+        free(p);
+    }
     evtimer_del(db->timer);
     event_free(db->timer);
     free(db->conninfo);
@@ -350,19 +397,54 @@ size_t db_depth(const db_conn *db)
     return db->depth;
 }
 
-static int submit(db_conn *db, const char *sql, int nparams, const char *const *params,
-                  db_result_cb cb, void (*on_row)(void *arg, char *row, int len), void *arg);
-
 int db_copy_out(db_conn *db, const char *sql, void (*on_row)(void *arg, char *row, int len),
                 db_result_cb cb, void *arg)
 {
-    return submit(db, sql, 0, NULL, cb, on_row, arg);
+    if (submit(db, sql, 0, NULL, cb, on_row, arg) != 0)
+        return -1;
+    pump(db);
+    return 0;
 }
 
 int db_query(db_conn *db, const char *sql, int nparams, const char *const *params,
              db_result_cb cb, void *arg)
 {
-    return submit(db, sql, nparams, params, cb, NULL, arg);
+    if (submit(db, sql, nparams, params, cb, NULL, arg) != 0)
+        return -1;
+    pump(db);
+    return 0;
+}
+
+int db_query_prepared(db_conn *db, const char *name, int nparams, const char *const *params,
+                      db_result_cb cb, void *arg)
+{
+    char *stmt = strdup(name);
+    if (stmt == NULL || submit(db, "", nparams, params, cb, NULL, arg) != 0) {
+        free(stmt);
+        return -1;
+    }
+    db->tail->stmt = stmt;
+    pump(db);
+    return 0;
+}
+
+int db_prepare(db_conn *db, const char *name, const char *sql)
+{
+    struct prepared *p = calloc(1, sizeof *p);
+    if (p == NULL || (p->name = strdup(name)) == NULL || (p->sql = strdup(sql)) == NULL) {
+        if (p) {
+            free(p->name);
+            free(p);
+        }
+        return -1;
+    }
+    p->next = db->prepared;
+    db->prepared = p;
+    if (db_is_up(db)) {
+        send_prepare(db, p);
+        pump(db);
+    }
+    return 0;
 }
 
 static int submit(db_conn *db, const char *sql, int nparams, const char *const *params,
@@ -393,7 +475,6 @@ static int submit(db_conn *db, const char *sql, int nparams, const char *const *
         db->head = j;
     db->tail = j;
     db->depth++;
-    pump(db);
     return 0;
 }
 

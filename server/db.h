@@ -67,6 +67,17 @@ int db_query(db_conn *db, const char *sql, int nparams, const char *const *param
 int db_copy_out(db_conn *db, const char *sql, void (*on_row)(void *arg, char *row, int len),
                 db_result_cb cb, void *arg);
 
+/*
+ * Register sql as a prepared statement named name: it is prepared on this
+ * connection now (when up) and again after every reconnect, before any
+ * other work. Returns 0, or -1 out of memory.
+ */
+int db_prepare(db_conn *db, const char *name, const char *sql);
+
+/* Like db_query, running the statement registered under name. */
+int db_query_prepared(db_conn *db, const char *name, int nparams, const char *const *params,
+                      db_result_cb cb, void *arg);
+
 /* SQLSTATE of an error result ("23505"), or "" */
 const char *db_sqlstate(const PGresult *res);
 /* Constraint named by an error result, or "" */

@@ -97,6 +97,11 @@ struct ingest *ingest_new(struct event_base *base, db_conn *writer, size_t batch
     g->db = writer;
     g->batch_max = batch_max;
     g->flight = calloc(batch_max, sizeof *g->flight);
+    /* Prepared once per connection: the upsert is planned once, not per batch. */
+    if (db_prepare(writer, "ingest_upsert", upsert_sql) != 0) {
+        ingest_free(g);
+        return NULL;
+    }
     g->keys = strmap_new();
     if (g->flight == NULL || g->keys == NULL || g->kick == NULL) {
         ingest_free(g);
@@ -397,7 +402,7 @@ static void flush(struct ingest *g)
     for (int c = 0; c < NPARAMS; c++)
         params[c] = sbuf_str(&p[c]);
     g->flight_started = http_now_ns();
-    if (!ok || db_query(g->db, upsert_sql, NPARAMS, params, on_result, g) != 0) {
+    if (!ok || db_query_prepared(g->db, "ingest_upsert", NPARAMS, params, on_result, g) != 0) {
         for (size_t k = 0; k < g->nflight; k++)
             set_error(g->flight[k], ok ? 503 : 500, ok ? "database_unavailable" : "internal",
                       NULL, ok ? "the database is unavailable" : "out of memory");

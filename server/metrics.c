@@ -47,8 +47,12 @@ static void hist_render(sbuf *out, const char *name, const char *labels, const s
     cum += h->bucket[n];
     sbuf_printf(out, "%s_bucket{%s%sle=\"+Inf\"} %llu\n", name, labels, sep,
                 (unsigned long long)cum);
-    sbuf_printf(out, "%s_sum{%s} %.6f\n%s_count{%s} %llu\n", name, labels, h->sum, name, labels,
-                (unsigned long long)h->count);
+    if (labels[0])
+        sbuf_printf(out, "%s_sum{%s} %.6f\n%s_count{%s} %llu\n", name, labels, h->sum, name,
+                    labels, (unsigned long long)h->count);
+    else
+        sbuf_printf(out, "%s_sum %.6f\n%s_count %llu\n", name, h->sum, name,
+                    (unsigned long long)h->count);
 }
 
 #define MAX_STATUS 600
