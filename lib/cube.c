@@ -421,15 +421,19 @@ int cube_set_category(cube *c, int32_t agency, int32_t offense, int32_t category
     if (ag->category[offense] == category)
         return 0;
     ag->category[offense] = category;
-    /* Rebuild level 2 of the agency from level 1: empty it, then merge
-       every level-1 series into its (precinct, category) series. */
+    /* Rebuild level 2 of the agency from level 1: empty it (cells and,
+       during a bulk load, pending slots), then merge every level-1 series
+       into its (precinct, category) series. */
     for (int32_t p = 0; p < ag->nprecincts; p++) {
         struct vec *v2 = &ag->lists[2][p];
         for (uint32_t k = 0; k < v2->n; k++) {
             c->ncells -= v2->s[k]->n;
             v2->s[k]->n = 0;
+            v2->s[k]->npending = 0;
         }
     }
+    /* Pending slots may now sit in series cube_load_finish has passed. */
+    c->finish_pos = 0;
     for (int32_t p = 0; p < ag->nprecincts; p++) {
         struct vec *v1 = &ag->lists[1][p];
         for (uint32_t k = 0; k < v1->n; k++) {

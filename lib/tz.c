@@ -63,15 +63,18 @@ static const char *parse_hms(const char *s, int32_t *out)
     int v[3] = {0, 0, 0};
     for (int i = 0; i < 3; i++) {
         if (*s < '0' || *s > '9')
-            return i == 0 ? NULL : s;
+            return NULL; /* no number after the sign or a ':' */
         int x = 0;
         while (*s >= '0' && *s <= '9')
-            x = x * 10 + (*s++ - '0');
+            if ((x = x * 10 + (*s++ - '0')) > 999)
+                return NULL;
         v[i] = x;
         if (*s != ':' || i == 2)
             break;
         s++;
     }
+    if (v[0] > 167 || v[1] > 59 || v[2] > 59) /* RFC 8536: hours -167..167 */
+        return NULL;
     *out = sign * (v[0] * 3600 + v[1] * 60 + v[2]);
     return s;
 }
@@ -82,7 +85,8 @@ static int parse_int(const char **s, int *out)
         return -1;
     int x = 0;
     while (**s >= '0' && **s <= '9')
-        x = x * 10 + (*(*s)++ - '0');
+        if ((x = x * 10 + (*(*s)++ - '0')) > 99999)
+            return -1;
     *out = x;
     return 0;
 }

@@ -71,6 +71,10 @@ static void declare_categories(cube *c)
 void analytics_offense_changed(int agency_id, int offense_id, const char *category)
 {
     int cat = analytics_category_id(category);
+    /* A cube being loaded already declared its categories: tell it too, or
+       the change would be lost when it replaces the live one. */
+    if (loading && categories_declared && cube_set_category(loading, agency_id, offense_id, cat))
+        log_error("cube", "out of memory moving offense %d while loading", offense_id);
     if (live && cube_set_category(live, agency_id, offense_id, cat) != 0) {
         log_error("cube", "out of memory moving offense %d to category %s; reloading", offense_id,
                   category);
