@@ -362,6 +362,21 @@ int cube_add(cube *c, const cube_key *key, int64_t t, int delta, int64_t commit_
     return 0;
 }
 
+/* Record slot for indexing by cube_load_finish. 0, or -1 out of memory. */
+static int pending_push(struct series *s, int32_t slot)
+{
+    if (s->npending == s->pcap) {
+        uint32_t ncap = s->pcap ? s->pcap * 2 : 8;
+        int32_t *np = realloc(s->pending, (size_t)ncap * sizeof *np);
+        if (np == NULL)
+            return -1;
+        s->pending = np;
+        s->pcap = ncap;
+    }
+    s->pending[s->npending++] = slot;
+    return 0;
+}
+
 /* Merge src's cells into dst (both indexed). 0, or -1 out of memory. */
 static int series_merge(cube *c, struct series *dst, const struct series *src)
 {
@@ -444,17 +459,9 @@ int cube_set_category(cube *c, int32_t agency, int32_t offense, int32_t category
             struct series *dst = series_get(c, &key, 1);
             if (dst == NULL || series_merge(c, dst, src) != 0)
                 return -1;
-            for (uint32_t q = 0; q < src->npending; q++) { /* during a bulk load */
-                if (dst->npending == dst->pcap) {
-                    uint32_t ncap = dst->pcap ? dst->pcap * 2 : 8;
-                    int32_t *np = realloc(dst->pending, (size_t)ncap * sizeof *np);
-                    if (np == NULL)
-                        return -1;
-                    dst->pending = np;
-                    dst->pcap = ncap;
-                }
-                dst->pending[dst->npending++] = src->pending[q];
-            }
+            for (uint32_t q = 0; q < src->npending; q++) /* during a bulk load */
+                if (pending_push(dst, src->pending[q]) != 0)
+                    return -1;
         }
     }
     return 0;
@@ -467,17 +474,8 @@ int cube_load(cube *c, const cube_key *key, int64_t t, int64_t commit_ms)
     int32_t slot = slot_of(t);
     for (int l = 0; l < NLEVELS; l++) {
         struct series *s = series_get(c, &keys[l], 1);
-        if (s == NULL)
+        if (s == NULL || pending_push(s, slot) != 0)
             return -1;
-        if (s->npending == s->pcap) {
-            uint32_t ncap = s->pcap ? s->pcap * 2 : 8;
-            int32_t *np = realloc(s->pending, (size_t)ncap * sizeof *np);
-            if (np == NULL)
-                return -1;
-            s->pending = np;
-            s->pcap = ncap;
-        }
-        s->pending[s->npending++] = slot;
         if (commit_ms > s->as_of)
             s->as_of = commit_ms;
     }

@@ -132,6 +132,13 @@ const tz_zone *zone_get(const char *name)
     return z;
 }
 
+const tz_zone *zone_of_agency(int agency_id)
+{
+    const ref_agency *a = ref_agency_by_id(app.ref, agency_id);
+    const tz_zone *z = a ? zone_get(a->time_zone) : NULL;
+    return z ? z : zone_get("UTC");
+}
+
 static void free_zone(const char *key, void *value, void *arg)
 {
     tz_free(value);

@@ -47,6 +47,9 @@ const cube *analytics_cube(void);
  */
 const tz_zone *zone_get(const char *name);
 
+/* The zone of an agency (UTC when its zone cannot be read). */
+const tz_zone *zone_of_agency(int agency_id);
+
 void analytics_free(void);
 
 #endif

@@ -236,6 +236,15 @@ int http_content_type_is(http_req *r, const char *mt)
     return ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ';
 }
 
+int http_check_params(http_req *r, const char *const *allowed)
+{
+    const char *bad = qs_unknown(&r->query, allowed);
+    if (bad == NULL)
+        return 0;
+    http_reply_error(r, 400, "unknown_parameter", bad, "unknown query parameter \"%s\"", bad);
+    return -1;
+}
+
 /* Split "/a/b%20c" into decoded segments. -1 on bad encoding or too deep. */
 static int split_path(http_req *r, const char *path)
 {

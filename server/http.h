@@ -81,4 +81,11 @@ int http_content_type_is(http_req *r, const char *mt);
 
 uint64_t http_now_ns(void);
 
+/*
+ * Refuse query parameters outside allowed (NULL-terminated): replies 400
+ * naming the first unknown one and returns -1, else returns 0. A typo must
+ * not silently widen a question.
+ */
+int http_check_params(http_req *r, const char *const *allowed);
+
 #endif

@@ -301,15 +301,9 @@ void h_cube(http_req *r)
 {
     static const char *const allowed[] = {"from", "to", "by", "precinct", "offense", "category",
                                           "priority", "granularity", "format", NULL};
-    const char *bad = qs_unknown(&r->query, allowed);
-    if (bad) {
-        http_reply_error(r, 400, "unknown_parameter", bad, "unknown query parameter \"%s\"", bad);
+    if (http_check_params(r, allowed) != 0)
         return;
-    }
-    const ref_agency *ag = ref_agency_by_id(app.ref, r->who.agency_id);
-    const tz_zone *zone = ag ? zone_get(ag->time_zone) : NULL;
-    if (zone == NULL)
-        zone = zone_get("UTC");
+    const tz_zone *zone = zone_of_agency(r->who.agency_id);
     cube_question q;
     memset(&q, 0, sizeof q);
     q.agency = r->who.agency_id;
@@ -494,15 +488,10 @@ static int cmp_cat(const void *a, const void *b)
 void h_compstat(http_req *r)
 {
     static const char *const allowed[] = {"precinct", "week_ending", NULL};
-    const char *bad = qs_unknown(&r->query, allowed);
-    if (bad) {
-        http_reply_error(r, 400, "unknown_parameter", bad, "unknown query parameter \"%s\"", bad);
+    if (http_check_params(r, allowed) != 0)
         return;
-    }
     const ref_agency *ag = ref_agency_by_id(app.ref, r->who.agency_id);
-    const tz_zone *zone = ag ? zone_get(ag->time_zone) : NULL;
-    if (zone == NULL)
-        zone = zone_get("UTC");
+    const tz_zone *zone = zone_of_agency(r->who.agency_id);
     const char *pc = qs_get(&r->query, "precinct");
     const ref_precinct *prec = NULL;
     if (pc) {

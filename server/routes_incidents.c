@@ -760,11 +760,8 @@ void h_incidents_list(http_req *r)
 {
     static const char *const allowed[] = {"precinct", "offense", "category", "from", "to",
                                           "bbox",     "limit",   "cursor",   "format", NULL};
-    const char *bad = qs_unknown(&r->query, allowed);
-    if (bad) {
-        http_reply_error(r, 400, "unknown_parameter", bad, "unknown query parameter \"%s\"", bad);
+    if (http_check_params(r, allowed) != 0)
         return;
-    }
     struct list *l = calloc(1, sizeof *l);
     if (l == NULL) {
         http_reply_error(r, 500, "internal", NULL, "out of memory");

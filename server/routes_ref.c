@@ -272,11 +272,8 @@ void h_agency_put(http_req *r)
 void h_precincts_get(http_req *r)
 {
     static const char *const allowed[] = {"format", NULL};
-    const char *bad = qs_unknown(&r->query, allowed);
-    if (bad) {
-        http_reply_error(r, 400, "unknown_parameter", bad, "unknown query parameter \"%s\"", bad);
+    if (http_check_params(r, allowed) != 0)
         return;
-    }
     const char *fmt = qs_get(&r->query, "format");
     int geojson = fmt && strcmp(fmt, "geojson") == 0;
     if (fmt && !geojson && strcmp(fmt, "json") != 0) {
