@@ -42,6 +42,7 @@ struct agency {
     int32_t nprecincts;
     int32_t *category; /* offense id -> category, -1 unknown */
     int32_t noffenses;
+    int dirty; /* categories changed during a bulk load: rebuild level 2 after */
 };
 
 struct cube {
@@ -52,7 +53,9 @@ struct cube {
     size_t ncells;
     uint64_t total;
     int64_t as_of;
-    size_t finish_pos; /* cube_load_finish progress over `table` */
+    int bulk;          /* cube_load called, cube_load_finish not done */
+    int finish_level;  /* cube_load_finish: the level being indexed */
+    size_t finish_pos; /* ... and the progress over `table` */
 };
 
 static uint64_t key_hash(const struct skey *k)
@@ -416,6 +419,33 @@ static int series_merge(cube *c, struct series *dst, const struct series *src)
     return 0;
 }
 
+/* Rebuild level 2 of an agency from level 1 (no pending work anywhere). */
+static int rebuild_categories(cube *c, int32_t agency)
+{
+    struct agency *ag = &c->agencies[agency];
+    for (int32_t p = 0; p < ag->nprecincts; p++) {
+        struct vec *v2 = &ag->lists[2][p];
+        for (uint32_t k = 0; k < v2->n; k++) {
+            c->ncells -= v2->s[k]->n;
+            v2->s[k]->n = 0;
+        }
+    }
+    for (int32_t p = 0; p < ag->nprecincts; p++) {
+        struct vec *v1 = &ag->lists[1][p];
+        for (uint32_t k = 0; k < v1->n; k++) {
+            const struct series *src = v1->s[k];
+            if (src->n == 0)
+                continue;
+            struct skey key = {2, agency, p, category_of(c, agency, src->key.what), ALL};
+            struct series *dst = series_get(c, &key, 1);
+            if (dst == NULL || series_merge(c, dst, src) != 0)
+                return -1;
+        }
+    }
+    ag->dirty = 0;
+    return 0;
+}
+
 int cube_set_category(cube *c, int32_t agency, int32_t offense, int32_t category)
 {
     struct agency *ag = agency_get(c, agency);
@@ -436,52 +466,29 @@ int cube_set_category(cube *c, int32_t agency, int32_t offense, int32_t category
     if (ag->category[offense] == category)
         return 0;
     ag->category[offense] = category;
-    /* Rebuild level 2 of the agency from level 1: empty it (cells and,
-       during a bulk load, pending slots), then merge every level-1 series
-       into its (precinct, category) series. */
-    for (int32_t p = 0; p < ag->nprecincts; p++) {
-        struct vec *v2 = &ag->lists[2][p];
-        for (uint32_t k = 0; k < v2->n; k++) {
-            c->ncells -= v2->s[k]->n;
-            v2->s[k]->n = 0;
-            v2->s[k]->npending = 0;
-        }
+    if (c->bulk) { /* levels above 0 are built at the end of the load */
+        ag->dirty = 1;
+        return 0;
     }
-    /* Pending slots may now sit in series cube_load_finish has passed. */
-    c->finish_pos = 0;
-    for (int32_t p = 0; p < ag->nprecincts; p++) {
-        struct vec *v1 = &ag->lists[1][p];
-        for (uint32_t k = 0; k < v1->n; k++) {
-            const struct series *src = v1->s[k];
-            if (src->n == 0 && src->npending == 0)
-                continue;
-            struct skey key = {2, agency, p, category_of(c, agency, src->key.what), ALL};
-            struct series *dst = series_get(c, &key, 1);
-            if (dst == NULL || series_merge(c, dst, src) != 0)
-                return -1;
-            for (uint32_t q = 0; q < src->npending; q++) /* during a bulk load */
-                if (pending_push(dst, src->pending[q]) != 0)
-                    return -1;
-        }
-    }
-    return 0;
+    return rebuild_categories(c, agency);
 }
 
 int cube_load(cube *c, const cube_key *key, int64_t t, int64_t commit_ms)
 {
+    /* Only level 0 here (one hash look-up per incident): cube_load_finish
+       carries the counts up to the other levels, a series at a time. */
     struct skey keys[NLEVELS];
     level_keys(c, key, keys);
-    int32_t slot = slot_of(t);
-    for (int l = 0; l < NLEVELS; l++) {
-        struct series *s = series_get(c, &keys[l], 1);
-        if (s == NULL || pending_push(s, slot) != 0)
-            return -1;
-        if (commit_ms > s->as_of)
-            s->as_of = commit_ms;
-    }
+    struct series *s = series_get(c, &keys[0], 1);
+    if (s == NULL || pending_push(s, slot_of(t)) != 0)
+        return -1;
+    if (commit_ms > s->as_of)
+        s->as_of = commit_ms;
     if (commit_ms > c->as_of)
         c->as_of = commit_ms;
     c->total++;
+    c->bulk = 1;
+    c->finish_level = 0;
     c->finish_pos = 0;
     return 0;
 }
@@ -537,20 +544,61 @@ static int index_pending(cube *c, struct series *s)
     return rc;
 }
 
+/* The series one level up from s (created when needed). */
+static struct series *parent_of(cube *c, const struct series *s)
+{
+    struct skey k = s->key;
+    k.level++;
+    if (k.level == 1)
+        k.priority = ALL;
+    else if (k.level == 2)
+        k.what = category_of(c, k.agency, k.what);
+    else
+        k.what = ALL;
+    return series_get(c, &k, 1);
+}
+
 int cube_load_finish(cube *c, size_t budget)
 {
     size_t done = 0;
-    while (c->finish_pos < c->tcap) {
-        struct series *s = c->table[c->finish_pos];
-        if (s && s->npending) {
-            if (done > 0 && done + s->npending > budget)
-                return 0;
-            done += s->npending;
-            if (index_pending(c, s) != 0)
-                return -1;
+    /* Level by level: hand each series' new incidents to its parent, then
+       index them; the parent is done when its level comes. */
+    while (c->finish_level < NLEVELS) {
+        while (c->finish_pos < c->tcap) {
+            struct series *s = c->table[c->finish_pos];
+            if (s && s->npending && s->key.level == c->finish_level) {
+                if (done > 0 && done + s->npending > budget)
+                    return 0;
+                done += s->npending;
+                size_t cap = c->tcap;
+                if (s->key.level < NLEVELS - 1) {
+                    struct series *up = parent_of(c, s);
+                    if (up == NULL)
+                        return -1;
+                    for (uint32_t q = 0; q < s->npending; q++)
+                        if (pending_push(up, s->pending[q]) != 0)
+                            return -1;
+                    if (s->as_of > up->as_of)
+                        up->as_of = s->as_of;
+                }
+                if (index_pending(c, s) != 0)
+                    return -1;
+                if (c->tcap != cap) {
+                    /* The table grew and reordered: scan this level again
+                       (series already done have nothing pending). */
+                    c->finish_pos = 0;
+                    continue;
+                }
+            }
+            c->finish_pos++;
         }
-        c->finish_pos++;
+        c->finish_level++;
+        c->finish_pos = 0;
     }
+    c->bulk = 0;
+    for (int32_t a = 0; a < c->nagencies; a++)
+        if (c->agencies[a].dirty && rebuild_categories(c, a) != 0)
+            return -1;
     return 1;
 }
 

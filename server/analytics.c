@@ -224,11 +224,7 @@ void analytics_reload(db_conn *db)
     load_rows = 0;
     load_started_ns = http_now_ns();
     if (loading == NULL ||
-        db_copy_out(db,
-                    "COPY (SELECT agency_id, coalesce(precinct_id, 0), offense_id,"
-                    " coalesce(priority, -1), extract(epoch FROM counted_at)::bigint,"
-                    " (extract(epoch FROM updated_at) * 1000)::bigint FROM incidents"
-                    " WHERE status NOT IN ('unfounded', 'cancelled')) TO STDOUT",
+        db_copy_out(db, ANALYTICS_LOAD_SQL,
                     on_row, on_loaded, NULL) != 0) {
         log_error("cube", "cannot start loading");
         cube_free(loading);

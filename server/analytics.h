@@ -16,6 +16,18 @@
 #include "store.h"
 #include "tz.h"
 
+/*
+ * The rows the cube is built from, one per counted incident: agency,
+ * precinct (0: none), offense, priority (-1: none), counting time and
+ * commit time (ms). date_part (float8) instead of extract (numeric): the
+ * times are whole seconds and the load is several times faster.
+ */
+#define ANALYTICS_LOAD_SQL                                                                   \
+    "COPY (SELECT agency_id, coalesce(precinct_id, 0), offense_id, coalesce(priority, -1),"  \
+    " date_part('epoch', counted_at)::bigint,"                                                \
+    " (date_part('epoch', updated_at) * 1000)::bigint FROM incidents"                         \
+    " WHERE status NOT IN ('unfounded', 'cancelled')) TO STDOUT"
+
 /* Start (re)loading the cube through db; the old cube stops answering. */
 void analytics_reload(db_conn *db);
 

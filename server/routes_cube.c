@@ -181,7 +181,12 @@ static int cmp_cells(const void *pa, const void *pb)
 
 static void format_bucket(const tz_zone *zone, int64_t local, char buf[RFC3339_BUFSZ])
 {
-    int64_t utc = tz_utc(zone, local);
+    /* Fast path: no transition within a day and a quarter, one offset. */
+    int64_t utc;
+    if (tz_next_change(zone, local - 30 * 3600) > local + 30 * 3600)
+        utc = local - tz_offset(zone, local);
+    else
+        utc = tz_utc(zone, local);
     rfc3339_format(utc, (int)(local - utc), buf);
 }
 

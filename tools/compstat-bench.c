@@ -18,6 +18,7 @@
 
 #include <libpq-fe.h>
 
+#include "analytics.h"
 #include "cube.h"
 #include "rfc3339.h"
 #include "tz.h"
@@ -174,10 +175,7 @@ int main(int argc, char **argv)
         cube_set_category(c, atoi(PQgetvalue(res, i, 0)), atoi(PQgetvalue(res, i, 1)),
                           atoi(PQgetvalue(res, i, 2)));
     PQclear(res);
-    res = PQexec(pg, "COPY (SELECT agency_id, coalesce(precinct_id, 0), offense_id,"
-                     " coalesce(priority, -1), extract(epoch FROM counted_at)::bigint,"
-                     " (extract(epoch FROM updated_at) * 1000)::bigint FROM incidents"
-                     " WHERE status NOT IN ('unfounded', 'cancelled')) TO STDOUT");
+    res = PQexec(pg, ANALYTICS_LOAD_SQL); /* the daemon's own load query */
     PQclear(res);
     char *row;
     int n;
