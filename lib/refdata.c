@@ -22,6 +22,7 @@ struct table {
 
 struct ref_data {
     struct table agencies, precincts, offenses;
+    unsigned versions; /* source of ref_precinct.version */
 };
 
 static int table_init(struct table *t)
@@ -182,7 +183,8 @@ int ref_put_precinct(ref_data *r, int id, int agency_id, const char *code,
         return -1;
     }
     ref_precinct n = {id, agency_id, dup_or_null(code, &oom), dup_or_null(name, &oom),
-                      population, boundary, dup_or_null(geojson, &oom), {0, 0, 0, 0}};
+                      population, boundary, dup_or_null(geojson, &oom), {0, 0, 0, 0},
+                      ++r->versions};
     if (oom || strmap_put(r->precincts.by_code, code, p) != 0) {
         precinct_free(&n);
         return -1;

@@ -39,6 +39,7 @@ typedef struct ref_precinct {
     geo_multipolygon *boundary;
     char *boundary_geojson; /* the boundary as stored, GeoJSON text */
     double bbox[4];         /* minlon, minlat, maxlon, maxlat */
+    unsigned version;       /* changes whenever the record is replaced */
 } ref_precinct;
 
 typedef struct ref_offense {

@@ -3,6 +3,7 @@
  */
 #include "analytics.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,7 @@
 
 static cube *live;         /* answering, when ready */
 static cube *loading;      /* being filled */
+static sp_store *sp_live, *sp_loading; /* the hotspot grid counts, alongside */
 static int ready;
 static uint64_t load_started_ns;
 static size_t load_rows;
@@ -144,11 +146,83 @@ static void free_zone(const char *key, void *value, void *arg)
     tz_free(value);
 }
 
+/* ------------------------------------------------------------ grids */
+
+/*
+ * The agency's grid origin: the centre of its precincts' bounding boxes,
+ * rounded to a whole degree (so small boundary edits do not move it).
+ * Returns 0, or -1 when the agency has no precincts.
+ */
+static int agency_origin(int agency_id, double *lat0, double *lon0)
+{
+    double b[4] = {1e9, 1e9, -1e9, -1e9};
+    int any = 0;
+    for (int id = 1; id < ref_precinct_max(app.ref); id++) {
+        const ref_precinct *p = ref_precinct_by_id(app.ref, id);
+        if (p == NULL || p->agency_id != agency_id || p->boundary == NULL)
+            continue;
+        any = 1;
+        b[0] = p->bbox[0] < b[0] ? p->bbox[0] : b[0];
+        b[1] = p->bbox[1] < b[1] ? p->bbox[1] : b[1];
+        b[2] = p->bbox[2] > b[2] ? p->bbox[2] : b[2];
+        b[3] = p->bbox[3] > b[3] ? p->bbox[3] : b[3];
+    }
+    if (!any)
+        return -1;
+    *lon0 = round((b[0] + b[2]) / 2);
+    *lat0 = round((b[1] + b[3]) / 2);
+    return 0;
+}
+
+/* Make sure the agency has a grid in st; lon/lat: a fallback origin. */
+static const grid *ensure_grid(sp_store *st, int agency_id, double lon, double lat)
+{
+    const grid *g = sp_grid(st, agency_id);
+    if (g)
+        return g;
+    double lat0, lon0;
+    if (agency_origin(agency_id, &lat0, &lon0) != 0) {
+        lat0 = round(lat);
+        lon0 = round(lon);
+    }
+    grid ng;
+    grid_init(&ng, lat0, lon0, (double)app.cfg.grid_base_m);
+    if (sp_set_grid(st, agency_id, &ng) != 0)
+        return NULL;
+    return sp_grid(st, agency_id);
+}
+
+static int64_t local_day(int agency_id, int64_t t)
+{
+    int64_t local = tz_local(zone_of_agency(agency_id), t);
+    return local >= 0 ? local / 86400 : -((-local + 86399) / 86400);
+}
+
+void analytics_precinct_changed(int agency_id)
+{
+    const grid *g = sp_live ? sp_grid(sp_live, agency_id) : NULL;
+    double lat0, lon0;
+    if (g == NULL || agency_origin(agency_id, &lat0, &lon0) != 0)
+        return;
+    if (lat0 != g->lat0 || lon0 != g->lon0) {
+        log_info("cube", "agency %d: grid origin moves to %.0f, %.0f; reloading", agency_id, lat0,
+                 lon0);
+        ready = 0;
+        if (loading == NULL && db_is_up(app.writer))
+            analytics_reload(app.writer);
+    }
+}
+
+const sp_store *analytics_spatial(void)
+{
+    return sp_live;
+}
+
 /* ------------------------------------------------------------ loading */
 
 static void on_row(void *arg, char *row, int len)
 {
-    /* agency \t precinct \t offense \t priority \t counted_at \t updated_ms */
+    /* agency \t precinct \t offense \t priority \t counted_at \t updated_ms \t lon \t lat */
     long long v[6];
     char *p = row, *end;
     row[len] = '\0';
@@ -170,6 +244,14 @@ static void on_row(void *arg, char *row, int len)
     cube_key k = {(int32_t)v[0], (int32_t)v[1], (int32_t)v[2], (int32_t)v[3]};
     if (loading && cube_load(loading, &k, v[4], v[5]) != 0)
         log_error("cube", "out of memory while loading");
+    if (p[0] != '\\' && sp_loading) { /* located: "\N" is a NULL location */
+        double lon = strtod(p, &end);
+        double lat = strtod(end + 1, NULL);
+        int32_t ag = (int32_t)v[0];
+        if (ensure_grid(sp_loading, ag, lon, lat) == NULL ||
+            sp_load(sp_loading, ag, k.precinct, k.offense, local_day(ag, v[4]), lon, lat) != 0)
+            log_error("cube", "out of memory while loading the grid");
+    }
     load_rows++;
 }
 
@@ -177,6 +259,8 @@ static void on_finish_step(evutil_socket_t fd, short what, void *arg)
 {
     /* Index in slices of ~200k incidents so the loop keeps serving. */
     int rc = cube_load_finish(loading, 200000);
+    if (rc == 1)
+        rc = sp_load_finish(sp_loading, 200000);
     if (rc == 0) {
         event_active(finish_ev, 0, 0);
         return;
@@ -185,11 +269,16 @@ static void on_finish_step(evutil_socket_t fd, short what, void *arg)
         log_error("cube", "out of memory while indexing; the cube stays unloaded");
         cube_free(loading);
         loading = NULL;
+        sp_free(sp_loading);
+        sp_loading = NULL;
         return;
     }
     cube_free(live);
     live = loading;
     loading = NULL;
+    sp_free(sp_live);
+    sp_live = sp_loading;
+    sp_loading = NULL;
     ready = 1;
     ingest_resume(app.ingest);
     log_info("cube", "loaded %llu incidents in %zu cells of %zu series (%.1f MiB) in %.0f ms",
@@ -204,6 +293,8 @@ static void on_loaded(void *arg, PGresult *res, const char *error)
         log_error("cube", "loading failed: %s", error);
         cube_free(loading);
         loading = NULL;
+        sp_free(sp_loading);
+        sp_loading = NULL;
         return; /* the next (re)connect loads again */
     }
     if (!categories_declared) {
@@ -220,15 +311,19 @@ void analytics_reload(db_conn *db)
     ready = 0;
     cube_free(loading);
     loading = cube_new();
+    sp_free(sp_loading);
+    sp_loading = sp_new();
     categories_declared = 0;
     load_rows = 0;
     load_started_ns = http_now_ns();
-    if (loading == NULL ||
+    if (loading == NULL || sp_loading == NULL ||
         db_copy_out(db, ANALYTICS_LOAD_SQL,
                     on_row, on_loaded, NULL) != 0) {
         log_error("cube", "cannot start loading");
         cube_free(loading);
         loading = NULL;
+        sp_free(sp_loading);
+        sp_loading = NULL;
     }
 }
 
@@ -237,7 +332,14 @@ void analytics_reload(db_conn *db)
 static void move(const stored *s, int delta, int64_t commit_ms)
 {
     cube_key k = {s->agency_id, s->precinct_id, s->offense_id, s->inc.priority};
-    if (cube_add(live, &k, store_counted_at(s), delta, commit_ms) != 0) {
+    int bad = cube_add(live, &k, store_counted_at(s), delta, commit_ms) != 0;
+    if (!bad && s->inc.has_location && sp_live) {
+        bad = ensure_grid(sp_live, s->agency_id, s->inc.lon, s->inc.lat) == NULL ||
+              sp_add(sp_live, s->agency_id, s->precinct_id, s->offense_id,
+                     local_day(s->agency_id, store_counted_at(s)), s->inc.lon, s->inc.lat,
+                     delta) != 0;
+    }
+    if (bad) {
         /* The cube and the database disagree: never answer from a wrong
            cube. Reload it from the database. */
         log_error("cube", "inconsistent update for incident %lld; reloading",
@@ -274,6 +376,9 @@ void analytics_free(void)
     cube_free(live);
     cube_free(loading);
     live = loading = NULL;
+    sp_free(sp_live);
+    sp_free(sp_loading);
+    sp_live = sp_loading = NULL;
     if (finish_ev)
         event_free(finish_ev);
     finish_ev = NULL;

@@ -13,6 +13,7 @@
 
 #include "cube.h"
 #include "db.h"
+#include "spatial.h"
 #include "store.h"
 #include "tz.h"
 
@@ -25,7 +26,7 @@
 #define ANALYTICS_LOAD_SQL                                                                   \
     "COPY (SELECT agency_id, coalesce(precinct_id, 0), offense_id, coalesce(priority, -1),"  \
     " date_part('epoch', counted_at)::bigint,"                                                \
-    " (date_part('epoch', updated_at) * 1000)::bigint FROM incidents"                         \
+    " (date_part('epoch', updated_at) * 1000)::bigint, ST_X(geom), ST_Y(geom) FROM incidents" \
     " WHERE status NOT IN ('unfounded', 'cancelled')) TO STDOUT"
 
 /* Start (re)loading the cube through db; the old cube stops answering. */
@@ -58,6 +59,15 @@ const cube *analytics_cube(void);
  * (the cache lives until exit). NULL when the name is not a zone there.
  */
 const tz_zone *zone_get(const char *name);
+
+/* The hotspot grid store (valid while analytics_ready()). */
+const sp_store *analytics_spatial(void);
+
+/*
+ * A precinct changed: when the agency's grid origin (its precincts' centre,
+ * rounded to a whole degree) moves, the grid is rebuilt by a reload.
+ */
+void analytics_precinct_changed(int agency_id);
 
 /* The zone of an agency (UTC when its zone cannot be read). */
 const tz_zone *zone_of_agency(int agency_id);

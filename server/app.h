@@ -52,6 +52,9 @@ void h_incidents_list(http_req *r);
 
 void h_cube(http_req *r);
 void h_compstat(http_req *r);
+void h_hotspots(http_req *r);
+/* Free the hotspot study-area cache (at exit). */
+void hotspots_free(void);
 
 /* Load (or reload) agencies, precincts and offenses from the database. */
 void refdata_reload(db_conn *db);

@@ -35,6 +35,7 @@ static const struct setting settings[] = {
     I(commit_batch_max, "5000", 1, 100000, "most incidents in one group commit"),
     I(db_timeout, "30", 1, 3600, "seconds a database round trip may take before reconnecting"),
     I(retry_after, "2", 1, 3600, "Retry-After seconds sent with 503"),
+    I(grid_base_m, "100", 10, 10000, "hotspot grid base cell size, metres"),
 };
 #define NSETTINGS (sizeof settings / sizeof settings[0])
 

@@ -21,6 +21,7 @@ typedef struct config {
     long commit_batch_max; /* incidents in one group commit */
     long db_timeout;       /* seconds before a silent database is dropped */
     long retry_after;      /* seconds clients are told to wait on 503 */
+    long grid_base_m;      /* hotspot grid base cell, metres */
 } config;
 
 /*

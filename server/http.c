@@ -47,6 +47,7 @@ static const struct route routes[] = {
     {EVHTTP_REQ_GET, "/v1/incidents/*", ROLE_READ, h_incident_get, "incident_get"},
     {EVHTTP_REQ_GET, "/v1/cube", ROLE_READ, h_cube, "cube"},
     {EVHTTP_REQ_GET, "/v1/compstat", ROLE_READ, h_compstat, "compstat"},
+    {EVHTTP_REQ_GET, "/v1/hotspots", ROLE_READ, h_hotspots, "hotspots"},
     {EVHTTP_REQ_PATCH, "/v1/incidents/*/*", ROLE_DISPATCH | ROLE_ADMIN, h_incident_patch,
      "incident_patch"},
 };

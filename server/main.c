@@ -188,6 +188,7 @@ int main(int argc, char **argv)
     auth_free_cache();
     ref_free(app.ref);
     analytics_free();
+    hotspots_free();
     if (drain_timer)
         event_free(drain_timer);
     event_free(sigterm);

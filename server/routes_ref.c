@@ -323,6 +323,7 @@ static void on_precinct_put(void *arg, PGresult *res, const char *error)
     int created = PQgetvalue(res, 0, 6)[0] == 't';
     int id = atoi(PQgetvalue(res, 0, 0));
     precinct_from_row(res, 0, 7);
+    analytics_precinct_changed(atoi(PQgetvalue(res, 0, 1)));
     http_reply_json(r, created ? 201 : 200, precinct_json(ref_precinct_by_id(app.ref, id), 0));
 }
 

@@ -8,6 +8,7 @@
  *                  --agency CODE [--iterations N] [--sql-iterations M]
  */
 #include <arpa/inet.h>
+#include <math.h>
 #include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -402,6 +403,95 @@ int main(int argc, char **argv)
                med[0] * 1e3, med[1] * 1e3, med[2] * 1e3, med[3] * 1e3, med[4] * 1e3, med[5] * 1e3,
                med[4] / med[2]);
         fflush(stdout);
+    }
+    /* Hotspots: a ~100,000-cell study area (bbox), HTTP vs the same in SQL. */
+    {
+        const double lat0 = 42, lon0 = -88; /* the daemon's origin for the bench area */
+        const double deg = 180.0 / 3.14159265358979323846;
+        double dlat = 100.0 / 6371008.8 * deg;
+        double dlon = 100.0 / (6371008.8 * cos(lat0 / deg)) * deg;
+        const char *bbox = "-87.95,41.65,-87.55,41.92";
+        char s_y0[16], s_28[16];
+        DATE(s_y0, today - 364);
+        DATE(s_28, today - 27);
+        struct {
+            const char *name;
+            char http[512];
+            char sql[4096];
+        } hq[2];
+        hq[0].name = "hotspots: Gi* over ~100k cells, one year (top 20 by z)";
+        snprintf(hq[0].http, sizeof hq[0].http,
+                 "/v1/hotspots?bbox=%s&from=%s&to=%s&method=gi&limit=20", bbox, s_y0, s_today);
+        snprintf(hq[0].sql, sizeof hq[0].sql,
+                 "WITH c AS (SELECT floor((ST_X(geom) - %.17g) / %.17g)::int ix,"
+                 " floor((ST_Y(geom) - %.17g) / %.17g)::int iy, count(*)::float8 x FROM incidents i"
+                 " WHERE %s AND geom && ST_MakeEnvelope(%s, 4326)"
+                 " AND counted_at >= '%s'::timestamp AT TIME ZONE '%s'"
+                 " AND counted_at < '%s'::timestamp AT TIME ZONE '%s' GROUP BY 1, 2),"
+                 " g AS (SELECT gx ix, gy iy, coalesce(c.x, 0) x"
+                 "  FROM generate_series(floor((-87.95 - %.17g) / %.17g)::int,"
+                 "                       floor((-87.55 - %.17g) / %.17g)::int) gx"
+                 "  CROSS JOIN generate_series(floor((41.65 - %.17g) / %.17g)::int,"
+                 "                       floor((41.92 - %.17g) / %.17g)::int) gy"
+                 "  LEFT JOIN c ON c.ix = gx AND c.iy = gy),"
+                 " st AS (SELECT count(*)::float8 n, avg(x) m,"
+                 "  sqrt(greatest(avg(x * x) - avg(x) ^ 2, 0)) s FROM g),"
+                 " nb AS (SELECT a.ix, a.iy, sum(b.x) sx, count(*)::float8 w FROM g a"
+                 "  CROSS JOIN (VALUES (-1,-1),(-1,0),(-1,1),(0,-1),(0,0),(0,1),(1,-1),(1,0),(1,1))"
+                 "   d(dx, dy) JOIN g b ON b.ix = a.ix + d.dx AND b.iy = a.iy + d.dy"
+                 "  GROUP BY 1, 2)"
+                 " SELECT nb.ix, nb.iy, (sx - m * w) / (s * sqrt((n * w - w * w) / (n - 1))) z"
+                 " FROM nb, st ORDER BY z DESC LIMIT 20",
+                 lon0, dlon, lat0, dlat, where, bbox, s_y0, zone_name, s_today, zone_name, lon0,
+                 dlon, lon0, dlon, lat0, dlat, lat0, dlat);
+        hq[1].name = "hotspots: top 20 cells by count, 28 days";
+        snprintf(hq[1].http, sizeof hq[1].http,
+                 "/v1/hotspots?bbox=%s&from=%s&to=%s&method=count&limit=20", bbox, s_28, s_today);
+        snprintf(hq[1].sql, sizeof hq[1].sql,
+                 "SELECT floor((ST_X(geom) - %.17g) / %.17g)::int,"
+                 " floor((ST_Y(geom) - %.17g) / %.17g)::int, count(*) FROM incidents i"
+                 " WHERE %s AND geom && ST_MakeEnvelope(%s, 4326)"
+                 " AND counted_at >= '%s'::timestamp AT TIME ZONE '%s'"
+                 " AND counted_at < '%s'::timestamp AT TIME ZONE '%s'"
+                 " GROUP BY 1, 2 ORDER BY 3 DESC LIMIT 20",
+                 lon0, dlon, lat0, dlat, where, bbox, s_28, zone_name, s_today, zone_name);
+        for (int i = 0; i < 2; i++) {
+            double rm[4][16];
+            int hiters = iters / 10 > 20 ? iters / 10 : 20;
+            for (int rnd = 0; rnd < rounds && rnd < 16; rnd++) {
+                size_t bl = 0;
+                for (int k = 0; k < hiters; k++) {
+                    double a = now_s();
+                    int st = http_get(hq[i].http, token, &bl);
+                    lat[k] = now_s() - a;
+                    if (st != 200) {
+                        fprintf(stderr, "HTTP %d for %s\n", st, hq[i].http);
+                        return 1;
+                    }
+                }
+                rm[0][rnd] = pct(lat, hiters, 0.5);
+                rm[1][rnd] = pct(lat, hiters, 0.99);
+                for (int k = 0; k < sql_iters; k++) {
+                    double a = now_s();
+                    res = PQexec(pg, hq[i].sql);
+                    lat[k] = now_s() - a;
+                    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+                        fprintf(stderr, "SQL failed: %s\n", PQresultErrorMessage(res));
+                        return 1;
+                    }
+                    PQclear(res);
+                }
+                rm[2][rnd] = pct(lat, sql_iters, 0.5);
+                rm[3][rnd] = pct(lat, sql_iters, 0.99);
+            }
+            int nr = rounds < 16 ? rounds : 16;
+            double med[4];
+            for (int k = 0; k < 4; k++)
+                med[k] = pct(rm[k], nr, 0.5);
+            printf("| %s | - | %.3f / %.3f ms | %.1f / %.1f ms | %.0fx |\n", hq[i].name,
+                   med[0] * 1e3, med[1] * 1e3, med[2] * 1e3, med[3] * 1e3, med[2] / med[0]);
+            fflush(stdout);
+        }
     }
     free(lat);
     cube_free(c);

@@ -1,0 +1,391 @@
+/*
+ * spatial.c -- see spatial.h.
+ *
+ * Each day is a sorted array of entries (ix, iy, precinct, offense,
+ * count); updates binary-search it, a window walks the days in it.
+ */
+#include "spatial.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+struct entry {
+    int32_t ix, iy, precinct, offense;
+    uint32_t count;
+};
+
+struct day {
+    struct entry *e;
+    uint32_t n, cap;
+    struct entry *pend; /* bulk load, unsorted, count 1 each */
+    uint32_t np, pcap;
+};
+
+struct agency {
+    int has_grid;
+    grid g;
+    int64_t day0; /* days[i] is day day0 + i */
+    struct day *days;
+    int64_t ndays;
+};
+
+struct sp_store {
+    struct agency *agencies;
+    int32_t nagencies;
+    size_t nentries;
+    int32_t finish_agency;
+    int64_t finish_day;
+};
+
+sp_store *sp_new(void)
+{
+    return calloc(1, sizeof(sp_store));
+}
+
+void sp_free(sp_store *s)
+{
+    if (s == NULL)
+        return;
+    for (int32_t a = 0; a < s->nagencies; a++) {
+        struct agency *ag = &s->agencies[a];
+        for (int64_t d = 0; d < ag->ndays; d++) {
+            free(ag->days[d].e);
+            free(ag->days[d].pend);
+        }
+        free(ag->days);
+    }
+    free(s->agencies);
+    free(s);
+}
+
+static struct agency *agency_get(sp_store *s, int32_t id, int create)
+{
+    if (id < 0)
+        return NULL;
+    if (id >= s->nagencies) {
+        if (!create)
+            return NULL;
+        int32_t n = s->nagencies ? s->nagencies : 8;
+        while (n <= id)
+            n *= 2;
+        struct agency *na = realloc(s->agencies, (size_t)n * sizeof *na);
+        if (na == NULL)
+            return NULL;
+        memset(na + s->nagencies, 0, (size_t)(n - s->nagencies) * sizeof *na);
+        s->agencies = na;
+        s->nagencies = n;
+    }
+    return &s->agencies[id];
+}
+
+int sp_set_grid(sp_store *s, int32_t agency, const grid *g)
+{
+    struct agency *ag = agency_get(s, agency, 1);
+    if (ag == NULL)
+        return -1;
+    ag->g = *g;
+    ag->has_grid = 1;
+    return 0;
+}
+
+const grid *sp_grid(const sp_store *s, int32_t agency)
+{
+    if (agency < 0 || agency >= s->nagencies || !s->agencies[agency].has_grid)
+        return NULL;
+    return &s->agencies[agency].g;
+}
+
+/* The day record, growing the range when create is set. */
+static struct day *day_get(struct agency *ag, int64_t day, int create)
+{
+    if (ag->ndays == 0) {
+        if (!create)
+            return NULL;
+        ag->days = calloc(1, sizeof *ag->days);
+        if (ag->days == NULL)
+            return NULL;
+        ag->day0 = day;
+        ag->ndays = 1;
+    }
+    if (day < ag->day0 || day >= ag->day0 + ag->ndays) {
+        if (!create)
+            return NULL;
+        int64_t lo = day < ag->day0 ? day - 365 : ag->day0;
+        int64_t hi = day >= ag->day0 + ag->ndays ? day + 366 : ag->day0 + ag->ndays;
+        struct day *nd = calloc((size_t)(hi - lo), sizeof *nd);
+        if (nd == NULL)
+            return NULL;
+        memcpy(nd + (ag->day0 - lo), ag->days, (size_t)ag->ndays * sizeof *nd);
+        free(ag->days);
+        ag->days = nd;
+        ag->day0 = lo;
+        ag->ndays = hi - lo;
+    }
+    return &ag->days[day - ag->day0];
+}
+
+static int entry_cmp(const struct entry *a, const struct entry *b)
+{
+    if (a->ix != b->ix)
+        return a->ix < b->ix ? -1 : 1;
+    if (a->iy != b->iy)
+        return a->iy < b->iy ? -1 : 1;
+    if (a->precinct != b->precinct)
+        return a->precinct < b->precinct ? -1 : 1;
+    if (a->offense != b->offense)
+        return a->offense < b->offense ? -1 : 1;
+    return 0;
+}
+
+static uint32_t lower_bound(const struct day *d, const struct entry *k)
+{
+    uint32_t lo = 0, hi = d->n;
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        if (entry_cmp(&d->e[mid], k) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+int sp_add(sp_store *s, int32_t agency, int32_t precinct, int32_t offense, int64_t day,
+           double lon, double lat, int delta)
+{
+    struct agency *ag = agency_get(s, agency, 0);
+    if (ag == NULL || !ag->has_grid || (delta != 1 && delta != -1))
+        return -1;
+    struct entry k = {0, 0, precinct, offense, 0};
+    grid_cell(&ag->g, lon, lat, &k.ix, &k.iy);
+    struct day *d = day_get(ag, day, delta > 0);
+    if (d == NULL)
+        return -1;
+    uint32_t i = lower_bound(d, &k);
+    int present = i < d->n && entry_cmp(&d->e[i], &k) == 0;
+    if (delta < 0) {
+        if (!present)
+            return -1;
+        if (--d->e[i].count == 0) {
+            memmove(d->e + i, d->e + i + 1, (size_t)(d->n - i - 1) * sizeof *d->e);
+            d->n--;
+            s->nentries--;
+        }
+        return 0;
+    }
+    if (present) {
+        d->e[i].count++;
+        return 0;
+    }
+    if (d->n == d->cap) {
+        uint32_t ncap = d->cap ? d->cap * 2 : 8;
+        struct entry *ne = realloc(d->e, (size_t)ncap * sizeof *ne);
+        if (ne == NULL)
+            return -1;
+        d->e = ne;
+        d->cap = ncap;
+    }
+    memmove(d->e + i + 1, d->e + i, (size_t)(d->n - i) * sizeof *d->e);
+    k.count = 1;
+    d->e[i] = k;
+    d->n++;
+    s->nentries++;
+    return 0;
+}
+
+int sp_load(sp_store *s, int32_t agency, int32_t precinct, int32_t offense, int64_t day,
+            double lon, double lat)
+{
+    struct agency *ag = agency_get(s, agency, 0);
+    if (ag == NULL || !ag->has_grid)
+        return -1;
+    struct day *d = day_get(ag, day, 1);
+    if (d == NULL)
+        return -1;
+    if (d->np == d->pcap) {
+        uint32_t ncap = d->pcap ? d->pcap * 2 : 8;
+        struct entry *np = realloc(d->pend, (size_t)ncap * sizeof *np);
+        if (np == NULL)
+            return -1;
+        d->pend = np;
+        d->pcap = ncap;
+    }
+    struct entry *e = &d->pend[d->np++];
+    grid_cell(&ag->g, lon, lat, &e->ix, &e->iy);
+    e->precinct = precinct;
+    e->offense = offense;
+    e->count = 1;
+    s->finish_agency = 0;
+    s->finish_day = 0;
+    return 0;
+}
+
+static int qcmp(const void *a, const void *b)
+{
+    return entry_cmp(a, b);
+}
+
+/* Merge a day's pending entries into its sorted ones. */
+static int index_day(sp_store *s, struct day *d)
+{
+    qsort(d->pend, d->np, sizeof *d->pend, qcmp);
+    uint32_t cap = d->n + d->np;
+    struct entry *m = malloc((size_t)cap * sizeof *m);
+    if (m == NULL)
+        return -1;
+    uint32_t i = 0, j = 0, n = 0;
+    while (i < d->n || j < d->np) {
+        const struct entry *next;
+        if (j >= d->np || (i < d->n && entry_cmp(&d->e[i], &d->pend[j]) <= 0))
+            next = &d->e[i++];
+        else
+            next = &d->pend[j++];
+        if (n > 0 && entry_cmp(&m[n - 1], next) == 0)
+            m[n - 1].count += next->count;
+        else
+            m[n++] = *next;
+    }
+    s->nentries += n - d->n;
+    free(d->e);
+    free(d->pend);
+    d->e = m;
+    d->n = d->cap = n;
+    d->pend = NULL;
+    d->np = d->pcap = 0;
+    return 0;
+}
+
+int sp_load_finish(sp_store *s, size_t budget)
+{
+    size_t done = 0;
+    for (; s->finish_agency < s->nagencies; s->finish_agency++, s->finish_day = 0) {
+        struct agency *ag = &s->agencies[s->finish_agency];
+        for (; s->finish_day < ag->ndays; s->finish_day++) {
+            struct day *d = &ag->days[s->finish_day];
+            if (d->np == 0)
+                continue;
+            if (done > 0 && done + d->np > budget)
+                return 0;
+            done += d->np;
+            if (index_day(s, d) != 0)
+                return -1;
+        }
+    }
+    return 1;
+}
+
+/* Aggregation of a question: open addressing on (cx, cy). */
+struct acc {
+    sp_cell *cells;
+    size_t n, cap;
+    uint32_t *index; /* 1-based */
+    size_t icap;
+};
+
+static uint64_t cell_hash(int32_t x, int32_t y)
+{
+    uint64_t h = (uint64_t)(uint32_t)x * 0x9E3779B97F4A7C15ULL ^
+                 (uint64_t)(uint32_t)y * 0xC2B2AE3D27D4EB4FULL;
+    return h ^ (h >> 29);
+}
+
+static int acc_rehash(struct acc *a, size_t icap)
+{
+    uint32_t *ni = calloc(icap, sizeof *ni);
+    if (ni == NULL)
+        return -1;
+    for (size_t k = 0; k < a->n; k++) {
+        size_t j = cell_hash(a->cells[k].cx, a->cells[k].cy) & (icap - 1);
+        while (ni[j])
+            j = (j + 1) & (icap - 1);
+        ni[j] = (uint32_t)(k + 1);
+    }
+    free(a->index);
+    a->index = ni;
+    a->icap = icap;
+    return 0;
+}
+
+static int acc_add(struct acc *a, int32_t cx, int32_t cy, uint32_t count)
+{
+    if ((a->n + 1) * 2 > a->icap && acc_rehash(a, a->icap ? a->icap * 2 : 1024) != 0)
+        return -1;
+    size_t j = cell_hash(cx, cy) & (a->icap - 1);
+    while (a->index[j]) {
+        sp_cell *c = &a->cells[a->index[j] - 1];
+        if (c->cx == cx && c->cy == cy) {
+            c->count += count;
+            return 0;
+        }
+        j = (j + 1) & (a->icap - 1);
+    }
+    if (a->n == a->cap) {
+        size_t ncap = a->cap ? a->cap * 2 : 256;
+        sp_cell *nc = realloc(a->cells, ncap * sizeof *nc);
+        if (nc == NULL)
+            return -1;
+        a->cells = nc;
+        a->cap = ncap;
+    }
+    a->cells[a->n].cx = cx;
+    a->cells[a->n].cy = cy;
+    a->cells[a->n].count = count;
+    a->n++;
+    a->index[j] = (uint32_t)a->n;
+    return 0;
+}
+
+int sp_count(const sp_store *s, const sp_question *q, sp_cell **cells, size_t *n)
+{
+    struct acc a = {0};
+    *cells = NULL;
+    *n = 0;
+    int32_t k = q->k > 0 ? q->k : 1;
+    if (q->agency >= 0 && q->agency < s->nagencies) {
+        const struct agency *ag = &s->agencies[q->agency];
+        int64_t lo = q->day_from == INT64_MIN ? ag->day0 : q->day_from;
+        int64_t hi = q->day_to == INT64_MAX ? ag->day0 + ag->ndays : q->day_to;
+        if (lo < ag->day0)
+            lo = ag->day0;
+        if (hi > ag->day0 + ag->ndays)
+            hi = ag->day0 + ag->ndays;
+        for (int64_t day = lo; day < hi; day++) {
+            const struct day *d = &ag->days[day - ag->day0];
+            for (uint32_t i = 0; i < d->n; i++) {
+                const struct entry *e = &d->e[i];
+                if (q->precincts && (e->precinct >= q->nprecincts || !q->precincts[e->precinct]))
+                    continue;
+                if (q->offenses && (e->offense >= q->noffenses || !q->offenses[e->offense]))
+                    continue;
+                int32_t cx = k == 1 ? e->ix : grid_coarse(e->ix, k);
+                int32_t cy = k == 1 ? e->iy : grid_coarse(e->iy, k);
+                if (acc_add(&a, cx, cy, e->count) != 0) {
+                    free(a.cells);
+                    free(a.index);
+                    return -1;
+                }
+            }
+        }
+    }
+    free(a.index);
+    *cells = a.cells;
+    *n = a.n;
+    return 0;
+}
+
+size_t sp_entries(const sp_store *s)
+{
+    return s->nentries;
+}
+
+size_t sp_bytes(const sp_store *s)
+{
+    size_t b = sizeof *s;
+    for (int32_t a = 0; a < s->nagencies; a++) {
+        const struct agency *ag = &s->agencies[a];
+        b += sizeof *ag + (size_t)ag->ndays * sizeof(struct day);
+        for (int64_t d = 0; d < ag->ndays; d++)
+            b += ((size_t)ag->days[d].cap + ag->days[d].pcap) * sizeof(struct entry);
+    }
+    return b;
+}

@@ -1,0 +1,464 @@
+/*
+ * routes_hotspots.c -- GET /v1/hotspots (API.md "Hotspots"), from memory.
+ *
+ * The study area is every cell whose centre lies inside the chosen
+ * precincts (or the bbox); its cell lists are computed once per precinct,
+ * cell size and boundary version, and kept. Counts come from the grid
+ * store (lib/spatial.h) for whole local days; Gi* and its classes from
+ * lib/hotspot.h.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "analytics.h"
+#include "app.h"
+#include "hotspot.h"
+#include "rfc3339.h"
+#include "sbuf.h"
+#include "strmap.h"
+
+#define MAX_STUDY_CELLS 4000000
+
+struct area {
+    int32_t *xy; /* cx, cy pairs */
+    size_t n;
+};
+
+static strmap *areas; /* "precinct:k:version" -> struct area */
+
+static void free_area(const char *key, void *value, void *arg)
+{
+    struct area *a = value;
+    free(a->xy);
+    free(a);
+}
+
+void hotspots_free(void)
+{
+    if (areas) {
+        strmap_foreach(areas, free_area, NULL);
+        strmap_free(areas);
+        areas = NULL;
+    }
+}
+
+/* The cells of size k whose centre lies inside precinct p (cached). */
+static const struct area *precinct_area(const grid *g, const ref_precinct *p, int32_t k)
+{
+    char key[64];
+    snprintf(key, sizeof key, "%d:%d:%u", p->id, k, p->version);
+    if (areas == NULL && (areas = strmap_new()) == NULL)
+        return NULL;
+    struct area *a = strmap_get(areas, key);
+    if (a)
+        return a;
+    if ((a = calloc(1, sizeof *a)) == NULL)
+        return NULL;
+    if (p->boundary) {
+        int32_t x0, y0, x1, y1;
+        grid_cell(g, p->bbox[0], p->bbox[1], &x0, &y0);
+        grid_cell(g, p->bbox[2], p->bbox[3], &x1, &y1);
+        x0 = grid_coarse(x0, k);
+        y0 = grid_coarse(y0, k);
+        x1 = grid_coarse(x1, k);
+        y1 = grid_coarse(y1, k);
+        size_t cap = 0;
+        for (int32_t cy = y0; cy <= y1; cy++) {
+            for (int32_t cx = x0; cx <= x1; cx++) {
+                double lon, lat;
+                grid_center(g, cx, cy, k, &lon, &lat);
+                if (!geo_covers(p->boundary, lon, lat))
+                    continue;
+                if (a->n == cap) {
+                    cap = cap ? cap * 2 : 1024;
+                    int32_t *nx = realloc(a->xy, cap * 2 * sizeof *nx);
+                    if (nx == NULL) {
+                        free(a->xy);
+                        free(a);
+                        return NULL;
+                    }
+                    a->xy = nx;
+                }
+                a->xy[2 * a->n] = cx;
+                a->xy[2 * a->n + 1] = cy;
+                a->n++;
+            }
+        }
+    }
+    if (strmap_put(areas, key, a) != 0) {
+        free(a->xy);
+        free(a);
+        return NULL;
+    }
+    return a;
+}
+
+/* A day bound: a local date, or an instant at local midnight. */
+static int day_bound(http_req *r, const char *name, const tz_zone *zone, int64_t *day)
+{
+    const char *v = qs_get(&r->query, name);
+    int y, m, d;
+    int64_t t;
+    if (v == NULL)
+        return 0;
+    if (rfc3339_parse_date(v, &y, &m, &d) == 0) {
+        *day = rfc3339_days_from_civil(y, m, d);
+        return 0;
+    }
+    if (rfc3339_parse(v, &t) == 0) {
+        int64_t local = tz_local(zone, t);
+        if (local % 86400 == 0) {
+            *day = local / 86400;
+            return 0;
+        }
+    }
+    http_reply_error(r, 422, "invalid_field", name,
+                     "%s must be a date YYYY-MM-DD or a local midnight (hotspots count whole "
+                     "days)",
+                     name);
+    return -1;
+}
+
+static int cmp_count(const void *a, const void *b)
+{
+    const hs_cell *x = a, *y = b;
+    if (x->x != y->x)
+        return x->x < y->x ? 1 : -1;
+    if (x->iy != y->iy)
+        return x->iy < y->iy ? -1 : 1;
+    return (x->ix > y->ix) - (x->ix < y->ix);
+}
+
+static int cmp_z(const void *a, const void *b)
+{
+    const hs_cell *x = a, *y = b;
+    if (x->z != y->z)
+        return x->z < y->z ? 1 : -1;
+    if (x->iy != y->iy)
+        return x->iy < y->iy ? -1 : 1;
+    return (x->ix > y->ix) - (x->ix < y->ix);
+}
+
+static uint64_t key_of(int32_t x, int32_t y)
+{
+    return (uint64_t)(uint32_t)x << 32 | (uint32_t)y;
+}
+
+/* A small open-addressing set/map of cells -> index in the study area. */
+struct cellmap {
+    uint64_t *keys;
+    uint32_t *vals; /* index + 1; 0 empty */
+    size_t cap;
+};
+
+static int cellmap_init(struct cellmap *m, size_t n)
+{
+    m->cap = 1024;
+    while (m->cap < n * 2)
+        m->cap *= 2;
+    m->keys = malloc(m->cap * sizeof *m->keys);
+    m->vals = calloc(m->cap, sizeof *m->vals);
+    return m->keys && m->vals ? 0 : -1;
+}
+
+static uint32_t *cellmap_slot(struct cellmap *m, uint64_t k)
+{
+    uint64_t h = k * 0x9E3779B97F4A7C15ULL;
+    size_t i = (h ^ (h >> 29)) & (m->cap - 1);
+    while (m->vals[i] && m->keys[i] != k)
+        i = (i + 1) & (m->cap - 1);
+    m->keys[i] = k;
+    return &m->vals[i];
+}
+
+void h_hotspots(http_req *r)
+{
+    static const char *const allowed[] = {"from",   "to",     "precinct",      "bbox", "offense",
+                                          "category", "cell_m", "method", "include_empty",
+                                          "fdr",    "limit",  NULL};
+    if (http_check_params(r, allowed) != 0)
+        return;
+    int agency = r->who.agency_id;
+    const tz_zone *zone = zone_of_agency(agency);
+    const sp_store *st = analytics_spatial();
+    const grid *g = st ? sp_grid(st, agency) : NULL;
+    const char *v;
+
+    int gi = 1, include_empty = 0, fdr = 0;
+    long limit = -1;
+    if ((v = qs_get(&r->query, "method")) != NULL) {
+        if (strcmp(v, "count") == 0)
+            gi = 0;
+        else if (strcmp(v, "gi") != 0) {
+            http_reply_error(r, 422, "invalid_field", "method", "method must be gi or count");
+            return;
+        }
+    }
+    if ((v = qs_get(&r->query, "include_empty")) != NULL) {
+        if (strcmp(v, "true") && strcmp(v, "false")) {
+            http_reply_error(r, 422, "invalid_field", "include_empty", "true or false");
+            return;
+        }
+        include_empty = strcmp(v, "true") == 0;
+    }
+    if ((v = qs_get(&r->query, "fdr")) != NULL) {
+        if (strcmp(v, "true") && strcmp(v, "false")) {
+            http_reply_error(r, 422, "invalid_field", "fdr", "true or false");
+            return;
+        }
+        fdr = strcmp(v, "true") == 0;
+    }
+    if ((v = qs_get(&r->query, "limit")) != NULL) {
+        char *end;
+        limit = strtol(v, &end, 10);
+        if (*end || end == v || limit < 1 || limit > 1000000) {
+            http_reply_error(r, 422, "invalid_field", "limit", "limit must be from 1 to 1000000");
+            return;
+        }
+    }
+    long base = app.cfg.grid_base_m, cell_m = base;
+    if ((v = qs_get(&r->query, "cell_m")) != NULL) {
+        char *end;
+        cell_m = strtol(v, &end, 10);
+        if (*end || end == v || cell_m < base || cell_m % base != 0 || cell_m > base * 1000) {
+            http_reply_error(r, 422, "invalid_field", "cell_m",
+                             "cell_m must be a multiple of the base cell (%ld m)", base);
+            return;
+        }
+    }
+    int32_t k = (int32_t)(cell_m / base);
+    sp_question q;
+    memset(&q, 0, sizeof q);
+    q.agency = agency;
+    q.k = k;
+    q.day_from = INT64_MIN;
+    q.day_to = INT64_MAX;
+    if (day_bound(r, "from", zone, &q.day_from) || day_bound(r, "to", zone, &q.day_to))
+        return;
+    const char *pv = qs_get(&r->query, "precinct"), *bv = qs_get(&r->query, "bbox");
+    if (pv && bv) {
+        http_reply_error(r, 422, "invalid_field", "bbox", "give precinct or bbox, not both");
+        return;
+    }
+    double bbox[4];
+    if (bv) {
+        char tail;
+        if (sscanf(bv, "%lf,%lf,%lf,%lf%c", &bbox[0], &bbox[1], &bbox[2], &bbox[3], &tail) != 4 ||
+            bbox[0] < -180 || bbox[2] > 180 || bbox[1] < -90 || bbox[3] > 90 ||
+            bbox[0] >= bbox[2] || bbox[1] >= bbox[3]) {
+            http_reply_error(r, 422, "invalid_field", "bbox",
+                             "bbox must be minlon,minlat,maxlon,maxlat in WGS84");
+            return;
+        }
+    }
+
+    /* Precincts: chosen (or all the token sees), as a mask for the counts. */
+    int32_t np = ref_precinct_max(app.ref) + 1, no = ref_offense_max(app.ref) + 1;
+    uint8_t *pmask = calloc((size_t)np, 1), *omask = NULL;
+    hs_cell *cells = NULL;
+    sp_cell *counts = NULL;
+    size_t ncounts = 0, ncells = 0;
+    struct cellmap map = {0};
+    sbuf b;
+    sbuf_init(&b);
+    if (pmask == NULL)
+        goto oom;
+    if (pv) {
+        char *copy = strdup(pv), *save = NULL;
+        for (char *tok = copy ? strtok_r(copy, ",", &save) : NULL; tok;
+             tok = strtok_r(NULL, ",", &save)) {
+            const ref_precinct *p = ref_precinct_by_code(app.ref, tok);
+            if (p == NULL || p->agency_id != agency) {
+                http_reply_error(r, 422, "invalid_field", "precinct", "unknown precinct \"%.64s\"",
+                                 tok);
+                free(copy);
+                goto out;
+            }
+            if (!principal_allows(&r->who, p->code)) {
+                http_reply_error(r, 403, "forbidden", "precinct",
+                                 "this token may not read precinct %s", tok);
+                free(copy);
+                goto out;
+            }
+            pmask[p->id] = 1;
+        }
+        free(copy);
+    } else {
+        for (int32_t id = 1; id < np; id++) {
+            const ref_precinct *p = ref_precinct_by_id(app.ref, id);
+            if (p && p->agency_id == agency && principal_allows(&r->who, p->code))
+                pmask[id] = 1;
+        }
+        if (bv && r->who.nprecincts < 0)
+            pmask[0] = 1; /* a bbox of an unscoped token counts the unassigned too */
+    }
+    q.precincts = pmask;
+    q.nprecincts = np;
+    const char *ov = qs_get(&r->query, "offense"), *cv = qs_get(&r->query, "category");
+    if (ov || cv) {
+        omask = calloc((size_t)no, 1);
+        if (omask == NULL)
+            goto oom;
+        for (int32_t id = 1; id < no; id++) {
+            const ref_offense *o = ref_offense_by_id(app.ref, id);
+            if (o == NULL || o->agency_id != agency)
+                continue;
+            int ok = 1;
+            if (ov) {
+                char pat[80];
+                snprintf(pat, sizeof pat, ",%s,", o->code);
+                char list[1024];
+                snprintf(list, sizeof list, ",%s,", ov);
+                ok = strstr(list, pat) != NULL;
+            }
+            if (ok && cv) {
+                char pat[80], list[1024];
+                snprintf(pat, sizeof pat, ",%s,", o->category);
+                snprintf(list, sizeof list, ",%s,", cv);
+                ok = strstr(list, pat) != NULL;
+            }
+            omask[id] = (uint8_t)ok;
+        }
+        q.offenses = omask;
+        q.noffenses = no;
+    }
+
+    /* The study area. */
+    if (g != NULL) {
+        size_t cap = 0;
+        if (bv) {
+            int32_t x0, y0, x1, y1;
+            grid_cell(g, bbox[0], bbox[1], &x0, &y0);
+            grid_cell(g, bbox[2], bbox[3], &x1, &y1);
+            x0 = grid_coarse(x0, k);
+            y0 = grid_coarse(y0, k);
+            x1 = grid_coarse(x1, k);
+            y1 = grid_coarse(y1, k);
+            if ((double)(x1 - x0 + 1) * (double)(y1 - y0 + 1) > MAX_STUDY_CELLS) {
+                http_reply_error(r, 422, "invalid_field", "bbox",
+                                 "the study area has more than %d cells: use a larger cell_m",
+                                 MAX_STUDY_CELLS);
+                goto out;
+            }
+            cap = (size_t)(x1 - x0 + 1) * (size_t)(y1 - y0 + 1);
+            if ((cells = malloc(cap * sizeof *cells)) == NULL)
+                goto oom;
+            for (int32_t cy = y0; cy <= y1; cy++) {
+                for (int32_t cx = x0; cx <= x1; cx++) {
+                    double lon, lat;
+                    grid_center(g, cx, cy, k, &lon, &lat);
+                    if (lon < bbox[0] || lon > bbox[2] || lat < bbox[1] || lat > bbox[3])
+                        continue;
+                    cells[ncells].ix = cx;
+                    cells[ncells].iy = cy;
+                    cells[ncells].x = 0;
+                    ncells++;
+                }
+            }
+        } else {
+            for (int32_t id = 1; id < np; id++) {
+                if (!pmask[id])
+                    continue;
+                const struct area *a = precinct_area(g, ref_precinct_by_id(app.ref, id), k);
+                if (a == NULL)
+                    goto oom;
+                cap += a->n;
+            }
+            if (cap > MAX_STUDY_CELLS) {
+                http_reply_error(r, 422, "invalid_field", "cell_m",
+                                 "the study area has more than %d cells: use a larger cell_m",
+                                 MAX_STUDY_CELLS);
+                goto out;
+            }
+            if ((cells = malloc((cap ? cap : 1) * sizeof *cells)) == NULL)
+                goto oom;
+            for (int32_t id = 1; id < np; id++) {
+                if (!pmask[id])
+                    continue;
+                const struct area *a = precinct_area(g, ref_precinct_by_id(app.ref, id), k);
+                for (size_t i = 0; a && i < a->n; i++) {
+                    cells[ncells].ix = a->xy[2 * i];
+                    cells[ncells].iy = a->xy[2 * i + 1];
+                    cells[ncells].x = 0;
+                    ncells++;
+                }
+            }
+        }
+        /* Index the area (dropping a cell a shared edge put in twice). */
+        if (cellmap_init(&map, ncells) != 0)
+            goto oom;
+        size_t w = 0;
+        for (size_t i = 0; i < ncells; i++) {
+            uint32_t *slot = cellmap_slot(&map, key_of(cells[i].ix, cells[i].iy));
+            if (*slot)
+                continue;
+            cells[w] = cells[i];
+            *slot = (uint32_t)(++w);
+        }
+        ncells = w;
+        if (sp_count(st, &q, &counts, &ncounts) != 0)
+            goto oom;
+        for (size_t i = 0; i < ncounts; i++) {
+            uint32_t *slot = cellmap_slot(&map, key_of(counts[i].cx, counts[i].cy));
+            if (*slot)
+                cells[*slot - 1].x = (double)counts[i].count;
+            else
+                *slot = 0; /* outside the study area: not counted */
+        }
+    }
+
+    if (gi && ncells > 0) {
+        if (hs_gistar(cells, ncells) != 0 || (fdr && hs_fdr(cells, ncells) != 0))
+            goto oom;
+    }
+    if (ncells > 1)
+        qsort(cells, ncells, sizeof *cells, gi ? cmp_z : cmp_count);
+
+    char buf[RFC3339_BUFSZ];
+    sbuf_printf(&b, "{\"type\":\"FeatureCollection\",\"method\":\"%s\",\"cell_m\":%ld,",
+                gi ? "gi" : "count", cell_m);
+    sbuf_printf(&b, "\"study_area_cells\":%zu,\"fdr\":%s,", ncells, fdr ? "true" : "false");
+    if (g)
+        sbuf_printf(&b, "\"grid\":{\"origin\":[%.17g,%.17g],\"base_m\":%ld,\"projection\":"
+                        "\"equirectangular\"},",
+                    g->lon0, g->lat0, base);
+    sbuf_printf(&b, "\"as_of\":\"%s\",\"features\":[",
+                rfc3339_format_ms(cube_as_of(analytics_cube()), 0, buf));
+    long out = 0;
+    for (size_t i = 0; i < ncells && (limit < 0 || out < limit); i++) {
+        const hs_cell *c = &cells[i];
+        int keep = include_empty || c->x > 0 || (gi && fabs(c->z) >= 1.645);
+        if (!keep)
+            continue;
+        double bd[4];
+        grid_bounds(g, c->ix, c->iy, k, bd);
+        sbuf_printf(&b,
+                    "%s{\"type\":\"Feature\",\"geometry\":{\"type\":\"Polygon\",\"coordinates\":"
+                    "[[[%.17g,%.17g],[%.17g,%.17g],[%.17g,%.17g],[%.17g,%.17g],[%.17g,%.17g]]]},"
+                    "\"properties\":{\"cell\":\"%d,%d\",\"count\":%.0f",
+                    out ? "," : "", bd[0], bd[1], bd[2], bd[1], bd[2], bd[3], bd[0], bd[3],
+                    bd[0], bd[1], c->ix, c->iy, c->x);
+        if (gi)
+            sbuf_printf(&b, ",\"z\":%.17g,\"p\":%.17g,\"class\":\"%s\"", c->z, c->p,
+                        hs_class_name(c->cls));
+        sbuf_puts(&b, "}}");
+        out++;
+    }
+    sbuf_puts(&b, "]}\n");
+    if (sbuf_failed(&b))
+        goto oom;
+    http_reply_raw(r, 200, "application/geo+json", sbuf_str(&b), b.len);
+    goto out;
+oom:
+    http_reply_error(r, 500, "internal", NULL, "out of memory");
+out:
+    sbuf_free(&b);
+    free(pmask);
+    free(omask);
+    free(cells);
+    free(counts);
+    free(map.keys);
+    free(map.vals);
+}
