@@ -309,6 +309,8 @@ static void on_loaded(void *arg, PGresult *res, const char *error)
 void analytics_reload(db_conn *db)
 {
     ready = 0;
+    if (finish_ev)
+        event_del(finish_ev); /* a finish of the load being replaced must not run */
     cube_free(loading);
     loading = cube_new();
     sp_free(sp_loading);

@@ -76,11 +76,18 @@ static void finish(http_req *r, const struct cached *c, int roles, void (*procee
     r->who.token_id = c->token_id;
     r->who.role = c->role;
     r->who.agency_id = c->agency_id;
-    r->who.nprecincts = c->nprecincts;
+    r->who.nprecincts = c->nprecincts < 0 ? -1 : 0;
     if (c->nprecincts > 0) {
         r->who.precincts = calloc((size_t)c->nprecincts, sizeof(char *));
-        for (int i = 0; r->who.precincts && i < c->nprecincts; i++)
-            r->who.precincts[i] = strdup(c->precincts[i]);
+        for (int i = 0; r->who.precincts && i < c->nprecincts; i++) {
+            if ((r->who.precincts[i] = strdup(c->precincts[i])) == NULL)
+                break;
+            r->who.nprecincts = i + 1;
+        }
+        if (r->who.nprecincts != c->nprecincts) {
+            http_reply_error(r, 500, "internal", NULL, "out of memory");
+            return;
+        }
     }
     if (!(c->role & roles)) {
         http_reply_error(r, 403, "forbidden", NULL, "this token's role may not do this");

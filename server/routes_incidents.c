@@ -792,7 +792,7 @@ void h_incidents_list(http_req *r)
         }
     }
 
-    const char *params[16];
+    const char *params[24]; /* at most 16 used: see the filters below */
     int np = 0;
     char agency[16], limit[24], from[40], to[40], bbox[4][40], cur_t[32], cur_id[32];
     sbuf sql, arrs[4];
