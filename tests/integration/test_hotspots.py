@@ -141,6 +141,16 @@ def test_synthetic(ctx):
     check_area_and_counts(ctx, commander, ["S-2"], "2026-01-01", "2027-01-01",
                           "&category=robbery",
                           "AND i.offense_id IN (SELECT id FROM offenses WHERE category = 'robbery')")
+    # The count method (counted cells only) agrees with the whole-area answer.
+    for area in ("precinct=S-1,S-2", "bbox=-87.69,41.805,-87.64,41.835"):
+        q = "/v1/hotspots?%s&from=2026-02-01&to=2026-09-01" % area
+        st, _, whole = d.request("GET", q + "&method=gi&include_empty=true", None, commander)
+        st2, _, counted = d.request("GET", q + "&method=count", None, commander)
+        expect_eq((st, st2), (200, 200), q)
+        want = {f["properties"]["cell"]: f["properties"]["count"] for f in whole["features"]
+                if f["properties"]["count"] > 0}
+        got = {f["properties"]["cell"]: f["properties"]["count"] for f in counted["features"]}
+        expect_eq(got, want, "method=count on " + area)
     # count method, limit, filters, errors
     st, _, body = d.request("GET", "/v1/hotspots?method=count&limit=5&precinct=S-1", None,
                             commander)
