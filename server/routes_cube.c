@@ -10,6 +10,7 @@
 #include "analytics.h"
 #include "app.h"
 #include "compstat.h"
+#include "filters.h"
 #include "rfc3339.h"
 #include "sbuf.h"
 
@@ -86,6 +87,11 @@ static int parse_codes(http_req *r, const char *name, uint8_t *mask, int32_t n,
     const char *v = qs_get(&r->query, name);
     if (v == NULL)
         return 1; /* no filter */
+    if (strcmp(name, "precinct") == 0)
+        return filter_precincts(r, name, v, mask, n);
+    if (strcmp(name, "offense") == 0)
+        return filter_offenses(r, name, v, mask, n);
+    /* category: the cube's category ids */
     char *copy = strdup(v), *save = NULL;
     if (copy == NULL) {
         http_reply_error(r, 500, "internal", NULL, "out of memory");
@@ -93,31 +99,10 @@ static int parse_codes(http_req *r, const char *name, uint8_t *mask, int32_t n,
     }
     for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
         int found = 0;
-        if (strcmp(name, "precinct") == 0) {
-            const ref_precinct *p = ref_precinct_by_code(app.ref, tok);
-            if (p && p->agency_id == r->who.agency_id) {
-                if (!principal_allows(&r->who, p->code)) {
-                    http_reply_error(r, 403, "forbidden", "precinct",
-                                     "this token may not read precinct %s", tok);
-                    free(copy);
-                    return -1;
-                }
-                if (p->id < n)
-                    mask[p->id] = 1;
+        for (int k = 0; k < cats->n; k++) {
+            if (strcmp(category_name(cats->ids[k]), tok) == 0 && cats->ids[k] < n) {
+                mask[cats->ids[k]] = 1;
                 found = 1;
-            }
-        } else if (strcmp(name, "offense") == 0) {
-            const ref_offense *o = ref_offense_by_code(app.ref, r->who.agency_id, tok);
-            if (o && o->id < n) {
-                mask[o->id] = 1;
-                found = 1;
-            }
-        } else { /* category: mask by category id */
-            for (int k = 0; k < cats->n; k++) {
-                if (strcmp(category_name(cats->ids[k]), tok) == 0 && cats->ids[k] < n) {
-                    mask[cats->ids[k]] = 1;
-                    found = 1;
-                }
             }
         }
         if (!found) {

@@ -14,6 +14,7 @@
 
 #include "analytics.h"
 #include "app.h"
+#include "filters.h"
 #include "hotspot.h"
 #include "rfc3339.h"
 #include "sbuf.h"
@@ -290,7 +291,7 @@ void h_hotspots(http_req *r)
 
     /* Precincts: chosen (or all the token sees), as a mask for the counts. */
     int32_t np = ref_precinct_max(app.ref) + 1, no = ref_offense_max(app.ref) + 1;
-    uint8_t *pmask = calloc((size_t)np, 1), *omask = NULL;
+    uint8_t *pmask = calloc((size_t)np, 1), *omask = NULL, *cmask = NULL;
     hs_cell *cells = NULL;
     sp_cell *counts = NULL;
     size_t ncounts = 0, ncells = 0;
@@ -300,25 +301,8 @@ void h_hotspots(http_req *r)
     if (pmask == NULL)
         goto oom;
     if (pv) {
-        char *copy = strdup(pv), *save = NULL;
-        for (char *tok = copy ? strtok_r(copy, ",", &save) : NULL; tok;
-             tok = strtok_r(NULL, ",", &save)) {
-            const ref_precinct *p = ref_precinct_by_code(app.ref, tok);
-            if (p == NULL || p->agency_id != agency) {
-                http_reply_error(r, 422, "invalid_field", "precinct", "unknown precinct \"%.64s\"",
-                                 tok);
-                free(copy);
-                goto out;
-            }
-            if (!principal_allows(&r->who, p->code)) {
-                http_reply_error(r, 403, "forbidden", "precinct",
-                                 "this token may not read precinct %s", tok);
-                free(copy);
-                goto out;
-            }
-            pmask[p->id] = 1;
-        }
-        free(copy);
+        if (filter_precincts(r, "precinct", pv, pmask, np) != 0)
+            goto out;
     } else {
         for (int32_t id = 1; id < np; id++) {
             const ref_precinct *p = ref_precinct_by_id(app.ref, id);
@@ -333,28 +317,14 @@ void h_hotspots(http_req *r)
     const char *ov = qs_get(&r->query, "offense"), *cv = qs_get(&r->query, "category");
     if (ov || cv) {
         omask = calloc((size_t)no, 1);
-        if (omask == NULL)
+        cmask = calloc((size_t)no, 1);
+        if (omask == NULL || cmask == NULL)
             goto oom;
-        for (int32_t id = 1; id < no; id++) {
-            const ref_offense *o = ref_offense_by_id(app.ref, id);
-            if (o == NULL || o->agency_id != agency)
-                continue;
-            int ok = 1;
-            if (ov) {
-                char pat[80];
-                snprintf(pat, sizeof pat, ",%s,", o->code);
-                char list[1024];
-                snprintf(list, sizeof list, ",%s,", ov);
-                ok = strstr(list, pat) != NULL;
-            }
-            if (ok && cv) {
-                char pat[80], list[1024];
-                snprintf(pat, sizeof pat, ",%s,", o->category);
-                snprintf(list, sizeof list, ",%s,", cv);
-                ok = strstr(list, pat) != NULL;
-            }
-            omask[id] = (uint8_t)ok;
-        }
+        if ((ov && filter_offenses(r, "offense", ov, omask, no) != 0) ||
+            (cv && filter_categories(r, "category", cv, cmask, no) != 0))
+            goto out;
+        for (int32_t id = 0; id < no; id++)
+            omask[id] = (uint8_t)((ov ? omask[id] : 1) && (cv ? cmask[id] : 1));
         q.offenses = omask;
         q.noffenses = no;
     }
@@ -528,6 +498,7 @@ out:
     sbuf_free(&b);
     free(pmask);
     free(omask);
+    free(cmask);
     free(cells);
     free(counts);
     free(map.keys);

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "app.h"
+#include "filters.h"
 #include "ingest.h"
 #include "log.h"
 #include "rfc3339.h"
@@ -701,59 +702,35 @@ static int time_bound(http_req *r, const char *name, const char *v, sbuf *sql,
     return -1;
 }
 
-/* Append "AND col = ANY($n)" for a comma list mapped through lookup. */
+/* Append "AND col = ANY($n)" for a comma list of precincts, offenses or categories. */
 static int id_filter(http_req *r, const char *name, const char *list, sbuf *sql, sbuf *arr,
                      const char **params, int *np, const char *col)
 {
-    char *copy = strdup(list), *save = NULL;
-    if (copy == NULL)
+    int precincts = strcmp(name, "precinct") == 0;
+    int32_t n = (precincts ? ref_precinct_max(app.ref) : ref_offense_max(app.ref)) + 1;
+    uint8_t *mask = calloc((size_t)n, 1);
+    if (mask == NULL) {
+        http_reply_error(r, 500, "internal", NULL, "out of memory");
         return -1;
-    sbuf_array_begin(arr);
-    for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-        char num[16];
-        int found = 0;
-        if (strcmp(name, "precinct") == 0) {
-            const ref_precinct *p = ref_precinct_by_code(app.ref, tok);
-            if (p && p->agency_id == r->who.agency_id) {
-                if (!principal_allows(&r->who, p->code)) {
-                    http_reply_error(r, 403, "forbidden", "precinct",
-                                     "this token may not read precinct %s", tok);
-                    free(copy);
-                    return -1;
-                }
-                snprintf(num, sizeof num, "%d", p->id);
-                sbuf_array_raw(arr, num);
-                found = 1;
-            }
-        } else if (strcmp(name, "offense") == 0) {
-            const ref_offense *o = ref_offense_by_code(app.ref, r->who.agency_id, tok);
-            if (o) {
-                snprintf(num, sizeof num, "%d", o->id);
-                sbuf_array_raw(arr, num);
-                found = 1;
-            }
-        } else { /* category: every offense of the agency in it */
-            for (int id = 1; id < ref_offense_max(app.ref); id++) {
-                const ref_offense *o = ref_offense_by_id(app.ref, id);
-                if (o && o->agency_id == r->who.agency_id && strcmp(o->category, tok) == 0) {
-                    snprintf(num, sizeof num, "%d", o->id);
-                    sbuf_array_raw(arr, num);
-                    found = 1;
-                }
-            }
-            found = 1; /* a category without offenses simply matches nothing */
-        }
-        if (!found) {
-            http_reply_error(r, 422, "invalid_field", name, "unknown %s \"%.64s\"", name, tok);
-            free(copy);
-            return -1;
-        }
     }
-    free(copy);
-    sbuf_array_end(arr);
-    params[(*np)++] = sbuf_str(arr);
-    sbuf_printf(sql, " AND %s = ANY($%d::int[])", col, *np);
-    return 0;
+    int rc = precincts                          ? filter_precincts(r, name, list, mask, n)
+             : strcmp(name, "offense") == 0     ? filter_offenses(r, name, list, mask, n)
+                                                : filter_categories(r, name, list, mask, n);
+    if (rc == 0) {
+        char num[16];
+        sbuf_array_begin(arr);
+        for (int32_t id = 0; id < n; id++) {
+            if (mask[id]) {
+                snprintf(num, sizeof num, "%d", id);
+                sbuf_array_raw(arr, num);
+            }
+        }
+        sbuf_array_end(arr);
+        params[(*np)++] = sbuf_str(arr);
+        sbuf_printf(sql, " AND %s = ANY($%d::int[])", col, *np);
+    }
+    free(mask);
+    return rc;
 }
 
 void h_incidents_list(http_req *r)

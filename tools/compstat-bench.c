@@ -112,6 +112,44 @@ static int http_get(const char *path, const char *token, size_t *bodylen)
     return status;
 }
 
+/* Time n GETs of path: p50 and p99 in seconds. -1 on a non-200 answer. */
+static int time_http(const char *path, const char *token, int n, double *lat, double *p50,
+                     double *p99)
+{
+    size_t bl = 0;
+    for (int k = 0; k < n; k++) {
+        double a = now_s();
+        int st = http_get(path, token, &bl);
+        lat[k] = now_s() - a;
+        if (st != 200) {
+            fprintf(stderr, "HTTP %d for %s\n", st, path);
+            return -1;
+        }
+    }
+    *p50 = pct(lat, n, 0.5);
+    *p99 = pct(lat, n, 0.99);
+    return 0;
+}
+
+/* Time n runs of sql. -1 when it fails. */
+static int time_sql(PGconn *pg, const char *sql, int n, double *lat, double *p50, double *p99)
+{
+    for (int k = 0; k < n; k++) {
+        double a = now_s();
+        PGresult *res = PQexec(pg, sql);
+        lat[k] = now_s() - a;
+        int ok = PQresultStatus(res) == PGRES_TUPLES_OK;
+        if (!ok)
+            fprintf(stderr, "SQL failed: %s\n%s\n", PQresultErrorMessage(res), sql);
+        PQclear(res);
+        if (!ok)
+            return -1;
+    }
+    *p50 = pct(lat, n, 0.5);
+    *p99 = pct(lat, n, 0.99);
+    return 0;
+}
+
 /* ------------------------------------------------------------ questions */
 
 struct question {
@@ -370,30 +408,9 @@ int main(int argc, char **argv)
             }
             rm[0][rnd] = pct(lat, iters, 0.5);
             rm[1][rnd] = pct(lat, iters, 0.99);
-            size_t bl = 0;
-            for (int k = 0; k < iters; k++) {
-                double a = now_s();
-                int st = http_get(qs[i].http, token, &bl);
-                lat[k] = now_s() - a;
-                if (st != 200) {
-                    fprintf(stderr, "HTTP %d for %s\n", st, qs[i].http);
-                    return 1;
-                }
-            }
-            rm[2][rnd] = pct(lat, iters, 0.5);
-            rm[3][rnd] = pct(lat, iters, 0.99);
-            for (int k = 0; k < sql_iters; k++) {
-                double a = now_s();
-                res = PQexec(pg, qs[i].sql);
-                lat[k] = now_s() - a;
-                if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-                    fprintf(stderr, "SQL failed: %s\n%s\n", PQresultErrorMessage(res), qs[i].sql);
-                    return 1;
-                }
-                PQclear(res);
-            }
-            rm[4][rnd] = pct(lat, sql_iters, 0.5);
-            rm[5][rnd] = pct(lat, sql_iters, 0.99);
+            if (time_http(qs[i].http, token, iters, lat, &rm[2][rnd], &rm[3][rnd]) != 0 ||
+                time_sql(pg, qs[i].sql, sql_iters, lat, &rm[4][rnd], &rm[5][rnd]) != 0)
+                return 1;
         }
         int nr = rounds < 16 ? rounds : 16;
         double med[6];
@@ -459,30 +476,9 @@ int main(int argc, char **argv)
             double rm[4][16];
             int hiters = iters / 10 > 20 ? iters / 10 : 20;
             for (int rnd = 0; rnd < rounds && rnd < 16; rnd++) {
-                size_t bl = 0;
-                for (int k = 0; k < hiters; k++) {
-                    double a = now_s();
-                    int st = http_get(hq[i].http, token, &bl);
-                    lat[k] = now_s() - a;
-                    if (st != 200) {
-                        fprintf(stderr, "HTTP %d for %s\n", st, hq[i].http);
-                        return 1;
-                    }
-                }
-                rm[0][rnd] = pct(lat, hiters, 0.5);
-                rm[1][rnd] = pct(lat, hiters, 0.99);
-                for (int k = 0; k < sql_iters; k++) {
-                    double a = now_s();
-                    res = PQexec(pg, hq[i].sql);
-                    lat[k] = now_s() - a;
-                    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-                        fprintf(stderr, "SQL failed: %s\n", PQresultErrorMessage(res));
-                        return 1;
-                    }
-                    PQclear(res);
-                }
-                rm[2][rnd] = pct(lat, sql_iters, 0.5);
-                rm[3][rnd] = pct(lat, sql_iters, 0.99);
+                if (time_http(hq[i].http, token, hiters, lat, &rm[0][rnd], &rm[1][rnd]) != 0 ||
+                    time_sql(pg, hq[i].sql, sql_iters, lat, &rm[2][rnd], &rm[3][rnd]) != 0)
+                    return 1;
             }
             int nr = rounds < 16 ? rounds : 16;
             double med[4];
