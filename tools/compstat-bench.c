@@ -457,7 +457,7 @@ int main(int argc, char **argv)
                  "  CROSS JOIN (VALUES (-1,-1),(-1,0),(-1,1),(0,-1),(0,0),(0,1),(1,-1),(1,0),(1,1))"
                  "   d(dx, dy) JOIN g b ON b.ix = a.ix + d.dx AND b.iy = a.iy + d.dy"
                  "  GROUP BY 1, 2)"
-                 " SELECT nb.ix, nb.iy, (sx - m * w) / (s * sqrt((n * w - w * w) / (n - 1))) z"
+                 " SELECT nb.ix, nb.iy, (sx - m * w) / nullif(s * sqrt((n * w - w * w) / (n - 1)), 0) z"
                  " FROM nb, st ORDER BY z DESC LIMIT 20",
                  lon0, dlon, lat0, dlat, where, bbox, s_y0, zone_name, s_today, zone_name, lon0,
                  dlon, lon0, dlon, lat0, dlat, lat0, dlat);
