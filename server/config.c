@@ -36,6 +36,8 @@ static const struct setting settings[] = {
     I(db_timeout, "30", 1, 3600, "seconds a database round trip may take before reconnecting"),
     I(retry_after, "2", 1, 3600, "Retry-After seconds sent with 503"),
     I(grid_base_m, "100", 10, 10000, "hotspot grid base cell size, metres"),
+    I(max_queue, "100000", 100, 100000000,
+      "incidents waiting for a commit before new posts get 429 (memory bound)"),
 };
 #define NSETTINGS (sizeof settings / sizeof settings[0])
 

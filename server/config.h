@@ -22,6 +22,7 @@ typedef struct config {
     long db_timeout;       /* seconds before a silent database is dropped */
     long retry_after;      /* seconds clients are told to wait on 503 */
     long grid_base_m;      /* hotspot grid base cell, metres */
+    long max_queue;        /* incidents waiting for commit before posts get 429 */
 } config;
 
 /*

@@ -195,6 +195,14 @@ void h_incidents_post(http_req *r)
         reply_db_down(r);
         return;
     }
+    if (ingest_depth(app.ingest) >= (size_t)app.cfg.max_queue) {
+        /* Overload: refuse at once rather than let the queue (and memory) grow. */
+        evhttp_add_header(evhttp_request_get_output_headers(r->ev), "Retry-After", "1");
+        http_reply_error(r, 429, "overloaded", NULL,
+                         "%zu incidents are waiting for a commit; retry shortly",
+                         ingest_depth(app.ingest));
+        return;
+    }
     size_t len;
     char *body = http_body(r, &len);
     if (body == NULL) {

@@ -6,6 +6,7 @@
  *   compstat-admin token create --database CONNINFO --role ROLE --agency CODE
  *                               [--precincts P1,P2] [--label TEXT]
  *   compstat-admin token revoke --database CONNINFO --token TOKEN
+ *   compstat-admin token list --database CONNINFO [--agency CODE]
  *
  * migrate applies migrations/NNNN_*.sql in name order, each in its own
  * transaction, recording each in schema_migrations with its SHA-256; it is
@@ -37,6 +38,7 @@ static void usage(void)
             "  compstat-admin token create --database CONNINFO --role ROLE --agency CODE\n"
             "                              [--precincts P1,P2] [--label TEXT]\n"
             "  compstat-admin token revoke --database CONNINFO --token TOKEN\n"
+            "  compstat-admin token list --database CONNINFO [--agency CODE]\n"
             "ROLE: dispatch, commander, supervisor or admin. CONNINFO may also be given\n"
             "as COMPSTATD_DATABASE.\n");
 }
@@ -274,6 +276,38 @@ static int token_revoke(int argc, char **argv)
     return ok ? 0 : 1;
 }
 
+/* One line per token: id, agency, role, precincts, label, created, revoked
+   (tab-separated, with a header). Hashes are not shown: they are secrets too. */
+static int token_list(int argc, char **argv)
+{
+    const char *agency = opt(argc, argv, "--agency");
+    PGconn *pg = connect_db(argc, argv);
+    if (pg == NULL)
+        return 1;
+    const char *params[1] = {agency};
+    PGresult *res = PQexecParams(
+        pg,
+        "SELECT t.id, a.code, t.role, coalesce(array_to_string(t.precincts, ','), '*'),"
+        " coalesce(t.label, ''), to_char(t.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"
+        " coalesce(to_char(t.revoked_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), '')"
+        " FROM api_tokens t JOIN agencies a ON a.id = t.agency_id"
+        " WHERE $1::text IS NULL OR a.code = $1 ORDER BY t.id",
+        1, NULL, params, NULL, NULL, 0);
+    int ok = PQresultStatus(res) == PGRES_TUPLES_OK;
+    if (ok) {
+        printf("id\tagency\trole\tprecincts\tlabel\tcreated\trevoked\n");
+        for (int i = 0; i < PQntuples(res); i++)
+            printf("%s\t%s\t%s\t%s\t%s\t%s\t%s\n", PQgetvalue(res, i, 0), PQgetvalue(res, i, 1),
+                   PQgetvalue(res, i, 2), PQgetvalue(res, i, 3), PQgetvalue(res, i, 4),
+                   PQgetvalue(res, i, 5), PQgetvalue(res, i, 6));
+    } else {
+        fprintf(stderr, "compstat-admin: %s", PQresultErrorMessage(res));
+    }
+    PQclear(res);
+    PQfinish(pg);
+    return ok ? 0 : 1;
+}
+
 int main(int argc, char **argv)
 {
     if (argc >= 2 && strcmp(argv[1], "migrate") == 0)
@@ -282,6 +316,8 @@ int main(int argc, char **argv)
         return token_create(argc, argv);
     if (argc >= 3 && strcmp(argv[1], "token") == 0 && strcmp(argv[2], "revoke") == 0)
         return token_revoke(argc, argv);
+    if (argc >= 3 && strcmp(argv[1], "token") == 0 && strcmp(argv[2], "list") == 0)
+        return token_list(argc, argv);
     usage();
     return 2;
 }

@@ -3,6 +3,7 @@
 and config file; compstat-admin token create; SIGTERM draining in-flight
 commits."""
 import hashlib
+import json
 import os
 import re
 import signal
@@ -92,6 +93,13 @@ def test_token_create(ctx):
     admin = token(ci, "admin", "NEWAG")
     out = cmd([ADMIN, "token", "revoke", "--database", ci, "--token", admin])
     expect_eq(out.returncode, 0, out.stderr)
+    out = cmd([ADMIN, "token", "list", "--database", ci, "--agency", "NEWAG"])
+    expect_eq(out.returncode, 0, out.stderr)
+    lines = [l.split("\t") for l in out.stdout.strip().split("\n")]
+    expect_eq(lines[0][:4], ["id", "agency", "role", "precincts"], "header")
+    expect_eq([(l[2], l[3], l[6] != "") for l in lines[1:]],
+              [("commander", "A1,A2", False), ("admin", "*", True)], "tokens, one revoked")
+    expect(tok.strip() not in out.stdout and digest not in out.stdout, "no secret listed")
     d = Daemon(ci)
     try:
         d.wait_ready()
@@ -144,5 +152,41 @@ def test_sigterm_drains_in_flight_commits(ctx):
     d.stop()
 
 
+def test_overload_gets_429(ctx):
+    """Beyond --max-queue incidents waiting for a commit, posts are refused at once."""
+    ci = ctx["ci"]
+    admin = token(ci, "admin", "OV")
+    d = Daemon(ci, ["--max-queue", "100"])
+    try:
+        d.wait_ready()
+        expect_eq(d.request("PUT", "/v1/offenses/ROB", {"name": "r", "category": "robbery"},
+                            admin)[0], 201)
+        batch = [{"source": "ov", "external_id": str(i), "offense": "ROB",
+                  "location": {"lat": 1, "lon": 1}, "received_at": "2026-11-27T10:00:00Z"}
+                 for i in range(5000)]
+        big = d.connect()
+        big.request("POST", "/v1/incidents", body=json.dumps(batch),
+                    headers={"Authorization": "Bearer " + admin,
+                             "Content-Type": "application/json"})
+        seen = set()
+        deadline = time.time() + 20
+        while time.time() < deadline and 429 not in seen:
+            st, h, body = d.request("POST", "/v1/incidents", {
+                "source": "ov", "external_id": "probe", "offense": "ROB",
+                "location": {"lat": 1, "lon": 1}, "received_at": "2026-11-27T10:00:00Z"}, admin)
+            seen.add(st)
+            if st == 429:
+                expect_eq(body["error"]["code"], "overloaded")
+                expect("Retry-After" in h, "429 carries Retry-After")
+        expect(429 in seen, "a post while 5,000 incidents wait gets 429", seen)
+        resp = big.getresponse()
+        out = json.loads(resp.read())
+        expect_eq((resp.status, out["accepted"]), (200, 5000), "the big batch itself commits")
+        big.close()
+    finally:
+        expect_eq(d.stop(), 0)
+
+
 if __name__ == "__main__":
-    run([test_daemon_options, test_token_create, test_sigterm_drains_in_flight_commits], setup)
+    run([test_daemon_options, test_token_create, test_sigterm_drains_in_flight_commits,
+         test_overload_gets_429], setup)
