@@ -1,0 +1,130 @@
+#!/usr/bin/env python3
+"""Access control, table-driven: every route x every kind of token (none,
+unknown, each role, a precinct-scoped token, another agency's admin) gets
+401, 403 or an answer as API.md's role table says; and the answers a
+limited token gets never include other precincts' or agencies' incidents,
+not even in totals."""
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(__file__))
+from harness import Daemon, expect, expect_eq, fresh_db, run, token  # noqa: E402
+
+SQ1 = {"type": "Polygon", "coordinates": [[[-90.52, 14.62], [-90.50, 14.62], [-90.50, 14.64],
+                                           [-90.52, 14.64], [-90.52, 14.62]]]}
+SQ2 = {"type": "Polygon", "coordinates": [[[-90.50, 14.62], [-90.48, 14.62], [-90.48, 14.64],
+                                           [-90.50, 14.64], [-90.50, 14.62]]]}
+
+
+def setup():
+    ci = fresh_db("access")
+    d = Daemon(ci)
+    d.wait_ready()
+    admin = token(ci, "admin", "GT")
+    d.request("PUT", "/v1/agencies/GT", {"name": "GT", "time_zone": "America/Guatemala"}, admin)
+    for code, poly in (("A-1", SQ1), ("A-2", SQ2)):
+        expect_eq(d.request("PUT", "/v1/precincts/" + code, {"name": code, "boundary": poly},
+                            admin)[0], 201)
+    expect_eq(d.request("PUT", "/v1/offenses/ROB", {"name": "r", "category": "robbery"},
+                        admin)[0], 201)
+    incs = [{"source": "acc", "external_id": "%s-%d" % (p, i), "offense": "ROB",
+             "location": {"lat": 14.63, "lon": lon}, "occurred_at": "2026-11-2%dT10:00:00Z" % i}
+            for p, lon in (("p1", -90.51), ("p2", -90.49)) for i in range(1, 4)]
+    incs.append({"source": "acc", "external_id": "nowhere", "offense": "ROB",
+                 "location": {"lat": 10.0, "lon": -80.0}, "occurred_at": "2026-11-21T10:00:00Z"})
+    st, _, body = d.request("POST", "/v1/incidents", incs, admin)
+    expect_eq((st, body["accepted"]), (200, 7))
+    toks = {"none": None, "unknown": "cst_" + "x" * 43, "admin": admin}
+    for role in ("dispatch", "commander", "supervisor"):
+        toks[role] = token(ci, role, "GT")
+    toks["commander_p1"] = token(ci, "commander", "GT", "A-1")
+    toks["other_admin"] = token(ci, "admin", "SV")
+    first_id = body["results"][0]["id"]
+    return {"ci": ci, "d": d, "t": toks, "id": first_id}
+
+
+def teardown(ctx):
+    expect_eq(ctx["d"].stop(), 0)
+
+
+READ = {"commander", "supervisor", "admin", "commander_p1", "other_admin"}
+WRITE = {"dispatch", "admin", "other_admin"}
+ANY = READ | {"dispatch"}
+ADMIN = {"admin", "other_admin"}
+
+
+def routes(ctx):
+    inc = {"source": "acc2", "external_id": "x", "offense": "ROB",
+           "location": {"lat": 14.63, "lon": -90.51}, "occurred_at": "2026-11-21T10:00:00Z"}
+    return [
+        ("GET", "/v1/incidents", None, READ),
+        ("GET", "/v1/incidents/%d" % ctx["id"], None, READ),
+        ("POST", "/v1/incidents", inc, WRITE),
+        ("PATCH", "/v1/incidents/acc/p1-1", {"priority": 3}, WRITE),
+        ("GET", "/v1/cube", None, READ),
+        ("GET", "/v1/compstat?precinct=A-1", None, READ),
+        ("GET", "/v1/hotspots?precinct=A-1", None, READ),
+        ("GET", "/v1/precincts", None, ANY),
+        ("GET", "/v1/offenses", None, ANY),
+        ("GET", "/v1/agencies/GT", None, ANY),
+        ("PUT", "/v1/offenses/NEW", {"name": "n", "category": "other"}, ADMIN),
+        ("PUT", "/v1/precincts/A-9", {"name": "n", "boundary": SQ1}, ADMIN),
+        ("PUT", "/v1/agencies/GT", {"name": "GT", "time_zone": "America/Guatemala"}, ADMIN),
+    ]
+
+
+def test_route_role_matrix(ctx):
+    d = ctx["d"]
+    failures = []
+    for method, path, body, allowed in routes(ctx):
+        for who, tok in ctx["t"].items():
+            st, _, resp = d.request(method, path, body, tok)
+            if who in ("none", "unknown"):
+                want = "401"
+            elif who not in allowed:
+                want = "403"
+            else:
+                want = "ok"
+            got = "401" if st == 401 else "403" if st == 403 else "ok"
+            # An allowed token may still be refused for its data (another agency,
+            # another precinct), but never with 401, and never let into another's.
+            if want == "ok" and got == "403" and who in ("commander_p1", "other_admin"):
+                continue
+            if got != want:
+                failures.append((method, path, who, st, resp))
+    expect_eq(failures, [], "route x token outcomes that differ from API.md's role table")
+
+
+def test_no_leaks(ctx):
+    d, t = ctx["d"], ctx["t"]
+    # The scoped token: only A-1, never A-2 or the unassigned, in every answer.
+    st, _, body = d.request("GET", "/v1/incidents?limit=1000", None, t["commander_p1"])
+    expect_eq({x["precinct"] for x in body["incidents"]}, {"A-1"})
+    st, _, body = d.request("GET", "/v1/cube", None, t["commander_p1"])
+    st2, _, full = d.request("GET", "/v1/cube?by=precinct", None, t["admin"])
+    p1 = sum(c["count"] for c in full["cells"] if c["precinct"] == "A-1")
+    expect_eq(body["total"], p1, "the scoped total counts only its precinct")
+    st, _, body = d.request("GET", "/v1/hotspots?method=count", None, t["commander_p1"])
+    expect_eq(sum(f["properties"]["count"] for f in body["features"]), p1, "hotspots too")
+    st, _, body = d.request("GET", "/v1/precincts", None, t["commander_p1"])
+    expect_eq([p["code"] for p in body["precincts"]], ["A-1"])
+    # Another agency sees nothing of this one.
+    oa = t["other_admin"]
+    st, _, body = d.request("GET", "/v1/incidents?limit=1000", None, oa)
+    expect_eq(body["incidents"], [], "other agency's list")
+    st, _, body = d.request("GET", "/v1/cube", None, oa)
+    expect_eq(body["total"], 0, "other agency's cube total")
+    st, _, body = d.request("GET", "/v1/precincts", None, oa)
+    expect_eq(body["precincts"], [], "other agency's precincts")
+    st, _, body = d.request("GET", "/v1/compstat", None, oa)
+    expect_eq(st, 200)
+    expect(all(r["week"]["current"] == 0 and r["ytd"]["current"] == 0 for r in body["rows"]),
+           "other agency's COMPSTAT")
+    st, _, _ = d.request("GET", "/v1/incidents/%d" % ctx["id"], None, oa)
+    expect_eq(st, 404, "another agency's incident by id")
+    st, _, _ = d.request("PATCH", "/v1/incidents/acc/p1-1", {"priority": 1}, oa)
+    expect_eq(st, 404, "another agency cannot patch")
+
+
+if __name__ == "__main__":
+    run([test_route_role_matrix, test_no_leaks], setup, teardown)
