@@ -213,3 +213,28 @@ void auth_check(http_req *r, int roles, void (*proceed)(http_req *r))
             reply_db_down(r);
     }
 }
+
+/* payload: the hash of a revoked token (forget that one), or "" (forget all). */
+static void on_tokens_changed(void *arg, const char *channel, const char *payload)
+{
+    struct cached *c = cache && payload && *payload ? strmap_get(cache, payload) : NULL;
+    if (c) {
+        c->known = 0; /* refused now; looked up again after the negative TTL */
+        c->fetched = time(NULL);
+    } else if (payload == NULL || *payload == '\0') {
+        auth_free_cache();
+    }
+}
+
+static void on_listen(void *arg, PGresult *res, const char *error)
+{
+    if (error)
+        log_warn("auth", "cannot listen for token changes: %s", error);
+}
+
+void auth_watch(db_conn *db)
+{
+    db_on_notify(db, on_tokens_changed, NULL);
+    auth_free_cache(); /* whatever changed while the connection was down */
+    db_query(db, "LISTEN compstat_tokens", 0, NULL, on_listen, NULL);
+}

@@ -3,14 +3,18 @@
  *
  * The presented token is hashed (SHA-256) and looked up in api_tokens
  * through the reader connection; answers are cached for 60 s (unknown
- * tokens for 5 s), so a revoked token stops working within a minute and a
- * flood of bad tokens does not become a flood of queries. While the
+ * tokens for 5 s), so a flood of bad tokens does not become a flood of
+ * queries. compstat-admin NOTIFYs compstat_tokens with the token's hash
+ * when it revokes one, and that entry is dropped then (auth_watch), so a
+ * revocation takes effect at once; the 60 s bound covers a revocation made
+ * by hand in SQL. (A NOTIFY without payload drops the whole cache.) While the
  * database is down, cached principals keep working (reads are served from
  * memory) and unknown tokens get 503.
  */
 #ifndef COMPSTAT_AUTH_H
 #define COMPSTAT_AUTH_H
 
+#include "db.h"
 #include "http.h"
 
 /*
@@ -21,6 +25,14 @@
  */
 void auth_check(http_req *r, int roles, void (*proceed)(http_req *r));
 
+/* Forget every cached answer (tokens were revoked or created). */
 void auth_free_cache(void);
+
+/*
+ * Watch for token changes on db: LISTEN compstat_tokens (compstat-admin
+ * notifies it), forget a revoked token on each notification, and drop the
+ * cache whenever the connection reopens.
+ */
+void auth_watch(db_conn *db);
 
 #endif

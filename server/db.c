@@ -52,6 +52,8 @@ struct db_conn {
 
     struct db_job *head, *tail, *current;
     struct prepared *prepared;
+    void (*on_notify)(void *arg, const char *channel, const char *payload);
+    void *notify_arg;
     size_t depth;
     PGresult *last;
 };
@@ -167,8 +169,11 @@ static void on_read(evutil_socket_t fd, short what, void *arg)
         return;
     }
     PGnotify *n;
-    while ((n = PQnotifies(db->pg)) != NULL)
+    while ((n = PQnotifies(db->pg)) != NULL) {
+        if (db->on_notify)
+            db->on_notify(db->notify_arg, n->relname, n->extra);
         PQfreemem(n);
+    }
     if (db->state != DB_BUSY) {
         if (PQstatus(db->pg) == CONNECTION_BAD)
             fail_link(db, "connection closed:");
@@ -380,6 +385,13 @@ void db_free(db_conn *db)
     event_free(db->timer);
     free(db->conninfo);
     free(db);
+}
+
+void db_on_notify(db_conn *db, void (*fn)(void *arg, const char *channel, const char *payload),
+                  void *arg)
+{
+    db->on_notify = fn;
+    db->notify_arg = arg;
 }
 
 int db_is_up(const db_conn *db)

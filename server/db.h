@@ -78,6 +78,10 @@ int db_prepare(db_conn *db, const char *name, const char *sql);
 int db_query_prepared(db_conn *db, const char *name, int nparams, const char *const *params,
                       db_result_cb cb, void *arg);
 
+/* Call fn for every NOTIFY received on this connection (after LISTEN). */
+void db_on_notify(db_conn *db, void (*fn)(void *arg, const char *channel, const char *payload),
+                  void *arg);
+
 /* SQLSTATE of an error result ("23505"), or "" */
 const char *db_sqlstate(const PGresult *res);
 /* Constraint named by an error result, or "" */

@@ -33,6 +33,11 @@ static struct evhttp_bound_socket *bound;
 static struct event *drain_timer;
 static int drain_ticks;
 
+static void on_reader_up(void *arg, db_conn *db)
+{
+    auth_watch(db);
+}
+
 static void on_writer_up(void *arg, db_conn *db)
 {
     refdata_reload(db);
@@ -126,7 +131,8 @@ int main(int argc, char **argv)
     }
     app.writer = db_new(app.base, app.cfg.database, "writer", app.cfg.db_timeout, on_writer_up,
                         NULL);
-    app.reader = db_new(app.base, app.cfg.database, "reader", app.cfg.db_timeout, NULL, NULL);
+    app.reader = db_new(app.base, app.cfg.database, "reader", app.cfg.db_timeout, on_reader_up,
+                        NULL);
     app.ingest = app.writer ? ingest_new(app.base, app.writer, (size_t)app.cfg.commit_batch_max)
                             : NULL;
     app.http = evhttp_new(app.base);

@@ -272,6 +272,11 @@ static int token_revoke(int argc, char **argv)
     if (!ok)
         fprintf(stderr, "compstat-admin: no such active token\n");
     PQclear(res);
+    if (ok) { /* running daemons forget the token at once */
+        const char *np[1] = {hash};
+        PQclear(PQexecParams(pg, "SELECT pg_notify('compstat_tokens', $1)", 1, NULL, np, NULL,
+                             NULL, 0));
+    }
     PQfinish(pg);
     return ok ? 0 : 1;
 }

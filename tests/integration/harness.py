@@ -152,7 +152,9 @@ class Daemon:
                 resp = self.conn.getresponse()
                 payload = resp.read()
                 break
-            except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
+            except (http.client.HTTPException, ConnectionResetError, BrokenPipeError):
+                # The server closed a keep-alive connection (or a previous
+                # request on it failed half-way): start a new one, once.
                 self.conn.close()
                 self.conn = None
                 if attempt == 1:

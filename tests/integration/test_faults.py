@@ -3,6 +3,7 @@
 Retry-After, reads that need no database keep working, the daemon
 reconnects by itself, and every acknowledged incident is in the database.
 Uses its own PostGIS cluster (it stops it), not the shared one."""
+import http.client
 import os
 import subprocess
 import sys
@@ -74,7 +75,7 @@ def test_database_down_and_back(ctx):
             i += 1
             try:
                 st, h, body = w.request("POST", "/v1/incidents", incident("load-%d" % i), tok)
-            except OSError:
+            except (OSError, http.client.HTTPException):
                 continue
             statuses[st] = statuses.get(st, 0) + 1
             if st in (200, 201):
