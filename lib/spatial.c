@@ -124,6 +124,20 @@ static struct day *day_get(struct agency *ag, int64_t day, int create)
     return &ag->days[day - ag->day0];
 }
 
+/* Grow an entry array to hold need entries (doubling). 0, or -1 out of memory. */
+static int reserve(struct entry **a, uint32_t *cap, uint32_t need)
+{
+    if (need <= *cap)
+        return 0;
+    uint32_t ncap = *cap ? *cap * 2 : 8;
+    struct entry *n = realloc(*a, (size_t)ncap * sizeof *n);
+    if (n == NULL)
+        return -1;
+    *a = n;
+    *cap = ncap;
+    return 0;
+}
+
 static int entry_cmp(const struct entry *a, const struct entry *b)
 {
     if (a->ix != b->ix)
@@ -177,14 +191,8 @@ int sp_add(sp_store *s, int32_t agency, int32_t precinct, int32_t offense, int64
         d->e[i].count++;
         return 0;
     }
-    if (d->n == d->cap) {
-        uint32_t ncap = d->cap ? d->cap * 2 : 8;
-        struct entry *ne = realloc(d->e, (size_t)ncap * sizeof *ne);
-        if (ne == NULL)
-            return -1;
-        d->e = ne;
-        d->cap = ncap;
-    }
+    if (reserve(&d->e, &d->cap, d->n + 1) != 0)
+        return -1;
     memmove(d->e + i + 1, d->e + i, (size_t)(d->n - i) * sizeof *d->e);
     k.count = 1;
     d->e[i] = k;
@@ -202,14 +210,8 @@ int sp_load(sp_store *s, int32_t agency, int32_t precinct, int32_t offense, int6
     struct day *d = day_get(ag, day, 1);
     if (d == NULL)
         return -1;
-    if (d->np == d->pcap) {
-        uint32_t ncap = d->pcap ? d->pcap * 2 : 8;
-        struct entry *np = realloc(d->pend, (size_t)ncap * sizeof *np);
-        if (np == NULL)
-            return -1;
-        d->pend = np;
-        d->pcap = ncap;
-    }
+    if (reserve(&d->pend, &d->pcap, d->np + 1) != 0)
+        return -1;
     struct entry *e = &d->pend[d->np++];
     grid_cell(&ag->g, lon, lat, &e->ix, &e->iy);
     e->precinct = precinct;
