@@ -19,6 +19,7 @@
 
 #include "analytics.h"
 #include "app.h"
+#include "audit.h"
 #include "auth.h"
 #include "log.h"
 #include "metrics.h"
@@ -29,27 +30,30 @@ struct route {
     int roles; /* 0: no token needed */
     void (*fn)(http_req *r);
     const char *name;
+    const char *audit; /* a read of incident data: the audit action, else NULL */
 };
 
 static const struct route routes[] = {
-    {EVHTTP_REQ_GET, "/healthz", 0, h_healthz, "healthz"},
-    {EVHTTP_REQ_GET, "/readyz", 0, h_readyz, "readyz"},
-    {EVHTTP_REQ_GET, "/metrics", 0, h_metrics, "metrics"},
-    {EVHTTP_REQ_GET, "/v1/agencies/*", ROLE_ANY, h_agency_get, "agency_get"},
-    {EVHTTP_REQ_PUT, "/v1/agencies/*", ROLE_ADMIN, h_agency_put, "agency_put"},
-    {EVHTTP_REQ_GET, "/v1/precincts", ROLE_ANY, h_precincts_get, "precincts_get"},
-    {EVHTTP_REQ_PUT, "/v1/precincts/*", ROLE_ADMIN, h_precinct_put, "precinct_put"},
-    {EVHTTP_REQ_GET, "/v1/offenses", ROLE_ANY, h_offenses_get, "offenses_get"},
-    {EVHTTP_REQ_PUT, "/v1/offenses/*", ROLE_ADMIN, h_offense_put, "offense_put"},
+    {EVHTTP_REQ_GET, "/healthz", 0, h_healthz, "healthz", NULL},
+    {EVHTTP_REQ_GET, "/readyz", 0, h_readyz, "readyz", NULL},
+    {EVHTTP_REQ_GET, "/metrics", 0, h_metrics, "metrics", NULL},
+    {EVHTTP_REQ_GET, "/v1/agencies/*", ROLE_ANY, h_agency_get, "agency_get", NULL},
+    {EVHTTP_REQ_PUT, "/v1/agencies/*", ROLE_ADMIN, h_agency_put, "agency_put", NULL},
+    {EVHTTP_REQ_GET, "/v1/precincts", ROLE_ANY, h_precincts_get, "precincts_get", NULL},
+    {EVHTTP_REQ_PUT, "/v1/precincts/*", ROLE_ADMIN, h_precinct_put, "precinct_put", NULL},
+    {EVHTTP_REQ_GET, "/v1/offenses", ROLE_ANY, h_offenses_get, "offenses_get", NULL},
+    {EVHTTP_REQ_PUT, "/v1/offenses/*", ROLE_ADMIN, h_offense_put, "offense_put", NULL},
     {EVHTTP_REQ_POST, "/v1/incidents", ROLE_DISPATCH | ROLE_ADMIN, h_incidents_post,
-     "incidents_post"},
-    {EVHTTP_REQ_GET, "/v1/incidents", ROLE_READ, h_incidents_list, "incidents_list"},
-    {EVHTTP_REQ_GET, "/v1/incidents/*", ROLE_READ, h_incident_get, "incident_get"},
-    {EVHTTP_REQ_GET, "/v1/cube", ROLE_READ, h_cube, "cube"},
-    {EVHTTP_REQ_GET, "/v1/compstat", ROLE_READ, h_compstat, "compstat"},
-    {EVHTTP_REQ_GET, "/v1/hotspots", ROLE_READ, h_hotspots, "hotspots"},
+     "incidents_post", NULL},
+    {EVHTTP_REQ_GET, "/v1/incidents", ROLE_READ, h_incidents_list, "incidents_list",
+     "incident.list"},
+    {EVHTTP_REQ_GET, "/v1/incidents/*", ROLE_READ, h_incident_get, "incident_get",
+     "incident.read"},
+    {EVHTTP_REQ_GET, "/v1/cube", ROLE_READ, h_cube, "cube", "cube.read"},
+    {EVHTTP_REQ_GET, "/v1/compstat", ROLE_READ, h_compstat, "compstat", "compstat.read"},
+    {EVHTTP_REQ_GET, "/v1/hotspots", ROLE_READ, h_hotspots, "hotspots", "hotspots.read"},
     {EVHTTP_REQ_PATCH, "/v1/incidents/*/*", ROLE_DISPATCH | ROLE_ADMIN, h_incident_patch,
-     "incident_patch"},
+     "incident_patch", NULL},
 };
 #define NROUTES ((int)(sizeof routes / sizeof routes[0]))
 
@@ -143,6 +147,23 @@ static void send_reply(http_req *r, int status, const char *content_type, struct
     else
         log_debug(r->id, "%s %s -> %d (%.3f ms)", method_name(r->method),
                   evhttp_request_get_uri(r->ev), status, secs * 1e3);
+    if (status >= 200 && status < 300 && r->route >= 0 && routes[r->route].audit) {
+        /* who read what, and which precincts the token could see */
+        char detail[512];
+        size_t n = (size_t)snprintf(detail, sizeof detail, "{\"status\":%d,\"precincts\":",
+                                    status);
+        if (r->who.nprecincts < 0) {
+            snprintf(detail + n, sizeof detail - n, "null}");
+        } else {
+            n += (size_t)snprintf(detail + n, sizeof detail - n, "[");
+            for (int i = 0; i < r->who.nprecincts && n < sizeof detail - 80; i++)
+                n += (size_t)snprintf(detail + n, sizeof detail - n, "%s\"%s\"", i ? "," : "",
+                                      r->who.precincts[i]); /* codes: [A-Za-z0-9._-] */
+            snprintf(detail + n, sizeof detail - n, "]}");
+        }
+        audit_record(r->who.token_id, r->id, routes[r->route].audit,
+                     evhttp_request_get_uri(r->ev), detail);
+    }
     evhttp_send_reply(r->ev, status, reason, body);
     req_free(r);
 }

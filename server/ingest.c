@@ -23,16 +23,17 @@
 #include "sbuf.h"
 #include "strmap.h"
 
-#define NPARAMS 19
+#define NPARAMS 21
 
 static const char upsert_sql[] =
     "WITH v AS ("
     " SELECT * FROM unnest($1::int[], $2::text[], $3::text[], $4::int[], $5::int[],"
     "  $6::int[], $7::int[], $8::text[], $9::float8[], $10::float8[], $11::text[],"
     "  $12::bigint[], $13::bigint[], $14::bigint[], $15::bigint[], $16::bigint[],"
-    "  $17::bigint[], $18::text[], $19::int[])"
+    "  $17::bigint[], $18::text[], $19::int[], $20::int[], $21::text[])"
     " AS t(ord, source, external_id, agency_id, precinct_id, offense_id, priority, status,"
-    "  lon, lat, address, t_occ, t_rec, t_dis, t_enr, t_ons, t_clr, units, version)),"
+    "  lon, lat, address, t_occ, t_rec, t_dis, t_enr, t_ons, t_clr, units, version,"
+    "  token_id, request_id)),"
     " old AS (SELECT i.* FROM incidents i JOIN v"
     "  ON i.source = v.source AND i.external_id = v.external_id),"
     " up AS (INSERT INTO incidents AS i (source, external_id, agency_id, precinct_id,"
@@ -62,7 +63,15 @@ static const char upsert_sql[] =
     "        EXCLUDED.status, EXCLUDED.geom, EXCLUDED.address, EXCLUDED.occurred_at,"
     "        EXCLUDED.received_at, EXCLUDED.dispatched_at, EXCLUDED.en_route_at,"
     "        EXCLUDED.on_scene_at, EXCLUDED.cleared_at, EXCLUDED.units)"
-    "  RETURNING i.*)"
+    "  RETURNING i.*),"
+    /* The audit trail, in the same statement: written with the change or not at all. */
+    " aud AS (INSERT INTO audit_log (token_id, request_id, action, target, detail)"
+    "  SELECT v.token_id, v.request_id,"
+    "   CASE WHEN old.id IS NULL THEN 'incident.create' ELSE 'incident.update' END,"
+    "   up.id::text, jsonb_build_object('source', up.source, 'external_id', up.external_id,"
+    "   'precinct_id', up.precinct_id, 'version', up.version)"
+    "  FROM up JOIN v ON v.source = up.source AND v.external_id = up.external_id"
+    "  LEFT JOIN old ON old.source = up.source AND old.external_id = up.external_id)"
     " SELECT v.ord, old.id IS NULL, up.id IS NOT NULL, old.agency_id, old.version, " STORE_COLS(
         "up") ", " STORE_COLS("old") " FROM v"
                                      " LEFT JOIN up ON up.source = v.source AND up.external_id = v.external_id"
@@ -204,6 +213,13 @@ static int build_params(struct ingest *g, sbuf *p)
         cJSON_free(ju);
         fmt_ll(num, sizeof num, it->version);
         sbuf_array_raw(&p[18], num);
+        if (it->token_id > 0) {
+            fmt_ll(num, sizeof num, it->token_id);
+            sbuf_array_raw(&p[19], num);
+        } else {
+            sbuf_array_null(&p[19]);
+        }
+        sbuf_array_str(&p[20], it->request_id[0] ? it->request_id : NULL);
     }
     for (int c = 0; c < NPARAMS; c++) {
         sbuf_array_end(&p[c]);

@@ -11,7 +11,8 @@
  *
  * A batch the database rejects (a constraint no check here foresaw) is
  * split and retried one incident at a time, so one bad incident fails
- * alone. When the link fails, the batch in flight is answered 503 (its
+ * alone. Each committed change is written to audit_log by the same
+ * statement (who, which request, create or update, the incident). When the link fails, the batch in flight is answered 503 (its
  * commit status is unknown; the upsert is idempotent, so retrying is safe).
  */
 #ifndef COMPSTAT_INGEST_H
@@ -32,6 +33,8 @@ struct ingest_item {
     inc_incident inc;
     int agency_id, precinct_id, offense_id; /* resolved; precinct_id 0: none */
     int version; /* 1: create or replace; n > 1: replace only version n - 1 */
+    int token_id;         /* who, for the audit log (0: unknown) */
+    char request_id[40];  /* which request, for the audit log */
 
     /* Result, valid in done(). */
     int status;        /* 201 created, 200 updated or unchanged, 409, 422, 503, 500 */

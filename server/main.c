@@ -23,6 +23,7 @@
 
 #include "analytics.h"
 #include "app.h"
+#include "audit.h"
 #include "auth.h"
 #include "ingest.h"
 #include "log.h"
@@ -46,7 +47,8 @@ static void on_writer_up(void *arg, db_conn *db)
 
 static void on_drain_tick(evutil_socket_t fd, short what, void *arg)
 {
-    int done = http_inflight() == 0 && ingest_depth(app.ingest) == 0;
+    int done = http_inflight() == 0 && ingest_depth(app.ingest) == 0 &&
+               (audit_pending() == 0 || !db_is_up(app.reader));
     if (done || ++drain_ticks > 600) { /* 30 s at most */
         if (!done)
             log_warn("main", "shutdown: giving up on %ld requests after 30 s", http_inflight());
@@ -140,6 +142,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "compstatd: out of memory at start-up\n");
         return 1;
     }
+    audit_init(app.base, app.reader);
     evhttp_set_max_body_size(app.http, (ev_ssize_t)app.cfg.max_body_bytes);
     evhttp_set_max_headers_size(app.http, (ev_ssize_t)app.cfg.max_header_bytes);
     evhttp_set_timeout(app.http, (int)app.cfg.request_timeout);
@@ -192,6 +195,7 @@ int main(int argc, char **argv)
     db_free(app.writer);
     db_free(app.reader);
     auth_free_cache();
+    audit_free();
     ref_free(app.ref);
     analytics_free();
     hotspots_free();

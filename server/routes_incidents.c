@@ -169,6 +169,8 @@ static void prepare(struct post *p, size_t i, const cJSON *v)
     it->index = i;
     it->done = post_item_done;
     it->version = 1;
+    it->token_id = p->r->who.token_id;
+    snprintf(it->request_id, sizeof it->request_id, "%s", p->r->id);
     if (inc_parse(v, INC_PARSE_FULL, &it->inc, &it->err) != 0 ||
         resolve(p->r, it, &it->err) != 0)
         it->status = it->err.status;
@@ -395,6 +397,8 @@ static void on_patch_current(void *arg, PGresult *res, const char *error)
     it->owner = p;
     it->done = patch_done;
     it->version = cur.version + 1;
+    it->token_id = r->who.token_id;
+    snprintf(it->request_id, sizeof it->request_id, "%s", r->id);
     int old_status = cur.inc.status;
     it->inc = cur.inc; /* take over the strings */
     memset(&cur.inc, 0, sizeof cur.inc);

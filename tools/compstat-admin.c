@@ -7,6 +7,8 @@
  *                               [--precincts P1,P2] [--label TEXT]
  *   compstat-admin token revoke --database CONNINFO --token TOKEN
  *   compstat-admin token list --database CONNINFO [--agency CODE]
+ *   compstat-admin audit --database CONNINFO [--since TIME] [--token-id N]
+ *                        [--action ACTION] [--limit N]
  *
  * migrate applies migrations/NNNN_*.sql in name order, each in its own
  * transaction, recording each in schema_migrations with its SHA-256; it is
@@ -39,6 +41,8 @@ static void usage(void)
             "                              [--precincts P1,P2] [--label TEXT]\n"
             "  compstat-admin token revoke --database CONNINFO --token TOKEN\n"
             "  compstat-admin token list --database CONNINFO [--agency CODE]\n"
+            "  compstat-admin audit --database CONNINFO [--since TIME] [--token-id N]\n"
+            "                       [--action ACTION] [--limit N]\n"
             "ROLE: dispatch, commander, supervisor or admin. CONNINFO may also be given\n"
             "as COMPSTATD_DATABASE.\n");
 }
@@ -313,6 +317,41 @@ static int token_list(int argc, char **argv)
     return ok ? 0 : 1;
 }
 
+/* The audit log, newest first, tab-separated with a header. */
+static int audit(int argc, char **argv)
+{
+    const char *params[4] = {opt(argc, argv, "--since"), opt(argc, argv, "--token-id"),
+                             opt(argc, argv, "--action"), opt(argc, argv, "--limit")};
+    if (params[3] == NULL)
+        params[3] = "100";
+    PGconn *pg = connect_db(argc, argv);
+    if (pg == NULL)
+        return 1;
+    PGresult *res = PQexecParams(
+        pg,
+        "SELECT l.id, to_char(l.at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'),"
+        " coalesce(l.token_id::text, ''), coalesce(a.code, ''), coalesce(t.role, ''),"
+        " coalesce(l.request_id, ''), l.action, coalesce(l.target, ''),"
+        " coalesce(l.detail::text, '')"
+        " FROM audit_log l LEFT JOIN api_tokens t ON t.id = l.token_id"
+        " LEFT JOIN agencies a ON a.id = t.agency_id"
+        " WHERE ($1::timestamptz IS NULL OR l.at >= $1) AND ($2::int IS NULL OR l.token_id = $2)"
+        " AND ($3::text IS NULL OR l.action = $3) ORDER BY l.id DESC LIMIT $4::int",
+        4, NULL, params, NULL, NULL, 0);
+    int ok = PQresultStatus(res) == PGRES_TUPLES_OK;
+    if (ok) {
+        printf("id\tat\ttoken_id\tagency\trole\trequest_id\taction\ttarget\tdetail\n");
+        for (int i = 0; i < PQntuples(res); i++)
+            for (int c = 0; c < 9; c++)
+                printf("%s%c", PQgetvalue(res, i, c), c == 8 ? '\n' : '\t');
+    } else {
+        fprintf(stderr, "compstat-admin: %s", PQresultErrorMessage(res));
+    }
+    PQclear(res);
+    PQfinish(pg);
+    return ok ? 0 : 1;
+}
+
 int main(int argc, char **argv)
 {
     if (argc >= 2 && strcmp(argv[1], "migrate") == 0)
@@ -323,6 +362,8 @@ int main(int argc, char **argv)
         return token_revoke(argc, argv);
     if (argc >= 3 && strcmp(argv[1], "token") == 0 && strcmp(argv[2], "list") == 0)
         return token_list(argc, argv);
+    if (argc >= 2 && strcmp(argv[1], "audit") == 0)
+        return audit(argc, argv);
     usage();
     return 2;
 }
