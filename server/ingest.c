@@ -65,13 +65,15 @@ static const char upsert_sql[] =
     "        EXCLUDED.on_scene_at, EXCLUDED.cleared_at, EXCLUDED.units)"
     "  RETURNING i.*),"
     /* The audit trail, in the same statement: written with the change or not at all. */
+    /* (From `up` and `v` only: a second reference to `old` would make
+       PostgreSQL materialise it, scanning the whole table.) A new row is
+       version 1; every committed change adds one. */
     " aud AS (INSERT INTO audit_log (token_id, request_id, action, target, detail)"
     "  SELECT v.token_id, v.request_id,"
-    "   CASE WHEN old.id IS NULL THEN 'incident.create' ELSE 'incident.update' END,"
+    "   CASE WHEN up.version = 1 THEN 'incident.create' ELSE 'incident.update' END,"
     "   up.id::text, jsonb_build_object('source', up.source, 'external_id', up.external_id,"
     "   'precinct_id', up.precinct_id, 'version', up.version)"
-    "  FROM up JOIN v ON v.source = up.source AND v.external_id = up.external_id"
-    "  LEFT JOIN old ON old.source = up.source AND old.external_id = up.external_id)"
+    "  FROM up JOIN v ON v.source = up.source AND v.external_id = up.external_id)"
     " SELECT v.ord, old.id IS NULL, up.id IS NOT NULL, old.agency_id, old.version, " STORE_COLS(
         "up") ", " STORE_COLS("old") " FROM v"
                                      " LEFT JOIN up ON up.source = v.source AND up.external_id = v.external_id"
