@@ -40,6 +40,9 @@ const char *inc_time_name(int t)
 }
 
 static int fail(inc_error *err, int status, const char *code, const char *field,
+                const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+static int fail(inc_error *err, int status, const char *code, const char *field,
                 const char *fmt, ...)
 {
     va_list ap;
