@@ -38,6 +38,8 @@ static const struct setting settings[] = {
     I(grid_base_m, "100", 10, 10000, "hotspot grid base cell size, metres"),
     I(max_queue, "100000", 100, 100000000,
       "incidents waiting for a commit before new posts get 429 (memory bound)"),
+    S(tls_cert, "", "PEM certificate chain: with tls_key, serve HTTPS only"),
+    S(tls_key, "", "PEM private key for tls_cert"),
 };
 #define NSETTINGS (sizeof settings / sizeof settings[0])
 

@@ -23,6 +23,8 @@ typedef struct config {
     long retry_after;      /* seconds clients are told to wait on 503 */
     long grid_base_m;      /* hotspot grid base cell, metres */
     long max_queue;        /* incidents waiting for commit before posts get 429 */
+    char *tls_cert;        /* PEM certificate chain; with tls_key: serve HTTPS */
+    char *tls_key;         /* PEM private key */
 } config;
 
 /*

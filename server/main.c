@@ -27,6 +27,7 @@
 #include "auth.h"
 #include "ingest.h"
 #include "log.h"
+#include "tls.h"
 
 struct app app;
 
@@ -143,6 +144,14 @@ int main(int argc, char **argv)
         return 1;
     }
     audit_init(app.base, app.reader);
+    if (app.cfg.tls_cert[0] || app.cfg.tls_key[0]) {
+        if (!app.cfg.tls_cert[0] || !app.cfg.tls_key[0]) {
+            fprintf(stderr, "compstatd: tls_cert and tls_key go together\n");
+            return 2;
+        }
+        if (tls_setup(app.http, app.cfg.tls_cert, app.cfg.tls_key) != 0)
+            return 2;
+    }
     evhttp_set_max_body_size(app.http, (ev_ssize_t)app.cfg.max_body_bytes);
     evhttp_set_max_headers_size(app.http, (ev_ssize_t)app.cfg.max_header_bytes);
     evhttp_set_timeout(app.http, (int)app.cfg.request_timeout);
@@ -191,6 +200,7 @@ int main(int argc, char **argv)
     if (bound)
         evhttp_del_accept_socket(app.http, bound);
     evhttp_free(app.http);
+    tls_free();
     ingest_free(app.ingest);
     db_free(app.writer);
     db_free(app.reader);
