@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "app.h"
+#include "jsondepth.h"
 #include "filters.h"
 #include "ingest.h"
 #include "log.h"
@@ -228,6 +229,12 @@ void h_incidents_post(http_req *r)
     r->state_free = post_free;
     size_t maxn = (size_t)app.cfg.max_batch_lines;
 
+    if (json_depth(body, len) > JSON_MAX_DEPTH) {
+        free(body);
+        http_reply_error(r, 400, "malformed_json", NULL, "JSON nested deeper than %d levels",
+                         JSON_MAX_DEPTH);
+        return;
+    }
     if (!ndjson) {
         cJSON *doc = cJSON_ParseWithLength(body, len);
         free(body);
@@ -452,13 +459,14 @@ void h_incident_patch(http_req *r)
     }
     size_t len;
     char *body = http_body(r, &len);
-    int nul = body && (memchr(body, '\0', len) != NULL || strstr(body, "\\u0000") != NULL);
+    int nul = body && (memchr(body, '\0', len) != NULL || strstr(body, "\\u0000") != NULL ||
+                       json_depth(body, len) > JSON_MAX_DEPTH);
     cJSON *doc = body && !nul ? cJSON_ParseWithLength(body, len) : NULL;
     free(body);
     if (doc == NULL || !cJSON_IsObject(doc)) {
         cJSON_Delete(doc);
         http_reply_error(r, 400, "malformed_json", NULL,
-                         nul ? "the body contains a NUL character"
+                         nul ? "the body contains a NUL character or absurd nesting"
                              : "the body must be a JSON object");
         return;
     }

@@ -11,6 +11,7 @@
 
 #include "analytics.h"
 #include "app.h"
+#include "jsondepth.h"
 #include "geo.h"
 #include "log.h"
 #include "qs.h"
@@ -95,7 +96,9 @@ static cJSON *json_body(http_req *r)
     }
     size_t len;
     char *body = http_body(r, &len);
-    cJSON *doc = body ? cJSON_ParseWithLength(body, len) : NULL;
+    cJSON *doc = body && json_depth(body, len) <= JSON_MAX_DEPTH
+                     ? cJSON_ParseWithLength(body, len)
+                     : NULL;
     free(body);
     if (doc == NULL || !cJSON_IsObject(doc)) {
         cJSON_Delete(doc);

@@ -108,10 +108,24 @@ def test_no_leaks(ctx):
     expect_eq(sum(f["properties"]["count"] for f in body["features"]), p1, "hotspots too")
     st, _, body = d.request("GET", "/v1/precincts", None, t["commander_p1"])
     expect_eq([p["code"] for p in body["precincts"]], ["A-1"])
+    # Exports too.
+    st, _, raw = d.request("GET", "/v1/incidents?format=csv&limit=1000", None, t["commander_p1"],
+                           raw=True)
+    rows = [line.split(",") for line in raw.decode().strip().split("\r\n")[1:]]
+    expect_eq({r[7] for r in rows}, {"A-1"}, "CSV export of a scoped token")
+    st, _, body = d.request("GET", "/v1/incidents?format=geojson&limit=1000", None,
+                            t["commander_p1"])
+    expect_eq({f["properties"]["precinct"] for f in body["features"]}, {"A-1"}, "GeoJSON export")
+    st, _, raw = d.request("GET", "/v1/cube?by=precinct&format=csv", None, t["commander_p1"],
+                           raw=True)
+    lines = raw.decode().strip().split("\r\n")
+    expect_eq([l.split(",")[0] for l in lines[1:]], ["A-1"], "cube CSV of a scoped token")
     # Another agency sees nothing of this one.
     oa = t["other_admin"]
     st, _, body = d.request("GET", "/v1/incidents?limit=1000", None, oa)
     expect_eq(body["incidents"], [], "other agency's list")
+    st, _, raw = d.request("GET", "/v1/incidents?format=csv", None, oa, raw=True)
+    expect_eq(len(raw.decode().strip().split("\r\n")), 1, "other agency's CSV: the header only")
     st, _, body = d.request("GET", "/v1/cube", None, oa)
     expect_eq(body["total"], 0, "other agency's cube total")
     st, _, body = d.request("GET", "/v1/precincts", None, oa)

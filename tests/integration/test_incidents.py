@@ -238,6 +238,11 @@ def test_malformed_requests(ctx):
     deep = "[" * 2000 + "]" * 2000
     st, _, _ = d.request("POST", "/v1/incidents", deep, tok)
     expect_eq(st, 400, "absurd nesting refused")
+    nested = dict(base_incident("deep-1"))
+    nested["extra"] = json.loads("[" * 40 + "]" * 40)  # unknown field, but 41 levels deep
+    st, _, body = d.request("POST", "/v1/incidents", nested, tok)
+    expect_eq(st, 400, "nesting beyond 32 levels refused")
+    expect("nested" in body["error"]["message"], body)
     # A body over the limit (16 MiB by default) is refused from its
     # Content-Length, before it is read.
     s = socket.create_connection(("127.0.0.1", d.port), timeout=10)
