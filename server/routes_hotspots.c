@@ -28,6 +28,9 @@ struct area {
 };
 
 static strmap *areas; /* "precinct:k:version" -> struct area */
+static strmap *wholes; /* study-area key -> struct whole (below) */
+static int nwholes;
+static void free_whole(const char *key, void *value, void *arg);
 
 static void free_area(const char *key, void *value, void *arg)
 {
@@ -38,6 +41,12 @@ static void free_area(const char *key, void *value, void *arg)
 
 void hotspots_free(void)
 {
+    if (wholes) {
+        strmap_foreach(wholes, free_whole, NULL);
+        strmap_free(wholes);
+        wholes = NULL;
+        nwholes = 0;
+    }
     if (areas) {
         strmap_foreach(areas, free_area, NULL);
         strmap_free(areas);
@@ -208,6 +217,142 @@ static uint32_t *cellmap_slot(struct cellmap *m, uint64_t k)
     return &m->vals[i];
 }
 
+/* Read-only look-up: the 1-based index stored for k, or 0. */
+static uint32_t cellmap_find(const struct cellmap *m, uint64_t k)
+{
+    uint64_t h = k * 0x9E3779B97F4A7C15ULL;
+    size_t i = (h ^ (h >> 29)) & (m->cap - 1);
+    while (m->vals[i] && m->keys[i] != k)
+        i = (i + 1) & (m->cap - 1);
+    return m->vals[i];
+}
+
+/* A whole study area: its cells (counts 0) and their index. Cached. */
+struct whole {
+    hs_cell *cells;
+    size_t n;
+    struct cellmap map;
+};
+
+#define WHOLE_CACHE_MAX 8 /* at 100,000 cells an entry holds about 6 MB */
+
+static void free_whole(const char *key, void *value, void *arg)
+{
+    struct whole *w = value;
+    free(w->cells);
+    free(w->map.keys);
+    free(w->map.vals);
+    free(w);
+}
+
+static const struct whole *whole_area_get(const char *key)
+{
+    return wholes ? strmap_get(wholes, key) : NULL;
+}
+
+/*
+ * Build the study area -- cells whose centre lies in the bbox (when given)
+ * or in the precincts of pmask -- index it and cache it under key.
+ * Returns 0, -1 out of memory, or -2 after answering 422 (too large).
+ */
+static int build_whole(http_req *r, const grid *g, int32_t k, const double *bbox,
+                       const uint8_t *pmask, int32_t np, const char *key,
+                       const struct whole **out)
+{
+    struct whole *w = calloc(1, sizeof *w);
+    size_t cap = 0, n = 0;
+    if (w == NULL)
+        return -1;
+    if (bbox) {
+        int32_t x0, y0, x1, y1;
+        grid_cell(g, bbox[0], bbox[1], &x0, &y0);
+        grid_cell(g, bbox[2], bbox[3], &x1, &y1);
+        x0 = grid_coarse(x0, k);
+        y0 = grid_coarse(y0, k);
+        x1 = grid_coarse(x1, k);
+        y1 = grid_coarse(y1, k);
+        if ((double)(x1 - x0 + 1) * (double)(y1 - y0 + 1) > MAX_STUDY_CELLS) {
+            free(w);
+            http_reply_error(r, 422, "invalid_field", "bbox",
+                             "the study area has more than %d cells: use a larger cell_m",
+                             MAX_STUDY_CELLS);
+            return -2;
+        }
+        cap = (size_t)(x1 - x0 + 1) * (size_t)(y1 - y0 + 1);
+        if ((w->cells = malloc(cap * sizeof *w->cells)) == NULL)
+            goto oom;
+        for (int32_t cy = y0; cy <= y1; cy++) {
+            for (int32_t cx = x0; cx <= x1; cx++) {
+                double lon, lat;
+                grid_center(g, cx, cy, k, &lon, &lat);
+                if (lon < bbox[0] || lon > bbox[2] || lat < bbox[1] || lat > bbox[3])
+                    continue;
+                w->cells[n].ix = cx;
+                w->cells[n].iy = cy;
+                n++;
+            }
+        }
+    } else {
+        for (int32_t id = 1; id < np; id++) {
+            if (!pmask[id])
+                continue;
+            const struct area *a = precinct_area(g, ref_precinct_by_id(app.ref, id), k);
+            if (a == NULL)
+                goto oom;
+            cap += a->n;
+        }
+        if (cap > MAX_STUDY_CELLS) {
+            free(w);
+            http_reply_error(r, 422, "invalid_field", "cell_m",
+                             "the study area has more than %d cells: use a larger cell_m",
+                             MAX_STUDY_CELLS);
+            return -2;
+        }
+        if ((w->cells = malloc((cap ? cap : 1) * sizeof *w->cells)) == NULL)
+            goto oom;
+        for (int32_t id = 1; id < np; id++) {
+            if (!pmask[id])
+                continue;
+            const struct area *a = precinct_area(g, ref_precinct_by_id(app.ref, id), k);
+            for (size_t i = 0; a && i < a->n; i++) {
+                w->cells[n].ix = a->xy[2 * i];
+                w->cells[n].iy = a->xy[2 * i + 1];
+                n++;
+            }
+        }
+    }
+    /* Index it, dropping a cell that a shared edge put in twice. */
+    if (cellmap_init(&w->map, n) != 0)
+        goto oom;
+    size_t kept = 0;
+    for (size_t i = 0; i < n; i++) {
+        uint32_t *slot = cellmap_slot(&w->map, key_of(w->cells[i].ix, w->cells[i].iy));
+        if (*slot)
+            continue;
+        w->cells[kept] = w->cells[i];
+        w->cells[kept].x = 0;
+        w->cells[kept].z = w->cells[kept].p = 0;
+        w->cells[kept].cls = 0;
+        *slot = (uint32_t)(++kept);
+    }
+    w->n = kept;
+    if (wholes == NULL && (wholes = strmap_new()) == NULL)
+        goto oom;
+    if (nwholes >= WHOLE_CACHE_MAX) { /* a simple bound: start the cache afresh */
+        strmap_foreach(wholes, free_whole, NULL);
+        strmap_clear(wholes);
+        nwholes = 0;
+    }
+    if (strmap_put(wholes, key, w) != 0)
+        goto oom;
+    nwholes++;
+    *out = w;
+    return 0;
+oom:
+    free_whole(NULL, w, NULL);
+    return -1;
+}
+
 void h_hotspots(http_req *r)
 {
     static const char *const allowed[] = {"from",   "to",     "precinct",      "bbox", "offense",
@@ -295,7 +440,6 @@ void h_hotspots(http_req *r)
     hs_cell *cells = NULL;
     sp_cell *counts = NULL;
     size_t ncounts = 0, ncells = 0;
-    struct cellmap map = {0};
     sbuf b;
     sbuf_init(&b);
     if (pmask == NULL)
@@ -358,85 +502,39 @@ void h_hotspots(http_req *r)
             }
         }
     } else if (g != NULL) {
-        size_t cap = 0;
+        /* The whole study area, from the cache when the same area was asked
+           before (the same bbox, or the same precincts at the same versions). */
+        sbuf key;
+        sbuf_init(&key);
+        sbuf_printf(&key, "%d:%d:%.17g:%.17g:", agency, k, g->lat0, g->lon0);
         if (bv) {
-            int32_t x0, y0, x1, y1;
-            grid_cell(g, bbox[0], bbox[1], &x0, &y0);
-            grid_cell(g, bbox[2], bbox[3], &x1, &y1);
-            x0 = grid_coarse(x0, k);
-            y0 = grid_coarse(y0, k);
-            x1 = grid_coarse(x1, k);
-            y1 = grid_coarse(y1, k);
-            if ((double)(x1 - x0 + 1) * (double)(y1 - y0 + 1) > MAX_STUDY_CELLS) {
-                http_reply_error(r, 422, "invalid_field", "bbox",
-                                 "the study area has more than %d cells: use a larger cell_m",
-                                 MAX_STUDY_CELLS);
-                goto out;
-            }
-            cap = (size_t)(x1 - x0 + 1) * (size_t)(y1 - y0 + 1);
-            if ((cells = malloc(cap * sizeof *cells)) == NULL)
-                goto oom;
-            for (int32_t cy = y0; cy <= y1; cy++) {
-                for (int32_t cx = x0; cx <= x1; cx++) {
-                    double lon, lat;
-                    grid_center(g, cx, cy, k, &lon, &lat);
-                    if (lon < bbox[0] || lon > bbox[2] || lat < bbox[1] || lat > bbox[3])
-                        continue;
-                    cells[ncells].ix = cx;
-                    cells[ncells].iy = cy;
-                    cells[ncells].x = 0;
-                    ncells++;
-                }
-            }
+            sbuf_printf(&key, "b%.17g,%.17g,%.17g,%.17g", bbox[0], bbox[1], bbox[2], bbox[3]);
         } else {
-            for (int32_t id = 1; id < np; id++) {
-                if (!pmask[id])
-                    continue;
-                const struct area *a = precinct_area(g, ref_precinct_by_id(app.ref, id), k);
-                if (a == NULL)
-                    goto oom;
-                cap += a->n;
-            }
-            if (cap > MAX_STUDY_CELLS) {
-                http_reply_error(r, 422, "invalid_field", "cell_m",
-                                 "the study area has more than %d cells: use a larger cell_m",
-                                 MAX_STUDY_CELLS);
-                goto out;
-            }
-            if ((cells = malloc((cap ? cap : 1) * sizeof *cells)) == NULL)
+            for (int32_t id = 1; id < np; id++)
+                if (pmask[id])
+                    sbuf_printf(&key, "p%d.%u", id, ref_precinct_by_id(app.ref, id)->version);
+        }
+        const struct whole *wa = sbuf_failed(&key) ? NULL : whole_area_get(sbuf_str(&key));
+        if (wa == NULL) {
+            int rc = build_whole(r, g, k, bv ? bbox : NULL, pmask, np, sbuf_str(&key), &wa);
+            if (rc != 0) {
+                sbuf_free(&key);
+                if (rc == -2)
+                    goto out; /* answered (area too large) */
                 goto oom;
-            for (int32_t id = 1; id < np; id++) {
-                if (!pmask[id])
-                    continue;
-                const struct area *a = precinct_area(g, ref_precinct_by_id(app.ref, id), k);
-                for (size_t i = 0; a && i < a->n; i++) {
-                    cells[ncells].ix = a->xy[2 * i];
-                    cells[ncells].iy = a->xy[2 * i + 1];
-                    cells[ncells].x = 0;
-                    ncells++;
-                }
             }
         }
-        /* Index the area (dropping a cell a shared edge put in twice). */
-        if (cellmap_init(&map, ncells) != 0)
+        sbuf_free(&key);
+        ncells = wa->n;
+        if ((cells = malloc((ncells ? ncells : 1) * sizeof *cells)) == NULL)
             goto oom;
-        size_t w = 0;
-        for (size_t i = 0; i < ncells; i++) {
-            uint32_t *slot = cellmap_slot(&map, key_of(cells[i].ix, cells[i].iy));
-            if (*slot)
-                continue;
-            cells[w] = cells[i];
-            *slot = (uint32_t)(++w);
-        }
-        ncells = w;
+        memcpy(cells, wa->cells, ncells * sizeof *cells);
         if (sp_count(st, &q, &counts, &ncounts) != 0)
             goto oom;
         for (size_t i = 0; i < ncounts; i++) {
-            uint32_t *slot = cellmap_slot(&map, key_of(counts[i].cx, counts[i].cy));
-            if (*slot)
-                cells[*slot - 1].x = (double)counts[i].count;
-            else
-                *slot = 0; /* outside the study area: not counted */
+            uint32_t at = cellmap_find(&wa->map, key_of(counts[i].cx, counts[i].cy));
+            if (at) /* else outside the study area: not counted */
+                cells[at - 1].x = (double)counts[i].count;
         }
     }
 
@@ -501,6 +599,4 @@ out:
     free(cmask);
     free(cells);
     free(counts);
-    free(map.keys);
-    free(map.vals);
 }
