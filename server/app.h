@@ -58,7 +58,6 @@ void hotspots_free(void);
 
 /* Load (or reload) agencies, precincts and offenses from the database. */
 void refdata_reload(db_conn *db);
-/* Add an agency row from a token look-up when it is new to ref. */
 
 /* 503 with Retry-After, the answer whenever the database is needed but down. */
 void reply_db_down(http_req *r);
