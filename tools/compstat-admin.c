@@ -285,6 +285,28 @@ static int token_revoke(int argc, char **argv)
     return ok ? 0 : 1;
 }
 
+/*
+ * Print a query's rows tab-separated, under a header of its column names;
+ * then free everything. Returns the exit code.
+ */
+static int print_tsv(PGconn *pg, PGresult *res)
+{
+    int ok = PQresultStatus(res) == PGRES_TUPLES_OK;
+    if (ok) {
+        int nc = PQnfields(res);
+        for (int c = 0; c < nc; c++)
+            printf("%s%c", PQfname(res, c), c == nc - 1 ? '\n' : '\t');
+        for (int i = 0; i < PQntuples(res); i++)
+            for (int c = 0; c < nc; c++)
+                printf("%s%c", PQgetvalue(res, i, c), c == nc - 1 ? '\n' : '\t');
+    } else {
+        fprintf(stderr, "compstat-admin: %s", PQresultErrorMessage(res));
+    }
+    PQclear(res);
+    PQfinish(pg);
+    return ok ? 0 : 1;
+}
+
 /* One line per token: id, agency, role, precincts, label, created, revoked
    (tab-separated, with a header). Hashes are not shown: they are secrets too. */
 static int token_list(int argc, char **argv)
@@ -296,25 +318,16 @@ static int token_list(int argc, char **argv)
     const char *params[1] = {agency};
     PGresult *res = PQexecParams(
         pg,
-        "SELECT t.id, a.code, t.role, coalesce(array_to_string(t.precincts, ','), '*'),"
-        " coalesce(t.label, ''), to_char(t.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"
+        "SELECT t.id, a.code AS agency, t.role,"
+        " coalesce(array_to_string(t.precincts, ','), '*') AS precincts,"
+        " coalesce(t.label, '') AS label,"
+        " to_char(t.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') AS created,"
         " coalesce(to_char(t.revoked_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), '')"
+        "  AS revoked"
         " FROM api_tokens t JOIN agencies a ON a.id = t.agency_id"
         " WHERE $1::text IS NULL OR a.code = $1 ORDER BY t.id",
         1, NULL, params, NULL, NULL, 0);
-    int ok = PQresultStatus(res) == PGRES_TUPLES_OK;
-    if (ok) {
-        printf("id\tagency\trole\tprecincts\tlabel\tcreated\trevoked\n");
-        for (int i = 0; i < PQntuples(res); i++)
-            printf("%s\t%s\t%s\t%s\t%s\t%s\t%s\n", PQgetvalue(res, i, 0), PQgetvalue(res, i, 1),
-                   PQgetvalue(res, i, 2), PQgetvalue(res, i, 3), PQgetvalue(res, i, 4),
-                   PQgetvalue(res, i, 5), PQgetvalue(res, i, 6));
-    } else {
-        fprintf(stderr, "compstat-admin: %s", PQresultErrorMessage(res));
-    }
-    PQclear(res);
-    PQfinish(pg);
-    return ok ? 0 : 1;
+    return print_tsv(pg, res);
 }
 
 /* The audit log, newest first, tab-separated with a header. */
@@ -329,27 +342,16 @@ static int audit(int argc, char **argv)
         return 1;
     PGresult *res = PQexecParams(
         pg,
-        "SELECT l.id, to_char(l.at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'),"
-        " coalesce(l.token_id::text, ''), coalesce(a.code, ''), coalesce(t.role, ''),"
-        " coalesce(l.request_id, ''), l.action, coalesce(l.target, ''),"
-        " coalesce(l.detail::text, '')"
+        "SELECT l.id, to_char(l.at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"') AS at,"
+        " coalesce(l.token_id::text, '') AS token_id, coalesce(a.code, '') AS agency,"
+        " coalesce(t.role, '') AS role, coalesce(l.request_id, '') AS request_id, l.action,"
+        " coalesce(l.target, '') AS target, coalesce(l.detail::text, '') AS detail"
         " FROM audit_log l LEFT JOIN api_tokens t ON t.id = l.token_id"
         " LEFT JOIN agencies a ON a.id = t.agency_id"
         " WHERE ($1::timestamptz IS NULL OR l.at >= $1) AND ($2::int IS NULL OR l.token_id = $2)"
         " AND ($3::text IS NULL OR l.action = $3) ORDER BY l.id DESC LIMIT $4::int",
         4, NULL, params, NULL, NULL, 0);
-    int ok = PQresultStatus(res) == PGRES_TUPLES_OK;
-    if (ok) {
-        printf("id\tat\ttoken_id\tagency\trole\trequest_id\taction\ttarget\tdetail\n");
-        for (int i = 0; i < PQntuples(res); i++)
-            for (int c = 0; c < 9; c++)
-                printf("%s%c", PQgetvalue(res, i, c), c == 8 ? '\n' : '\t');
-    } else {
-        fprintf(stderr, "compstat-admin: %s", PQresultErrorMessage(res));
-    }
-    PQclear(res);
-    PQfinish(pg);
-    return ok ? 0 : 1;
+    return print_tsv(pg, res);
 }
 
 int main(int argc, char **argv)

@@ -112,6 +112,13 @@ static int http_get(const char *path, const char *token, size_t *bodylen)
     return status;
 }
 
+/* The median over nr runs of each of ncols measures: med[k] = median of rm[k][0..nr). */
+static void medians(double (*rm)[16], int ncols, int nr, double *med)
+{
+    for (int k = 0; k < ncols; k++)
+        med[k] = pct(rm[k], nr < 16 ? nr : 16, 0.5);
+}
+
 /* Time n GETs of path: p50 and p99 in seconds. -1 on a non-200 answer. */
 static int time_http(const char *path, const char *token, int n, double *lat, double *p50,
                      double *p99)
@@ -412,10 +419,8 @@ int main(int argc, char **argv)
                 time_sql(pg, qs[i].sql, sql_iters, lat, &rm[4][rnd], &rm[5][rnd]) != 0)
                 return 1;
         }
-        int nr = rounds < 16 ? rounds : 16;
         double med[6];
-        for (int k = 0; k < 6; k++)
-            med[k] = pct(rm[k], nr, 0.5);
+        medians(rm, 6, rounds, med);
         printf("| %s | %.3f / %.3f ms | %.3f / %.3f ms | %.1f / %.1f ms | %.0fx |\n", qs[i].name,
                med[0] * 1e3, med[1] * 1e3, med[2] * 1e3, med[3] * 1e3, med[4] * 1e3, med[5] * 1e3,
                med[4] / med[2]);
@@ -480,10 +485,8 @@ int main(int argc, char **argv)
                     time_sql(pg, hq[i].sql, sql_iters, lat, &rm[2][rnd], &rm[3][rnd]) != 0)
                     return 1;
             }
-            int nr = rounds < 16 ? rounds : 16;
             double med[4];
-            for (int k = 0; k < 4; k++)
-                med[k] = pct(rm[k], nr, 0.5);
+            medians(rm, 4, rounds, med);
             printf("| %s | - | %.3f / %.3f ms | %.1f / %.1f ms | %.0fx |\n", hq[i].name,
                    med[0] * 1e3, med[1] * 1e3, med[2] * 1e3, med[3] * 1e3, med[2] / med[0]);
             fflush(stdout);
