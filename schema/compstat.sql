@@ -99,10 +99,12 @@ CREATE TABLE units (
     callsign    text NOT NULL CHECK (length(callsign) BETWEEN 1 AND 32),
     precinct_id integer REFERENCES precincts (id),
     type        text,
-    status      text,
+    status      text,       -- NULL: derived from the incidents on the unit board
     created_at  timestamptz NOT NULL DEFAULT now(),
     updated_at  timestamptz NOT NULL DEFAULT now(),
-    UNIQUE (agency_id, callsign)
+    UNIQUE (agency_id, callsign),
+    CONSTRAINT units_status_set CHECK (status IS NULL OR status = 'out_of_service'),
+    CONSTRAINT units_type_length CHECK (length(type) <= 64)
 );
 
 CREATE TABLE officers (
@@ -114,7 +116,10 @@ CREATE TABLE officers (
     precinct_id integer REFERENCES precincts (id),
     created_at  timestamptz NOT NULL DEFAULT now(),
     updated_at  timestamptz NOT NULL DEFAULT now(),
-    UNIQUE (agency_id, badge)
+    UNIQUE (agency_id, badge),
+    CONSTRAINT officers_badge_length CHECK (length(badge) BETWEEN 1 AND 32),
+    CONSTRAINT officers_name_length CHECK (length(name) BETWEEN 1 AND 200),
+    CONSTRAINT officers_rank_length CHECK (length(rank) <= 64)
 );
 
 -- A tour of duty in local time, e.g. 00:00-08:00.
@@ -123,8 +128,15 @@ CREATE TABLE shifts (
     agency_id   integer NOT NULL REFERENCES agencies (id),
     code        text NOT NULL,
     starts      time NOT NULL,
-    ends        time NOT NULL,
-    UNIQUE (agency_id, code)
+    ends        time NOT NULL,  -- = starts: 24 hours; < starts: crosses midnight
+    created_at  timestamptz NOT NULL DEFAULT now(),
+    updated_at  timestamptz NOT NULL DEFAULT now(),
+    UNIQUE (agency_id, code),
+    CONSTRAINT shifts_code_format CHECK (code ~ '^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$'),
+    -- Quarter hours of local time: the response-time cube counts in quarter hours.
+    CONSTRAINT shifts_quarter_hours CHECK (
+        date_part('second', starts) = 0 AND date_part('minute', starts)::int % 15 = 0 AND
+        date_part('second', ends) = 0 AND date_part('minute', ends)::int % 15 = 0)
 );
 
 -- Who is on which unit in which tour on which day.
@@ -136,6 +148,7 @@ CREATE TABLE shift_assignments (
     unit_id     integer REFERENCES units (id),
     UNIQUE (shift_id, day, officer_id)
 );
+CREATE INDEX shift_assignments_day_idx ON shift_assignments (day, shift_id);
 
 -- API tokens: only the SHA-256 of the token is stored.
 CREATE TABLE api_tokens (

@@ -19,6 +19,9 @@
 static cube *live;         /* answering, when ready */
 static cube *loading;      /* being filled */
 static sp_store *sp_live, *sp_loading; /* the hotspot grid counts, alongside */
+static rt_cube *rt_live, *rt_loading;  /* response times, alongside */
+static strmap *board_live, *board_loading; /* "agency\x1fcallsign" -> struct unit_live */
+static int cube_finished, rt_finished;     /* the two halves of a load */
 static int ready;
 static uint64_t load_started_ns;
 static size_t load_rows;
@@ -255,6 +258,293 @@ static void on_row(void *arg, char *row, int len)
     load_rows++;
 }
 
+static void maybe_complete(void);
+static void discard_loading(void);
+
+/* ------------------------------------------------------------ response times */
+
+/* An incident's response-time fact; 0 when it has none (no received_at). */
+static int fact_of(int agency, int precinct, int priority, const int64_t *times, unsigned set,
+                   char *const *units, size_t nunits, rt_fact *f)
+{
+    if (!(set & (1u << INC_T_RECEIVED)))
+        return 0;
+    memset(f, 0, sizeof *f);
+    f->agency = agency;
+    f->precinct = precinct;
+    f->priority = priority;
+    f->received = times[INC_T_RECEIVED];
+    f->mask = rt_intervals(times, set, f->v);
+    f->units = units;
+    f->nunits = nunits;
+    return 1;
+}
+
+/* A unit's open incidents, for the unit board. */
+struct unit_live {
+    int n, cap;
+    struct {
+        int64_t id;
+        int status;
+    } *inc;
+};
+
+static int board_active(int status)
+{
+    return status == INC_OPEN || status == INC_DISPATCHED || status == INC_EN_ROUTE ||
+           status == INC_ON_SCENE;
+}
+
+static void board_key(char *buf, size_t size, int agency, const char *callsign)
+{
+    snprintf(buf, size, "%d\x1f%s", agency, callsign);
+}
+
+/* Attach (delta +1) or detach (-1) incident id to/from each of its units. */
+static int board_move(strmap *b, int agency, int64_t id, int status, char *const *units,
+                      size_t nunits, int delta)
+{
+    if (b == NULL || !board_active(status))
+        return 0;
+    for (size_t i = 0; i < nunits; i++) {
+        char key[96];
+        board_key(key, sizeof key, agency, units[i]);
+        struct unit_live *u = strmap_get(b, key);
+        if (delta < 0) {
+            int k = 0;
+            while (u && k < u->n && u->inc[k].id != id)
+                k++;
+            if (u == NULL || k == u->n)
+                return -1;
+            u->inc[k] = u->inc[--u->n];
+            continue;
+        }
+        if (u == NULL) {
+            if ((u = calloc(1, sizeof *u)) == NULL || strmap_put(b, key, u) != 0) {
+                free(u);
+                return -1;
+            }
+        }
+        if (u->n == u->cap) {
+            int ncap = u->cap ? u->cap * 2 : 2;
+            void *ni = realloc(u->inc, (size_t)ncap * sizeof *u->inc);
+            if (ni == NULL)
+                return -1;
+            u->inc = ni;
+            u->cap = ncap;
+        }
+        u->inc[u->n].id = id;
+        u->inc[u->n].status = status;
+        u->n++;
+    }
+    return 0;
+}
+
+static void free_unit_live(const char *key, void *value, void *arg)
+{
+    struct unit_live *u = value;
+    free(u->inc);
+    free(u);
+}
+
+static void board_free(strmap *b)
+{
+    if (b == NULL)
+        return;
+    strmap_foreach(b, free_unit_live, NULL);
+    strmap_free(b);
+}
+
+static void fill_activity(const struct unit_live *u, unit_activity *out)
+{
+    memset(out, 0, sizeof *out);
+    out->status = -1;
+    for (int i = 0; u && i < u->n; i++) {
+        int st = u->inc[i].status == INC_OPEN ? INC_DISPATCHED : u->inc[i].status;
+        if (st > out->status)
+            out->status = st;
+        if (out->n < UNIT_ACTIVITY_MAX)
+            out->incidents[out->n++] = u->inc[i].id;
+    }
+    out->total = u ? u->n : 0;
+}
+
+void analytics_unit_activity(int agency, const char *callsign, unit_activity *out)
+{
+    char key[96];
+    board_key(key, sizeof key, agency, callsign);
+    fill_activity(board_live ? strmap_get(board_live, key) : NULL, out);
+}
+
+struct board_walk {
+    int agency;
+    void (*fn)(const char *callsign, const unit_activity *a, void *arg);
+    void *arg;
+};
+
+static void walk_one(const char *key, void *value, void *arg)
+{
+    struct board_walk *w = arg;
+    const char *sep = strchr(key, '\x1f');
+    const struct unit_live *u = value;
+    if (sep == NULL || atoi(key) != w->agency || u->n == 0)
+        return;
+    unit_activity a;
+    fill_activity(u, &a);
+    w->fn(sep + 1, &a, w->arg);
+}
+
+void analytics_units_foreach(int agency,
+                             void (*fn)(const char *callsign, const unit_activity *a, void *arg),
+                             void *arg)
+{
+    struct board_walk w = {agency, fn, arg};
+    if (board_live)
+        strmap_foreach(board_live, walk_one, &w);
+}
+
+/* Undo COPY text escapes in place (\\, \t, \n, \r, \b, \f, \v). */
+static void copy_unescape(char *s)
+{
+    char *w = s;
+    for (char *p = s; *p; p++) {
+        if (*p != '\\' || p[1] == '\0') {
+            *w++ = *p;
+            continue;
+        }
+        p++;
+        switch (*p) {
+        case 't': *w++ = '\t'; break;
+        case 'n': *w++ = '\n'; break;
+        case 'r': *w++ = '\r'; break;
+        case 'b': *w++ = '\b'; break;
+        case 'f': *w++ = '\f'; break;
+        case 'v': *w++ = '\v'; break;
+        default: *w++ = *p; break;
+        }
+    }
+    *w = '\0';
+}
+
+static void on_rt_row(void *arg, char *row, int len)
+{
+    /* id, agency, precinct, priority, status, received .. cleared, units (JSON) */
+    enum { NF = 11 };
+    char *f[NF];
+    row[len] = '\0';
+    char *p = row;
+    for (int i = 0; i < NF; i++) {
+        f[i] = p;
+        char *tab = strchr(p, '\t');
+        if (tab == NULL && i < NF - 1) {
+            log_error("cube", "unreadable response-time row: %.80s", row);
+            return;
+        }
+        if (tab) {
+            *tab = '\0';
+            p = tab + 1;
+        }
+    }
+    int64_t times[INC_T_COUNT] = {0};
+    unsigned set = 0;
+    for (int t = INC_T_RECEIVED; t <= INC_T_CLEARED; t++) {
+        char *v = f[5 + t - INC_T_RECEIVED];
+        if (strcmp(v, "\\N") != 0) {
+            times[t] = strtoll(v, NULL, 10);
+            set |= 1u << t;
+        }
+    }
+    char *units[INC_MAX_UNITS];
+    size_t nunits = 0;
+    cJSON *doc = NULL;
+    if (strcmp(f[10], "\\N") != 0) {
+        copy_unescape(f[10]);
+        doc = cJSON_Parse(f[10]);
+        const cJSON *u;
+        cJSON_ArrayForEach(u, doc) {
+            if (cJSON_IsString(u) && nunits < INC_MAX_UNITS)
+                units[nunits++] = u->valuestring;
+        }
+    }
+    int agency = atoi(f[1]);
+    rt_fact fact;
+    if (fact_of(agency, atoi(f[2]), atoi(f[3]), times, set, units, nunits, &fact) &&
+        rt_add(rt_loading, &fact, +1) != 0)
+        log_error("cube", "out of memory while loading response times");
+    if (board_move(board_loading, agency, strtoll(f[0], NULL, 10), inc_status_parse(f[4]), units,
+                   nunits, +1) != 0)
+        log_error("cube", "out of memory while loading the unit board");
+    cJSON_Delete(doc);
+}
+
+static void on_rt_loaded(void *arg, PGresult *res, const char *error)
+{
+    if (error) {
+        log_error("cube", "loading response times failed: %s", error);
+        discard_loading();
+        return;
+    }
+    rt_finished = 1;
+    maybe_complete();
+}
+
+/* Move a committed incident's response-time fact and unit-board entries. */
+static void rt_move(const stored *s, int delta)
+{
+    const inc_incident *in = &s->inc;
+    rt_fact f;
+    int bad = 0;
+    if (rt_live && fact_of(s->agency_id, s->precinct_id, in->priority, in->times, in->times_set,
+                           in->units, in->nunits, &f))
+        bad = rt_add(rt_live, &f, delta) != 0;
+    if (board_move(board_live, s->agency_id, s->id, in->status, in->units, in->nunits, delta))
+        bad = 1;
+    if (bad) {
+        log_error("cube", "inconsistent response-time update for incident %lld; reloading",
+                  (long long)s->id);
+        ready = 0;
+    }
+}
+
+static void discard_loading(void)
+{
+    cube_free(loading);
+    loading = NULL;
+    sp_free(sp_loading);
+    sp_loading = NULL;
+    rt_free(rt_loading);
+    rt_loading = NULL;
+    board_free(board_loading);
+    board_loading = NULL;
+}
+
+/* Both COPYs are in and the cube is indexed: the new state answers. */
+static void maybe_complete(void)
+{
+    if (!cube_finished || !rt_finished || loading == NULL)
+        return;
+    cube_free(live);
+    live = loading;
+    loading = NULL;
+    sp_free(sp_live);
+    sp_live = sp_loading;
+    sp_loading = NULL;
+    rt_free(rt_live);
+    rt_live = rt_loading;
+    rt_loading = NULL;
+    board_free(board_live);
+    board_live = board_loading;
+    board_loading = NULL;
+    ready = 1;
+    ingest_resume(app.ingest);
+    log_info("cube", "loaded %llu incidents in %zu cells of %zu series (%.1f MiB), "
+             "%zu response-time facts (%.1f MiB) in %.0f ms",
+             (unsigned long long)cube_total(live), cube_cells(live), cube_series(live),
+             (double)cube_bytes(live) / 1048576.0, rt_facts(rt_live),
+             (double)rt_bytes(rt_live) / 1048576.0,
+             (double)(http_now_ns() - load_started_ns) / 1e6);
+}
+
 static void on_finish_step(evutil_socket_t fd, short what, void *arg)
 {
     /* Index in slices of ~200k incidents so the loop keeps serving. */
@@ -267,34 +557,18 @@ static void on_finish_step(evutil_socket_t fd, short what, void *arg)
     }
     if (rc < 0) {
         log_error("cube", "out of memory while indexing; the cube stays unloaded");
-        cube_free(loading);
-        loading = NULL;
-        sp_free(sp_loading);
-        sp_loading = NULL;
+        discard_loading();
         return;
     }
-    cube_free(live);
-    live = loading;
-    loading = NULL;
-    sp_free(sp_live);
-    sp_live = sp_loading;
-    sp_loading = NULL;
-    ready = 1;
-    ingest_resume(app.ingest);
-    log_info("cube", "loaded %llu incidents in %zu cells of %zu series (%.1f MiB) in %.0f ms",
-             (unsigned long long)cube_total(live), cube_cells(live), cube_series(live),
-             (double)cube_bytes(live) / 1048576.0,
-             (double)(http_now_ns() - load_started_ns) / 1e6);
+    cube_finished = 1;
+    maybe_complete();
 }
 
 static void on_loaded(void *arg, PGresult *res, const char *error)
 {
     if (error) {
         log_error("cube", "loading failed: %s", error);
-        cube_free(loading);
-        loading = NULL;
-        sp_free(sp_loading);
-        sp_loading = NULL;
+        discard_loading();
         return; /* the next (re)connect loads again */
     }
     if (!categories_declared) {
@@ -311,21 +585,21 @@ void analytics_reload(db_conn *db)
     ready = 0;
     if (finish_ev)
         event_del(finish_ev); /* a finish of the load being replaced must not run */
-    cube_free(loading);
+    discard_loading();
     loading = cube_new();
-    sp_free(sp_loading);
     sp_loading = sp_new();
+    rt_loading = rt_new();
+    board_loading = strmap_new();
     categories_declared = 0;
+    cube_finished = rt_finished = 0;
     load_rows = 0;
     load_started_ns = http_now_ns();
-    if (loading == NULL || sp_loading == NULL ||
-        db_copy_out(db, ANALYTICS_LOAD_SQL,
-                    on_row, on_loaded, NULL) != 0) {
+    /* Both on the writer, one after the other, before any write. */
+    if (loading == NULL || sp_loading == NULL || rt_loading == NULL || board_loading == NULL ||
+        db_copy_out(db, ANALYTICS_LOAD_SQL, on_row, on_loaded, NULL) != 0 ||
+        db_copy_out(db, ANALYTICS_RT_LOAD_SQL, on_rt_row, on_rt_loaded, NULL) != 0) {
         log_error("cube", "cannot start loading");
-        cube_free(loading);
-        loading = NULL;
-        sp_free(sp_loading);
-        sp_loading = NULL;
+        discard_loading();
     }
 }
 
@@ -359,6 +633,9 @@ void analytics_apply(const stored *old, const stored *new_row)
         move(old, -1, commit);
     if (store_counted(new_row))
         move(new_row, +1, commit);
+    if (old)
+        rt_move(old, -1);
+    rt_move(new_row, +1);
     if (!ready && loading == NULL && db_is_up(app.writer))
         analytics_reload(app.writer);
 }
@@ -373,14 +650,22 @@ const cube *analytics_cube(void)
     return live;
 }
 
+const rt_cube *analytics_rt(void)
+{
+    return rt_live;
+}
+
 void analytics_free(void)
 {
+    discard_loading();
     cube_free(live);
-    cube_free(loading);
-    live = loading = NULL;
+    live = NULL;
     sp_free(sp_live);
-    sp_free(sp_loading);
-    sp_live = sp_loading = NULL;
+    sp_live = NULL;
+    rt_free(rt_live);
+    rt_live = NULL;
+    board_free(board_live);
+    board_live = NULL;
     if (finish_ev)
         event_free(finish_ev);
     finish_ev = NULL;

@@ -13,6 +13,7 @@
 
 #include "cube.h"
 #include "db.h"
+#include "rtcube.h"
 #include "spatial.h"
 #include "store.h"
 #include "tz.h"
@@ -28,6 +29,20 @@
     " date_part('epoch', counted_at)::bigint,"                                                \
     " (date_part('epoch', updated_at) * 1000)::bigint, ST_X(geom), ST_Y(geom) FROM incidents" \
     " WHERE status NOT IN ('unfounded', 'cancelled')) TO STDOUT"
+
+/*
+ * The rows the response-time cube and the unit board are built from: every
+ * incident with a received_at (unfounded and cancelled included: units
+ * responded), and every open one with units attached.
+ */
+#define ANALYTICS_RT_LOAD_SQL                                                                 \
+    "COPY (SELECT id, agency_id, coalesce(precinct_id, 0), coalesce(priority, -1), status,"   \
+    " date_part('epoch', received_at)::bigint, date_part('epoch', dispatched_at)::bigint,"    \
+    " date_part('epoch', en_route_at)::bigint, date_part('epoch', on_scene_at)::bigint,"      \
+    " date_part('epoch', cleared_at)::bigint,"                                                \
+    " CASE WHEN units = '{}' THEN NULL ELSE array_to_json(units)::text END FROM incidents"   \
+    " WHERE received_at IS NOT NULL OR (units <> '{}'"                                        \
+    "  AND status IN ('open', 'dispatched', 'en_route', 'on_scene'))) TO STDOUT"
 
 /* Start (re)loading the cube through db; the old cube stops answering. */
 void analytics_reload(db_conn *db);
@@ -71,6 +86,27 @@ void analytics_precinct_changed(int agency_id);
 
 /* The zone of an agency (UTC when its zone cannot be read). */
 const tz_zone *zone_of_agency(int agency_id);
+
+/* The response-time cube (valid while analytics_ready()). */
+const rt_cube *analytics_rt(void);
+
+/*
+ * The unit board: the open incidents (open, dispatched, en route, on scene)
+ * a call sign is attached to. status is the furthest of their statuses
+ * (an open incident with the unit attached counts as dispatched), -1 when
+ * none; incidents lists the first UNIT_ACTIVITY_MAX ids of total.
+ */
+#define UNIT_ACTIVITY_MAX 8
+typedef struct unit_activity {
+    int status;
+    int n, total;
+    int64_t incidents[UNIT_ACTIVITY_MAX];
+} unit_activity;
+void analytics_unit_activity(int agency, const char *callsign, unit_activity *out);
+/* Every call sign of the agency attached to an open incident. */
+void analytics_units_foreach(int agency,
+                             void (*fn)(const char *callsign, const unit_activity *a, void *arg),
+                             void *arg);
 
 void analytics_free(void);
 

@@ -53,6 +53,20 @@ void h_incidents_list(http_req *r);
 void h_cube(http_req *r);
 void h_compstat(http_req *r);
 void h_hotspots(http_req *r);
+void h_response_times(http_req *r);
+void h_workload(http_req *r);
+
+void h_units_get(http_req *r);
+void h_unit_get(http_req *r);
+void h_unit_put(http_req *r);
+void h_unit_status_put(http_req *r);
+void h_officers_get(http_req *r);
+void h_officer_put(http_req *r);
+void h_shifts_get(http_req *r);
+void h_shift_put(http_req *r);
+void h_roster_get(http_req *r);
+void h_roster_put(http_req *r);
+
 /* Free the hotspot study-area cache (at exit). */
 void hotspots_free(void);
 

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "app.h"
+#include "rfc3339.h"
 
 enum kind { PRECINCTS, OFFENSES, CATEGORIES };
 
@@ -76,4 +77,60 @@ int filter_offenses(http_req *r, const char *param, const char *list, uint8_t *m
 int filter_categories(http_req *r, const char *param, const char *list, uint8_t *mask, int32_t n)
 {
     return read_list(r, CATEGORIES, param, list, mask, n);
+}
+
+int filter_bound(http_req *r, const char *name, const tz_zone *zone, int64_t quantum,
+                 const char *why, int64_t *out)
+{
+    const char *v = qs_get(&r->query, name);
+    int y, m, d;
+    if (v == NULL)
+        return 0;
+    if (rfc3339_parse_date(v, &y, &m, &d) == 0) {
+        *out = tz_utc(zone, rfc3339_days_from_civil(y, m, d) * 86400);
+    } else if (rfc3339_parse(v, out) != 0) {
+        http_reply_error(r, 422, "invalid_field", name,
+                         "%s must be an RFC 3339 time with offset or a date YYYY-MM-DD", name);
+        return -1;
+    }
+    if (*out % quantum != 0) {
+        http_reply_error(r, 422, "invalid_field", name, "%s must fall on %s", name, why);
+        return -1;
+    }
+    return 0;
+}
+
+void filter_scope(const http_req *r, uint8_t *mask, int32_t n, int had_filter)
+{
+    if (r->who.nprecincts < 0)
+        return;
+    uint8_t *allowed = calloc((size_t)n, 1);
+    if (allowed == NULL)
+        return;
+    for (int i = 0; i < r->who.nprecincts; i++) {
+        const ref_precinct *p = ref_precinct_by_code(app.ref, r->who.precincts[i]);
+        if (p && p->id < n)
+            allowed[p->id] = 1;
+    }
+    for (int32_t i = 0; i < n; i++)
+        mask[i] = had_filter ? (uint8_t)(mask[i] && allowed[i]) : allowed[i];
+    free(allowed);
+}
+
+int filter_priorities(http_req *r, const char *param, unsigned *bits)
+{
+    const char *v = qs_get(&r->query, param);
+    *bits = 0;
+    if (v == NULL)
+        return 0;
+    for (const char *p = v;; p += 2) {
+        if (p[0] < '0' || p[0] > '9' || (p[1] != ',' && p[1] != '\0')) {
+            http_reply_error(r, 422, "invalid_field", param,
+                             "%s takes integers from 0 to 9 (a comma list)", param);
+            return -1;
+        }
+        *bits |= 1u << (p[0] - '0' + 1);
+        if (p[1] == '\0')
+            return 0;
+    }
 }

@@ -21,6 +21,7 @@
 #include "app.h"
 #include "audit.h"
 #include "auth.h"
+#include "hr.h"
 #include "log.h"
 #include "metrics.h"
 
@@ -54,6 +55,21 @@ static const struct route routes[] = {
     {EVHTTP_REQ_GET, "/v1/hotspots", ROLE_READ, h_hotspots, "hotspots", "hotspots.read"},
     {EVHTTP_REQ_PATCH, "/v1/incidents/*/*", ROLE_DISPATCH | ROLE_ADMIN, h_incident_patch,
      "incident_patch", NULL},
+    {EVHTTP_REQ_GET, "/v1/response-times", ROLE_READ, h_response_times, "response_times",
+     "response_times.read"},
+    {EVHTTP_REQ_GET, "/v1/reports/workload", ROLE_READ, h_workload, "workload",
+     "workload.read"},
+    {EVHTTP_REQ_GET, "/v1/units", ROLE_READ, h_units_get, "units_get", "units.read"},
+    {EVHTTP_REQ_GET, "/v1/units/*", ROLE_READ, h_unit_get, "unit_get", "units.read"},
+    {EVHTTP_REQ_PUT, "/v1/units/*", ROLE_HR, h_unit_put, "unit_put", NULL},
+    {EVHTTP_REQ_PUT, "/v1/units/*/status", ROLE_DISPATCH | ROLE_HR, h_unit_status_put,
+     "unit_status_put", NULL},
+    {EVHTTP_REQ_GET, "/v1/officers", ROLE_HR, h_officers_get, "officers_get", NULL},
+    {EVHTTP_REQ_PUT, "/v1/officers/*", ROLE_HR, h_officer_put, "officer_put", NULL},
+    {EVHTTP_REQ_GET, "/v1/shifts", ROLE_READ, h_shifts_get, "shifts_get", NULL},
+    {EVHTTP_REQ_PUT, "/v1/shifts/*", ROLE_HR, h_shift_put, "shift_put", NULL},
+    {EVHTTP_REQ_GET, "/v1/shifts/*/roster/*", ROLE_HR, h_roster_get, "roster_get", NULL},
+    {EVHTTP_REQ_PUT, "/v1/shifts/*/roster/*", ROLE_HR, h_roster_put, "roster_put", NULL},
 };
 #define NROUTES ((int)(sizeof routes / sizeof routes[0]))
 
@@ -397,7 +413,7 @@ static void on_request(struct evhttp_request *ev, void *arg)
         http_reply_error(r, 503, "shutting_down", NULL, "the server is shutting down");
         return;
     }
-    if (routes[r->route].roles && (!app.ref_loaded || !analytics_ready())) {
+    if (routes[r->route].roles && (!app.ref_loaded || !hr_ready() || !analytics_ready())) {
         http_reply_error(r, 503, "starting_up", NULL,
                          "reference data and the cube are loading from the database");
         return;

@@ -28,6 +28,7 @@ enum role {
 };
 #define ROLE_READ (ROLE_COMMANDER | ROLE_SUPERVISOR | ROLE_ADMIN)
 #define ROLE_ANY (ROLE_DISPATCH | ROLE_READ)
+#define ROLE_HR (ROLE_SUPERVISOR | ROLE_ADMIN) /* units, officers, shifts */
 
 /* Who is asking: resolved from the bearer token. */
 typedef struct principal {

@@ -28,6 +28,7 @@
 #include "ingest.h"
 #include "log.h"
 #include "tls.h"
+#include "hr.h"
 
 struct app app;
 
@@ -43,6 +44,7 @@ static void on_reader_up(void *arg, db_conn *db)
 static void on_writer_up(void *arg, db_conn *db)
 {
     refdata_reload(db);
+    hr_reload(db);
     analytics_reload(db);
 }
 
@@ -209,6 +211,7 @@ int main(int argc, char **argv)
     ref_free(app.ref);
     analytics_free();
     hotspots_free();
+    hr_free();
     if (drain_timer)
         event_free(drain_timer);
     event_free(sigterm);

@@ -57,27 +57,11 @@ static const char *category_name(int id)
     return n ? n : "";
 }
 
-/* A from/to bound: RFC 3339 or a local date. 0, or -1 after replying. */
+/* A from/to bound of the cube: on a quarter hour. */
 static int parse_bound(http_req *r, const char *name, const tz_zone *zone, int64_t *out)
 {
-    const char *v = qs_get(&r->query, name);
-    int y, m, d;
-    if (v == NULL)
-        return 0;
-    if (rfc3339_parse_date(v, &y, &m, &d) == 0) {
-        *out = tz_utc(zone, rfc3339_days_from_civil(y, m, d) * 86400);
-    } else if (rfc3339_parse(v, out) != 0) {
-        http_reply_error(r, 422, "invalid_field", name,
-                         "%s must be an RFC 3339 time with offset or a date YYYY-MM-DD", name);
-        return -1;
-    }
-    if (*out % CUBE_SLOT != 0) {
-        http_reply_error(r, 422, "invalid_field", name,
-                         "%s must fall on a quarter hour (the cube counts in 15-minute cells)",
-                         name);
-        return -1;
-    }
-    return 0;
+    return filter_bound(r, name, zone, CUBE_SLOT,
+                        "a quarter hour (the cube counts in 15-minute cells)", out);
 }
 
 /* Mark the ids named in a comma list; -1 after replying. */
@@ -113,24 +97,6 @@ static int parse_codes(http_req *r, const char *name, uint8_t *mask, int32_t n,
     }
     free(copy);
     return 0;
-}
-
-/* Restrict a precinct mask to the token's precincts. */
-static void apply_scope(const http_req *r, uint8_t *mask, int32_t n, int had_filter)
-{
-    if (r->who.nprecincts < 0)
-        return;
-    uint8_t *allowed = calloc((size_t)n, 1);
-    if (allowed == NULL)
-        return;
-    for (int i = 0; i < r->who.nprecincts; i++) {
-        const ref_precinct *p = ref_precinct_by_code(app.ref, r->who.precincts[i]);
-        if (p && p->id < n)
-            allowed[p->id] = 1;
-    }
-    for (int32_t i = 0; i < n; i++)
-        mask[i] = had_filter ? (uint8_t)(mask[i] && allowed[i]) : allowed[i];
-    free(allowed);
 }
 
 static const char *precinct_code(int32_t id)
@@ -341,7 +307,7 @@ void h_cube(http_req *r)
     int rc = parse_codes(r, "precinct", pmask, np, &cats);
     if (rc < 0)
         goto out;
-    apply_scope(r, pmask, np, rc == 0);
+    filter_scope(r, pmask, np, rc == 0);
     if (rc == 0 || r->who.nprecincts >= 0) {
         q.precincts = pmask;
         q.nprecincts = np;
@@ -361,20 +327,8 @@ void h_cube(http_req *r)
         q.categories = cmask;
         q.ncategories = cats.max;
     }
-    if ((v = qs_get(&r->query, "priority")) != NULL) {
-        char *copy = strdup(v), *save = NULL;
-        for (char *tok = copy ? strtok_r(copy, ",", &save) : NULL; tok;
-             tok = strtok_r(NULL, ",", &save)) {
-            if (strlen(tok) != 1 || tok[0] < '0' || tok[0] > '9') {
-                http_reply_error(r, 422, "invalid_field", "priority",
-                                 "priority takes integers from 0 to 9");
-                free(copy);
-                goto out;
-            }
-            q.priorities |= 1u << (tok[0] - '0' + 1);
-        }
-        free(copy);
-    }
+    if (filter_priorities(r, "priority", &q.priorities) != 0)
+        goto out;
     q.by = d.by;
 
     cube_result res;

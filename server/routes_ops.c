@@ -4,6 +4,7 @@
  */
 #include "analytics.h"
 #include "app.h"
+#include "hr.h"
 #include "metrics.h"
 #include "sbuf.h"
 
@@ -17,7 +18,7 @@ void h_healthz(http_req *r)
 void h_readyz(http_req *r)
 {
     int db = db_is_up(app.writer) && db_is_up(app.reader);
-    int ready = db && app.ref_loaded && analytics_ready() && !app.draining;
+    int ready = db && app.ref_loaded && hr_ready() && analytics_ready() && !app.draining;
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "status", ready ? "ready" : "not_ready");
     cJSON_AddBoolToObject(o, "database", db);

@@ -11,10 +11,10 @@
 
 #include "analytics.h"
 #include "app.h"
-#include "jsondepth.h"
 #include "geo.h"
 #include "log.h"
 #include "qs.h"
+#include "reqbody.h"
 
 /* ------------------------------------------------------------ loading */
 
@@ -86,68 +86,6 @@ void refdata_reload(db_conn *db)
 }
 
 /* ------------------------------------------------------------ helpers */
-
-/* Parse the JSON object body, or reply 400/415 and return NULL. */
-static cJSON *json_body(http_req *r)
-{
-    if (!http_content_type_is(r, "application/json")) {
-        http_reply_error(r, 415, "unsupported_media_type", NULL, "send application/json");
-        return NULL;
-    }
-    size_t len;
-    char *body = http_body(r, &len);
-    cJSON *doc = body && json_depth(body, len) <= JSON_MAX_DEPTH
-                     ? cJSON_ParseWithLength(body, len)
-                     : NULL;
-    free(body);
-    if (doc == NULL || !cJSON_IsObject(doc)) {
-        cJSON_Delete(doc);
-        http_reply_error(r, 400, "malformed_json", NULL, "the body must be a JSON object");
-        return NULL;
-    }
-    return doc;
-}
-
-/*
- * A string member: required or optional, 1..maxlen bytes of UTF-8. Returns
- * the string, NULL when absent and optional; replies 422 and sets *bad.
- */
-static const char *str_member(http_req *r, cJSON *doc, const char *name, int required,
-                              size_t maxlen, int *bad)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(doc, name);
-    if (*bad)
-        return NULL;
-    if (v == NULL || cJSON_IsNull(v)) {
-        if (required) {
-            http_reply_error(r, 422, "missing_field", name, "%s is required", name);
-            *bad = 1;
-        }
-        return NULL;
-    }
-    size_t len = cJSON_IsString(v) ? strlen(v->valuestring) : 0;
-    if (!cJSON_IsString(v) || len < 1 || len > maxlen || !qs_utf8_valid(v->valuestring, len)) {
-        http_reply_error(r, 422, "invalid_field", name, "%s must be a string of 1 to %zu bytes",
-                         name, maxlen);
-        *bad = 1;
-        return NULL;
-    }
-    return v->valuestring;
-}
-
-static int code_ok(const char *s, size_t maxlen)
-{
-    size_t n = strlen(s);
-    if (n < 1 || n > maxlen)
-        return 0;
-    for (size_t i = 0; i < n; i++) {
-        char c = s[i];
-        int alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
-        if (!alnum && (i == 0 || (c != '-' && c != '_' && c != '.')))
-            return 0;
-    }
-    return 1;
-}
 
 static cJSON *agency_json(const ref_agency *a)
 {
@@ -246,12 +184,12 @@ void h_agency_put(http_req *r)
                          "compstat-admin token create)");
         return;
     }
-    cJSON *doc = json_body(r);
+    cJSON *doc = req_json_object(r);
     if (doc == NULL)
         return;
     int bad = 0;
-    const char *name = str_member(r, doc, "name", 1, 200, &bad);
-    const char *tz = str_member(r, doc, "time_zone", 1, 64, &bad);
+    const char *name = req_str_member(r, doc, "name", 1, 200, &bad);
+    const char *tz = req_str_member(r, doc, "time_zone", 1, 64, &bad);
     if (bad) {
         cJSON_Delete(doc);
         return;
@@ -333,7 +271,7 @@ static void on_precinct_put(void *arg, PGresult *res, const char *error)
 void h_precinct_put(http_req *r)
 {
     const char *code = r->seg[2];
-    if (!code_ok(code, 64)) {
+    if (!req_code_ok(code, 64)) {
         http_reply_error(r, 422, "invalid_field", "code",
                          "a precinct code is 1 to 64 letters, digits, '-', '_' or '.'");
         return;
@@ -343,12 +281,12 @@ void h_precinct_put(http_req *r)
         http_reply_error(r, 409, "conflict", "code", "precinct %s belongs to another agency", code);
         return;
     }
-    cJSON *doc = json_body(r);
+    cJSON *doc = req_json_object(r);
     if (doc == NULL)
         return;
     int bad = 0;
-    const char *agency = str_member(r, doc, "agency", 0, 32, &bad);
-    const char *name = str_member(r, doc, "name", 1, 200, &bad);
+    const char *agency = req_str_member(r, doc, "agency", 0, 32, &bad);
+    const char *name = req_str_member(r, doc, "name", 1, 200, &bad);
     if (bad) {
         cJSON_Delete(doc);
         return;
@@ -465,12 +403,12 @@ void h_offense_put(http_req *r)
         http_reply_error(r, 422, "invalid_field", "code", "an offense code is 1 to 64 bytes");
         return;
     }
-    cJSON *doc = json_body(r);
+    cJSON *doc = req_json_object(r);
     if (doc == NULL)
         return;
     int bad = 0;
-    const char *name = str_member(r, doc, "name", 1, 200, &bad);
-    const char *category = str_member(r, doc, "category", 1, 64, &bad);
+    const char *name = req_str_member(r, doc, "name", 1, 200, &bad);
+    const char *category = req_str_member(r, doc, "category", 1, 64, &bad);
     if (bad) {
         cJSON_Delete(doc);
         return;

@@ -1,0 +1,548 @@
+/*
+ * rtcube.c -- see rtcube.h.
+ *
+ * Layout: agencies (a short array) -> days (sorted array of pointers, by
+ * UTC day number) -> leaves (an array per day, found through a small
+ * open-addressing hash) -> records (one per fact: its quarter of the day,
+ * its interval mask and values). A leaf's unit is RT_ALL for the
+ * once-per-incident copy.
+ */
+#include "rtcube.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "strmap.h"
+
+#define RT_ALL (-2) /* leaf of the once-per-incident copies */
+#define DAY 86400
+
+typedef struct rt_rec {
+    uint32_t v[RT_NINT];
+    uint8_t quarter;
+    uint8_t mask;
+} rt_rec;
+
+typedef struct rt_leaf {
+    int32_t precinct, unit;
+    int8_t priority;
+    uint32_t n, cap;
+    rt_rec *recs;
+} rt_leaf;
+
+typedef struct rt_day {
+    int64_t day; /* days since 1970-01-01, UTC */
+    uint32_t nleaves, lcap;
+    rt_leaf *leaves;
+    uint32_t *hash; /* leaf index + 1, 0 empty */
+    uint32_t hcap;  /* power of two */
+} rt_day;
+
+typedef struct rt_agency {
+    int32_t id;
+    rt_day **days;
+    size_t ndays, cap;
+} rt_agency;
+
+struct rt_cube {
+    rt_agency *agencies;
+    size_t nagencies;
+    strmap *unit_ids; /* "agency\x1f" callsign -> id + 1 */
+    char **unit_names;
+    int32_t nunits, ucap;
+    size_t facts;
+    size_t bytes;
+};
+
+rt_cube *rt_new(void)
+{
+    rt_cube *c = calloc(1, sizeof *c);
+    if (c && (c->unit_ids = strmap_new()) == NULL) {
+        free(c);
+        return NULL;
+    }
+    return c;
+}
+
+static void day_free(rt_day *d)
+{
+    for (uint32_t i = 0; i < d->nleaves; i++)
+        free(d->leaves[i].recs);
+    free(d->leaves);
+    free(d->hash);
+    free(d);
+}
+
+void rt_free(rt_cube *c)
+{
+    if (c == NULL)
+        return;
+    for (size_t a = 0; a < c->nagencies; a++) {
+        for (size_t i = 0; i < c->agencies[a].ndays; i++)
+            day_free(c->agencies[a].days[i]);
+        free(c->agencies[a].days);
+    }
+    free(c->agencies);
+    for (int32_t i = 0; i < c->nunits; i++)
+        free(c->unit_names[i]);
+    free(c->unit_names);
+    strmap_free(c->unit_ids);
+    free(c);
+}
+
+size_t rt_facts(const rt_cube *c)
+{
+    return c->facts;
+}
+
+size_t rt_bytes(const rt_cube *c)
+{
+    return c->bytes;
+}
+
+/* ------------------------------------------------------------ units */
+
+static void unit_key(char *buf, size_t size, int32_t agency, const char *callsign)
+{
+    snprintf(buf, size, "%d\x1f%s", (int)agency, callsign);
+}
+
+int32_t rt_unit_id(const rt_cube *c, int32_t agency, const char *callsign)
+{
+    char key[96];
+    unit_key(key, sizeof key, agency, callsign);
+    intptr_t v = (intptr_t)strmap_get(c->unit_ids, key);
+    return v ? (int32_t)(v - 1) : -1;
+}
+
+static int32_t unit_intern(rt_cube *c, int32_t agency, const char *callsign)
+{
+    int32_t id = rt_unit_id(c, agency, callsign);
+    if (id >= 0)
+        return id;
+    if (c->nunits == c->ucap) {
+        int32_t ncap = c->ucap ? c->ucap * 2 : 64;
+        char **nn = realloc(c->unit_names, (size_t)ncap * sizeof *nn);
+        if (nn == NULL)
+            return -1;
+        c->unit_names = nn;
+        c->ucap = ncap;
+    }
+    char key[96];
+    unit_key(key, sizeof key, agency, callsign);
+    char *name = strdup(callsign);
+    if (name == NULL || strmap_put(c->unit_ids, key, (void *)(intptr_t)(c->nunits + 1)) != 0) {
+        free(name);
+        return -1;
+    }
+    c->unit_names[c->nunits] = name;
+    c->bytes += strlen(key) + 48;
+    return c->nunits++;
+}
+
+const char *rt_unit_name(const rt_cube *c, int32_t unit)
+{
+    return unit >= 0 && unit < c->nunits ? c->unit_names[unit] : NULL;
+}
+
+int32_t rt_unit_count(const rt_cube *c)
+{
+    return c->nunits;
+}
+
+/* ------------------------------------------------------------ lookup */
+
+static int64_t floor_div(int64_t a, int64_t b)
+{
+    int64_t q = a / b;
+    return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
+}
+
+static rt_agency *agency_find(const rt_cube *c, int32_t id)
+{
+    for (size_t i = 0; i < c->nagencies; i++)
+        if (c->agencies[i].id == id)
+            return &c->agencies[i];
+    return NULL;
+}
+
+static rt_agency *agency_get(rt_cube *c, int32_t id)
+{
+    rt_agency *a = agency_find(c, id);
+    if (a)
+        return a;
+    rt_agency *na = realloc(c->agencies, (c->nagencies + 1) * sizeof *na);
+    if (na == NULL)
+        return NULL;
+    c->agencies = na;
+    a = &na[c->nagencies++];
+    memset(a, 0, sizeof *a);
+    a->id = id;
+    return a;
+}
+
+/* Index of the first day >= day. */
+static size_t day_lower_bound(const rt_agency *a, int64_t day)
+{
+    size_t lo = 0, hi = a->ndays;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (a->days[mid]->day < day)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+static rt_day *day_get(rt_cube *c, rt_agency *a, int64_t day, int create)
+{
+    size_t i = day_lower_bound(a, day);
+    if (i < a->ndays && a->days[i]->day == day)
+        return a->days[i];
+    if (!create)
+        return NULL;
+    if (a->ndays == a->cap) {
+        size_t ncap = a->cap ? a->cap * 2 : 64;
+        rt_day **nd = realloc(a->days, ncap * sizeof *nd);
+        if (nd == NULL)
+            return NULL;
+        a->days = nd;
+        a->cap = ncap;
+    }
+    rt_day *d = calloc(1, sizeof *d);
+    if (d == NULL)
+        return NULL;
+    d->day = day;
+    memmove(&a->days[i + 1], &a->days[i], (a->ndays - i) * sizeof *a->days);
+    a->days[i] = d;
+    a->ndays++;
+    c->bytes += sizeof *d + sizeof d;
+    return d;
+}
+
+static uint32_t leaf_hash(int32_t precinct, int32_t unit, int priority)
+{
+    uint64_t h = (uint64_t)(uint32_t)precinct * 0x9E3779B97F4A7C15ULL;
+    h ^= (uint64_t)(uint32_t)(unit + 2) * 0xC2B2AE3D27D4EB4FULL;
+    h ^= (uint64_t)(uint32_t)(priority + 1) * 0x165667B19E3779F9ULL;
+    return (uint32_t)(h ^ (h >> 29));
+}
+
+static int rehash(rt_day *d, uint32_t ncap)
+{
+    uint32_t *nh = calloc(ncap, sizeof *nh);
+    if (nh == NULL)
+        return -1;
+    for (uint32_t i = 0; i < d->nleaves; i++) {
+        const rt_leaf *l = &d->leaves[i];
+        uint32_t j = leaf_hash(l->precinct, l->unit, l->priority) & (ncap - 1);
+        while (nh[j])
+            j = (j + 1) & (ncap - 1);
+        nh[j] = i + 1;
+    }
+    free(d->hash);
+    d->hash = nh;
+    d->hcap = ncap;
+    return 0;
+}
+
+static rt_leaf *leaf_get(rt_cube *c, rt_day *d, int32_t precinct, int32_t unit, int priority,
+                         int create)
+{
+    if (d->hcap) {
+        uint32_t j = leaf_hash(precinct, unit, priority) & (d->hcap - 1);
+        for (; d->hash[j]; j = (j + 1) & (d->hcap - 1)) {
+            rt_leaf *l = &d->leaves[d->hash[j] - 1];
+            if (l->precinct == precinct && l->unit == unit && l->priority == priority)
+                return l;
+        }
+    }
+    if (!create)
+        return NULL;
+    if (d->nleaves == d->lcap) {
+        uint32_t ncap = d->lcap ? d->lcap * 2 : 4;
+        rt_leaf *nl = realloc(d->leaves, ncap * sizeof *nl);
+        if (nl == NULL)
+            return NULL;
+        d->leaves = nl;
+        c->bytes += (ncap - d->lcap) * sizeof *nl;
+        d->lcap = ncap;
+    }
+    if ((d->nleaves + 1) * 2 > d->hcap) {
+        uint32_t ncap = d->hcap ? d->hcap * 2 : 8;
+        if (rehash(d, ncap) != 0)
+            return NULL;
+        c->bytes += ncap / 2 * sizeof(uint32_t);
+    }
+    rt_leaf *l = &d->leaves[d->nleaves];
+    memset(l, 0, sizeof *l);
+    l->precinct = precinct;
+    l->unit = unit;
+    l->priority = (int8_t)priority;
+    uint32_t j = leaf_hash(precinct, unit, priority) & (d->hcap - 1);
+    while (d->hash[j])
+        j = (j + 1) & (d->hcap - 1);
+    d->hash[j] = ++d->nleaves;
+    return l;
+}
+
+/* ------------------------------------------------------------ updates */
+
+static int leaf_add(rt_cube *c, rt_leaf *l, const rt_rec *r)
+{
+    if (l->n == l->cap) {
+        uint32_t ncap = l->cap ? l->cap * 2 : 2;
+        rt_rec *nr = realloc(l->recs, ncap * sizeof *nr);
+        if (nr == NULL)
+            return -1;
+        l->recs = nr;
+        c->bytes += (ncap - l->cap) * sizeof *nr;
+        l->cap = ncap;
+    }
+    l->recs[l->n++] = *r;
+    return 0;
+}
+
+static int leaf_remove(rt_leaf *l, const rt_rec *r)
+{
+    for (uint32_t i = l->n; i-- > 0;) {
+        const rt_rec *x = &l->recs[i];
+        if (x->quarter == r->quarter && x->mask == r->mask &&
+            memcmp(x->v, r->v, sizeof x->v) == 0) {
+            l->recs[i] = l->recs[--l->n];
+            return 0;
+        }
+    }
+    return -1;
+}
+
+static int put(rt_cube *c, rt_day *d, const rt_fact *f, int32_t unit, const rt_rec *r,
+               int delta)
+{
+    rt_leaf *l = leaf_get(c, d, f->precinct, unit, f->priority, delta > 0);
+    if (l == NULL)
+        return -1;
+    return delta > 0 ? leaf_add(c, l, r) : leaf_remove(l, r);
+}
+
+int rt_add(rt_cube *c, const rt_fact *f, int delta)
+{
+    if (f->priority < -1 || f->priority > 9 || f->precinct < 0)
+        return -1;
+    rt_agency *a = delta > 0 ? agency_get(c, f->agency) : agency_find(c, f->agency);
+    if (a == NULL)
+        return -1;
+    int64_t day = floor_div(f->received, DAY);
+    rt_day *d = day_get(c, a, day, delta > 0);
+    if (d == NULL)
+        return -1;
+    rt_rec r;
+    memset(&r, 0, sizeof r);
+    r.quarter = (uint8_t)((f->received - day * DAY) / RT_SLOT);
+    r.mask = (uint8_t)(f->mask & ((1u << RT_NINT) - 1));
+    for (int k = 0; k < RT_NINT; k++)
+        r.v[k] = (r.mask & (1u << k)) ? f->v[k] : 0;
+
+    /* Resolve every unit first, so that a failure changes nothing. */
+    int32_t ids[64];
+    size_t nu = f->nunits < 64 ? f->nunits : 64;
+    for (size_t i = 0; i < nu; i++) {
+        ids[i] = delta > 0 ? unit_intern(c, f->agency, f->units[i])
+                           : rt_unit_id(c, f->agency, f->units[i]);
+        if (ids[i] < 0)
+            return -1;
+    }
+    if (put(c, d, f, RT_ALL, &r, delta) != 0)
+        return -1;
+    size_t done = 0;
+    int rc = 0;
+    if (nu == 0) {
+        rc = put(c, d, f, RT_NO_UNIT, &r, delta);
+        done = rc == 0;
+    }
+    for (size_t i = 0; i < nu && rc == 0; i++, done++)
+        rc = put(c, d, f, ids[i], &r, delta);
+    if (rc != 0) {
+        /* Undo what was done (removing what was just added cannot fail;
+           re-adding what was just removed may, and then the cube is
+           inconsistent: the caller reloads anyway). */
+        put(c, d, f, RT_ALL, &r, -delta);
+        if (nu == 0 && done)
+            put(c, d, f, RT_NO_UNIT, &r, -delta);
+        for (size_t i = 0; i < done && nu; i++)
+            put(c, d, f, ids[i], &r, -delta);
+        return -1;
+    }
+    if (delta > 0)
+        c->facts++;
+    else
+        c->facts--;
+    return 0;
+}
+
+/* ------------------------------------------------------------ questions */
+
+typedef struct gkey {
+    int32_t precinct, unit;
+    int8_t priority, shift, hour, dow;
+} gkey;
+
+static uint32_t gkey_hash(const gkey *k)
+{
+    uint64_t h = (uint64_t)(uint32_t)k->precinct * 0x9E3779B97F4A7C15ULL;
+    h ^= (uint64_t)(uint32_t)(k->unit + 2) * 0xC2B2AE3D27D4EB4FULL;
+    h ^= ((uint64_t)(uint8_t)k->priority | (uint64_t)(uint8_t)k->shift << 8 |
+          (uint64_t)(uint8_t)k->hour << 16 | (uint64_t)(uint8_t)k->dow << 24) *
+         0x165667B19E3779F9ULL;
+    return (uint32_t)(h ^ (h >> 31));
+}
+
+static int gkey_eq(const rt_group *g, const gkey *k)
+{
+    return g->precinct == k->precinct && g->unit == k->unit && g->priority == k->priority &&
+           g->shift == k->shift && g->hour == k->hour && g->dow == k->dow;
+}
+
+static int result_grow_index(rt_result *r)
+{
+    size_t ncap = r->icap ? r->icap * 2 : 64;
+    uint32_t *ni = calloc(ncap, sizeof *ni);
+    if (ni == NULL)
+        return -1;
+    for (size_t i = 0; i < r->n; i++) {
+        gkey k = {r->groups[i].precinct, r->groups[i].unit, r->groups[i].priority,
+                  r->groups[i].shift, r->groups[i].hour, r->groups[i].dow};
+        size_t j = gkey_hash(&k) & (ncap - 1);
+        while (ni[j])
+            j = (j + 1) & (ncap - 1);
+        ni[j] = (uint32_t)i + 1;
+    }
+    free(r->index);
+    r->index = ni;
+    r->icap = ncap;
+    return 0;
+}
+
+static rt_group *group_get(rt_result *r, const gkey *k)
+{
+    if (r->icap) {
+        size_t j = gkey_hash(k) & (r->icap - 1);
+        for (; r->index[j]; j = (j + 1) & (r->icap - 1))
+            if (gkey_eq(&r->groups[r->index[j] - 1], k))
+                return &r->groups[r->index[j] - 1];
+    }
+    if ((r->n + 1) * 2 > r->icap && result_grow_index(r) != 0)
+        return NULL;
+    if (r->n == r->cap) {
+        size_t ncap = r->cap ? r->cap * 2 : 16;
+        rt_group *ng = realloc(r->groups, ncap * sizeof *ng);
+        if (ng == NULL)
+            return NULL;
+        r->groups = ng;
+        r->cap = ncap;
+    }
+    rt_group *g = &r->groups[r->n];
+    memset(g, 0, sizeof *g);
+    g->precinct = k->precinct;
+    g->unit = k->unit;
+    g->priority = k->priority;
+    g->shift = k->shift;
+    g->hour = k->hour;
+    g->dow = k->dow;
+    size_t j = gkey_hash(k) & (r->icap - 1);
+    while (r->index[j])
+        j = (j + 1) & (r->icap - 1);
+    r->index[j] = (uint32_t)++r->n;
+    return g;
+}
+
+static int leaf_selected(const rt_question *q, const rt_leaf *l, int per_unit)
+{
+    if (per_unit ? l->unit == RT_ALL : l->unit != RT_ALL)
+        return 0;
+    if (q->precincts &&
+        (l->precinct >= q->nprecincts || q->precincts[l->precinct] == 0))
+        return 0;
+    if (q->priorities && !(q->priorities & (1u << (l->priority + 1))))
+        return 0;
+    if (q->units && (l->unit + 1 >= q->nunits || q->units[l->unit + 1] == 0))
+        return 0;
+    return 1;
+}
+
+int rt_query(const rt_cube *c, const rt_question *q, rt_result *out)
+{
+    const rt_agency *a = agency_find(c, q->agency);
+    if (a == NULL)
+        return 0;
+    int per_unit = (q->by & RT_BY_UNIT) || q->units != NULL;
+    int need_local = (q->by & (RT_BY_SHIFT | RT_BY_HOUR | RT_BY_DOW)) || q->shifts;
+    int64_t first = q->from == INT64_MIN ? INT64_MIN : floor_div(q->from, DAY);
+    for (size_t di = first == INT64_MIN ? 0 : day_lower_bound(a, first); di < a->ndays; di++) {
+        const rt_day *d = a->days[di];
+        int64_t start = d->day * DAY;
+        if (q->to != INT64_MAX && start >= q->to)
+            break;
+        /* The zone's offset, constant over the day unless it changes inside. */
+        int off = 0, constant = 1;
+        if (need_local && q->zone) {
+            off = tz_offset(q->zone, start);
+            constant = tz_next_change(q->zone, start) >= start + DAY;
+        }
+        for (uint32_t li = 0; li < d->nleaves; li++) {
+            const rt_leaf *l = &d->leaves[li];
+            if (l->n == 0 || !leaf_selected(q, l, per_unit))
+                continue;
+            gkey k = {(q->by & RT_BY_PRECINCT) ? l->precinct : -1,
+                      (q->by & RT_BY_UNIT) ? l->unit : -1,
+                      (q->by & RT_BY_PRIORITY) ? l->priority : (int8_t)-1, -1, -1, -1};
+            rt_group *g = NULL;
+            for (uint32_t ri = 0; ri < l->n; ri++) {
+                const rt_rec *r = &l->recs[ri];
+                int64_t t = start + (int64_t)r->quarter * RT_SLOT;
+                if (t < q->from || (q->to != INT64_MAX && t >= q->to))
+                    continue;
+                if (need_local) {
+                    int o = constant || q->zone == NULL ? off : tz_offset(q->zone, t);
+                    int64_t local = t + o;
+                    int64_t lday = floor_div(local, DAY);
+                    int lq = (int)((local - lday * DAY) / RT_SLOT);
+                    int8_t shift = q->shift_of_quarter ? q->shift_of_quarter[lq] : -1;
+                    if (q->shifts && !(q->shifts & (1ull << (shift + 1))))
+                        continue;
+                    gkey k2 = k;
+                    if (q->by & RT_BY_SHIFT)
+                        k2.shift = shift;
+                    if (q->by & RT_BY_HOUR)
+                        k2.hour = (int8_t)(lq / 4);
+                    if (q->by & RT_BY_DOW)
+                        k2.dow = (int8_t)((((lday + 3) % 7) + 7) % 7 + 1);
+                    g = group_get(out, &k2);
+                } else if (g == NULL) {
+                    g = group_get(out, &k);
+                }
+                if (g == NULL)
+                    return -1;
+                g->incidents++;
+                for (int iv = 0; iv < RT_NINT; iv++)
+                    if ((r->mask & (1u << iv)) && rt_hist_add(&g->h[iv], r->v[iv], 1) != 0)
+                        return -1;
+                if (need_local)
+                    g = NULL;
+            }
+        }
+    }
+    return 0;
+}
+
+void rt_result_free(rt_result *r)
+{
+    for (size_t i = 0; i < r->n; i++)
+        for (int k = 0; k < RT_NINT; k++)
+            rt_hist_clear(&r->groups[i].h[k]);
+    free(r->groups);
+    free(r->index);
+    memset(r, 0, sizeof *r);
+}

@@ -1,0 +1,73 @@
+/*
+ * reqbody.c -- see reqbody.h.
+ */
+#include "reqbody.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "jsondepth.h"
+#include "qs.h"
+
+/* Parse the JSON object body, or reply 400/415 and return NULL. */
+cJSON *req_json_object(http_req *r)
+{
+    if (!http_content_type_is(r, "application/json")) {
+        http_reply_error(r, 415, "unsupported_media_type", NULL, "send application/json");
+        return NULL;
+    }
+    size_t len;
+    char *body = http_body(r, &len);
+    cJSON *doc = body && json_depth(body, len) <= JSON_MAX_DEPTH
+                     ? cJSON_ParseWithLength(body, len)
+                     : NULL;
+    free(body);
+    if (doc == NULL || !cJSON_IsObject(doc)) {
+        cJSON_Delete(doc);
+        http_reply_error(r, 400, "malformed_json", NULL, "the body must be a JSON object");
+        return NULL;
+    }
+    return doc;
+}
+
+/*
+ * A string member: required or optional, 1..maxlen bytes of UTF-8. Returns
+ * the string, NULL when absent and optional; replies 422 and sets *bad.
+ */
+const char *req_str_member(http_req *r, cJSON *doc, const char *name, int required,
+                           size_t maxlen, int *bad)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(doc, name);
+    if (*bad)
+        return NULL;
+    if (v == NULL || cJSON_IsNull(v)) {
+        if (required) {
+            http_reply_error(r, 422, "missing_field", name, "%s is required", name);
+            *bad = 1;
+        }
+        return NULL;
+    }
+    size_t len = cJSON_IsString(v) ? strlen(v->valuestring) : 0;
+    if (!cJSON_IsString(v) || len < 1 || len > maxlen || !qs_utf8_valid(v->valuestring, len)) {
+        http_reply_error(r, 422, "invalid_field", name, "%s must be a string of 1 to %zu bytes",
+                         name, maxlen);
+        *bad = 1;
+        return NULL;
+    }
+    return v->valuestring;
+}
+
+int req_code_ok(const char *s, size_t maxlen)
+{
+    size_t n = strlen(s);
+    if (n < 1 || n > maxlen)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        int alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+        if (!alnum && (i == 0 || (c != '-' && c != '_' && c != '.')))
+            return 0;
+    }
+    return 1;
+}
+

@@ -1,0 +1,29 @@
+/*
+ * reqbody.h -- reading JSON request bodies of the reference-data and
+ * human-resources writes, answering the client on every fault.
+ */
+#ifndef COMPSTAT_REQBODY_H
+#define COMPSTAT_REQBODY_H
+
+#include <stddef.h>
+
+#include <cjson/cJSON.h>
+
+#include "http.h"
+
+/* The body as a JSON object, or NULL after replying 415 / 400. */
+cJSON *req_json_object(http_req *r);
+
+/*
+ * A string member: required or optional, 1..maxlen bytes of UTF-8. Returns
+ * the string, NULL when absent (or null) and optional; otherwise replies
+ * 422 naming the member and sets *bad. Does nothing once *bad is set, so a
+ * handler can read every member and check *bad once.
+ */
+const char *req_str_member(http_req *r, cJSON *doc, const char *name, int required,
+                           size_t maxlen, int *bad);
+
+/* A code: 1..maxlen of [A-Za-z0-9], then also '-', '_', '.'. */
+int req_code_ok(const char *s, size_t maxlen);
+
+#endif
