@@ -306,8 +306,11 @@ void h_response_times(http_req *r)
         if (x.q.by & by_names[k].bit)
             cJSON_AddItemToArray(by, cJSON_CreateString(by_names[k].name));
     cJSON *rows = cJSON_AddArrayToObject(root, "rows");
-    for (size_t i = 0; i < res.n; i++) {
-        const rt_group *g = &res.groups[i];
+    rt_group none; /* by nothing: one total row, even over no calls */
+    memset(&none, 0, sizeof none);
+    size_t nrows = res.n == 0 && x.q.by == 0 ? 1 : res.n;
+    for (size_t i = 0; i < nrows; i++) {
+        const rt_group *g = res.n ? &res.groups[i] : &none;
         cJSON *row = cJSON_CreateObject();
         add_keys(row, g, &x);
         cJSON_AddNumberToObject(row, "incidents", (double)g->incidents);
