@@ -65,5 +65,62 @@ def test_import_and_assignment(ctx):
               "an identical re-import commits no new versions")
 
 
+def test_response_times_equal_sql(ctx):
+    """The response-time report by district and priority on the imported calls
+    equals exact nearest-rank percentiles computed by PostgreSQL
+    (percentile_disc) on the same rows, within the stated bound: never above
+    the exact value, at most 1/128 below it, exact under 256 s."""
+    import urllib.parse
+    cmd = token(ctx["ci"], "commander", "NOPD")
+    intervals = [("queue", "dispatched_at - received_at"),
+                 ("travel", "on_scene_at - coalesce(en_route_at, dispatched_at)"),
+                 ("response", "on_scene_at - received_at"),
+                 ("on_scene", "cleared_at - on_scene_at")]
+    stats = ", ".join(
+        "count(x.%s), avg(x.%s), max(x.%s), percentile_disc(0.5) WITHIN GROUP (ORDER BY x.%s),"
+        " percentile_disc(0.9) WITHIN GROUP (ORDER BY x.%s)" % ((name,) * 5)
+        for name, _ in intervals)
+    secs = ", ".join("extract(epoch FROM %s)::bigint AS %s" % (e, name) for name, e in intervals)
+    for window in [{}, {"from": "2022-03-01", "to": "2022-09-01"}]:
+        where = "i.received_at IS NOT NULL"
+        if window:
+            where += (" AND i.received_at >= '%s'::timestamp AT TIME ZONE 'America/Chicago'"
+                      " AND i.received_at < '%s'::timestamp AT TIME ZONE 'America/Chicago'"
+                      % (window["from"], window["to"]))
+        want = {}
+        for row in psql(ctx["ci"], """
+                SELECT p.code, i.priority, count(*), %s
+                FROM incidents i LEFT JOIN precincts p ON p.id = i.precinct_id,
+                     LATERAL (SELECT %s) x
+                WHERE %s GROUP BY 1, 2""" % (stats, secs, where)):
+            key = (row[0] or None, int(row[1]) if row[1] else None)
+            want[key] = (int(row[2]), row[3:])
+        q = dict(window, by="precinct,priority")
+        st, _, got = ctx["d"].request("GET", "/v1/response-times?" + urllib.parse.urlencode(q),
+                                      tok=cmd)
+        expect_eq(st, 200)
+        rows = {(r["precinct"], r["priority"]): r for r in got["rows"]}
+        expect_eq(sorted(rows, key=repr), sorted(want, key=repr), "groups %r" % window)
+        expect(sum(r["response"]["n"] for r in rows.values()) > 3000,
+               "thousands of response times")
+        for key, (incidents, cols) in want.items():
+            g = rows[key]
+            expect_eq(g["incidents"], incidents, "%r incidents" % (key,))
+            for k, (name, _) in enumerate(intervals):
+                n, avg, mx, p50, p90 = cols[5 * k: 5 * k + 5]
+                gi = g[name]
+                expect_eq((gi["n"], gi["max"]), (int(n), int(mx) if mx else None),
+                          "%r %s n, max" % (key, name))
+                if int(n):
+                    expect(abs(gi["mean"] - float(avg)) < 1e-6, "%r %s mean" % (key, name))
+                for p, exact in (("p50", p50), ("p90", p90)):
+                    exact = int(exact) if exact else None
+                    got_p = gi[p]
+                    ok = (got_p is None) if exact is None else (
+                        got_p is not None and got_p <= exact and
+                        (got_p == exact if exact < 256 else exact - got_p <= exact / 128))
+                    expect(ok, "%r %s %s: got %r, exact %r" % (key, name, p, got_p, exact))
+
+
 if __name__ == "__main__":
-    run([test_import_and_assignment], setup, teardown)
+    run([test_import_and_assignment, test_response_times_equal_sql], setup, teardown)
