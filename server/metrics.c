@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "analytics.h"
 #include "app.h"
 #include "ingest.h"
 
@@ -157,4 +158,26 @@ void metrics_render(sbuf *out)
                 ingest_depth(app.ingest), db_is_up(app.writer), db_is_up(app.reader),
                 db_depth(app.writer), db_depth(app.reader), http_inflight(),
                 (long long)app.started);
+    const cube *c = analytics_cube();
+    const rt_cube *rt = analytics_rt();
+    sbuf_printf(out,
+                "# HELP compstatd_cube_loaded 1 when the cubes are loaded and current.\n"
+                "# TYPE compstatd_cube_loaded gauge\n"
+                "compstatd_cube_loaded %d\n"
+                "# HELP compstatd_cube_incidents Incidents counted in the cube.\n"
+                "# TYPE compstatd_cube_incidents gauge\n"
+                "compstatd_cube_incidents %llu\n"
+                "# HELP compstatd_cube_cells Time cells held by the cube.\n"
+                "# TYPE compstatd_cube_cells gauge\n"
+                "compstatd_cube_cells %zu\n"
+                "# HELP compstatd_cube_bytes Memory held by the cube (approximate).\n"
+                "# TYPE compstatd_cube_bytes gauge\n"
+                "compstatd_cube_bytes{cube=\"counts\"} %zu\n"
+                "compstatd_cube_bytes{cube=\"response_times\"} %zu\n"
+                "# HELP compstatd_response_time_facts Incidents held by the response-time cube.\n"
+                "# TYPE compstatd_response_time_facts gauge\n"
+                "compstatd_response_time_facts %zu\n",
+                analytics_ready(), c ? (unsigned long long)cube_total(c) : 0ULL,
+                c ? cube_cells(c) : (size_t)0, c ? cube_bytes(c) : (size_t)0,
+                rt ? rt_bytes(rt) : (size_t)0, rt ? rt_facts(rt) : (size_t)0);
 }
