@@ -22,6 +22,7 @@ typedef struct rt_rec {
     uint32_t v[RT_NINT];
     uint8_t quarter;
     uint8_t mask;
+    uint8_t nunits; /* units attached to the incident: a removal must name them all */
 } rt_rec;
 
 typedef struct rt_leaf {
@@ -309,7 +310,7 @@ static int leaf_remove(rt_leaf *l, const rt_rec *r)
 {
     for (uint32_t i = l->n; i-- > 0;) {
         const rt_rec *x = &l->recs[i];
-        if (x->quarter == r->quarter && x->mask == r->mask &&
+        if (x->quarter == r->quarter && x->mask == r->mask && x->nunits == r->nunits &&
             memcmp(x->v, r->v, sizeof x->v) == 0) {
             l->recs[i] = l->recs[--l->n];
             return 0;
@@ -342,6 +343,7 @@ int rt_add(rt_cube *c, const rt_fact *f, int delta)
     memset(&r, 0, sizeof r);
     r.quarter = (uint8_t)((f->received - day * DAY) / RT_SLOT);
     r.mask = (uint8_t)(f->mask & ((1u << RT_NINT) - 1));
+    r.nunits = (uint8_t)(f->nunits < 64 ? f->nunits : 64);
     for (int k = 0; k < RT_NINT; k++)
         r.v[k] = (r.mask & (1u << k)) ? f->v[k] : 0;
 
@@ -362,8 +364,9 @@ int rt_add(rt_cube *c, const rt_fact *f, int delta)
         rc = put(c, d, f, RT_NO_UNIT, &r, delta);
         done = rc == 0;
     }
-    for (size_t i = 0; i < nu && rc == 0; i++, done++)
-        rc = put(c, d, f, ids[i], &r, delta);
+    for (size_t i = 0; i < nu && rc == 0; i++)
+        if ((rc = put(c, d, f, ids[i], &r, delta)) == 0)
+            done++;
     if (rc != 0) {
         /* Undo what was done (removing what was just added cannot fail;
            re-adding what was just removed may, and then the cube is

@@ -19,9 +19,15 @@
  * histogram per group and interval (rtime.h: exact n, sum, min, max;
  * percentiles within 1/128 of the nearest-rank value, exact below 256 s).
  *
+ * A unit filter without grouping by unit reads the per-unit copies: a call
+ * counts once per listed unit attached to it.
+ *
  * Shifts are a function of the local quarter hour of the day, given with
  * the question, so an agency redefining its tours changes every answer at
- * once without touching the facts.
+ * once without touching the facts. (Local time is that of the cell's
+ * start: exact for every offset that is a multiple of 15 minutes, i.e.
+ * every zone since 1972.) Histogram counters are 32-bit: a group holds at
+ * most 2^32 - 1 values of one bucket.
  *
  * Pure C: no I/O, no globals. Not thread-safe.
  */
