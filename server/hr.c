@@ -138,7 +138,8 @@ int hr_set_roster(int shift_id, int64_t day, const hr_assignment *a, size_t n)
         assigns = na;
         assigns_cap = ncap;
     }
-    memcpy(assigns + nassigns, a, n * sizeof *a);
+    if (n)
+        memcpy(assigns + nassigns, a, n * sizeof *a);
     nassigns += n;
     return 0;
 }
