@@ -351,7 +351,7 @@ void h_unit_status_put(http_req *r)
     const char *params[2] = {id, oos ? "out_of_service" : NULL};
     if (db_query(app.writer,
                  "UPDATE units SET status = $2, updated_at = now() WHERE id = $1"
-                 " RETURNING " UNIT_COLS,
+                 " RETURNING id, agency_id, callsign, precinct_id, type, status, false",
                  2, params, on_unit_written, r) != 0)
         reply_db_down(r);
 }

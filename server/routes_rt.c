@@ -363,10 +363,18 @@ static int staffing_count(const struct rtq *x, char kind, struct staffing *st)
     size_t n = 0;
     for (size_t i = 0; i < na; i++) {
         const hr_shift *s = hr_shift_by_id(all[i].shift_id);
-        if (s && s->agency_id == x->q.agency && tour_in_window(s, all[i].day, &x->q))
-            a[n++] = all[i];
+        if (s == NULL || s->agency_id != x->q.agency || !tour_in_window(s, all[i].day, &x->q))
+            continue;
+        /* Staff of the precincts asked for (and the token may see) only. */
+        const hr_unit *u = hr_unit_by_id(all[i].unit_id);
+        const hr_officer *o = hr_officer_by_id(all[i].officer_id);
+        int p = u && u->precinct_id ? u->precinct_id : o ? o->precinct_id : 0;
+        if (x->q.precincts && (p >= x->q.nprecincts || !x->q.precincts[p]))
+            continue;
+        a[n++] = all[i];
     }
-    qsort(a, n, sizeof *a, cmp_assign);
+    if (n > 1)
+        qsort(a, n, sizeof *a, cmp_assign);
     st->n = kind == 's' ? HR_MAX_SHIFTS
             : kind == 'u' ? hr_unit_max() + 1
                           : (size_t)ref_precinct_max(app.ref) + 1;

@@ -440,7 +440,7 @@ int main(int argc, char **argv)
             const char *name;
             char http[512];
             char sql[4096];
-        } hq[2];
+        } hq[3];
         hq[0].name = "hotspots: Gi* over ~100k cells, one year (top 20 by z)";
         snprintf(hq[0].http, sizeof hq[0].http,
                  "/v1/hotspots?bbox=%s&from=%s&to=%s&method=gi&limit=20", bbox, s_y0, s_today);
@@ -477,7 +477,28 @@ int main(int argc, char **argv)
                  " AND counted_at < '%s'::timestamp AT TIME ZONE '%s'"
                  " GROUP BY 1, 2 ORDER BY 3 DESC LIMIT 20",
                  lon0, dlon, lat0, dlat, where, bbox, s_28, zone_name, s_today, zone_name);
-        for (int i = 0; i < 2; i++) {
+        hq[2].name = "response times by precinct and priority, one year (n, mean, p50, p90, max of 4 intervals)";
+        snprintf(hq[2].http, sizeof hq[2].http,
+                 "/v1/response-times?from=%s&to=%s&by=precinct,priority", s_y0, s_today);
+        char stats[2048] = "";
+        static const char *const iv[4] = {
+            "dispatched_at - received_at", "on_scene_at - coalesce(en_route_at, dispatched_at)",
+            "on_scene_at - received_at", "cleared_at - on_scene_at"};
+        for (int k = 0; k < 4; k++) {
+            char one[512];
+            snprintf(one, sizeof one,
+                     "%s count(%s), avg(extract(epoch FROM %s)), max(%s),"
+                     " percentile_disc(0.5) WITHIN GROUP (ORDER BY %s),"
+                     " percentile_disc(0.9) WITHIN GROUP (ORDER BY %s)",
+                     k ? "," : "", iv[k], iv[k], iv[k], iv[k], iv[k]);
+            strncat(stats, one, sizeof stats - strlen(stats) - 1);
+        }
+        snprintf(hq[2].sql, sizeof hq[2].sql,
+                 "SELECT precinct_id, priority, count(*), %s FROM incidents i WHERE %s"
+                 " AND received_at >= '%s'::timestamp AT TIME ZONE '%s'"
+                 " AND received_at < '%s'::timestamp AT TIME ZONE '%s' GROUP BY 1, 2",
+                 stats, where, s_y0, zone_name, s_today, zone_name);
+        for (int i = 0; i < 3; i++) {
             double rm[4][16];
             int hiters = iters / 10 > 20 ? iters / 10 : 20;
             for (int rnd = 0; rnd < rounds && rnd < 16; rnd++) {
