@@ -1,11 +1,12 @@
 /*
  * rtcube.c -- see rtcube.h.
  *
- * Layout: agencies (a short array) -> days (sorted array of pointers, by
- * UTC day number) -> leaves (an array per day, found through a small
- * open-addressing hash) -> records (one per fact: its quarter of the day,
- * its interval mask and values). A leaf's unit is RT_ALL for the
- * once-per-incident copy.
+ * Layout: agencies (a short array) -> blocks of 16 UTC days (sorted array
+ * of pointers; called days below) -> leaves (an array per block, found
+ * through a small open-addressing hash) -> records (one per fact: its
+ * quarter hour in the block, its interval mask, its number of units and
+ * values). A leaf's unit is RT_ALL for the once-per-incident copy; a call
+ * without units has no other copy (questions per unit read it there).
  */
 #include "rtcube.h"
 
@@ -17,10 +18,11 @@
 
 #define RT_ALL (-2) /* leaf of the once-per-incident copies */
 #define DAY 86400
+#define BLOCK (16 * DAY) /* a leaf's span of time: 1,536 quarter hours */
 
 typedef struct rt_rec {
     uint32_t v[RT_NINT];
-    uint8_t quarter;
+    uint16_t quarter; /* of the block */
     uint8_t mask;
     uint8_t nunits; /* units attached to the incident: a removal must name them all */
 } rt_rec;
@@ -335,13 +337,13 @@ int rt_add(rt_cube *c, const rt_fact *f, int delta)
     rt_agency *a = delta > 0 ? agency_get(c, f->agency) : agency_find(c, f->agency);
     if (a == NULL)
         return -1;
-    int64_t day = floor_div(f->received, DAY);
+    int64_t day = floor_div(f->received, BLOCK);
     rt_day *d = day_get(c, a, day, delta > 0);
     if (d == NULL)
         return -1;
     rt_rec r;
     memset(&r, 0, sizeof r);
-    r.quarter = (uint8_t)((f->received - day * DAY) / RT_SLOT);
+    r.quarter = (uint16_t)((f->received - day * BLOCK) / RT_SLOT);
     r.mask = (uint8_t)(f->mask & ((1u << RT_NINT) - 1));
     r.nunits = (uint8_t)(f->nunits < 64 ? f->nunits : 64);
     for (int k = 0; k < RT_NINT; k++)
@@ -360,10 +362,6 @@ int rt_add(rt_cube *c, const rt_fact *f, int delta)
         return -1;
     size_t done = 0;
     int rc = 0;
-    if (nu == 0) {
-        rc = put(c, d, f, RT_NO_UNIT, &r, delta);
-        done = rc == 0;
-    }
     for (size_t i = 0; i < nu && rc == 0; i++)
         if ((rc = put(c, d, f, ids[i], &r, delta)) == 0)
             done++;
@@ -372,9 +370,7 @@ int rt_add(rt_cube *c, const rt_fact *f, int delta)
            re-adding what was just removed may, and then the cube is
            inconsistent: the caller reloads anyway). */
         put(c, d, f, RT_ALL, &r, -delta);
-        if (nu == 0 && done)
-            put(c, d, f, RT_NO_UNIT, &r, -delta);
-        for (size_t i = 0; i < done && nu; i++)
+        for (size_t i = 0; i < done; i++)
             put(c, d, f, ids[i], &r, -delta);
         return -1;
     }
@@ -461,16 +457,22 @@ static rt_group *group_get(rt_result *r, const gkey *k)
     return g;
 }
 
+/*
+ * Does the question read leaf l? Per unit, it reads the unit copies and,
+ * for the calls without a unit, the once-per-incident leaves (their
+ * records with nunits 0), as unit RT_NO_UNIT.
+ */
 static int leaf_selected(const rt_question *q, const rt_leaf *l, int per_unit)
 {
-    if (per_unit ? l->unit == RT_ALL : l->unit != RT_ALL)
+    if (!per_unit && l->unit != RT_ALL)
         return 0;
+    int32_t unit = l->unit == RT_ALL ? RT_NO_UNIT : l->unit;
     if (q->precincts &&
         (l->precinct >= q->nprecincts || q->precincts[l->precinct] == 0))
         return 0;
     if (q->priorities && !(q->priorities & (1u << (l->priority + 1))))
         return 0;
-    if (q->units && (l->unit + 1 >= q->nunits || q->units[l->unit + 1] == 0))
+    if (per_unit && q->units && (unit + 1 >= q->nunits || q->units[unit + 1] == 0))
         return 0;
     return 1;
 }
@@ -482,30 +484,33 @@ int rt_query(const rt_cube *c, const rt_question *q, rt_result *out)
         return 0;
     int per_unit = (q->by & RT_BY_UNIT) || q->units != NULL;
     int need_local = (q->by & (RT_BY_SHIFT | RT_BY_HOUR | RT_BY_DOW)) || q->shifts;
-    int64_t first = q->from == INT64_MIN ? INT64_MIN : floor_div(q->from, DAY);
+    int64_t first = q->from == INT64_MIN ? INT64_MIN : floor_div(q->from, BLOCK);
     for (size_t di = first == INT64_MIN ? 0 : day_lower_bound(a, first); di < a->ndays; di++) {
         const rt_day *d = a->days[di];
-        int64_t start = d->day * DAY;
+        int64_t start = d->day * BLOCK;
         if (q->to != INT64_MAX && start >= q->to)
             break;
         /* The zone's offset, constant over the day unless it changes inside. */
         int off = 0, constant = 1;
         if (need_local && q->zone) {
             off = tz_offset(q->zone, start);
-            constant = tz_next_change(q->zone, start) >= start + DAY;
+            constant = tz_next_change(q->zone, start) >= start + BLOCK;
         }
         for (uint32_t li = 0; li < d->nleaves; li++) {
             const rt_leaf *l = &d->leaves[li];
             if (l->n == 0 || !leaf_selected(q, l, per_unit))
                 continue;
+            /* Per unit, a once-per-incident leaf stands for the calls without a unit. */
+            int no_unit_only = per_unit && l->unit == RT_ALL;
             gkey k = {(q->by & RT_BY_PRECINCT) ? l->precinct : -1,
-                      (q->by & RT_BY_UNIT) ? l->unit : -1,
+                      (q->by & RT_BY_UNIT) ? (no_unit_only ? RT_NO_UNIT : l->unit) : -1,
                       (q->by & RT_BY_PRIORITY) ? l->priority : (int8_t)-1, -1, -1, -1};
             rt_group *g = NULL;
             for (uint32_t ri = 0; ri < l->n; ri++) {
                 const rt_rec *r = &l->recs[ri];
                 int64_t t = start + (int64_t)r->quarter * RT_SLOT;
-                if (t < q->from || (q->to != INT64_MAX && t >= q->to))
+                if (t < q->from || (q->to != INT64_MAX && t >= q->to) ||
+                    (no_unit_only && r->nunits != 0))
                     continue;
                 if (need_local) {
                     int o = constant || q->zone == NULL ? off : tz_offset(q->zone, t);

@@ -8,11 +8,11 @@
  * start on a quarter hour are exact unions of cells). Measures: the
  * intervals of rtime.h.
  *
- * Each fact (one incident) is kept twice: once for the incident, and once
- * per unit attached to it (once with unit RT_NO_UNIT when none is), so
- * "by unit" attributes a call to every unit that answered it while other
- * groupings count it once. A fact's intervals are kept exactly, in the
- * leaf (agency, UTC day, precinct, priority, unit) it belongs to, so
+ * Each fact (one incident) is kept once for the incident and once more per
+ * unit attached to it, so "by unit" attributes a call to every unit that
+ * answered it (a call without units to RT_NO_UNIT) while other groupings
+ * count it once. A fact's intervals are kept exactly, in the leaf (agency,
+ * 16 days of UTC, precinct, priority, unit) it belongs to, so
  * removing the old version of a changed incident takes away exactly what
  * adding it put there -- n, sum and max stay exact under updates. A
  * question merges the facts of every leaf in its window into one
