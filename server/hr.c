@@ -22,22 +22,26 @@ static hr_assignment *assigns;
 static size_t nassigns, assigns_cap;
 static int loaded;
 
-static int grow(void ***arr, size_t *cap, int id)
+/*
+ * arr (an array of *cap pointers of elem bytes each) grown so that index id
+ * exists, new slots zeroed. Returns the array (maybe moved), or NULL when
+ * id is negative or memory ran out (arr is then unchanged).
+ */
+static void *grow(void *arr, size_t *cap, int id, size_t elem)
 {
     if (id < 0)
-        return -1;
+        return NULL;
     if ((size_t)id < *cap)
-        return 0;
+        return arr;
     size_t ncap = *cap ? *cap : 64;
     while (ncap <= (size_t)id)
         ncap *= 2;
-    void **n = realloc(*arr, ncap * sizeof *n);
+    char *n = realloc(arr, ncap * elem);
     if (n == NULL)
-        return -1;
-    memset(n + *cap, 0, (ncap - *cap) * sizeof *n);
-    *arr = n;
+        return NULL;
+    memset(n + *cap * elem, 0, (ncap - *cap) * elem);
     *cap = ncap;
-    return 0;
+    return n;
 }
 
 static void key(char *buf, size_t size, char kind, int agency, const char *code)
@@ -75,8 +79,10 @@ static int set_str(char **slot, const char *s)
 int hr_put_unit(int id, int agency, const char *callsign, int precinct, const char *type,
                 int out_of_service)
 {
-    if (grow((void ***)&units, &units_cap, id) != 0)
+    void *grown = grow(units, &units_cap, id, sizeof *units);
+    if (grown == NULL)
         return -1;
+    units = grown;
     hr_unit *u = units[id];
     if (u == NULL && (u = units[id] = calloc(1, sizeof *u)) == NULL)
         return -1;
@@ -92,8 +98,10 @@ int hr_put_unit(int id, int agency, const char *callsign, int precinct, const ch
 int hr_put_officer(int id, int agency, const char *badge, const char *name, const char *rank,
                    int precinct)
 {
-    if (grow((void ***)&officers, &officers_cap, id) != 0)
+    void *grown = grow(officers, &officers_cap, id, sizeof *officers);
+    if (grown == NULL)
         return -1;
+    officers = grown;
     hr_officer *o = officers[id];
     if (o == NULL && (o = officers[id] = calloc(1, sizeof *o)) == NULL)
         return -1;
@@ -107,8 +115,10 @@ int hr_put_officer(int id, int agency, const char *badge, const char *name, cons
 
 int hr_put_shift(int id, int agency, const char *code, int starts, int ends)
 {
-    if (grow((void ***)&shifts, &shifts_cap, id) != 0)
+    void *grown = grow(shifts, &shifts_cap, id, sizeof *shifts);
+    if (grown == NULL)
         return -1;
+    shifts = grown;
     hr_shift *s = shifts[id];
     if (s == NULL && (s = shifts[id] = calloc(1, sizeof *s)) == NULL)
         return -1;

@@ -6,7 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "app.h"
 #include "jsondepth.h"
+#include "log.h"
 #include "qs.h"
 
 /* Parse the JSON object body, or reply 400/415 and return NULL. */
@@ -71,3 +73,17 @@ int req_code_ok(const char *s, size_t maxlen)
     return 1;
 }
 
+
+int req_write_failed(http_req *r, PGresult *res, const char *error, const char *what)
+{
+    if (res == NULL) {
+        reply_db_down(r);
+        return 1;
+    }
+    if (error) {
+        log_error(r->id, "%s failed: %s", what, error);
+        http_reply_error(r, 500, "internal", NULL, "%s failed", what);
+        return 1;
+    }
+    return 0;
+}

@@ -8,6 +8,7 @@
 #include <stddef.h>
 
 #include <cjson/cJSON.h>
+#include <libpq-fe.h>
 
 #include "http.h"
 
@@ -25,5 +26,12 @@ const char *req_str_member(http_req *r, cJSON *doc, const char *name, int requir
 
 /* A code: 1..maxlen of [A-Za-z0-9], then also '-', '_', '.'. */
 int req_code_ok(const char *s, size_t maxlen);
+
+/*
+ * The common end of a write's callback: 503 (with Retry-After) when the
+ * database went away (res NULL), a logged 500 when the statement failed.
+ * Returns 1 after replying, 0 when the write succeeded.
+ */
+int req_write_failed(http_req *r, PGresult *res, const char *error, const char *what);
 
 #endif

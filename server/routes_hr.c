@@ -21,20 +21,6 @@
 
 /* ------------------------------------------------------------ helpers */
 
-static int write_failed(http_req *r, PGresult *res, const char *error, const char *what)
-{
-    if (res == NULL) {
-        reply_db_down(r);
-        return 1;
-    }
-    if (error) {
-        log_error(r->id, "%s failed: %s", what, error);
-        http_reply_error(r, 500, "internal", NULL, "%s failed", what);
-        return 1;
-    }
-    return 0;
-}
-
 static const char *precinct_code_of(int id)
 {
     const ref_precinct *p = id ? ref_precinct_by_id(app.ref, id) : NULL;
@@ -252,7 +238,7 @@ void h_unit_get(http_req *r)
 static void on_unit_written(void *arg, PGresult *res, const char *error)
 {
     http_req *r = arg;
-    if (write_failed(r, res, error, "unit update"))
+    if (req_write_failed(r, res, error, "unit update"))
         return;
     if (PQntuples(res) != 1) {
         http_reply_error(r, 404, "not_found", NULL, "no unit %.64s", r->seg[2]);
@@ -392,7 +378,7 @@ void h_officers_get(http_req *r)
 static void on_officer_written(void *arg, PGresult *res, const char *error)
 {
     http_req *r = arg;
-    if (write_failed(r, res, error, "officer update"))
+    if (req_write_failed(r, res, error, "officer update"))
         return;
     int id = atoi(PQgetvalue(res, 0, 0));
     if (hr_put_officer(id, atoi(PQgetvalue(res, 0, 1)), PQgetvalue(res, 0, 2),
@@ -498,7 +484,7 @@ static int parse_clock(const char *s, int *minutes)
 static void on_shift_written(void *arg, PGresult *res, const char *error)
 {
     http_req *r = arg;
-    if (write_failed(r, res, error, "shift update"))
+    if (req_write_failed(r, res, error, "shift update"))
         return;
     int id = atoi(PQgetvalue(res, 0, 0)), s, e;
     if (parse_clock(PQgetvalue(res, 0, 3), &s) != 0 || parse_clock(PQgetvalue(res, 0, 4), &e) ||
@@ -638,7 +624,7 @@ static void on_roster_written(void *arg, PGresult *res, const char *error)
 {
     http_req *r = arg;
     struct roster_put *p = r->state;
-    if (write_failed(r, res, error, "roster update"))
+    if (req_write_failed(r, res, error, "roster update"))
         return;
     if (hr_set_roster(p->shift_id, p->day, p->a, p->n) != 0) {
         http_reply_error(r, 500, "internal", NULL, "out of memory");

@@ -132,21 +132,6 @@ static cJSON *precinct_json(const ref_precinct *p, int geojson)
     return f;
 }
 
-/* Common handling of a write's result: 503, or a logged 500. 0 when ok. */
-static int write_failed(http_req *r, PGresult *res, const char *error, const char *what)
-{
-    if (res == NULL) {
-        reply_db_down(r);
-        return 1;
-    }
-    if (error) {
-        log_error(r->id, "%s failed: %s", what, error);
-        http_reply_error(r, 500, "internal", NULL, "%s failed", what);
-        return 1;
-    }
-    return 0;
-}
-
 /* ------------------------------------------------------------ agencies */
 
 void h_agency_get(http_req *r)
@@ -162,7 +147,7 @@ void h_agency_get(http_req *r)
 static void on_agency_put(void *arg, PGresult *res, const char *error)
 {
     http_req *r = arg;
-    if (write_failed(r, res, error, "agency update"))
+    if (req_write_failed(r, res, error, "agency update"))
         return;
     if (PQntuples(res) != 1) {
         http_reply_error(r, 422, "invalid_field", "time_zone",
@@ -254,7 +239,7 @@ static void on_precinct_put(void *arg, PGresult *res, const char *error)
         http_reply_error(r, 422, "invalid_field", "boundary", "boundary is not a usable polygon");
         return;
     }
-    if (write_failed(r, res, error, "precinct update"))
+    if (req_write_failed(r, res, error, "precinct update"))
         return;
     if (PQntuples(res) != 1) {
         http_reply_error(r, 422, "invalid_field", "boundary",
@@ -384,7 +369,7 @@ void h_offenses_get(http_req *r)
 static void on_offense_put(void *arg, PGresult *res, const char *error)
 {
     http_req *r = arg;
-    if (write_failed(r, res, error, "offense update"))
+    if (req_write_failed(r, res, error, "offense update"))
         return;
     int id = atoi(PQgetvalue(res, 0, 0));
     int created = PQgetvalue(res, 0, 5)[0] == 't';

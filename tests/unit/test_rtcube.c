@@ -28,6 +28,7 @@
 #include "rtcube.h"
 #include "tz.h"
 #include "unit.h"
+#include "unit_zone.h"
 
 #include <stdint.h>
 
@@ -76,34 +77,6 @@ static uint32_t rnd_log(uint32_t max)
         if (v <= max)
             return (uint32_t)v;
     }
-}
-
-static tz_zone *load_zone(const char *name)
-{
-    char path[256];
-    snprintf(path, sizeof path, "/usr/share/zoneinfo/%s", name);
-    FILE *f = fopen(path, "rb");
-    if (f == NULL) {
-        fprintf(stderr, "%s:%d: cannot read %s\n", __FILE__, __LINE__, path);
-        unit_failures_++;
-        return NULL;
-    }
-    static unsigned char buf[1 << 16];
-    size_t n = fread(buf, 1, sizeof buf, f);
-    fclose(f);
-    tz_zone *z = NULL;
-    if (tz_parse(buf, n, &z) != 0) {
-        fprintf(stderr, "%s:%d: tz_parse(%s) failed\n", __FILE__, __LINE__, name);
-        unit_failures_++;
-        return NULL;
-    }
-    return z;
-}
-
-static int64_t fdiv(int64_t a, int64_t b)
-{
-    int64_t q = a / b;
-    return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
 }
 
 static int cmp_u32(const void *a, const void *b)
