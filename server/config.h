@@ -23,6 +23,12 @@ typedef struct config {
     long retry_after;      /* seconds clients are told to wait on 503 */
     long grid_base_m;      /* hotspot grid base cell, metres */
     long max_queue;        /* incidents waiting for commit before posts get 429 */
+    long max_streams;       /* open SSE streams before 503 */
+    long stream_backlog;    /* events kept for Last-Event-ID resume */
+    long stream_max_buffer; /* bytes a stream may lag before it is dropped */
+    long stream_heartbeat;  /* seconds between keep-alive comments */
+    char *web_tile_url;     /* dashboard tile URL template, "" = none */
+    char *web_tile_attribution;
     char *tls_cert;        /* PEM certificate chain; with tls_key: serve HTTPS */
     char *tls_key;         /* PEM private key */
 } config;

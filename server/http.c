@@ -14,7 +14,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <sys/socket.h>
+
 #include <event2/buffer.h>
+#include <event2/bufferevent.h>
 #include <event2/keyvalq_struct.h>
 
 #include "analytics.h"
@@ -24,6 +27,9 @@
 #include "hr.h"
 #include "log.h"
 #include "metrics.h"
+#include "stream.h"
+
+#define STREAM_SNDBUF 65536
 
 struct route {
     int method;
@@ -55,6 +61,7 @@ static const struct route routes[] = {
     {EVHTTP_REQ_GET, "/v1/hotspots", ROLE_READ, h_hotspots, "hotspots", "hotspots.read"},
     {EVHTTP_REQ_PATCH, "/v1/incidents/*/*", ROLE_DISPATCH | ROLE_ADMIN, h_incident_patch,
      "incident_patch", NULL},
+    {EVHTTP_REQ_GET, "/v1/stream", ROLE_READ, h_stream, "stream", "stream.open"},
     {EVHTTP_REQ_GET, "/v1/response-times", ROLE_READ, h_response_times, "response_times",
      "response_times.read"},
     {EVHTTP_REQ_GET, "/v1/reports/workload", ROLE_READ, h_workload, "workload",
@@ -129,7 +136,29 @@ static const char *method_name(int m)
     }
 }
 
-static void send_reply(http_req *r, int status, const char *content_type, struct evbuffer *body)
+static const char *reason_of(int status)
+{
+    switch (status) {
+    case 200: return "OK";
+    case 201: return "Created";
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 409: return "Conflict";
+    case 413: return "Payload Too Large";
+    case 415: return "Unsupported Media Type";
+    case 422: return "Unprocessable Entity";
+    case 429: return "Too Many Requests";
+    case 500: return "Internal Server Error";
+    case 503: return "Service Unavailable";
+    default: return "Status";
+    }
+}
+
+/* The common headers, the metrics, the log line and the audit record of an answer. */
+static void account(http_req *r, int status, const char *content_type)
 {
     struct evkeyvalq *h = evhttp_request_get_output_headers(r->ev);
     evhttp_add_header(h, "Content-Type", content_type);
@@ -137,24 +166,6 @@ static void send_reply(http_req *r, int status, const char *content_type, struct
     evhttp_add_header(h, "Cache-Control", "no-store");
     if (app.draining)
         evhttp_add_header(h, "Connection", "close");
-    const char *reason = NULL;
-    switch (status) {
-    case 200: reason = "OK"; break;
-    case 201: reason = "Created"; break;
-    case 400: reason = "Bad Request"; break;
-    case 401: reason = "Unauthorized"; break;
-    case 403: reason = "Forbidden"; break;
-    case 404: reason = "Not Found"; break;
-    case 405: reason = "Method Not Allowed"; break;
-    case 409: reason = "Conflict"; break;
-    case 413: reason = "Payload Too Large"; break;
-    case 415: reason = "Unsupported Media Type"; break;
-    case 422: reason = "Unprocessable Entity"; break;
-    case 429: reason = "Too Many Requests"; break;
-    case 500: reason = "Internal Server Error"; break;
-    case 503: reason = "Service Unavailable"; break;
-    default: reason = "Status"; break;
-    }
     double secs = (double)(http_now_ns() - r->started_ns) / 1e9;
     metrics_request(r->route, status, secs);
     if (status >= 500 && status != 503)
@@ -180,7 +191,92 @@ static void send_reply(http_req *r, int status, const char *content_type, struct
         audit_record(r->who.token_id, r->id, routes[r->route].audit,
                      evhttp_request_get_uri(r->ev), detail);
     }
-    evhttp_send_reply(r->ev, status, reason, body);
+}
+
+static void send_reply(http_req *r, int status, const char *content_type, struct evbuffer *body)
+{
+    account(r, status, content_type);
+    evhttp_send_reply(r->ev, status, reason_of(status), body);
+    req_free(r);
+}
+
+/* libevent is closing a stream's connection (client gone, timeout, abort, exit). */
+static void on_stream_closed(struct evhttp_connection *c, void *arg)
+{
+    http_req *r = arg;
+    evhttp_connection_set_closecb(c, NULL, NULL);
+    if (r->stream_closed)
+        r->stream_closed(r);
+    /* A client that went away leaves the request detached from its
+       connection (libevent frees it only when told the reply ended);
+       otherwise the connection frees it right after this callback. */
+    if (evhttp_request_get_connection(r->ev) == NULL)
+        evhttp_send_reply_end(r->ev);
+    req_free(r);
+}
+
+int http_stream_begin(http_req *r, const char *content_type, long write_timeout,
+                      void (*closed)(http_req *r))
+{
+    struct evhttp_connection *c = evhttp_request_get_connection(r->ev);
+    if (c == NULL) {
+        send_reply(r, 200, content_type, NULL); /* the client is gone already */
+        return -1;
+    }
+    account(r, 200, content_type);
+    evhttp_add_header(evhttp_request_get_output_headers(r->ev), "X-Accel-Buffering", "no");
+    r->stream_closed = closed;
+    evhttp_connection_set_closecb(c, on_stream_closed, r);
+    evhttp_send_reply_start(r->ev, 200, "OK");
+    /* The request is in: from now on only a stalled write ends the stream
+       (evhttp's read timeout would cut every quiet stream). */
+    struct bufferevent *bev = evhttp_connection_get_bufferevent(c);
+    struct timeval wt = {write_timeout, 0};
+    if (bev) {
+        bufferevent_set_timeouts(bev, NULL, &wt);
+        /* A small kernel send buffer: what a slow client has not taken
+           stays in our buffer, where the stream can see and bound it
+           (autotuning would let the kernel hold megabytes per client). */
+        int sndbuf = STREAM_SNDBUF;
+        evutil_socket_t fd = bufferevent_getfd(bev);
+        if (fd >= 0)
+            setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf);
+    }
+    return 0;
+}
+
+void http_stream_send(http_req *r, const char *data, size_t len)
+{
+    struct evbuffer *b = evbuffer_new();
+    if (b == NULL)
+        return;
+    evbuffer_add(b, data, len);
+    evhttp_send_reply_chunk(r->ev, b);
+    evbuffer_free(b);
+}
+
+size_t http_stream_pending(http_req *r)
+{
+    struct evhttp_connection *c = evhttp_request_get_connection(r->ev);
+    struct bufferevent *bev = c ? evhttp_connection_get_bufferevent(c) : NULL;
+    return bev ? evbuffer_get_length(bufferevent_get_output(bev)) : 0;
+}
+
+void http_stream_abort(http_req *r)
+{
+    struct evhttp_connection *c = evhttp_request_get_connection(r->ev);
+    if (c)
+        evhttp_connection_free(c); /* runs on_stream_closed, which frees r */
+}
+
+void http_stream_end(http_req *r)
+{
+    struct evhttp_connection *c = evhttp_request_get_connection(r->ev);
+    if (c)
+        evhttp_connection_set_closecb(c, NULL, NULL);
+    if (r->stream_closed)
+        r->stream_closed(r);
+    evhttp_send_reply_end(r->ev);
     req_free(r);
 }
 

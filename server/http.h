@@ -56,6 +56,7 @@ typedef struct http_req {
     uint64_t started_ns;
     void *state;        /* the handler's, freed by state_free if set */
     void (*state_free)(void *state);
+    void (*stream_closed)(struct http_req *r); /* streams: see http_stream_begin */
 } http_req;
 
 /* Install the router on http. */
@@ -81,6 +82,26 @@ const char *http_header(http_req *r, const char *name);
 int http_content_type_is(http_req *r, const char *mt);
 
 uint64_t http_now_ns(void);
+
+/*
+ * Streams (Server-Sent Events): the reply starts with 200 now and stays
+ * open. http_stream_begin sends the headers (accounted and audited like any
+ * 2xx) and returns 0; the connection then only ends when a write stalls for
+ * write_timeout seconds, the client goes away, or the server ends it. When
+ * it ends, closed(r) runs once (r->state is still valid there) and r is
+ * freed. Returns -1 when the client is already gone (r freed, closed not
+ * called).
+ */
+int http_stream_begin(http_req *r, const char *content_type, long write_timeout,
+                      void (*closed)(http_req *r));
+/* Queue bytes on the stream (one chunk). */
+void http_stream_send(http_req *r, const char *data, size_t len);
+/* Bytes queued for the client and not yet written to the socket. */
+size_t http_stream_pending(http_req *r);
+/* Drop the connection at once (a reader too slow to keep). closed runs. */
+void http_stream_abort(http_req *r);
+/* End the reply cleanly (what is queued is still delivered). closed runs. */
+void http_stream_end(http_req *r);
 
 /*
  * Refuse query parameters outside allowed (NULL-terminated): replies 400

@@ -21,6 +21,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "sbuf.h"
+#include "stream.h"
 #include "strmap.h"
 
 #define NPARAMS 21
@@ -340,9 +341,11 @@ static void on_result(void *arg, PGresult *res, const char *error)
             stored old;
             if (!is_new && store_from_row(res, r, old_col, &old) == 0) {
                 analytics_apply(&old, &it->row);
+                stream_publish(&old, &it->row);
                 store_clear(&old);
             } else {
                 analytics_apply(NULL, &it->row);
+                stream_publish(NULL, &it->row);
             }
             continue;
         }

@@ -26,9 +26,10 @@
 #include "audit.h"
 #include "auth.h"
 #include "ingest.h"
-#include "log.h"
-#include "tls.h"
 #include "hr.h"
+#include "log.h"
+#include "stream.h"
+#include "tls.h"
 
 struct app app;
 
@@ -70,6 +71,7 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
     log_info("main", "signal %d: draining (no new connections, finishing in-flight work)",
              (int)sig);
     app.draining = 1;
+    stream_drain(); /* live streams end now: they would never finish */
     if (bound) {
         evhttp_del_accept_socket(app.http, bound);
         bound = NULL;
@@ -146,6 +148,10 @@ int main(int argc, char **argv)
         return 1;
     }
     audit_init(app.base, app.reader);
+    if (stream_init(app.base) != 0) {
+        fprintf(stderr, "compstatd: out of memory at start-up\n");
+        return 1;
+    }
     if (app.cfg.tls_cert[0] || app.cfg.tls_key[0]) {
         if (!app.cfg.tls_cert[0] || !app.cfg.tls_key[0]) {
             fprintf(stderr, "compstatd: tls_cert and tls_key go together\n");
@@ -201,6 +207,7 @@ int main(int argc, char **argv)
     log_info("main", "stopped");
     if (bound)
         evhttp_del_accept_socket(app.http, bound);
+    stream_free();
     evhttp_free(app.http);
     tls_free();
     ingest_free(app.ingest);

@@ -11,6 +11,7 @@
 #include "analytics.h"
 #include "app.h"
 #include "ingest.h"
+#include "stream.h"
 
 static const double lat_bounds[] = {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01,
                                     0.025,  0.05,    0.1,    0.25,  0.5,    1,     2.5,
@@ -180,4 +181,23 @@ void metrics_render(sbuf *out)
                 analytics_ready(), c ? (unsigned long long)cube_total(c) : 0ULL,
                 c ? cube_cells(c) : (size_t)0, c ? cube_bytes(c) : (size_t)0,
                 rt ? rt_bytes(rt) : (size_t)0, rt ? rt_facts(rt) : (size_t)0);
+    sbuf_printf(out,
+                "# HELP compstatd_streams Open live streams (GET /v1/stream).\n"
+                "# TYPE compstatd_streams gauge\n"
+                "compstatd_streams %zu\n"
+                "# HELP compstatd_stream_events_total Events published to live streams.\n"
+                "# TYPE compstatd_stream_events_total counter\n"
+                "compstatd_stream_events_total %llu\n"
+                "# HELP compstatd_stream_dropped_total Streams dropped for falling too far "
+                "behind.\n"
+                "# TYPE compstatd_stream_dropped_total counter\n"
+                "compstatd_stream_dropped_total %llu\n"
+                "# HELP compstatd_stream_bytes Bytes held for live streams: queued for "
+                "clients, and the backlog kept for resuming.\n"
+                "# TYPE compstatd_stream_bytes gauge\n"
+                "compstatd_stream_bytes{held=\"queued\"} %zu\n"
+                "compstatd_stream_bytes{held=\"backlog\"} %zu\n",
+                stream_count(), (unsigned long long)stream_events(),
+                (unsigned long long)stream_dropped(), stream_buffered(),
+                stream_backlog_bytes());
 }

@@ -191,6 +191,128 @@ class Daemon:
         return rc
 
 
+class SSE:
+    """A Server-Sent Events client on a raw socket (chunked or not), for
+    GET /v1/stream: status and headers first, then events one at a time."""
+
+    def __init__(self, port, path, tok=None, last_id=None, rcvbuf=None, timeout=10):
+        import socket
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        if rcvbuf:
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+        self.sock.settimeout(timeout)
+        self.sock.connect(("127.0.0.1", port))
+        head = "GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n" % path
+        if tok:
+            head += "Authorization: Bearer %s\r\n" % tok
+        if last_id is not None:
+            head += "Last-Event-ID: %s\r\n" % last_id
+        self.sock.sendall((head + "\r\n").encode())
+        self.raw = b""      # bytes received, not yet de-chunked
+        self.text = ""      # de-chunked stream text, not yet parsed
+        self.chunked = False
+        self.eof = False
+        self.status = None
+        self.headers = {}
+        self.body = b""
+        self.last_id = last_id
+        self.comments = 0
+        if rcvbuf is None:
+            self._head()
+
+    def _recv(self):
+        data = self.sock.recv(65536)
+        if not data:
+            self.eof = True
+        self.raw += data
+
+    def _head(self):
+        while b"\r\n\r\n" not in self.raw and not self.eof:
+            self._recv()
+        head, _, self.raw = self.raw.partition(b"\r\n\r\n")
+        lines = head.decode().split("\r\n")
+        self.status = int(lines[0].split()[1])
+        for line in lines[1:]:
+            k, _, v = line.partition(":")
+            self.headers[k.strip().lower()] = v.strip()
+        self.chunked = self.headers.get("transfer-encoding", "").lower() == "chunked"
+        if self.status != 200:
+            n = int(self.headers.get("content-length", "0"))
+            while len(self.raw) < n and not self.eof:
+                self._recv()
+            self.body = self.raw[:n]
+
+    def _dechunk(self):
+        if not self.chunked:
+            self.text += self.raw.decode()
+            self.raw = b""
+            return
+        while True:
+            line, sep, rest = self.raw.partition(b"\r\n")
+            if not sep:
+                return
+            n = int(line.split(b";")[0], 16)
+            if n == 0:
+                self.eof = True
+                self.raw = b""
+                return
+            if len(rest) < n + 2:
+                return
+            self.text += rest[:n].decode()
+            self.raw = rest[n + 2:]
+
+    def next(self, timeout=10):
+        """The next event as (type, data parsed as JSON, id), or None at end of stream.
+        Comment lines are counted; retry lines skipped."""
+        import socket
+        deadline = time.time() + timeout
+        while True:
+            self._dechunk()
+            block, sep, rest = self.text.partition("\n\n")
+            if sep:
+                self.text = rest
+                ev = {"event": "message", "data": [], "id": None}
+                for line in block.split("\n"):
+                    if line.startswith(":"):
+                        self.comments += 1
+                        continue
+                    k, _, v = line.partition(":")
+                    v = v[1:] if v.startswith(" ") else v
+                    if k == "data":
+                        ev["data"].append(v)
+                    elif k in ("event", "id"):
+                        ev[k] = v
+                if not ev["data"]:
+                    continue
+                if ev["id"] is not None:
+                    self.last_id = ev["id"]
+                return ev["event"], json.loads("\n".join(ev["data"])), ev["id"]
+            if self.eof:
+                return None
+            left = deadline - time.time()
+            if left <= 0:
+                raise TimeoutError("no event within %.1f s" % timeout)
+            self.sock.settimeout(left)
+            try:
+                self._recv()
+            except socket.timeout:
+                raise TimeoutError("no event within %.1f s" % timeout)
+
+    def until(self, kind, timeout=10):
+        """Events up to and including the first of type kind."""
+        got = []
+        while True:
+            ev = self.next(timeout)
+            if ev is None:
+                raise AssertionError("stream ended before a %r event; saw %r" % (kind, got))
+            got.append(ev)
+            if ev[0] == kind:
+                return got
+
+    def close(self):
+        self.sock.close()
+
+
 def expect(cond, msg="", *ctx):
     if not cond:
         raise AssertionError(msg + ("\n" + "\n".join(repr(c) for c in ctx) if ctx else ""))

@@ -8,7 +8,7 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import Daemon, expect, expect_eq, fresh_db, run, token  # noqa: E402
+from harness import SSE, Daemon, expect, expect_eq, fresh_db, run, token  # noqa: E402
 
 SQ1 = {"type": "Polygon", "coordinates": [[[-90.52, 14.62], [-90.50, 14.62], [-90.50, 14.64],
                                            [-90.52, 14.64], [-90.52, 14.62]]]}
@@ -51,6 +51,7 @@ READ = {"commander", "supervisor", "admin", "commander_p1", "other_admin"}
 WRITE = {"dispatch", "admin", "other_admin"}
 ANY = READ | {"dispatch"}
 ADMIN = {"admin", "other_admin"}
+HR = {"supervisor", "admin", "other_admin"}
 
 
 def routes(ctx):
@@ -70,7 +71,24 @@ def routes(ctx):
         ("PUT", "/v1/offenses/NEW", {"name": "n", "category": "other"}, ADMIN),
         ("PUT", "/v1/precincts/A-9", {"name": "n", "boundary": SQ1}, ADMIN),
         ("PUT", "/v1/agencies/GT", {"name": "GT", "time_zone": "America/Guatemala"}, ADMIN),
+        ("GET", "/v1/response-times?by=precinct", None, READ),
+        ("GET", "/v1/reports/workload?by=precinct", None, READ),
+        ("GET", "/v1/units", None, READ),
+        ("GET", "/v1/officers", None, HR),
+        ("GET", "/v1/shifts", None, READ),
+        ("STREAM", "/v1/stream", None, READ),
     ]
+
+
+def outcome(d, method, path, body, tok):
+    """The status of a request; a stream is opened, its status read, and closed."""
+    if method != "STREAM":
+        st, _, resp = d.request(method, path, body, tok)
+        return st, resp
+    s = SSE(d.port, path, tok)
+    st, resp = s.status, s.body
+    s.close()
+    return st, resp
 
 
 def test_route_role_matrix(ctx):
@@ -78,7 +96,7 @@ def test_route_role_matrix(ctx):
     failures = []
     for method, path, body, allowed in routes(ctx):
         for who, tok in ctx["t"].items():
-            st, _, resp = d.request(method, path, body, tok)
+            st, resp = outcome(d, method, path, body, tok)
             if who in ("none", "unknown"):
                 want = "401"
             elif who not in allowed:
@@ -93,6 +111,37 @@ def test_route_role_matrix(ctx):
             if got != want:
                 failures.append((method, path, who, st, resp))
     expect_eq(failures, [], "route x token outcomes that differ from API.md's role table")
+
+
+def test_stream_no_leaks(ctx):
+    """Live streams: the scoped token's stream carries only A-1, another
+    agency's admin's stream nothing of this agency."""
+    d, t = ctx["d"], ctx["t"]
+    scoped = SSE(d.port, "/v1/stream", t["commander_p1"])
+    other = SSE(d.port, "/v1/stream", t["other_admin"])
+    for s in (scoped, other):
+        expect_eq(s.status, 200, "stream opens")
+        s.until("ready")
+    incs = [{"source": "acc3", "external_id": "s%d" % i, "offense": "ROB",
+             "location": {"lat": lat, "lon": lon}, "occurred_at": "2026-11-22T10:00:00Z"}
+            for i, (lat, lon) in enumerate(((14.63, -90.49), (10.0, -80.0), (14.63, -90.51)))]
+    st, _, body = d.request("POST", "/v1/incidents", incs, t["admin"])
+    expect_eq((st, body["accepted"]), (200, 3))
+    seen = []
+    while True:
+        kind, data, _ = scoped.next()
+        seen.append((kind, data.get("precinct") if kind == "cube" else
+                     data["incident"]["precinct"]))
+        if kind == "cube" and len([x for x in seen if x[0] == "cube"]) == 1:
+            break
+    expect_eq(seen, [("incident", "A-1"), ("cube", "A-1")], "scoped stream: A-1 only")
+    try:
+        ev = other.next(timeout=1.0)
+    except TimeoutError:
+        ev = None
+    expect_eq(ev, None, "another agency's stream stays silent")
+    scoped.close()
+    other.close()
 
 
 def test_no_leaks(ctx):
@@ -141,4 +190,4 @@ def test_no_leaks(ctx):
 
 
 if __name__ == "__main__":
-    run([test_route_role_matrix, test_no_leaks], setup, teardown)
+    run([test_route_role_matrix, test_stream_no_leaks, test_no_leaks], setup, teardown)

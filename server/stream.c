@@ -1,0 +1,443 @@
+/*
+ * stream.c -- see stream.h.
+ *
+ * Every event is formatted once, as the complete SSE frame, into a ring of
+ * the last stream_backlog events. Each stream has a cursor into the ring
+ * and is pumped -- frames it may see copied into its connection buffer, up
+ * to stream_max_buffer bytes -- whenever an event arrives, and every 20 ms
+ * while it is behind. A stream whose cursor the ring overtakes has lost
+ * events and is dropped; so memory is the ring plus a bounded buffer per
+ * stream, however slowly clients read.
+ */
+#include "stream.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "analytics.h"
+#include "app.h"
+#include "filters.h"
+#include "log.h"
+#include "rfc3339.h"
+#include "sbuf.h"
+
+typedef struct sevent {
+    uint64_t seq; /* 0: slot unused */
+    int agency_id;
+    int precinct_id; /* 0: no precinct */
+    char *frame;     /* "id: ...\nevent: ...\ndata: ...\n\n" */
+    size_t len;
+} sevent;
+
+typedef struct client {
+    http_req *r;
+    int agency_id;
+    int all;       /* sees every precinct, and incidents without one */
+    uint8_t *mask; /* else: precinct ids it sees */
+    int32_t nmask;
+    uint64_t cursor; /* seq of the next event to consider sending */
+    struct client *prev, *next;
+} client;
+
+static struct {
+    struct event_base *base;
+    struct event *heartbeat;
+    struct event *retry; /* pumps streams that were blocked on a full buffer */
+    sevent *ring;
+    size_t cap;
+    uint64_t next_seq; /* the seq the next event gets; starts at 1 */
+    char boot[24];     /* this process's id prefix */
+    client *head;
+    size_t nclients;
+    uint64_t dropped;
+    size_t ring_bytes;
+} S;
+
+static void on_heartbeat(evutil_socket_t fd, short what, void *arg);
+static void on_retry(evutil_socket_t fd, short what, void *arg);
+
+int stream_init(struct event_base *base)
+{
+    S.base = base;
+    S.cap = (size_t)app.cfg.stream_backlog;
+    S.ring = calloc(S.cap, sizeof *S.ring);
+    S.next_seq = 1;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    snprintf(S.boot, sizeof S.boot, "%llx",
+             (unsigned long long)(ts.tv_sec * 1000 + ts.tv_nsec / 1000000) ^
+                 ((unsigned long long)getpid() << 40));
+    S.heartbeat = event_new(base, -1, EV_PERSIST, on_heartbeat, NULL);
+    S.retry = event_new(base, -1, 0, on_retry, NULL);
+    if (S.ring == NULL || S.heartbeat == NULL || S.retry == NULL)
+        return -1;
+    struct timeval tv = {app.cfg.stream_heartbeat, 0};
+    event_add(S.heartbeat, &tv);
+    return 0;
+}
+
+static int sees(const client *c, int agency_id, int precinct_id)
+{
+    if (c->agency_id != agency_id)
+        return 0;
+    if (c->all)
+        return 1;
+    return precinct_id > 0 && precinct_id < c->nmask && c->mask[precinct_id];
+}
+
+/* The oldest event the ring still holds. */
+static uint64_t oldest_seq(void)
+{
+    uint64_t last = S.next_seq - 1;
+    return last >= S.cap ? last - S.cap + 1 : 1;
+}
+
+static void drop(client *c, const char *why)
+{
+    S.dropped++;
+    log_info(c->r->id, "stream: %s; dropped (the client may reconnect and resume)", why);
+    http_stream_abort(c->r); /* frees c */
+}
+
+/*
+ * Send c what it has not had yet, as far as its buffer allows. A stream
+ * that has fallen out of the backlog is dropped: it lost events. 0, or -1
+ * when dropped.
+ */
+static int pump(client *c)
+{
+    if (c->cursor >= S.next_seq)
+        return 0;
+    if (c->cursor < oldest_seq()) {
+        drop(c, "fell behind the backlog");
+        return -1;
+    }
+    size_t room = (size_t)app.cfg.stream_max_buffer, pending = http_stream_pending(c->r);
+    room = pending < room ? room - pending : 0;
+    sbuf out;
+    sbuf_init(&out);
+    while (c->cursor < S.next_seq) {
+        const sevent *e = &S.ring[c->cursor % S.cap];
+        if (sees(c, e->agency_id, e->precinct_id)) {
+            if (out.len + e->len > room && (out.len > 0 || pending > 0))
+                break; /* full: the retry timer comes back when it drains */
+            sbuf_append(&out, e->frame, e->len);
+        }
+        c->cursor++;
+    }
+    if (out.len > 0 && !sbuf_failed(&out))
+        http_stream_send(c->r, out.data, out.len);
+    sbuf_free(&out);
+    if (c->cursor < S.next_seq && !evtimer_pending(S.retry, NULL)) {
+        struct timeval tv = {0, 20000};
+        evtimer_add(S.retry, &tv);
+    }
+    return 0;
+}
+
+static void pump_all(void)
+{
+    for (client *c = S.head, *next; c; c = next) {
+        next = c->next;
+        pump(c);
+    }
+}
+
+static void on_retry(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd, (void)what, (void)arg;
+    pump_all();
+}
+
+/* Keep the event in the ring and send it to every stream that sees it. */
+static void emit(int agency_id, int precinct_id, const char *type, sbuf *data)
+{
+    if (sbuf_failed(data))
+        return;
+    sbuf f;
+    sbuf_init(&f);
+    uint64_t seq = S.next_seq;
+    sbuf_printf(&f, "id: %s-%llu\nevent: %s\ndata: ", S.boot, (unsigned long long)seq, type);
+    sbuf_append(&f, data->data, data->len);
+    sbuf_puts(&f, "\n\n");
+    if (sbuf_failed(&f)) {
+        sbuf_free(&f);
+        return;
+    }
+    sevent *e = &S.ring[seq % S.cap];
+    S.ring_bytes -= e->len;
+    S.ring_bytes += f.len;
+    free(e->frame);
+    e->seq = seq;
+    e->agency_id = agency_id;
+    e->precinct_id = precinct_id;
+    e->len = f.len;
+    e->frame = f.data; /* the ring owns it now */
+    S.next_seq++;
+    pump_all();
+}
+
+static void json_code(sbuf *b, const char *key, const char *v, int first)
+{
+    sbuf_printf(b, "%s\"%s\":", first ? "" : ",", key);
+    if (v)
+        sbuf_json_str(b, v);
+    else
+        sbuf_puts(b, "null");
+}
+
+/* The cube cell of a counted incident: its local hour. */
+static int64_t local_hour(const stored *s)
+{
+    int64_t local = tz_local(zone_of_agency(s->agency_id), store_counted_at(s));
+    return local - ((local % 3600) + 3600) % 3600; /* local start of the hour */
+}
+
+static void cube_event(const stored *s, int delta)
+{
+    int64_t hour = local_hour(s);
+    const ref_offense *o = ref_offense_by_id(app.ref, s->offense_id);
+    char when[RFC3339_BUFSZ], asof[RFC3339_BUFSZ];
+    /* The hour's start in the offset in force at its start. */
+    const tz_zone *z = zone_of_agency(s->agency_id);
+    int64_t utc = tz_utc(z, hour);
+    rfc3339_format(utc, (int)(hour - utc), when);
+    rfc3339_format_ms(s->updated_ms, 0, asof);
+    sbuf b;
+    sbuf_init(&b);
+    sbuf_putc(&b, '{');
+    json_code(&b, "precinct", s->precinct_id ? s->inc.precinct : NULL, 1);
+    json_code(&b, "offense", s->inc.offense, 0);
+    json_code(&b, "category", o ? o->category : NULL, 0);
+    if (s->inc.priority >= 0)
+        sbuf_printf(&b, ",\"priority\":%d", s->inc.priority);
+    else
+        sbuf_puts(&b, ",\"priority\":null");
+    sbuf_printf(&b, ",\"bucket\":\"%s\",\"delta\":%d,\"incident\":%lld,\"as_of\":\"%s\"}", when,
+                delta, (long long)s->id, asof);
+    emit(s->agency_id, s->precinct_id, "cube", &b);
+    sbuf_free(&b);
+}
+
+static int same_cell(const stored *a, const stored *b)
+{
+    return a->agency_id == b->agency_id && a->precinct_id == b->precinct_id &&
+           a->offense_id == b->offense_id && a->inc.priority == b->inc.priority &&
+           local_hour(a) == local_hour(b);
+}
+
+void stream_publish(const stored *old, const stored *new_row)
+{
+    if (S.ring == NULL)
+        return;
+    cJSON *inc = store_to_json(new_row);
+    char *text = inc ? cJSON_PrintUnformatted(inc) : NULL;
+    cJSON_Delete(inc);
+    if (text) {
+        sbuf b;
+        sbuf_init(&b);
+        sbuf_printf(&b, "{\"change\":\"%s\",\"incident\":", old ? "updated" : "created");
+        sbuf_puts(&b, text);
+        sbuf_putc(&b, '}');
+        emit(new_row->agency_id, new_row->precinct_id, "incident", &b);
+        sbuf_free(&b);
+        cJSON_free(text);
+    }
+    int was = old && store_counted(old), is = store_counted(new_row);
+    if (was && is && same_cell(old, new_row))
+        return;
+    if (was)
+        cube_event(old, -1);
+    if (is)
+        cube_event(new_row, +1);
+}
+
+static void on_heartbeat(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd, (void)what, (void)arg;
+    static const char beat[] = ": keepalive\n\n";
+    for (client *c = S.head; c; c = c->next)
+        if (c->cursor >= S.next_seq && http_stream_pending(c->r) == 0)
+            http_stream_send(c->r, beat, sizeof beat - 1);
+}
+
+static void client_closed(http_req *r)
+{
+    client *c = r->state;
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        S.head = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    S.nclients--;
+}
+
+static void client_free(void *state)
+{
+    client *c = state;
+    free(c->mask);
+    free(c);
+}
+
+/*
+ * "<boot>-<seq>" of this process: *seq, and 1. Anything else: 0.
+ */
+static int parse_last_id(const char *v, uint64_t *seq)
+{
+    size_t n = strlen(S.boot);
+    if (v == NULL || strncmp(v, S.boot, n) != 0 || v[n] != '-')
+        return 0;
+    char *end;
+    unsigned long long s = strtoull(v + n + 1, &end, 10);
+    if (*end != '\0' || end == v + n + 1)
+        return 0;
+    *seq = s;
+    return 1;
+}
+
+/* 1 when the ring still holds every event after seq (and seq is not from the future). */
+static int resumable(uint64_t after)
+{
+    return after <= S.next_seq - 1 && after + 1 >= oldest_seq();
+}
+
+void h_stream(http_req *r)
+{
+    static const char *const allowed[] = {"precinct", NULL};
+    if (http_check_params(r, allowed) != 0)
+        return;
+    if (S.nclients >= (size_t)app.cfg.max_streams) {
+        http_reply_error(r, 503, "too_many_streams", NULL,
+                         "this server already serves %ld streams", app.cfg.max_streams);
+        return;
+    }
+    client *c = calloc(1, sizeof *c);
+    int32_t n = ref_precinct_max(app.ref) + 1;
+    if (c == NULL || (c->mask = calloc((size_t)n, 1)) == NULL) {
+        free(c);
+        http_reply_error(r, 500, "internal", NULL, "out of memory");
+        return;
+    }
+    c->r = r;
+    c->nmask = n;
+    c->agency_id = r->who.agency_id;
+    r->state = c;
+    r->state_free = client_free;
+    const char *list = qs_get(&r->query, "precinct");
+    if (list && filter_precincts(r, "precinct", list, c->mask, n) != 0)
+        return;
+    filter_scope(r, c->mask, n, list != NULL);
+    c->all = list == NULL && r->who.nprecincts < 0;
+
+    uint64_t after = 0;
+    const char *last_id = http_header(r, "Last-Event-ID");
+    int asked = last_id != NULL && *last_id != '\0';
+    int known = asked && parse_last_id(last_id, &after);
+
+    if (http_stream_begin(r, "text/event-stream", app.cfg.request_timeout, client_closed) != 0)
+        return;
+    c->next = S.head;
+    if (S.head)
+        S.head->prev = c;
+    S.head = c;
+    S.nclients++;
+
+    static const char retry[] = "retry: 2000\n\n";
+    http_stream_send(r, retry, sizeof retry - 1);
+    int resumed = known && resumable(after);
+    c->cursor = resumed ? after + 1 : S.next_seq;
+
+    /* ready: where this stream starts. A resumed stream keeps the id it
+       had (the missed events follow, with theirs); any other gets the id
+       of the newest event, so a reconnect resumes from here. */
+    const cube *cb = analytics_cube();
+    char asof[RFC3339_BUFSZ] = "";
+    int64_t as_of = cb ? cube_as_of(cb) : 0;
+    if (as_of)
+        rfc3339_format_ms(as_of, 0, asof);
+    sbuf b;
+    sbuf_init(&b);
+    if (!resumed)
+        sbuf_printf(&b, "id: %s-%llu\n", S.boot, (unsigned long long)(S.next_seq - 1));
+    sbuf_printf(&b, "event: ready\ndata: {\"resumed\":%s,\"as_of\":", resumed ? "true" : "false");
+    if (as_of)
+        sbuf_printf(&b, "\"%s\"", asof);
+    else
+        sbuf_puts(&b, "null");
+    sbuf_puts(&b, ",\"precincts\":");
+    if (c->all) {
+        sbuf_puts(&b, "null");
+    } else {
+        sbuf_putc(&b, '[');
+        int first = 1;
+        for (int32_t i = 1; i < n; i++) {
+            const ref_precinct *p = c->mask[i] ? ref_precinct_by_id(app.ref, i) : NULL;
+            if (p == NULL)
+                continue;
+            if (!first)
+                sbuf_putc(&b, ',');
+            sbuf_json_str(&b, p->code);
+            first = 0;
+        }
+        sbuf_putc(&b, ']');
+    }
+    sbuf_puts(&b, "}\n\n");
+    if (!sbuf_failed(&b))
+        http_stream_send(r, b.data, b.len);
+    sbuf_free(&b);
+    if (asked && !resumed)
+        log_debug(r->id, "stream: cannot resume after %s", last_id);
+    pump(c); /* the missed events, if resumed */
+}
+
+void stream_drain(void)
+{
+    while (S.head)
+        http_stream_end(S.head->r); /* unlinks and frees the head */
+}
+
+size_t stream_count(void)
+{
+    return S.nclients;
+}
+
+uint64_t stream_events(void)
+{
+    return S.next_seq - 1;
+}
+
+uint64_t stream_dropped(void)
+{
+    return S.dropped;
+}
+
+size_t stream_buffered(void)
+{
+    size_t n = 0;
+    for (client *c = S.head; c; c = c->next)
+        n += http_stream_pending(c->r);
+    return n;
+}
+
+size_t stream_backlog_bytes(void)
+{
+    return S.ring_bytes;
+}
+
+void stream_free(void)
+{
+    stream_drain();
+    if (S.heartbeat)
+        event_free(S.heartbeat);
+    if (S.retry)
+        event_free(S.retry);
+    S.heartbeat = S.retry = NULL;
+    for (size_t i = 0; S.ring && i < S.cap; i++)
+        free(S.ring[i].frame);
+    free(S.ring);
+    S.ring = NULL;
+}
