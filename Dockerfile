@@ -2,9 +2,11 @@
 FROM debian:bookworm-slim AS build
 RUN apt-get update && apt-get install -y --no-install-recommends \
         build-essential cmake pkg-config libevent-dev libpq-dev libcjson-dev libssl-dev \
+        libjs-leaflet \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY CMakeLists.txt ./
+COPY cmake cmake
 COPY lib lib
 COPY server server
 COPY tools tools

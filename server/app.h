@@ -38,6 +38,7 @@ void h_healthz(http_req *r);
 void h_readyz(http_req *r);
 void h_metrics(http_req *r);
 
+void h_whoami(http_req *r);
 void h_agency_get(http_req *r);
 void h_agency_put(http_req *r);
 void h_precincts_get(http_req *r);

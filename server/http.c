@@ -28,6 +28,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "stream.h"
+#include "web.h"
 
 #define STREAM_SNDBUF 65536
 
@@ -41,7 +42,12 @@ struct route {
 };
 
 static const struct route routes[] = {
+    /* The dashboard: "" matches "/" alone; the other files are found by
+       web_find when no route matches (see on_request). Keep it first. */
+    {EVHTTP_REQ_GET, "", 0, h_web_asset, "web", NULL},
+    {EVHTTP_REQ_GET, "/dashboard/config.json", 0, h_web_config, "web_config", NULL},
     {EVHTTP_REQ_GET, "/healthz", 0, h_healthz, "healthz", NULL},
+    {EVHTTP_REQ_GET, "/v1/whoami", ROLE_ANY, h_whoami, "whoami", NULL},
     {EVHTTP_REQ_GET, "/readyz", 0, h_readyz, "readyz", NULL},
     {EVHTTP_REQ_GET, "/metrics", 0, h_metrics, "metrics", NULL},
     {EVHTTP_REQ_GET, "/v1/agencies/*", ROLE_ANY, h_agency_get, "agency_get", NULL},
@@ -494,6 +500,11 @@ static void on_request(struct evhttp_request *ev, void *arg)
         size_t n = strlen(allow);
         snprintf(allow + n, sizeof allow - n, "%s%s", n ? ", " : "",
                  method_name((int)routes[i].method));
+    }
+    if (r->route < 0 && !path_matched && r->method == EVHTTP_REQ_GET && web_find(path)) {
+        r->route = 0; /* a file of the dashboard */
+        run_handler(r);
+        return;
     }
     if (r->route < 0) {
         if (path_matched) {

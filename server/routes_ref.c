@@ -144,6 +144,27 @@ void h_agency_get(http_req *r)
     http_reply_json(r, 200, agency_json(a));
 }
 
+void h_whoami(http_req *r)
+{
+    static const char *const roles[] = {"dispatch", "commander", "supervisor", "admin"};
+    cJSON *o = cJSON_CreateObject();
+    const char *role = "unknown";
+    for (int i = 0; i < 4; i++)
+        if (r->who.role == 1 << i)
+            role = roles[i];
+    cJSON_AddStringToObject(o, "role", role);
+    const ref_agency *a = ref_agency_by_id(app.ref, r->who.agency_id);
+    cJSON_AddItemToObject(o, "agency", a ? agency_json(a) : cJSON_CreateNull());
+    if (r->who.nprecincts < 0) {
+        cJSON_AddNullToObject(o, "precincts");
+    } else {
+        cJSON *list = cJSON_AddArrayToObject(o, "precincts");
+        for (int i = 0; i < r->who.nprecincts; i++)
+            cJSON_AddItemToArray(list, cJSON_CreateString(r->who.precincts[i]));
+    }
+    http_reply_json(r, 200, o);
+}
+
 static void on_agency_put(void *arg, PGresult *res, const char *error)
 {
     http_req *r = arg;
