@@ -31,6 +31,15 @@
 #include "web.h"
 
 #define STREAM_SNDBUF 65536
+/*
+ * While evhttp writes an answer it keeps reading the connection (to notice
+ * a close) but consumes nothing: a client that sends without end while it
+ * does not read its answer (or its stream) would grow the input buffer
+ * without bound. So while an answer is being written, reading stops at this
+ * many unparsed bytes; once it is written the limit goes (evhttp wants a
+ * whole request body in that buffer before it takes it).
+ */
+#define HTTP_MAX_INPUT 65536
 
 struct route {
     int method;
@@ -199,9 +208,33 @@ static void account(http_req *r, int status, const char *content_type)
     }
 }
 
+static struct bufferevent *bev_of(struct evhttp_request *ev)
+{
+    struct evhttp_connection *c = evhttp_request_get_connection(ev);
+    return c ? evhttp_connection_get_bufferevent(c) : NULL;
+}
+
+static void cap_input(struct evhttp_request *ev)
+{
+    struct bufferevent *bev = bev_of(ev);
+    if (bev)
+        bufferevent_setwatermark(bev, EV_READ, 0, HTTP_MAX_INPUT);
+}
+
+/* The answer is out: the connection reads freely again. */
+static void on_written(struct evhttp_request *ev, void *arg)
+{
+    (void)arg;
+    struct bufferevent *bev = bev_of(ev);
+    if (bev)
+        bufferevent_setwatermark(bev, EV_READ, 0, 0);
+}
+
 static void send_reply(http_req *r, int status, const char *content_type, struct evbuffer *body)
 {
     account(r, status, content_type);
+    cap_input(r->ev);
+    evhttp_request_set_on_complete_cb(r->ev, on_written, NULL);
     evhttp_send_reply(r->ev, status, reason_of(status), body);
     req_free(r);
 }
@@ -233,6 +266,7 @@ int http_stream_begin(http_req *r, const char *content_type, long write_timeout,
     evhttp_add_header(evhttp_request_get_output_headers(r->ev), "X-Accel-Buffering", "no");
     r->stream_closed = closed;
     evhttp_connection_set_closecb(c, on_stream_closed, r);
+    cap_input(r->ev); /* for as long as the stream lasts */
     evhttp_send_reply_start(r->ev, 200, "OK");
     /* The request is in: from now on only a stalled write ends the stream
        (evhttp's read timeout would cut every quiet stream). */
@@ -465,6 +499,7 @@ static void on_request(struct evhttp_request *ev, void *arg)
     }
     inflight++;
     r->ev = ev;
+
     r->route = -1;
     r->started_ns = http_now_ns();
     r->method = evhttp_request_get_command(ev);

@@ -8,6 +8,7 @@
  * accepting, finish the requests and commits in flight, exit 0.
  */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <signal.h>
@@ -34,6 +35,35 @@
 struct app app;
 
 static struct evhttp_bound_socket *bound;
+static struct event *accept_retry;
+static unsigned long accept_pauses;
+
+/* Out of file descriptors (or memory) accepting: the connection stays in
+   the kernel's backlog and the listening socket stays readable, so libevent
+   would retry at once, forever. Pause accepting briefly instead. */
+static void on_accept_error(struct evconnlistener *lev, void *arg)
+{
+    (void)arg;
+    int err = EVUTIL_SOCKET_ERROR();
+    if (err != EMFILE && err != ENFILE && err != ENOBUFS && err != ENOMEM) {
+        log_warn("http", "accept: %s", evutil_socket_error_to_string(err));
+        return;
+    }
+    evconnlistener_disable(lev);
+    if (accept_pauses++ % 100 == 0)
+        log_warn("http", "accept: %s (%lu times so far): pausing accepts for 100 ms; raise the "
+                 "file limit (ulimit -n) for more connections",
+                 evutil_socket_error_to_string(err), accept_pauses);
+    struct timeval tv = {0, 100000};
+    event_add(accept_retry, &tv);
+}
+
+static void on_accept_retry(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd, (void)what, (void)arg;
+    if (bound)
+        evconnlistener_enable(evhttp_bound_socket_get_listener(bound));
+}
 static struct event *drain_timer;
 static int drain_ticks;
 
@@ -170,6 +200,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "compstatd: cannot listen on %s\n", app.cfg.listen);
         return 1;
     }
+    accept_retry = evtimer_new(app.base, on_accept_retry, NULL);
+    evconnlistener_set_error_cb(evhttp_bound_socket_get_listener(bound), on_accept_error);
     struct sockaddr_storage ss;
     socklen_t sl = sizeof ss;
     char shown[INET6_ADDRSTRLEN] = "?";
@@ -221,6 +253,8 @@ int main(int argc, char **argv)
     hr_free();
     if (drain_timer)
         event_free(drain_timer);
+    if (accept_retry)
+        event_free(accept_retry);
     event_free(sigterm);
     event_free(sigint);
     event_base_free(app.base);

@@ -88,10 +88,10 @@ def token(conninfo, role, agency, precincts=None):
 class Daemon:
     """compstatd on 127.0.0.1:0; stderr is collected and checked for sanitizer reports."""
 
-    def __init__(self, conninfo, extra_args=(), env=None):
+    def __init__(self, conninfo, extra_args=(), env=None, prefix=()):
         e = dict(os.environ)
         e.update(env or {})
-        self.proc = subprocess.Popen([DAEMON, "--listen", "127.0.0.1:0", "--database", conninfo,
+        self.proc = subprocess.Popen([*prefix, DAEMON, "--listen", "127.0.0.1:0", "--database", conninfo,
                                       *extra_args],
                                      stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=e,
                                      text=True, errors="replace")

@@ -97,6 +97,74 @@ def test_slow_clients_do_not_hold_others(ctx):
             s.close()
 
 
+def test_input_while_answering_is_capped(ctx):
+    """A client that never reads its (large) answers but keeps sending: the
+    daemon stops reading it instead of buffering everything, and others are
+    served meanwhile."""
+    d, admin = ctx["d"], ctx["admin"]
+    # Answers of about 1 MB: more than the kernel's socket buffers take.
+    big = [incident("big-%d" % i, address="z" * 490) for i in range(1000)]
+    st, _, body = d.request("POST", "/v1/incidents", big, admin)
+    expect_eq((st, body["accepted"]), (200, 1000), "the big answers' incidents")
+    s = socket.create_connection(("127.0.0.1", d.port))
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    req = ("GET /v1/incidents?limit=1000 HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s"
+           "\r\n\r\n" % admin).encode()
+    s.sendall(req * 5)
+    s.settimeout(2.0)
+    junk = b"y" * 65536
+    sent = 0
+    try:
+        while sent < 64 * 1024 * 1024:
+            sent += s.send(junk)
+    except (socket.timeout, BlockingIOError):
+        pass
+    # Kernel buffers on both sides hold a few MB; beyond that it would be
+    # the daemon's memory.
+    expect(sent < 32 * 1024 * 1024, "the daemon stopped taking input (%d bytes sent)" % sent)
+    st, _, _ = d.request("GET", "/v1/cube?by=category", None, admin)
+    expect_eq(st, 200, "others are served")
+    s.close()
+
+
+def test_out_of_file_descriptors(ctx):
+    """More connections than the process may open files: compstatd pauses
+    accepting (the rest wait in the kernel's backlog) instead of spinning on
+    accept, keeps serving the connections it has, and takes new ones once
+    files are free again."""
+    ci, admin = ctx["ci"], ctx["admin"]
+    d = Daemon(ci, prefix=["prlimit", "--nofile=64:64", "--"])
+    try:
+        d.wait_ready()
+        d.request("GET", "/healthz")
+        held = []
+        for _ in range(80):  # the kernel completes these handshakes; compstatd cannot take all
+            held.append(socket.create_connection(("127.0.0.1", d.port)))
+        time.sleep(1.0)
+        st, _, _ = d.request("GET", "/v1/cube", None, admin)  # an established connection
+        expect_eq(st, 200, "connections already open are still served")
+        paused = [l for l in d.lines if "pausing accepts" in l]
+        spins = [l for l in d.lines if "Error from accept" in l]
+        expect(paused, "the daemon said it paused accepting", d.log()[-2000:])
+        expect(len(spins) == 0, "no accept loop spinning (%d warnings)" % len(spins))
+        for s in held:
+            s.close()
+        deadline = time.time() + 10
+        while True:
+            try:
+                fresh = Daemon.__new__(Daemon)
+                fresh.port, fresh.conn = d.port, None
+                st, _, _ = fresh.request("GET", "/healthz")
+                break
+            except OSError:
+                if time.time() > deadline:
+                    raise
+                time.sleep(0.2)
+        expect_eq(st, 200, "a new connection is accepted once files are free")
+    finally:
+        expect_eq(d.stop(), 0, "exit code")
+
+
 def test_sigkill_during_ingest(ctx):
     ci, admin = ctx["ci"], ctx["admin"]
     ctx["d"].stop()
@@ -149,4 +217,5 @@ def test_sigkill_during_ingest(ctx):
 
 if __name__ == "__main__":
     run([test_sql_injection_is_just_text, test_slow_clients_do_not_hold_others,
+         test_input_while_answering_is_capped, test_out_of_file_descriptors,
          test_sigkill_during_ingest], setup, teardown)

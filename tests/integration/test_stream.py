@@ -363,7 +363,9 @@ def test_slow_readers_are_dropped(ctx):
     live = stream(ctx)
     # readers that never read: a tiny receive window, and we never call recv
     stuck = [SSE(d.port, "/v1/stream", ctx["commander"], rcvbuf=4096) for _ in range(20)]
-    time.sleep(0.5)
+    deadline = time.time() + 10  # the stuck readers never read their headers: poll
+    while metric(ctx, "compstatd_streams") < 21 and time.time() < deadline:
+        time.sleep(0.1)
     expect_eq(metric(ctx, "compstatd_streams"), 21, "streams open")
     peak_queued = peak_backlog = 0
     x0, y0, x1, y1 = SQUARES["C-1"]
@@ -399,6 +401,30 @@ def test_slow_readers_are_dropped(ctx):
     live.close()
 
 
+def test_input_on_a_stream_is_capped(ctx):
+    """A client that keeps sending on its stream's connection: the daemon
+    stops reading (a small cap) instead of buffering it all, and the stream
+    goes on."""
+    import socket
+    s = stream(ctx)
+    junk = b"x" * 65536
+    sent = 0
+    s.sock.settimeout(2.0)
+    try:
+        while sent < 64 * 1024 * 1024:
+            sent += s.sock.send(junk)
+    except (socket.timeout, BlockingIOError):
+        pass
+    # Kernel buffers on both sides hold a few MB; everything beyond would be
+    # the daemon's memory.
+    expect(sent < 32 * 1024 * 1024, "the daemon stopped taking input (%d bytes sent)" % sent)
+    s.sock.settimeout(10)
+    inc = post(ctx, "C-1")
+    kind, data, _ = s.next()
+    expect_eq((kind, data["incident"]["id"]), ("incident", inc["id"]), "the stream goes on")
+    s.close()
+
+
 def test_max_streams(ctx):
     ctx["d"].stop()
     start(ctx, "--max-streams", "2")
@@ -407,7 +433,9 @@ def test_max_streams(ctx):
     expect_eq(c.status, 503, "third stream")
     expect("retry-after" in c.headers, "503 says when to retry")
     a.close()
-    time.sleep(0.3)
+    deadline = time.time() + 10
+    while metric(ctx, "compstatd_streams") > 1 and time.time() < deadline:
+        time.sleep(0.1)
     d = stream(ctx)
     expect_eq(d.status, 200, "a closed stream frees its place")
     for s in (b, c, d):
@@ -438,6 +466,7 @@ def test_sigterm_ends_streams(ctx):
 
 if __name__ == "__main__":
     run([test_events_follow_commits, test_deltas_sum_to_sql, test_scope_and_roles, test_resume,
-         test_resume_after_restart, test_slow_readers_are_dropped, test_max_streams,
+         test_resume_after_restart, test_slow_readers_are_dropped,
+         test_input_on_a_stream_is_capped, test_max_streams,
          test_quiet_stream_outlives_request_timeout, test_sigterm_ends_streams],
         setup, teardown)
