@@ -165,6 +165,29 @@ try {
   check(!overflow, "tablet: nothing wider than the screen");
   await page.screenshot({ path: path.join(artifacts, "dashboard-tablet.png"), fullPage: true });
 
+  // A commander limited to one precinct: only that precinct, and its numbers.
+  if (process.env.SCOPED_TOKEN) {
+    const scoped = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    const sp = await scoped.newPage();
+    sp.on("console", (m) => { if (m.type() === "error") consoleErrors.push("scoped: " + m.text()); });
+    sp.on("pageerror", (e) => consoleErrors.push("scoped: " + String(e)));
+    await sp.goto(base + "/#week=" + week);
+    await sp.fill("#token", process.env.SCOPED_TOKEN);
+    await sp.click("#signin-form button[type=submit]");
+    await sp.waitForSelector("#compstat tbody tr");
+    const options = await sp.$$eval("#precinct option", (os) => os.map((o) => o.value));
+    check(JSON.stringify(options) === JSON.stringify([process.env.SCOPED_PRECINCT]),
+          "scoped token: only its precinct to choose", options);
+    const scs = await api("/v1/compstat?week_ending=" + week + "&precinct=" + process.env.SCOPED_PRECINCT,
+                          process.env.SCOPED_TOKEN);
+    const total = await sp.$eval('#compstat tr[data-category="total"] td[data-period="ytd"][data-field="current"]',
+                                 (td) => Number(td.textContent));
+    check(total === scs.rows.find((r) => r.category === "total").ytd.current,
+          "scoped token: its precinct's COMPSTAT", [total]);
+    await sp.waitForFunction(() => document.getElementById("live").textContent === "live");
+    await scoped.close();
+  }
+
   check(consoleErrors.length === 0, "no console errors", consoleErrors);
 } finally {
   await browser.close();

@@ -105,6 +105,8 @@ def test_in_chromium(ctx):
     env = dict(os.environ, COMPSTATD_URL="http://127.0.0.1:%d" % ctx["d"].port,
                READ_TOKEN=token(ctx["ci"], "commander", "NOPD"),
                DISPATCH_TOKEN=token(ctx["ci"], "dispatch", "NOPD"), WEEK=week,
+               SCOPED_TOKEN=token(ctx["ci"], "commander", "NOPD", "NOPD-3"),
+               SCOPED_PRECINCT="NOPD-3",
                ARTIFACTS=ARTIFACTS)
     out = subprocess.run(["node", os.path.join(BROWSER, "dashboard.mjs")], env=env,
                          capture_output=True, text=True, timeout=300)
