@@ -295,6 +295,11 @@ void http_stream_send(http_req *r, const char *data, size_t len)
     evbuffer_free(b);
 }
 
+void http_stream_send_buffer(http_req *r, struct evbuffer *buf)
+{
+    evhttp_send_reply_chunk(r->ev, buf);
+}
+
 size_t http_stream_pending(http_req *r)
 {
     struct evhttp_connection *c = evhttp_request_get_connection(r->ev);

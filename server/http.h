@@ -96,6 +96,8 @@ int http_stream_begin(http_req *r, const char *content_type, long write_timeout,
                       void (*closed)(http_req *r));
 /* Queue bytes on the stream (one chunk). */
 void http_stream_send(http_req *r, const char *data, size_t len);
+/* Queue buf's contents on the stream (one chunk; buf is left empty). */
+void http_stream_send_buffer(http_req *r, struct evbuffer *buf);
 /* Bytes queued for the client and not yet written to the socket. */
 size_t http_stream_pending(http_req *r);
 /* Drop the connection at once (a reader too slow to keep). closed runs. */

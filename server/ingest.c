@@ -363,6 +363,7 @@ static void on_result(void *arg, PGresult *res, const char *error)
                 set_error(it, 500, "internal", NULL, "cannot read the stored incident");
         }
     }
+    stream_flush(); /* live streams carry the batch before anyone is answered */
     finish_batch(g);
 }
 

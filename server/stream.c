@@ -17,6 +17,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <event2/buffer.h>
+
 #include "analytics.h"
 #include "app.h"
 #include "filters.h"
@@ -46,6 +48,9 @@ static struct {
     struct event_base *base;
     struct event *heartbeat;
     struct event *retry; /* pumps streams that were blocked on a full buffer */
+    struct event *flush; /* pumps after events that no stream_flush followed */
+    int flush_scheduled;
+    uint64_t pumped_to;  /* next_seq when every stream was last pumped */
     sevent *ring;
     size_t cap;
     uint64_t next_seq; /* the seq the next event gets; starts at 1 */
@@ -58,6 +63,7 @@ static struct {
 
 static void on_heartbeat(evutil_socket_t fd, short what, void *arg);
 static void on_retry(evutil_socket_t fd, short what, void *arg);
+static void on_flush(evutil_socket_t fd, short what, void *arg);
 
 int stream_init(struct event_base *base)
 {
@@ -72,7 +78,9 @@ int stream_init(struct event_base *base)
                  ((unsigned long long)getpid() << 40));
     S.heartbeat = event_new(base, -1, EV_PERSIST, on_heartbeat, NULL);
     S.retry = event_new(base, -1, 0, on_retry, NULL);
-    if (S.ring == NULL || S.heartbeat == NULL || S.retry == NULL)
+    S.flush = event_new(base, -1, 0, on_flush, NULL);
+    S.pumped_to = S.next_seq;
+    if (S.ring == NULL || S.heartbeat == NULL || S.retry == NULL || S.flush == NULL)
         return -1;
     struct timeval tv = {app.cfg.stream_heartbeat, 0};
     event_add(S.heartbeat, &tv);
@@ -117,20 +125,24 @@ static int pump(client *c)
     }
     size_t room = (size_t)app.cfg.stream_max_buffer, pending = http_stream_pending(c->r);
     room = pending < room ? room - pending : 0;
-    sbuf out;
-    sbuf_init(&out);
+    struct evbuffer *out = evbuffer_new();
+    if (out == NULL)
+        return 0;
+    size_t n = 0;
     while (c->cursor < S.next_seq) {
         const sevent *e = &S.ring[c->cursor % S.cap];
         if (sees(c, e->agency_id, e->precinct_id)) {
-            if (out.len + e->len > room && (out.len > 0 || pending > 0))
+            if (n + e->len > room && (n > 0 || pending > 0))
                 break; /* full: the retry timer comes back when it drains */
-            sbuf_append(&out, e->frame, e->len);
+            if (evbuffer_add(out, e->frame, e->len) != 0)
+                break;
+            n += e->len;
         }
         c->cursor++;
     }
-    if (out.len > 0 && !sbuf_failed(&out))
-        http_stream_send(c->r, out.data, out.len);
-    sbuf_free(&out);
+    if (n > 0)
+        http_stream_send_buffer(c->r, out); /* one chunk for everything new */
+    evbuffer_free(out);
     if (c->cursor < S.next_seq && !evtimer_pending(S.retry, NULL)) {
         struct timeval tv = {0, 20000};
         evtimer_add(S.retry, &tv);
@@ -140,6 +152,7 @@ static int pump(client *c)
 
 static void pump_all(void)
 {
+    S.pumped_to = S.next_seq;
     for (client *c = S.head, *next; c; c = next) {
         next = c->next;
         pump(c);
@@ -177,7 +190,29 @@ static void emit(int agency_id, int precinct_id, const char *type, sbuf *data)
     e->len = f.len;
     e->frame = f.data; /* the ring owns it now */
     S.next_seq++;
-    pump_all();
+    if (S.nclients == 0)
+        return;
+    /* Streams are pumped once per commit batch (stream_flush), so that a
+       batch travels as one chunk; but never let the ring overtake them. */
+    if (S.next_seq - S.pumped_to >= S.cap / 2) {
+        pump_all();
+    } else if (!S.flush_scheduled) {
+        S.flush_scheduled = 1;
+        event_active(S.flush, EV_TIMEOUT, 0);
+    }
+}
+
+void stream_flush(void)
+{
+    if (S.pumped_to != S.next_seq)
+        pump_all();
+}
+
+static void on_flush(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd, (void)what, (void)arg;
+    S.flush_scheduled = 0;
+    stream_flush();
 }
 
 static void json_code(sbuf *b, const char *key, const char *v, int first)
@@ -435,7 +470,9 @@ void stream_free(void)
         event_free(S.heartbeat);
     if (S.retry)
         event_free(S.retry);
-    S.heartbeat = S.retry = NULL;
+    if (S.flush)
+        event_free(S.flush);
+    S.heartbeat = S.retry = S.flush = NULL;
     for (size_t i = 0; S.ring && i < S.cap; i++)
         free(S.ring[i].frame);
     free(S.ring);

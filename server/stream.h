@@ -40,6 +40,13 @@ int stream_init(struct event_base *base);
 
 /* A committed change: old is the incident before (NULL when new). */
 void stream_publish(const stored *old, const stored *new_row);
+/*
+ * Send what was published to the streams now (one chunk per stream for a
+ * whole commit batch). Call after a batch's stream_publish calls and
+ * before its writes are answered; without it they go out when the loop
+ * next turns.
+ */
+void stream_flush(void);
 
 /* SIGTERM: end every stream cleanly (clients reconnect elsewhere). */
 void stream_drain(void);
