@@ -14,6 +14,7 @@
 #include "http.h"
 #include "ingest.h"
 #include "log.h"
+#include "pgbin.h"
 #include "strmap.h"
 
 static cube *live;         /* answering, when ready */
@@ -225,17 +226,18 @@ const sp_store *analytics_spatial(void)
 
 static void on_row(void *arg, char *row, int len)
 {
-    /* agency \t precinct \t offense \t priority \t counted_at \t updated_ms \t lon \t lat */
-    long long v[6];
-    char *p = row, *end;
-    row[len] = '\0';
-    for (int i = 0; i < 6; i++) {
-        v[i] = strtoll(p, &end, 10);
-        if (end == p) {
-            log_error("cube", "unreadable row while loading: %.80s", row);
-            return;
-        }
-        p = end + 1;
+    /* agency, precinct, offense, priority, counted_at, updated_ms, lon, lat */
+    pgbin b;
+    int32_t v[4];
+    int64_t t, commit;
+    double lon = 0, lat = 0;
+    int located = 0;
+    if (pgbin_begin(&b, row, (size_t)len) != 8 || pgbin_int4(&b, &v[0]) != 1 ||
+        pgbin_int4(&b, &v[1]) != 1 || pgbin_int4(&b, &v[2]) != 1 || pgbin_int4(&b, &v[3]) != 1 ||
+        pgbin_int8(&b, &t) != 1 || pgbin_int8(&b, &commit) != 1 ||
+        (located = pgbin_float8(&b, &lon)) < 0 || pgbin_float8(&b, &lat) != located) {
+        log_error("cube", "unreadable row while loading (%d bytes)", len);
+        return;
     }
     /* Reference data was queued before the COPY on the same connection,
        so it is in by the first row: declare the categories before any
@@ -244,15 +246,13 @@ static void on_row(void *arg, char *row, int len)
         declare_categories(loading);
         categories_declared = 1;
     }
-    cube_key k = {(int32_t)v[0], (int32_t)v[1], (int32_t)v[2], (int32_t)v[3]};
-    if (loading && cube_load(loading, &k, v[4], v[5]) != 0)
+    cube_key k = {v[0], v[1], v[2], v[3]};
+    if (loading && cube_load(loading, &k, t, commit) != 0)
         log_error("cube", "out of memory while loading");
-    if (p[0] != '\\' && sp_loading) { /* located: "\N" is a NULL location */
-        double lon = strtod(p, &end);
-        double lat = strtod(end + 1, NULL);
-        int32_t ag = (int32_t)v[0];
+    if (located && sp_loading) {
+        int32_t ag = v[0];
         if (ensure_grid(sp_loading, ag, lon, lat) == NULL ||
-            sp_load(sp_loading, ag, k.precinct, k.offense, local_day(ag, v[4]), lon, lat) != 0)
+            sp_load(sp_loading, ag, k.precinct, k.offense, local_day(ag, t), lon, lat) != 0)
             log_error("cube", "out of memory while loading the grid");
     }
     load_rows++;
@@ -403,76 +403,46 @@ void analytics_units_foreach(int agency,
         strmap_foreach(board_live, walk_one, &w);
 }
 
-/* Undo COPY text escapes in place (\\, \t, \n, \r, \b, \f, \v). */
-static void copy_unescape(char *s)
-{
-    char *w = s;
-    for (char *p = s; *p; p++) {
-        if (*p != '\\' || p[1] == '\0') {
-            *w++ = *p;
-            continue;
-        }
-        p++;
-        switch (*p) {
-        case 't': *w++ = '\t'; break;
-        case 'n': *w++ = '\n'; break;
-        case 'r': *w++ = '\r'; break;
-        case 'b': *w++ = '\b'; break;
-        case 'f': *w++ = '\f'; break;
-        case 'v': *w++ = '\v'; break;
-        default: *w++ = *p; break;
-        }
-    }
-    *w = '\0';
-}
-
 static void on_rt_row(void *arg, char *row, int len)
 {
     /* id, agency, precinct, priority, status, received .. cleared, units (JSON) */
-    enum { NF = 11 };
-    char *f[NF];
-    row[len] = '\0';
-    char *p = row;
-    for (int i = 0; i < NF; i++) {
-        f[i] = p;
-        char *tab = strchr(p, '\t');
-        if (tab == NULL && i < NF - 1) {
-            log_error("cube", "unreadable response-time row: %.80s", row);
-            return;
-        }
-        if (tab) {
-            *tab = '\0';
-            p = tab + 1;
-        }
-    }
+    pgbin b;
+    int64_t id;
+    int32_t agency, precinct, priority;
+    const char *status, *json = NULL;
+    size_t status_len, json_len = 0;
     int64_t times[INC_T_COUNT] = {0};
     unsigned set = 0;
-    for (int t = INC_T_RECEIVED; t <= INC_T_CLEARED; t++) {
-        char *v = f[5 + t - INC_T_RECEIVED];
-        if (strcmp(v, "\\N") != 0) {
-            times[t] = strtoll(v, NULL, 10);
+    int ok = pgbin_begin(&b, row, (size_t)len) == 11 && pgbin_int8(&b, &id) == 1 &&
+             pgbin_int4(&b, &agency) == 1 && pgbin_int4(&b, &precinct) == 1 &&
+             pgbin_int4(&b, &priority) == 1 && pgbin_bytes(&b, &status, &status_len) == 1 &&
+             status_len < 16;
+    for (int t = INC_T_RECEIVED; ok && t <= INC_T_CLEARED; t++) {
+        int rc = pgbin_int8(&b, &times[t]);
+        if (rc == 1)
             set |= 1u << t;
-        }
+        ok = rc >= 0;
     }
+    if (!ok || pgbin_bytes(&b, &json, &json_len) < 0) {
+        log_error("cube", "unreadable response-time row (%d bytes)", len);
+        return;
+    }
+    char st[16];
+    memcpy(st, status, status_len);
+    st[status_len] = '\0';
     char *units[INC_MAX_UNITS];
     size_t nunits = 0;
-    cJSON *doc = NULL;
-    if (strcmp(f[10], "\\N") != 0) {
-        copy_unescape(f[10]);
-        doc = cJSON_Parse(f[10]);
-        const cJSON *u;
-        cJSON_ArrayForEach(u, doc) {
-            if (cJSON_IsString(u) && nunits < INC_MAX_UNITS)
-                units[nunits++] = u->valuestring;
-        }
+    cJSON *doc = json ? cJSON_ParseWithLength(json, json_len) : NULL;
+    const cJSON *u;
+    cJSON_ArrayForEach(u, doc) {
+        if (cJSON_IsString(u) && nunits < INC_MAX_UNITS)
+            units[nunits++] = u->valuestring;
     }
-    int agency = atoi(f[1]);
     rt_fact fact;
-    if (fact_of(agency, atoi(f[2]), atoi(f[3]), times, set, units, nunits, &fact) &&
+    if (fact_of(agency, precinct, priority, times, set, units, nunits, &fact) &&
         rt_add(rt_loading, &fact, +1) != 0)
         log_error("cube", "out of memory while loading response times");
-    if (board_move(board_loading, agency, strtoll(f[0], NULL, 10), inc_status_parse(f[4]), units,
-                   nunits, +1) != 0)
+    if (board_move(board_loading, agency, id, inc_status_parse(st), units, nunits, +1) != 0)
         log_error("cube", "out of memory while loading the unit board");
     cJSON_Delete(doc);
 }

@@ -21,28 +21,29 @@
 /*
  * The rows the cube is built from, one per counted incident: agency,
  * precinct (0: none), offense, priority (-1: none), counting time and
- * commit time (ms). date_part (float8) instead of extract (numeric): the
- * times are whole seconds and the load is several times faster.
+ * commit time (ms), location. Binary COPY: PostgreSQL prints no numbers and
+ * the loader parses none (lib/pgbin). date_part (float8) instead of extract
+ * (numeric): the times are whole seconds and it is several times faster.
  */
 #define ANALYTICS_LOAD_SQL                                                                   \
-    "COPY (SELECT agency_id, coalesce(precinct_id, 0), offense_id, coalesce(priority, -1),"  \
-    " date_part('epoch', counted_at)::bigint,"                                                \
+    "COPY (SELECT agency_id, coalesce(precinct_id, 0), offense_id,"                            \
+    " coalesce(priority, -1)::integer, date_part('epoch', counted_at)::bigint,"                \
     " (date_part('epoch', updated_at) * 1000)::bigint, ST_X(geom), ST_Y(geom) FROM incidents" \
-    " WHERE status NOT IN ('unfounded', 'cancelled')) TO STDOUT"
+    " WHERE status NOT IN ('unfounded', 'cancelled')) TO STDOUT (FORMAT binary)"
 
 /*
  * The rows the response-time cube and the unit board are built from: every
  * incident with a received_at (unfounded and cancelled included: units
- * responded), and every open one with units attached.
+ * responded), and every open one with units attached. Binary COPY too.
  */
 #define ANALYTICS_RT_LOAD_SQL                                                                 \
-    "COPY (SELECT id, agency_id, coalesce(precinct_id, 0), coalesce(priority, -1), status,"   \
-    " date_part('epoch', received_at)::bigint, date_part('epoch', dispatched_at)::bigint,"    \
-    " date_part('epoch', en_route_at)::bigint, date_part('epoch', on_scene_at)::bigint,"      \
-    " date_part('epoch', cleared_at)::bigint,"                                                \
+    "COPY (SELECT id, agency_id, coalesce(precinct_id, 0), coalesce(priority, -1)::integer,"  \
+    " status::text, date_part('epoch', received_at)::bigint,"                                 \
+    " date_part('epoch', dispatched_at)::bigint, date_part('epoch', en_route_at)::bigint,"    \
+    " date_part('epoch', on_scene_at)::bigint, date_part('epoch', cleared_at)::bigint,"       \
     " CASE WHEN units = '{}' THEN NULL ELSE array_to_json(units)::text END FROM incidents"   \
     " WHERE received_at IS NOT NULL OR (units <> '{}'"                                        \
-    "  AND status IN ('open', 'dispatched', 'en_route', 'on_scene'))) TO STDOUT"
+    "  AND status IN ('open', 'dispatched', 'en_route', 'on_scene'))) TO STDOUT (FORMAT binary)"
 
 /* Start (re)loading the cube through db; the old cube stops answering. */
 void analytics_reload(db_conn *db);

@@ -12,8 +12,11 @@
 #include <string.h>
 
 #include "log.h"
+#include "pgbin.h"
 
 enum db_state { DB_DOWN, DB_CONNECTING, DB_IDLE, DB_BUSY };
+/* A job's COPY: not streaming (0), text rows, binary tuples (before or after the first). */
+enum { COPY_NONE, COPY_TEXT, COPY_BINARY_FIRST, COPY_BINARY };
 static const char *const state_names[] = {"down", "connecting", "idle", "busy"};
 
 struct db_job {
@@ -24,7 +27,7 @@ struct db_job {
     char *stmt;    /* prepared statement to run (sql unused), or NULL */
     int prepare;   /* 1: prepare sql under the name stmt */
     void (*on_row)(void *arg, char *row, int len); /* COPY TO STDOUT */
-    int copying;                                   /* rows are streaming */
+    int copying;                                   /* rows are streaming: COPY_* */
     void *arg;
     struct db_job *next;
 };
@@ -186,7 +189,17 @@ static void on_read(evutil_socket_t fd, short what, void *arg)
             char *buf;
             int got, rows = 0;
             while ((got = PQgetCopyData(db->pg, &buf, 1)) > 0) {
-                j->on_row(j->arg, buf, buf[got - 1] == '\n' ? got - 1 : got);
+                if (j->copying == COPY_TEXT) {
+                    j->on_row(j->arg, buf, buf[got - 1] == '\n' ? got - 1 : got);
+                } else {
+                    /* Binary: one tuple per message; the file header comes
+                       with the first, the trailer alone at the end. */
+                    size_t skip = j->copying == COPY_BINARY_FIRST ? pgbin_header(buf, (size_t)got)
+                                                                  : 0;
+                    j->copying = COPY_BINARY;
+                    if (!pgbin_is_trailer(buf + skip, (size_t)got - skip) && (size_t)got > skip)
+                        j->on_row(j->arg, buf + skip, got - (int)skip);
+                }
                 PQfreemem(buf);
                 if (++rows == 20000) {
                     /* Bounded work per loop pass: come back for the rest. */
@@ -210,8 +223,8 @@ static void on_read(evutil_socket_t fd, short what, void *arg)
             break;
         }
         if (PQresultStatus(r) == PGRES_COPY_OUT && j->on_row) {
+            j->copying = PQbinaryTuples(r) ? COPY_BINARY_FIRST : COPY_TEXT;
             PQclear(r);
-            j->copying = 1;
             continue;
         }
         if (db->last)

@@ -59,7 +59,9 @@ int db_query(db_conn *db, const char *sql, int nparams, const char *const *param
 
 /*
  * Queue "COPY (...) TO STDOUT" (sql) and stream its rows: on_row is called
- * with each text-format row (without its newline) as it arrives -- a read
+ * with each text-format row (without its newline), or with (FORMAT binary)
+ * each binary tuple (file header and trailer taken off; lib/pgbin.h reads
+ * it), as it arrives -- a read
  * event delivers what the socket holds, so the loop never waits for the
  * whole result -- then cb once with the final result (or NULL and an
  * error). Returns 0, or -1 when the connection is down.

@@ -21,6 +21,7 @@
 
 #include "analytics.h"
 #include "cube.h"
+#include "pgbin.h"
 #include "rfc3339.h"
 #include "tz.h"
 
@@ -224,16 +225,21 @@ int main(int argc, char **argv)
     res = PQexec(pg, ANALYTICS_LOAD_SQL); /* the daemon's own load query */
     PQclear(res);
     char *row;
-    int n;
+    int n, first = 1;
     while ((n = PQgetCopyData(pg, &row, 0)) > 0) {
-        long long v[6];
-        char *p = row, *end;
-        for (int i = 0; i < 6; i++) {
-            v[i] = strtoll(p, &end, 10);
-            p = end + 1;
+        /* binary tuples, as the daemon reads them (lib/pgbin) */
+        size_t skip = first ? pgbin_header(row, (size_t)n) : 0;
+        first = 0;
+        pgbin b;
+        int32_t v[4];
+        int64_t t, commit;
+        if (pgbin_begin(&b, row + skip, (size_t)n - skip) == 8 && pgbin_int4(&b, &v[0]) == 1 &&
+            pgbin_int4(&b, &v[1]) == 1 && pgbin_int4(&b, &v[2]) == 1 &&
+            pgbin_int4(&b, &v[3]) == 1 && pgbin_int8(&b, &t) == 1 &&
+            pgbin_int8(&b, &commit) == 1) {
+            cube_key k = {v[0], v[1], v[2], v[3]};
+            cube_load(c, &k, t, commit);
         }
-        cube_key k = {(int32_t)v[0], (int32_t)v[1], (int32_t)v[2], (int32_t)v[3]};
-        cube_load(c, &k, v[4], v[5]);
         PQfreemem(row);
     }
     PQclear(PQgetResult(pg));
