@@ -174,3 +174,24 @@ void sbuf_json_str(sbuf *b, const char *s)
     }
     sbuf_putc(b, '"');
 }
+
+void sbuf_uint(sbuf *b, uint64_t v)
+{
+    char tmp[20];
+    int n = 0;
+    do {
+        tmp[sizeof tmp - 1 - n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    sbuf_append(b, tmp + sizeof tmp - n, (size_t)n);
+}
+
+void sbuf_int(sbuf *b, int64_t v)
+{
+    if (v < 0) {
+        sbuf_putc(b, '-');
+        sbuf_uint(b, (uint64_t)0 - (uint64_t)v);
+    } else {
+        sbuf_uint(b, (uint64_t)v);
+    }
+}

@@ -9,6 +9,7 @@
 #define COMPSTAT_SBUF_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 typedef struct sbuf {
     char *data; /* NUL-terminated when len > 0 or after any append */
@@ -29,6 +30,9 @@ void sbuf_append(sbuf *b, const char *s, size_t len);
 void sbuf_puts(sbuf *b, const char *s);
 void sbuf_putc(sbuf *b, char c);
 void sbuf_printf(sbuf *b, const char *fmt, ...) SBUF_PRINTF(2, 3);
+/* A decimal integer (what sbuf_printf("%llu"/"%lld") writes, without printf). */
+void sbuf_uint(sbuf *b, uint64_t v);
+void sbuf_int(sbuf *b, int64_t v);
 int sbuf_failed(const sbuf *b);
 /* Contents as a C string ("" when empty). */
 const char *sbuf_str(sbuf *b);

@@ -15,7 +15,7 @@
 
 struct rec {
     int token_id;
-    char *request_id, *action, *target, *detail;
+    char *request_id, *action, *target, *detail; /* one allocation, at request_id */
 };
 
 static struct rec *recs;   /* waiting, oldest first */
@@ -28,9 +28,6 @@ static struct event *timer;
 static void rec_free(struct rec *r)
 {
     free(r->request_id);
-    free(r->action);
-    free(r->target);
-    free(r->detail);
 }
 
 size_t audit_pending(void)
@@ -147,14 +144,21 @@ void audit_record(int token_id, const char *request_id, const char *action, cons
     }
     struct rec *r = &recs[nrecs];
     r->token_id = token_id;
-    r->request_id = strdup(request_id ? request_id : "");
-    r->action = strdup(action);
-    r->target = strdup(target ? target : "");
-    r->detail = strdup(detail ? detail : "{}");
-    if (!r->request_id || !r->action || !r->target || !r->detail) {
-        rec_free(r);
+    /* The four strings in one allocation: this runs on every read. */
+    const char *v[4] = {request_id ? request_id : "", action, target ? target : "",
+                        detail ? detail : "{}"};
+    size_t n[4], total = 0;
+    for (int k = 0; k < 4; k++)
+        total += (n[k] = strlen(v[k])) + 1;
+    char *blob = malloc(total);
+    if (blob == NULL) {
         dropped++;
         return;
+    }
+    char **dst[4] = {&r->request_id, &r->action, &r->target, &r->detail};
+    for (int k = 0, off = 0; k < 4; off += (int)n[k] + 1, k++) {
+        memcpy(blob + off, v[k], n[k] + 1);
+        *dst[k] = blob + off;
     }
     nrecs++;
     if (nrecs - inflight >= AUDIT_BATCH)

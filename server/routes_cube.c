@@ -214,15 +214,25 @@ static void json_cell(sbuf *b, const cube_cell *c, const struct dims *d, int gra
         else
             sbuf_puts(b, "\"priority\":null,");
     }
-    if (d->by & CUBE_BY_HOUR_OF_DAY)
-        sbuf_printf(b, "\"hour_of_day\":%d,", c->hour_of_day);
-    if (d->by & CUBE_BY_DAY_OF_WEEK)
-        sbuf_printf(b, "\"day_of_week\":%d,", c->day_of_week);
+    if (d->by & CUBE_BY_HOUR_OF_DAY) {
+        sbuf_puts(b, "\"hour_of_day\":");
+        sbuf_int(b, c->hour_of_day);
+        sbuf_putc(b, ',');
+    }
+    if (d->by & CUBE_BY_DAY_OF_WEEK) {
+        sbuf_puts(b, "\"day_of_week\":");
+        sbuf_int(b, c->day_of_week);
+        sbuf_putc(b, ',');
+    }
     if (gran != CUBE_NONE) {
         format_bucket(zone, c->bucket, buf);
-        sbuf_printf(b, "\"bucket\":\"%s\",", buf);
+        sbuf_puts(b, "\"bucket\":\"");
+        sbuf_puts(b, buf);
+        sbuf_puts(b, "\",");
     }
-    sbuf_printf(b, "\"count\":%llu}", (unsigned long long)c->count);
+    sbuf_puts(b, "\"count\":");
+    sbuf_uint(b, c->count);
+    sbuf_putc(b, '}');
 }
 
 static void csv_cell(sbuf *b, const cube_cell *c, const struct dims *d, int gran,
@@ -396,17 +406,20 @@ out:
 
 /* ------------------------------------------------------------ COMPSTAT */
 
-static void add_period(cJSON *row, const char *name, uint64_t cur, uint64_t prior)
+/* "name":{"current":..,"prior":..,"pct_change":..,"z":..} */
+static void put_period(sbuf *b, const char *name, uint64_t cur, uint64_t prior)
 {
-    cJSON *o = cJSON_AddObjectToObject(row, name);
     int64_t tenths;
-    cJSON_AddNumberToObject(o, "current", (double)cur);
-    cJSON_AddNumberToObject(o, "prior", (double)prior);
-    if (compstat_pct_change(cur, prior, &tenths) != 0)
-        cJSON_AddNullToObject(o, "pct_change");
-    else
-        cJSON_AddNumberToObject(o, "pct_change", (double)tenths / 10.0);
-    cJSON_AddNumberToObject(o, "z", compstat_z(cur, prior));
+    sbuf_printf(b, "\"%s\":{\"current\":%llu,\"prior\":%llu,\"pct_change\":", name,
+                (unsigned long long)cur, (unsigned long long)prior);
+    if (compstat_pct_change(cur, prior, &tenths) != 0) {
+        sbuf_puts(b, "null");
+    } else {
+        uint64_t a = tenths < 0 ? (uint64_t)-tenths : (uint64_t)tenths;
+        sbuf_printf(b, "%s%llu.%llu", tenths < 0 ? "-" : "", (unsigned long long)(a / 10),
+                    (unsigned long long)(a % 10));
+    }
+    sbuf_printf(b, ",\"z\":%.2f}", compstat_z(cur, prior));
 }
 
 static int category_rank(const char *name)
@@ -508,11 +521,14 @@ void h_compstat(http_req *r)
         q.nprecincts = np;
     }
     int64_t as_of = 0;
-    cJSON *root = cJSON_CreateObject();
-    cJSON *periods = cJSON_CreateObject();
+    /* Written with sbuf, not cJSON: a sheet is ~140 values, and allocating
+       a node for each was most of the request's cost (BENCHMARKS.md). */
+    sbuf periods;
+    sbuf_init(&periods);
     char buf[RFC3339_BUFSZ], buf2[RFC3339_BUFSZ];
+    sbuf_putc(&periods, '{');
     for (int p = 0; p < 3; p++) {
-        cJSON *po = cJSON_AddObjectToObject(periods, pnames[p]);
+        sbuf_printf(&periods, "%s\"%s\":{", p ? "," : "", pnames[p]);
         for (int prior = 0; prior < 2; prior++) {
             int64_t s = prior ? ranges[p].prior_first : ranges[p].first;
             int64_t e = prior ? ranges[p].prior_last : ranges[p].last; /* inclusive */
@@ -520,13 +536,12 @@ void h_compstat(http_req *r)
             q.to = tz_utc(zone, (e + 1) * 86400);
             int64_t yy;
             int mm, dd;
-            cJSON *range = cJSON_AddArrayToObject(po, prior ? "prior" : "current");
             rfc3339_civil_from_days(s, &yy, &mm, &dd);
             snprintf(buf, sizeof buf, "%04lld-%02d-%02d", (long long)yy, mm, dd);
             rfc3339_civil_from_days(e, &yy, &mm, &dd);
             snprintf(buf2, sizeof buf2, "%04lld-%02d-%02d", (long long)yy, mm, dd);
-            cJSON_AddItemToArray(range, cJSON_CreateString(buf));
-            cJSON_AddItemToArray(range, cJSON_CreateString(buf2));
+            sbuf_printf(&periods, "%s\"%s\":[\"%s\",\"%s\"]", prior ? "," : "",
+                        prior ? "prior" : "current", buf, buf2);
             cube_result res;
             if (cube_query(analytics_cube(), &q, &res) != 0)
                 continue;
@@ -540,16 +555,20 @@ void h_compstat(http_req *r)
                 as_of = res.as_of;
             cube_result_free(&res);
         }
+        sbuf_putc(&periods, '}');
     }
-    cJSON_AddStringToObject(root, "agency", ag ? ag->code : "");
-    if (prec)
-        cJSON_AddStringToObject(root, "precinct", prec->code);
-    else
-        cJSON_AddNullToObject(root, "precinct");
-    snprintf(buf, sizeof buf, "%04lld-%02d-%02d", (long long)y, m, d);
-    cJSON_AddStringToObject(root, "week_ending", buf);
-    cJSON_AddItemToObject(root, "periods", periods);
-    cJSON *rows = cJSON_AddArrayToObject(root, "rows");
+    sbuf_putc(&periods, '}');
+
+    sbuf b;
+    sbuf_init(&b);
+    sbuf_puts(&b, "{\"agency\":");
+    sbuf_json_str(&b, ag ? ag->code : "");
+    sbuf_puts(&b, ",\"precinct\":");
+    sbuf_json_str(&b, prec ? prec->code : NULL);
+    sbuf_printf(&b, ",\"week_ending\":\"%04lld-%02d-%02d\",\"periods\":", (long long)y, m, d);
+    sbuf_append(&b, periods.data ? periods.data : "{}", periods.data ? periods.len : 2);
+    sbuf_free(&periods);
+    sbuf_puts(&b, ",\"rows\":[");
     int *order = malloc(((size_t)cats.n + 1) * sizeof *order);
     for (int i = 0; order && i < cats.n; i++)
         order[i] = cats.ids[i];
@@ -557,17 +576,24 @@ void h_compstat(http_req *r)
         qsort(order, (size_t)cats.n, sizeof *order, cmp_cat);
     for (int k = 0; order && k <= cats.n; k++) {
         int c = k < cats.n ? order[k] : cats.max; /* cats.max: the total */
-        cJSON *row = cJSON_CreateObject();
-        cJSON_AddStringToObject(row, "category", k < cats.n ? category_name(c) : "total");
-        for (int p = 0; p < 3; p++)
-            add_period(row, pnames[p], counts[(size_t)c * 6 + (size_t)p * 2],
+        sbuf_puts(&b, k ? ",{\"category\":" : "{\"category\":");
+        sbuf_json_str(&b, k < cats.n ? category_name(c) : "total");
+        for (int p = 0; p < 3; p++) {
+            sbuf_putc(&b, ',');
+            put_period(&b, pnames[p], counts[(size_t)c * 6 + (size_t)p * 2],
                        counts[(size_t)c * 6 + (size_t)p * 2 + 1]);
-        cJSON_AddItemToArray(rows, row);
+        }
+        sbuf_putc(&b, '}');
     }
+    sbuf_printf(&b, "],\"as_of\":\"%s\"}\n", rfc3339_format_ms(as_of, 0, buf));
+    int failed = order == NULL || sbuf_failed(&b);
     free(order);
-    cJSON_AddStringToObject(root, "as_of", rfc3339_format_ms(as_of, 0, buf));
     free(pmask);
     free(counts);
     categories_free(&cats);
-    http_reply_json(r, 200, root);
+    if (failed)
+        http_reply_error(r, 500, "internal", NULL, "out of memory");
+    else
+        http_reply_raw(r, 200, "application/json", sbuf_str(&b), b.len);
+    sbuf_free(&b);
 }

@@ -29,9 +29,19 @@ int secret_new_token(char *out)
 
 int secret_hash(const char *s, size_t len, char *out)
 {
+    /* Fetched and allocated once: EVP_Digest fetches the algorithm and
+       allocates a context on every call, and this runs on every request. */
+    static EVP_MD *sha256;
+    static EVP_MD_CTX *ctx;
+    if (sha256 == NULL)
+        sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
+    if (ctx == NULL)
+        ctx = EVP_MD_CTX_new();
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int mdlen = 0;
-    if (EVP_Digest(s, len, md, &mdlen, EVP_sha256(), NULL) != 1 || mdlen != 32)
+    if (sha256 == NULL || ctx == NULL || EVP_DigestInit_ex(ctx, sha256, NULL) != 1 ||
+        EVP_DigestUpdate(ctx, s, len) != 1 || EVP_DigestFinal_ex(ctx, md, &mdlen) != 1 ||
+        mdlen != 32)
         return -1;
     static const char hex[] = "0123456789abcdef";
     for (unsigned i = 0; i < mdlen; i++) {

@@ -5,6 +5,9 @@
  * The epoch values below were computed independently with GNU date
  * (`date -u -d '<time>' +%s`) and are facts about the calendar.
  */
+#include <stdio.h>
+#include <string.h>
+
 #include "rfc3339.h"
 #include "unit.h"
 
@@ -383,7 +386,41 @@ static void test_parse_date(void)
     CHECK_INT(rfc3339_parse_date("20260101", &y, &m, &d), -1);
 }
 
-UNIT_MAIN(UNIT(test_parse_known_epochs), UNIT(test_parse_variants),
+/* The hand-written formatter against snprintf, the reference, over years
+   0..9999 and every offset form. */
+static void test_format_matches_snprintf(void)
+{
+    uint64_t x = 0x9E3779B97F4A7C15ULL;
+    const int offsets[] = {0, 3600, -3600, 19800, -34200, 20700, 50400, -43200, 60, -60};
+    for (int i = 0; i < 200000; i++) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        /* 0000-01-01 .. 9999-12-31 */
+        int64_t t = -62167219200LL + (int64_t)(x % 315537897600ULL);
+        int off = offsets[i % 10];
+        int64_t local = t + off;
+        if (local < -62167219200LL || local >= 253402300800LL)
+            continue;
+        char got[RFC3339_BUFSZ], want[160];
+        rfc3339_format(t, off, got);
+        int64_t days = local >= 0 ? local / 86400 : -((-local + 86399) / 86400);
+        int64_t secs = local - days * 86400, y;
+        int m, d, a = off < 0 ? -off : off;
+        rfc3339_civil_from_days(days, &y, &m, &d);
+        if (off == 0)
+            snprintf(want, sizeof want, "%04lld-%02d-%02dT%02d:%02d:%02dZ", (long long)y, m, d,
+                     (int)(secs / 3600), (int)(secs / 60 % 60), (int)(secs % 60));
+        else
+            snprintf(want, sizeof want, "%04lld-%02d-%02dT%02d:%02d:%02d%c%02d:%02d",
+                     (long long)y, m, d, (int)(secs / 3600), (int)(secs / 60 % 60),
+                     (int)(secs % 60), off < 0 ? '-' : '+', a / 3600, a / 60 % 60);
+        if (strcmp(got, want) != 0) {
+            CHECK_STR(got, want);
+            return;
+        }
+    }
+}
+
+UNIT_MAIN(UNIT(test_format_matches_snprintf), UNIT(test_parse_known_epochs), UNIT(test_parse_variants),
           UNIT(test_parse_fraction_truncated), UNIT(test_parse_leap_second),
           UNIT(test_parse_range_limits), UNIT(test_parse_rejects_syntax),
           UNIT(test_parse_rejects_values), UNIT(test_format_known),

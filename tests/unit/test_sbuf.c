@@ -2,6 +2,10 @@
  * test_sbuf.c -- unit tests for lib/sbuf: the growable text buffer,
  * PostgreSQL array literals and CSV fields.
  */
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
 #include "sbuf.h"
 #include "unit.h"
 
@@ -254,5 +258,40 @@ static void test_csv(void)
     sbuf_free(&b);
 }
 
-UNIT_MAIN(UNIT(test_empty), UNIT(test_append_growth), UNIT(test_printf),
+/* sbuf_uint / sbuf_int against snprintf, at the edges and at random. */
+static void test_integers(void)
+{
+    const int64_t edges[] = {0, 1, -1, 9, 10, -10, 99, 100, 2147483647, -2147483648LL,
+                             INT64_MAX, INT64_MIN, INT64_MIN + 1};
+    char want[32];
+    for (size_t i = 0; i < sizeof edges / sizeof edges[0]; i++) {
+        sbuf b;
+        sbuf_init(&b);
+        sbuf_int(&b, edges[i]);
+        snprintf(want, sizeof want, "%lld", (long long)edges[i]);
+        CHECK_STR(sbuf_str(&b), want);
+        sbuf_reset(&b);
+        sbuf_uint(&b, (uint64_t)edges[i]);
+        snprintf(want, sizeof want, "%llu", (unsigned long long)(uint64_t)edges[i]);
+        CHECK_STR(sbuf_str(&b), want);
+        sbuf_free(&b);
+    }
+    uint64_t x = 88172645463325252ULL;
+    sbuf b;
+    sbuf_init(&b);
+    for (int i = 0; i < 100000; i++) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        uint64_t v = x >> (x % 64);
+        sbuf_reset(&b);
+        sbuf_uint(&b, v);
+        snprintf(want, sizeof want, "%llu", (unsigned long long)v);
+        if (strcmp(sbuf_str(&b), want) != 0) {
+            CHECK_STR(sbuf_str(&b), want);
+            break;
+        }
+    }
+    sbuf_free(&b);
+}
+
+UNIT_MAIN(UNIT(test_integers), UNIT(test_empty), UNIT(test_append_growth), UNIT(test_printf),
           UNIT(test_pg_array), UNIT(test_csv))
