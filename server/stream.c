@@ -3,11 +3,12 @@
  *
  * Every event is formatted once, as the complete SSE frame, into a ring of
  * the last stream_backlog events. Each stream has a cursor into the ring
- * and is pumped -- frames it may see copied into its connection buffer, up
- * to stream_max_buffer bytes -- whenever an event arrives, and every 20 ms
- * while it is behind. A stream whose cursor the ring overtakes has lost
- * events and is dropped; so memory is the ring plus a bounded buffer per
- * stream, however slowly clients read.
+ * and is pumped -- the frames it may see copied into its connection buffer
+ * as one chunk, up to stream_max_buffer bytes -- after each commit batch
+ * (stream_flush), at least every half ring, and every 20 ms while it is
+ * behind. A stream whose cursor the ring overtakes has lost events and is
+ * dropped; so memory is the ring plus a bounded buffer per stream, however
+ * slowly clients read.
  */
 #include "stream.h"
 
@@ -106,7 +107,7 @@ static uint64_t oldest_seq(void)
 static void drop(client *c, const char *why)
 {
     S.dropped++;
-    log_info(c->r->id, "stream: %s; dropped (the client may reconnect and resume)", why);
+    log_info(c->r->id, "stream: %s; dropped (a reconnect is told to re-read)", why);
     http_stream_abort(c->r); /* frees c */
 }
 
