@@ -195,13 +195,15 @@ class SSE:
     """A Server-Sent Events client on a raw socket (chunked or not), for
     GET /v1/stream: status and headers first, then events one at a time."""
 
-    def __init__(self, port, path, tok=None, last_id=None, rcvbuf=None, timeout=10):
+    def __init__(self, port, path, tok=None, last_id=None, rcvbuf=None, timeout=10, tls=None):
         import socket
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         if rcvbuf:
             self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
         self.sock.settimeout(timeout)
         self.sock.connect(("127.0.0.1", port))
+        if tls:  # an ssl.SSLContext: the stream over HTTPS
+            self.sock = tls.wrap_socket(self.sock, server_hostname="127.0.0.1")
         head = "GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n" % path
         if tok:
             head += "Authorization: Bearer %s\r\n" % tok

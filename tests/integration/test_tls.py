@@ -11,7 +11,7 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import DAEMON, Daemon, expect, expect_eq, fresh_db, run, token  # noqa: E402
+from harness import DAEMON, SSE, Daemon, expect, expect_eq, fresh_db, run, token  # noqa: E402
 
 
 def setup():
@@ -65,6 +65,25 @@ def test_https_serves_the_api(ctx):
     expect_eq((st, body["external_id"]), (201, "1"))
 
 
+def test_stream_over_tls(ctx):
+    """The live stream works over TLS: an incident posted over HTTPS arrives as an event."""
+    admin = token(ctx["ci"], "admin", "TL")
+    sc = ssl.create_default_context(cafile=ctx["cert"])
+    s = SSE(ctx["d"].port, "/v1/stream", admin, tls=sc)
+    expect_eq(s.status, 200, "stream over TLS")
+    expect_eq(s.until("ready")[-1][0], "ready", "ready event")
+    st, body = https(ctx, "POST", "/v1/incidents",
+                     {"source": "tls", "external_id": "s1", "offense": "ROB",
+                      "location": {"lat": 1, "lon": 1}, "received_at": "2026-11-27T11:00:00Z"},
+                     admin)
+    expect_eq(st, 201, "post over TLS")
+    kind, data, _ = s.next()
+    expect_eq((kind, data["incident"]["id"]), ("incident", body["id"]), "the event over TLS")
+    kind, data, _ = s.next()
+    expect_eq((kind, data["delta"]), ("cube", 1), "and its cube cell")
+    s.close()
+
+
 def test_plain_http_is_not_served(ctx):
     c = http.client.HTTPConnection("127.0.0.1", ctx["d"].port, timeout=5)
     try:
@@ -88,5 +107,5 @@ def test_bad_key_refuses_to_start(ctx):
 
 
 if __name__ == "__main__":
-    run([test_https_serves_the_api, test_plain_http_is_not_served,
+    run([test_https_serves_the_api, test_stream_over_tls, test_plain_http_is_not_served,
          test_bad_key_refuses_to_start], setup, teardown)
