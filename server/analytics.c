@@ -23,7 +23,8 @@ static sp_store *sp_live, *sp_loading; /* the hotspot grid counts, alongside */
 static rt_cube *rt_live, *rt_loading;  /* response times, alongside */
 static strmap *board_live, *board_loading; /* "agency\x1fcallsign" -> struct unit_live */
 static int cube_finished, rt_finished;     /* the two halves of a load */
-static int ready;
+static int ready;        /* everything loaded and current: writes may go */
+static int counts_ready; /* the count cube and grid are: reads of them may go */
 static uint64_t load_started_ns;
 static size_t load_rows;
 static struct event *finish_ev;
@@ -74,6 +75,19 @@ static void declare_categories(cube *c)
     }
 }
 
+/* A load is under way (its first half may already answer). */
+static int load_in_progress(void)
+{
+    return loading != NULL || rt_loading != NULL;
+}
+
+/* The cubes disagree with the database: stop answering from them. */
+static void invalidate(void)
+{
+    ready = 0;
+    counts_ready = 0;
+}
+
 void analytics_offense_changed(int agency_id, int offense_id, const char *category)
 {
     int cat = analytics_category_id(category);
@@ -84,8 +98,8 @@ void analytics_offense_changed(int agency_id, int offense_id, const char *catego
     if (live && cube_set_category(live, agency_id, offense_id, cat) != 0) {
         log_error("cube", "out of memory moving offense %d to category %s; reloading", offense_id,
                   category);
-        ready = 0;
-        if (loading == NULL && db_is_up(app.writer))
+        invalidate();
+        if (!load_in_progress() && db_is_up(app.writer))
             analytics_reload(app.writer);
     }
 }
@@ -211,8 +225,8 @@ void analytics_precinct_changed(int agency_id)
     if (lat0 != g->lat0 || lon0 != g->lon0) {
         log_info("cube", "agency %d: grid origin moves to %.0f, %.0f; reloading", agency_id, lat0,
                  lon0);
-        ready = 0;
-        if (loading == NULL && db_is_up(app.writer))
+        invalidate();
+        if (!load_in_progress() && db_is_up(app.writer))
             analytics_reload(app.writer);
     }
 }
@@ -472,7 +486,7 @@ static void rt_move(const stored *s, int delta)
     if (bad) {
         log_error("cube", "inconsistent response-time update for incident %lld; reloading",
                   (long long)s->id);
-        ready = 0;
+        invalidate();
     }
 }
 
@@ -488,17 +502,11 @@ static void discard_loading(void)
     board_loading = NULL;
 }
 
-/* Both COPYs are in and the cube is indexed: the new state answers. */
+/* Both COPYs are in and the cube is indexed: everything answers, writes resume. */
 static void maybe_complete(void)
 {
-    if (!cube_finished || !rt_finished || loading == NULL)
+    if (!cube_finished || !rt_finished || rt_loading == NULL)
         return;
-    cube_free(live);
-    live = loading;
-    loading = NULL;
-    sp_free(sp_live);
-    sp_live = sp_loading;
-    sp_loading = NULL;
     rt_free(rt_live);
     rt_live = rt_loading;
     rt_loading = NULL;
@@ -530,7 +538,19 @@ static void on_finish_step(evutil_socket_t fd, short what, void *arg)
         discard_loading();
         return;
     }
+    /* The counts are in and indexed: they answer reads now, while the
+       response-time facts are still streaming in behind them on the same
+       connection (writes wait for those: nothing can change meanwhile). */
     cube_finished = 1;
+    cube_free(live);
+    live = loading;
+    loading = NULL;
+    sp_free(sp_live);
+    sp_live = sp_loading;
+    sp_loading = NULL;
+    counts_ready = 1;
+    log_info("cube", "counts loaded in %.0f ms: the cube, COMPSTAT and hotspots answer",
+             (double)(http_now_ns() - load_started_ns) / 1e6);
     maybe_complete();
 }
 
@@ -552,7 +572,7 @@ static void on_loaded(void *arg, PGresult *res, const char *error)
 
 void analytics_reload(db_conn *db)
 {
-    ready = 0;
+    invalidate();
     if (finish_ev)
         event_del(finish_ev); /* a finish of the load being replaced must not run */
     discard_loading();
@@ -590,7 +610,7 @@ static void move(const stored *s, int delta, int64_t commit_ms)
            cube. Reload it from the database. */
         log_error("cube", "inconsistent update for incident %lld; reloading",
                   (long long)s->id);
-        ready = 0;
+        invalidate();
     }
 }
 
@@ -606,13 +626,18 @@ void analytics_apply(const stored *old, const stored *new_row)
     if (old)
         rt_move(old, -1);
     rt_move(new_row, +1);
-    if (!ready && loading == NULL && db_is_up(app.writer))
+    if (!ready && !load_in_progress() && db_is_up(app.writer))
         analytics_reload(app.writer);
 }
 
 int analytics_ready(void)
 {
     return ready;
+}
+
+int analytics_counts_ready(void)
+{
+    return counts_ready && live != NULL;
 }
 
 const cube *analytics_cube(void)

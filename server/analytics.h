@@ -65,8 +65,14 @@ const char *analytics_category_name(int id);
 /* An offense was created or changed category: tell the cube. */
 void analytics_offense_changed(int agency_id, int offense_id, const char *category);
 
-/* 1 when the cube is loaded and current. */
+/* 1 when everything (cube, grid, response times, unit board) is loaded and current. */
 int analytics_ready(void);
+/*
+ * 1 when the count cube and the hotspot grid are: a load makes them answer
+ * before the response-time cube is in (writes still wait for everything,
+ * so nothing changes in between).
+ */
+int analytics_counts_ready(void);
 /* The cube (valid while analytics_ready()). */
 const cube *analytics_cube(void);
 

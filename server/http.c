@@ -490,6 +490,21 @@ static void make_id(http_req *r)
     snprintf(r->id, sizeof r->id, "%08x-%08llx", req_prefix, (unsigned long long)++req_counter);
 }
 
+/*
+ * While the cubes load, reads that need only the counts (the cube, COMPSTAT,
+ * hotspots, incidents, reference data, streams) answer as soon as the count
+ * cube is in; writes, response times and the unit board wait for all of it.
+ */
+static int route_ready(int i)
+{
+    if (analytics_ready())
+        return 1;
+    const struct route *rt = &routes[i];
+    return analytics_counts_ready() && rt->method == EVHTTP_REQ_GET &&
+           rt->fn != h_response_times && rt->fn != h_workload && rt->fn != h_units_get &&
+           rt->fn != h_unit_get;
+}
+
 static void run_handler(http_req *r)
 {
     routes[r->route].fn(r);
@@ -560,7 +575,7 @@ static void on_request(struct evhttp_request *ev, void *arg)
         http_reply_error(r, 503, "shutting_down", NULL, "the server is shutting down");
         return;
     }
-    if (routes[r->route].roles && (!app.ref_loaded || !hr_ready() || !analytics_ready())) {
+    if (routes[r->route].roles && (!app.ref_loaded || !hr_ready() || !route_ready(r->route))) {
         http_reply_error(r, 503, "starting_up", NULL,
                          "reference data and the cube are loading from the database");
         return;

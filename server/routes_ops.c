@@ -24,6 +24,7 @@ void h_readyz(http_req *r)
     cJSON_AddBoolToObject(o, "database", db);
     cJSON_AddBoolToObject(o, "reference_data_loaded", app.ref_loaded);
     cJSON_AddBoolToObject(o, "cube_loaded", analytics_ready());
+    cJSON_AddBoolToObject(o, "counts_loaded", analytics_counts_ready());
     cJSON_AddBoolToObject(o, "draining", app.draining);
     http_reply_json(r, ready ? 200 : 503, o);
 }
