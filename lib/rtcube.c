@@ -48,9 +48,19 @@ typedef struct rt_agency {
     size_t ndays, cap;
 } rt_agency;
 
+/* A fact queued by rt_load: one per leaf it goes to (the call, each unit). */
+typedef struct rt_pend {
+    int64_t day;
+    int32_t agency, precinct, unit;
+    int8_t priority;
+    rt_rec r;
+} rt_pend;
+
 struct rt_cube {
     rt_agency *agencies;
     size_t nagencies;
+    rt_pend *pend; /* rt_load's queue */
+    size_t npend, pcap, chunk;
     strmap *unit_ids; /* "agency\x1f" callsign -> id + 1 */
     char **unit_names;
     int32_t nunits, ucap;
@@ -91,6 +101,7 @@ void rt_free(rt_cube *c)
         free(c->unit_names[i]);
     free(c->unit_names);
     strmap_free(c->unit_ids);
+    free(c->pend);
     free(c);
 }
 
@@ -379,6 +390,128 @@ int rt_add(rt_cube *c, const rt_fact *f, int delta)
     else
         c->facts--;
     return 0;
+}
+
+/* ------------------------------------------------------------ bulk load */
+
+#define RT_LOAD_CHUNK ((size_t)1 << 20) /* queued entries per sorted batch: 48 MiB */
+
+static int pend_cmp(const void *pa, const void *pb)
+{
+    const rt_pend *a = pa, *b = pb;
+    if (a->agency != b->agency)
+        return a->agency < b->agency ? -1 : 1;
+    if (a->day != b->day)
+        return a->day < b->day ? -1 : 1;
+    if (a->precinct != b->precinct)
+        return a->precinct < b->precinct ? -1 : 1;
+    if (a->unit != b->unit)
+        return a->unit < b->unit ? -1 : 1;
+    return a->priority - b->priority;
+}
+
+static int same_leaf(const rt_pend *a, const rt_pend *b)
+{
+    return a->agency == b->agency && a->day == b->day && a->precinct == b->precinct &&
+           a->unit == b->unit && a->priority == b->priority;
+}
+
+/*
+ * Add the queued entries leaf by leaf: sorted, each leaf is found once and
+ * its records grow once, instead of a hash probe and a cache miss per fact
+ * (rows arrive in no useful order).
+ */
+static int load_flush(rt_cube *c)
+{
+    if (c->npend == 0)
+        return 0;
+    qsort(c->pend, c->npend, sizeof *c->pend, pend_cmp);
+    for (size_t i = 0; i < c->npend;) {
+        const rt_pend *p = &c->pend[i];
+        size_t run = 1;
+        while (i + run < c->npend && same_leaf(p, &c->pend[i + run]))
+            run++;
+        rt_agency *a = agency_get(c, p->agency);
+        rt_day *d = a ? day_get(c, a, p->day, 1) : NULL;
+        rt_leaf *l = d ? leaf_get(c, d, p->precinct, p->unit, p->priority, 1) : NULL;
+        if (l == NULL)
+            return -1;
+        if (l->n + run > l->cap) {
+            uint32_t ncap = (uint32_t)(l->n + run);
+            rt_rec *nr = realloc(l->recs, ncap * sizeof *nr);
+            if (nr == NULL)
+                return -1;
+            l->recs = nr;
+            c->bytes += (ncap - l->cap) * sizeof *nr;
+            l->cap = ncap;
+        }
+        for (size_t k = 0; k < run; k++)
+            l->recs[l->n++] = c->pend[i + k].r;
+        i += run;
+    }
+    c->npend = 0;
+    return 0;
+}
+
+static int pend_push(rt_cube *c, const rt_fact *f, int64_t day, int32_t unit, const rt_rec *r)
+{
+    if (c->npend == c->pcap) {
+        size_t ncap = c->pcap ? c->pcap * 2 : 4096;
+        rt_pend *np = realloc(c->pend, ncap * sizeof *np);
+        if (np == NULL)
+            return -1;
+        c->pend = np;
+        c->pcap = ncap;
+    }
+    rt_pend *p = &c->pend[c->npend++];
+    p->day = day;
+    p->agency = f->agency;
+    p->precinct = f->precinct;
+    p->unit = unit;
+    p->priority = (int8_t)f->priority;
+    p->r = *r;
+    return 0;
+}
+
+void rt_set_load_chunk(rt_cube *c, size_t entries)
+{
+    c->chunk = entries;
+}
+
+int rt_load(rt_cube *c, const rt_fact *f)
+{
+    if (f->priority < -1 || f->priority > 9 || f->precinct < 0)
+        return -1;
+    int64_t day = floor_div(f->received, BLOCK);
+    rt_rec r;
+    memset(&r, 0, sizeof r);
+    r.quarter = (uint16_t)((f->received - day * BLOCK) / RT_SLOT);
+    r.mask = (uint8_t)(f->mask & ((1u << RT_NINT) - 1));
+    r.nunits = (uint8_t)(f->nunits < 64 ? f->nunits : 64);
+    for (int k = 0; k < RT_NINT; k++)
+        r.v[k] = (r.mask & (1u << k)) ? f->v[k] : 0;
+    size_t nu = f->nunits < 64 ? f->nunits : 64;
+    /* Units are named now, in arrival order, as rt_add would name them. */
+    if (pend_push(c, f, day, RT_ALL, &r) != 0)
+        return -1;
+    for (size_t i = 0; i < nu; i++) {
+        int32_t id = unit_intern(c, f->agency, f->units[i]);
+        if (id < 0 || pend_push(c, f, day, id, &r) != 0)
+            return -1;
+    }
+    c->facts++;
+    if (c->npend >= (c->chunk ? c->chunk : RT_LOAD_CHUNK))
+        return load_flush(c);
+    return 0;
+}
+
+int rt_load_finish(rt_cube *c)
+{
+    int rc = load_flush(c);
+    free(c->pend);
+    c->pend = NULL;
+    c->npend = c->pcap = 0;
+    return rc;
 }
 
 /* ------------------------------------------------------------ questions */

@@ -67,6 +67,18 @@ void rt_free(rt_cube *c);
  */
 int rt_add(rt_cube *c, const rt_fact *f, int delta);
 
+/*
+ * Bulk loading: rt_load queues a fact (its units are named now, as rt_add
+ * would), and every million queued leaf entries -- and rt_load_finish at
+ * the end -- are sorted and added leaf by leaf. The cube is then the same
+ * as after rt_add(f, +1) for each; questions must wait for rt_load_finish.
+ * Returns 0, or -1 out of memory (or for a fact rt_add would refuse).
+ */
+int rt_load(rt_cube *c, const rt_fact *f);
+int rt_load_finish(rt_cube *c);
+/* Entries per sorted batch (0: the default, 2^20); for tests. */
+void rt_set_load_chunk(rt_cube *c, size_t entries);
+
 /* Unit ids, dense, assigned on first use: -1 when the agency never used it. */
 int32_t rt_unit_id(const rt_cube *c, int32_t agency, const char *callsign);
 const char *rt_unit_name(const rt_cube *c, int32_t unit); /* NULL when unknown */

@@ -454,7 +454,7 @@ static void on_rt_row(void *arg, char *row, int len)
     }
     rt_fact fact;
     if (fact_of(agency, precinct, priority, times, set, units, nunits, &fact) &&
-        rt_add(rt_loading, &fact, +1) != 0)
+        rt_load(rt_loading, &fact) != 0)
         log_error("cube", "out of memory while loading response times");
     if (board_move(board_loading, agency, id, inc_status_parse(st), units, nunits, +1) != 0)
         log_error("cube", "out of memory while loading the unit board");
@@ -465,6 +465,11 @@ static void on_rt_loaded(void *arg, PGresult *res, const char *error)
 {
     if (error) {
         log_error("cube", "loading response times failed: %s", error);
+        discard_loading();
+        return;
+    }
+    if (rt_loading && rt_load_finish(rt_loading) != 0) {
+        log_error("cube", "out of memory while indexing response times; not loaded");
         discard_loading();
         return;
     }

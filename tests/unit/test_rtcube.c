@@ -1371,6 +1371,45 @@ static void free_zones(void)
 }
 
 /* Two years of calls, incidents near Chicago's changes. */
+/* rt_load and rt_load_finish build the same cube as rt_add, across several
+   sorted batches: questions against the brute-force model, then every fact
+   removed again with rt_add(-1). */
+static void test_bulk_load(void)
+{
+    if (!load_zones()) {
+        free_zones();
+        return;
+    }
+    rt_cube *e = rt_new(); /* nothing loaded: finishing is a no-op */
+    CHECK_INT(rt_load_finish(e), 0);
+    CHECK_INT(rt_facts(e), 0);
+    rt_free(e);
+    rt_cube *c = rt_new();
+    rt_set_load_chunk(c, 500);
+    model_init(&M);
+    for (int i = 0; i < 3000; i++) {
+        struct mf f = random_fact(&M, T2023, T2025);
+        rt_fact x = fact_of(&f);
+        CHECK_INT(rt_load(c, &x), 0);
+        model_add(&M, &f);
+    }
+    CHECK_INT(rt_load_finish(c), 0);
+    CHECK_INT(rt_facts(c), M.n);
+    check_units(c, &M);
+    ask_many(c, 150, T2023, T2025, "bulk load");
+    while (M.n > 0) {
+        size_t i = rnd() % M.n;
+        if (fact_add(c, &M.f[i], -1) != 0) {
+            CHECK_INT(fact_add(c, &M.f[i], -1), 0);
+            break;
+        }
+        model_remove(&M, i);
+    }
+    CHECK_INT(rt_facts(c), 0);
+    rt_free(c);
+    free_zones();
+}
+
 static void test_random_2023_2024(void)
 {
     if (load_zones())
@@ -1396,4 +1435,4 @@ static void test_random_pre_epoch(void)
 
 UNIT_MAIN(UNIT(test_empty), UNIT(test_units), UNIT(test_unit_counting), UNIT(test_window),
           UNIT(test_local_chicago), UNIT(test_shift_0730), UNIT(test_remove_not_there),
-          UNIT(test_remove_unit_subset), UNIT(test_random_2023_2024), UNIT(test_random_epoch), UNIT(test_random_pre_epoch))
+          UNIT(test_remove_unit_subset), UNIT(test_bulk_load), UNIT(test_random_2023_2024), UNIT(test_random_epoch), UNIT(test_random_pre_epoch))
