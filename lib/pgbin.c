@@ -97,6 +97,23 @@ int pgbin_float8(pgbin *b, double *out)
     return rc;
 }
 
+int pgbin_timestamptz(pgbin *b, int64_t *unix_seconds)
+{
+    int64_t us;
+    int rc = pgbin_int8(b, &us);
+    if (rc != 1)
+        return rc;
+    int64_t s = us / 1000000, rem = us % 1000000;
+    if (rem < 0) { /* floor */
+        s--;
+        rem += 1000000;
+    }
+    if (rem > 500000 || (rem == 500000 && (s & 1)))
+        s++;
+    *unix_seconds = s + 946684800; /* 2000-01-01 (an even number of seconds) */
+    return 1;
+}
+
 int pgbin_bytes(pgbin *b, const char **s, size_t *len)
 {
     const unsigned char *d;

@@ -31,6 +31,12 @@ int pgbin_int2(pgbin *b, int16_t *out);
 int pgbin_int4(pgbin *b, int32_t *out);
 int pgbin_int8(pgbin *b, int64_t *out);
 int pgbin_float8(pgbin *b, double *out);
+/*
+ * A timestamptz (microseconds since 2000-01-01 UTC) as whole seconds since
+ * the Unix epoch, rounded as date_part('epoch', t)::bigint rounds: to the
+ * nearest second, halves to even.
+ */
+int pgbin_timestamptz(pgbin *b, int64_t *unix_seconds);
 /* Text (or any bytes): *s points into the tuple, not NUL-terminated. */
 int pgbin_bytes(pgbin *b, const char **s, size_t *len);
 

@@ -248,7 +248,7 @@ static void on_row(void *arg, char *row, int len)
     int located = 0;
     if (pgbin_begin(&b, row, (size_t)len) != 8 || pgbin_int4(&b, &v[0]) != 1 ||
         pgbin_int4(&b, &v[1]) != 1 || pgbin_int4(&b, &v[2]) != 1 || pgbin_int4(&b, &v[3]) != 1 ||
-        pgbin_int8(&b, &t) != 1 || pgbin_int8(&b, &commit) != 1 ||
+        pgbin_timestamptz(&b, &t) != 1 || pgbin_int8(&b, &commit) != 1 ||
         (located = pgbin_float8(&b, &lon)) < 0 || pgbin_float8(&b, &lat) != located) {
         log_error("cube", "unreadable row while loading (%d bytes)", len);
         return;
@@ -432,7 +432,7 @@ static void on_rt_row(void *arg, char *row, int len)
              pgbin_int4(&b, &priority) == 1 && pgbin_bytes(&b, &status, &status_len) == 1 &&
              status_len < 16;
     for (int t = INC_T_RECEIVED; ok && t <= INC_T_CLEARED; t++) {
-        int rc = pgbin_int8(&b, &times[t]);
+        int rc = pgbin_timestamptz(&b, &times[t]);
         if (rc == 1)
             set |= 1u << t;
         ok = rc >= 0;

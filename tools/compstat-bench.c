@@ -235,7 +235,7 @@ int main(int argc, char **argv)
         int64_t t, commit;
         if (pgbin_begin(&b, row + skip, (size_t)n - skip) == 8 && pgbin_int4(&b, &v[0]) == 1 &&
             pgbin_int4(&b, &v[1]) == 1 && pgbin_int4(&b, &v[2]) == 1 &&
-            pgbin_int4(&b, &v[3]) == 1 && pgbin_int8(&b, &t) == 1 &&
+            pgbin_int4(&b, &v[3]) == 1 && pgbin_timestamptz(&b, &t) == 1 &&
             pgbin_int8(&b, &commit) == 1) {
             cube_key k = {v[0], v[1], v[2], v[3]};
             cube_load(c, &k, t, commit);

@@ -148,5 +148,31 @@ static void test_truncated(void)
     CHECK_INT(pgbin_int4(&b, &i4), -1);
 }
 
-UNIT_MAIN(UNIT(test_header_and_trailer), UNIT(test_tuples), UNIT(test_wrong_types),
+/* timestamptz from PostgreSQL's own bytes, against date_part('epoch', t)::bigint:
+   COPY (SELECT '2026-11-28 10:00:00+00'::timestamptz, '1999-12-31 23:59:59+00',
+   '1969-07-20 20:17:40+00', '2026-01-01 00:00:00.5+00', '2026-01-01 00:00:01.5+00',
+   NULL) TO STDOUT (FORMAT binary) -> 1795860000, 946684799, -14182940, 1767225600,
+   1767225602, NULL. */
+static void test_timestamptz(void)
+{
+    static const unsigned char row[] = {
+        0x00, 0x06, 0x00, 0x00, 0x00, 0x08, 0x00, 0x03, 0x04, 0x52, 0x02, 0x25, 0xe8, 0x00,
+        0x00, 0x00, 0x00, 0x08, 0xff, 0xff, 0xff, 0xff, 0xff, 0xf0, 0xbd, 0xc0, 0x00, 0x00,
+        0x00, 0x08, 0xff, 0xfc, 0x96, 0x18, 0x8b, 0xae, 0x61, 0x00, 0x00, 0x00, 0x00, 0x08,
+        0x00, 0x02, 0xea, 0x47, 0x0a, 0xf0, 0x01, 0x20, 0x00, 0x00, 0x00, 0x08, 0x00, 0x02,
+        0xea, 0x47, 0x0a, 0xff, 0x43, 0x60, 0xff, 0xff, 0xff, 0xff};
+    static const int64_t want[] = {1795860000, 946684799, -14182940, 1767225600, 1767225602};
+    pgbin b;
+    CHECK_INT(pgbin_begin(&b, row, sizeof row), 6);
+    for (int i = 0; i < 5; i++) {
+        int64_t t = 0;
+        CHECK_INT(pgbin_timestamptz(&b, &t), 1);
+        CHECK(t == want[i]);
+    }
+    int64_t t = 42;
+    CHECK_INT(pgbin_timestamptz(&b, &t), 0);
+    CHECK(t == 42);
+}
+
+UNIT_MAIN(UNIT(test_timestamptz), UNIT(test_header_and_trailer), UNIT(test_tuples), UNIT(test_wrong_types),
           UNIT(test_truncated))
