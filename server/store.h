@@ -19,14 +19,14 @@
 #define STORE_COLS(x)                                                                  \
     x ".id, " x ".version, " x ".agency_id, " x ".precinct_id, " x ".offense_id, " x   \
     ".priority, " x ".status, ST_X(" x ".geom), ST_Y(" x ".geom), " x ".address, "     \
-    "extract(epoch FROM " x ".occurred_at)::bigint, "                                  \
-    "extract(epoch FROM " x ".received_at)::bigint, "                                  \
-    "extract(epoch FROM " x ".dispatched_at)::bigint, "                                \
-    "extract(epoch FROM " x ".en_route_at)::bigint, "                                  \
-    "extract(epoch FROM " x ".on_scene_at)::bigint, "                                  \
-    "extract(epoch FROM " x ".cleared_at)::bigint, array_to_json(" x ".units)::text, "  \
-    "(extract(epoch FROM " x ".created_at) * 1000)::bigint, "                          \
-    "(extract(epoch FROM " x ".updated_at) * 1000)::bigint, " x ".source, " x ".external_id"
+    "date_part('epoch', " x ".occurred_at)::bigint, "                                  \
+    "date_part('epoch', " x ".received_at)::bigint, "                                  \
+    "date_part('epoch', " x ".dispatched_at)::bigint, "                                \
+    "date_part('epoch', " x ".en_route_at)::bigint, "                                  \
+    "date_part('epoch', " x ".on_scene_at)::bigint, "                                  \
+    "date_part('epoch', " x ".cleared_at)::bigint, array_to_json(" x ".units)::text, "  \
+    "(date_part('epoch', " x ".created_at) * 1000)::bigint, "                          \
+    "(date_part('epoch', " x ".updated_at) * 1000)::bigint, " x ".source, " x ".external_id"
 #define STORE_NCOLS 21
 
 typedef struct stored {
