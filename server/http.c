@@ -302,8 +302,7 @@ void http_stream_send_buffer(http_req *r, struct evbuffer *buf)
 
 size_t http_stream_pending(http_req *r)
 {
-    struct evhttp_connection *c = evhttp_request_get_connection(r->ev);
-    struct bufferevent *bev = c ? evhttp_connection_get_bufferevent(c) : NULL;
+    struct bufferevent *bev = bev_of(r->ev);
     return bev ? evbuffer_get_length(bufferevent_get_output(bev)) : 0;
 }
 
