@@ -304,17 +304,22 @@ static rt_leaf *leaf_get(rt_cube *c, rt_day *d, int32_t precinct, int32_t unit, 
 
 /* ------------------------------------------------------------ updates */
 
+/* Room for ncap records in l (ncap > l->cap). 0, or -1 out of memory. */
+static int leaf_grow(rt_cube *c, rt_leaf *l, uint32_t ncap)
+{
+    rt_rec *nr = realloc(l->recs, ncap * sizeof *nr);
+    if (nr == NULL)
+        return -1;
+    l->recs = nr;
+    c->bytes += (ncap - l->cap) * sizeof *nr;
+    l->cap = ncap;
+    return 0;
+}
+
 static int leaf_add(rt_cube *c, rt_leaf *l, const rt_rec *r)
 {
-    if (l->n == l->cap) {
-        uint32_t ncap = l->cap ? l->cap * 2 : 2;
-        rt_rec *nr = realloc(l->recs, ncap * sizeof *nr);
-        if (nr == NULL)
-            return -1;
-        l->recs = nr;
-        c->bytes += (ncap - l->cap) * sizeof *nr;
-        l->cap = ncap;
-    }
+    if (l->n == l->cap && leaf_grow(c, l, l->cap ? l->cap * 2 : 2) != 0)
+        return -1;
     l->recs[l->n++] = *r;
     return 0;
 }
@@ -436,15 +441,8 @@ static int load_flush(rt_cube *c)
         rt_leaf *l = d ? leaf_get(c, d, p->precinct, p->unit, p->priority, 1) : NULL;
         if (l == NULL)
             return -1;
-        if (l->n + run > l->cap) {
-            uint32_t ncap = (uint32_t)(l->n + run);
-            rt_rec *nr = realloc(l->recs, ncap * sizeof *nr);
-            if (nr == NULL)
-                return -1;
-            l->recs = nr;
-            c->bytes += (ncap - l->cap) * sizeof *nr;
-            l->cap = ncap;
-        }
+        if (l->n + run > l->cap && leaf_grow(c, l, (uint32_t)(l->n + run)) != 0)
+            return -1;
         for (size_t k = 0; k < run; k++)
             l->recs[l->n++] = c->pend[i + k].r;
         i += run;

@@ -216,13 +216,11 @@ static void on_flush(evutil_socket_t fd, short what, void *arg)
     stream_flush();
 }
 
+/* ,"key":"value" (null for NULL; no comma when first) */
 static void json_code(sbuf *b, const char *key, const char *v, int first)
 {
     sbuf_printf(b, "%s\"%s\":", first ? "" : ",", key);
-    if (v)
-        sbuf_json_str(b, v);
-    else
-        sbuf_puts(b, "null");
+    sbuf_json_str(b, v);
 }
 
 /* The cube cell of a counted incident: its local hour. */
