@@ -602,6 +602,111 @@ int cube_load_finish(cube *c, size_t budget)
     return 1;
 }
 
+/* ------------------------------------------------------------ snapshots */
+
+#define CUBE_SNAP_TAG 0x45425543u /* "CUBE" */
+
+int cube_save(const cube *c, snap_out *out)
+{
+    if (c->bulk)
+        return -1;
+    snap_u32(out, CUBE_SNAP_TAG);
+    snap_i32(out, c->nagencies);
+    for (int32_t a = 0; a < c->nagencies; a++) {
+        const struct agency *ag = &c->agencies[a];
+        snap_i32(out, ag->noffenses);
+        snap_put(out, ag->category, (size_t)ag->noffenses * sizeof *ag->category);
+    }
+    snap_u64(out, c->nseries);
+    for (size_t i = 0; i < c->tcap; i++) {
+        const struct series *s = c->table[i];
+        if (s == NULL)
+            continue;
+        snap_put(out, &s->key, sizeof s->key);
+        snap_u32(out, s->n);
+        snap_i64(out, s->as_of);
+        snap_put(out, s->slot, (size_t)s->n * sizeof *s->slot);
+        snap_put(out, s->cum, (size_t)s->n * sizeof *s->cum);
+    }
+    snap_u64(out, c->ncells);
+    snap_u64(out, c->total);
+    snap_i64(out, c->as_of);
+    return out->failed ? -1 : 0;
+}
+
+/* A restored series must be what the cube's own updates leave behind. */
+static int key_valid(const struct skey *k)
+{
+    return k->level >= 0 && k->level < NLEVELS && k->agency >= 0 && k->agency < (1 << 20) &&
+           k->precinct >= 0 && k->precinct < (1 << 20);
+}
+
+static int series_valid(const struct series *s)
+{
+    for (uint32_t i = 0; i < s->n; i++) {
+        if (i > 0 && (s->slot[i] <= s->slot[i - 1] || s->cum[i] <= s->cum[i - 1]))
+            return 0;
+        if (i == 0 && s->cum[0] == 0)
+            return 0;
+    }
+    return 1;
+}
+
+cube *cube_restore(snap_in *in)
+{
+    cube *c = cube_new();
+    if (c == NULL || snap_get_u32(in) != CUBE_SNAP_TAG)
+        goto fail;
+    int32_t nagencies = snap_get_i32(in);
+    if (nagencies < 0 || nagencies > (1 << 20))
+        goto fail;
+    for (int32_t a = 0; a < nagencies && !in->failed; a++) {
+        int32_t noffenses = snap_get_i32(in);
+        if (noffenses < 0)
+            goto fail;
+        if (noffenses == 0)
+            continue;
+        struct agency *ag = agency_get(c, a);
+        int32_t *cat = snap_get_array(in, (size_t)noffenses, sizeof *cat);
+        if (ag == NULL || cat == NULL) {
+            free(cat);
+            goto fail;
+        }
+        ag->category = cat;
+        ag->noffenses = noffenses;
+    }
+    uint64_t nseries = snap_get_u64(in);
+    for (uint64_t i = 0; i < nseries && !in->failed; i++) {
+        struct skey key;
+        snap_get(in, &key, sizeof key);
+        uint32_t n = snap_get_u32(in);
+        int64_t as_of = snap_get_i64(in);
+        if (in->failed || !key_valid(&key) || series_get(c, &key, 0) != NULL)
+            goto fail;
+        struct series *s = series_get(c, &key, 1);
+        if (s == NULL)
+            goto fail;
+        s->slot = snap_get_array(in, n, sizeof *s->slot);
+        s->cum = snap_get_array(in, n, sizeof *s->cum);
+        if (s->slot == NULL || s->cum == NULL)
+            goto fail;
+        s->n = s->cap = n;
+        s->as_of = as_of;
+        if (!series_valid(s))
+            goto fail;
+    }
+    c->ncells = snap_get_u64(in);
+    c->total = snap_get_u64(in);
+    c->as_of = snap_get_i64(in);
+    if (in->failed)
+        goto fail;
+    return c;
+fail:
+    snap_fail(in);
+    cube_free(c);
+    return NULL;
+}
+
 size_t cube_series(const cube *c)
 {
     return c->nseries;

@@ -42,6 +42,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "snap.h"
 #include "tz.h"
 
 #define CUBE_SLOT 900
@@ -85,6 +86,15 @@ int cube_load(cube *c, const cube_key *key, int64_t t, int64_t commit_ms);
  * it returned 1.
  */
 int cube_load_finish(cube *c, size_t budget);
+
+/*
+ * Snapshots (snap.h): cube_save writes every series as it stands (not
+ * during a bulk load: -1); cube_restore reads one back into a new cube,
+ * which answers exactly as the saved one did. NULL when the bytes do not
+ * hold a well-formed cube (the input is marked failed) or out of memory.
+ */
+int cube_save(const cube *c, snap_out *out);
+cube *cube_restore(snap_in *in);
 
 size_t cube_series(const cube *c);
 size_t cube_cells(const cube *c);

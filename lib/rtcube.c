@@ -685,3 +685,152 @@ void rt_result_free(rt_result *r)
     free(r->index);
     memset(r, 0, sizeof *r);
 }
+
+/* ------------------------------------------------------------ snapshots */
+
+#define RT_SNAP_TAG 0x42435452u /* "RTCB" */
+
+static void save_unit(const char *key, void *value, void *arg)
+{
+    snap_out *out = arg;
+    snap_i32(out, (int32_t)((intptr_t)value - 1));
+    snap_str(out, key);
+}
+
+int rt_save(const rt_cube *c, snap_out *out)
+{
+    if (c->npend)
+        return -1;
+    snap_u32(out, RT_SNAP_TAG);
+    snap_i32(out, c->nunits);
+    strmap_foreach(c->unit_ids, save_unit, out);
+    snap_u64(out, c->nagencies);
+    for (size_t a = 0; a < c->nagencies; a++) {
+        const rt_agency *ag = &c->agencies[a];
+        snap_i32(out, ag->id);
+        snap_u64(out, ag->ndays);
+        for (size_t i = 0; i < ag->ndays; i++) {
+            const rt_day *d = ag->days[i];
+            snap_i64(out, d->day);
+            snap_u32(out, d->nleaves);
+            for (uint32_t k = 0; k < d->nleaves; k++) {
+                const rt_leaf *l = &d->leaves[k];
+                snap_i32(out, l->precinct);
+                snap_i32(out, l->unit);
+                snap_i32(out, l->priority);
+                snap_u32(out, l->n);
+                snap_put(out, l->recs, (size_t)l->n * sizeof *l->recs);
+            }
+        }
+    }
+    snap_u64(out, c->facts);
+    return out->failed ? -1 : 0;
+}
+
+static int restore_units(rt_cube *c, snap_in *in)
+{
+    int32_t n = snap_get_i32(in);
+    if (in->failed || n < 0 || n > (int32_t)((in->end - in->p) / 8))
+        return -1;
+    if (n > 0 && (c->unit_names = calloc((size_t)n, sizeof *c->unit_names)) == NULL)
+        return -1;
+    c->ucap = c->nunits = n;
+    for (int32_t i = 0; i < n; i++) {
+        int32_t id = snap_get_i32(in);
+        char *key = snap_get_str(in, 95);
+        const char *sep = key ? strchr(key, '\x1f') : NULL;
+        int ok = sep && id >= 0 && id < n && c->unit_names[id] == NULL &&
+                 (c->unit_names[id] = strdup(sep + 1)) != NULL &&
+                 strmap_put(c->unit_ids, key, (void *)(intptr_t)(id + 1)) == 0;
+        if (ok)
+            c->bytes += strlen(key) + 48;
+        free(key);
+        if (!ok)
+            return -1;
+    }
+    return 0;
+}
+
+static int restore_day(rt_cube *c, rt_day *d, snap_in *in)
+{
+    uint32_t nleaves = snap_get_u32(in);
+    /* each leaf takes at least its 16 bytes */
+    if (in->failed || nleaves > (in->end - in->p) / 16)
+        return -1;
+    if (nleaves > 0 && (d->leaves = calloc(nleaves, sizeof *d->leaves)) == NULL)
+        return -1;
+    d->lcap = nleaves;
+    c->bytes += (size_t)nleaves * sizeof *d->leaves;
+    for (uint32_t k = 0; k < nleaves; k++) {
+        rt_leaf *l = &d->leaves[k];
+        l->precinct = snap_get_i32(in);
+        l->unit = snap_get_i32(in);
+        int32_t priority = snap_get_i32(in);
+        uint32_t n = snap_get_u32(in);
+        if (in->failed || priority < -1 || priority > 9 || (l->unit != RT_ALL && l->unit < 0) ||
+            l->unit >= c->nunits ||
+            leaf_get(c, d, l->precinct, l->unit, priority, 0) != NULL)
+            return -1;
+        l->priority = (int8_t)priority;
+        if ((l->recs = snap_get_array(in, n, sizeof *l->recs)) == NULL)
+            return -1;
+        l->n = l->cap = n;
+        c->bytes += (size_t)n * sizeof *l->recs;
+        /* leaves are findable as they come, so a duplicate is caught above */
+        d->nleaves = k + 1;
+        if (d->nleaves * 2 > d->hcap) {
+            uint32_t ncap = d->hcap ? d->hcap : 8;
+            while (d->nleaves * 2 > ncap)
+                ncap *= 2;
+            if (rehash(d, ncap) != 0)
+                return -1;
+        } else {
+            uint32_t j = leaf_hash(l->precinct, l->unit, l->priority) & (d->hcap - 1);
+            while (d->hash[j])
+                j = (j + 1) & (d->hcap - 1);
+            d->hash[j] = d->nleaves;
+        }
+    }
+    c->bytes += d->hcap * sizeof(uint32_t);
+    return 0;
+}
+
+rt_cube *rt_restore(snap_in *in)
+{
+    rt_cube *c = rt_new();
+    if (c == NULL || snap_get_u32(in) != RT_SNAP_TAG || restore_units(c, in) != 0)
+        goto fail;
+    uint64_t nagencies = snap_get_u64(in);
+    if (in->failed || nagencies > (uint64_t)(in->end - in->p) / 12)
+        goto fail;
+    for (uint64_t a = 0; a < nagencies; a++) {
+        int32_t id = snap_get_i32(in);
+        uint64_t ndays = snap_get_u64(in);
+        if (in->failed || agency_find(c, id) != NULL ||
+            ndays > (uint64_t)(in->end - in->p) / 12)
+            goto fail;
+        rt_agency *ag = agency_get(c, id);
+        if (ag == NULL || (ndays && (ag->days = calloc(ndays, sizeof *ag->days)) == NULL))
+            goto fail;
+        ag->cap = ndays;
+        for (uint64_t i = 0; i < ndays; i++) {
+            rt_day *d = calloc(1, sizeof *d);
+            if (d == NULL)
+                goto fail;
+            ag->days[ag->ndays++] = d;
+            c->bytes += sizeof *d + sizeof d;
+            d->day = snap_get_i64(in);
+            if (in->failed || (i > 0 && d->day <= ag->days[i - 1]->day) ||
+                restore_day(c, d, in) != 0)
+                goto fail;
+        }
+    }
+    c->facts = snap_get_u64(in);
+    if (in->failed)
+        goto fail;
+    return c;
+fail:
+    snap_fail(in);
+    rt_free(c);
+    return NULL;
+}

@@ -34,6 +34,7 @@
 #ifndef COMPSTAT_RTCUBE_H
 #define COMPSTAT_RTCUBE_H
 
+#include "snap.h"
 #include <stddef.h>
 #include <stdint.h>
 
@@ -78,6 +79,10 @@ int rt_load(rt_cube *c, const rt_fact *f);
 int rt_load_finish(rt_cube *c);
 /* Entries per sorted batch (0: the default, 2^20); for tests. */
 void rt_set_load_chunk(rt_cube *c, size_t entries);
+
+/* Snapshots (snap.h), as cube_save / cube_restore: not during a bulk load. */
+int rt_save(const rt_cube *c, snap_out *out);
+rt_cube *rt_restore(snap_in *in);
 
 /* Unit ids, dense, assigned on first use: -1 when the agency never used it. */
 int32_t rt_unit_id(const rt_cube *c, int32_t agency, const char *callsign);

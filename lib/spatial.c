@@ -375,6 +375,86 @@ int sp_count(const sp_store *s, const sp_question *q, sp_cell **cells, size_t *n
     return 0;
 }
 
+/* ------------------------------------------------------------ snapshots */
+
+#define SP_SNAP_TAG 0x44495247u /* "GRID" */
+
+int sp_save(const sp_store *s, snap_out *out)
+{
+    snap_u32(out, SP_SNAP_TAG);
+    snap_i32(out, s->nagencies);
+    for (int32_t a = 0; a < s->nagencies; a++) {
+        const struct agency *ag = &s->agencies[a];
+        snap_i32(out, ag->has_grid);
+        snap_f64(out, ag->g.lat0);
+        snap_f64(out, ag->g.lon0);
+        snap_f64(out, ag->g.base_m);
+        snap_f64(out, ag->g.dlon);
+        snap_f64(out, ag->g.dlat);
+        snap_i64(out, ag->day0);
+        snap_i64(out, ag->ndays);
+        for (int64_t d = 0; d < ag->ndays; d++) {
+            const struct day *dy = &ag->days[d];
+            if (dy->np)
+                return -1; /* a bulk load is not finished */
+            snap_u32(out, dy->n);
+            snap_put(out, dy->e, (size_t)dy->n * sizeof *dy->e);
+        }
+    }
+    snap_u64(out, s->nentries);
+    return out->failed ? -1 : 0;
+}
+
+sp_store *sp_restore(snap_in *in)
+{
+    sp_store *s = sp_new();
+    if (s == NULL || snap_get_u32(in) != SP_SNAP_TAG)
+        goto fail;
+    int32_t nagencies = snap_get_i32(in);
+    if (nagencies < 0 || nagencies > (1 << 20) ||
+        (nagencies > 0 && agency_get(s, nagencies - 1, 1) == NULL))
+        goto fail;
+    for (int32_t a = 0; a < nagencies && !in->failed; a++) {
+        struct agency *ag = &s->agencies[a];
+        ag->has_grid = snap_get_i32(in) != 0;
+        ag->g.lat0 = snap_get_f64(in);
+        ag->g.lon0 = snap_get_f64(in);
+        ag->g.base_m = snap_get_f64(in);
+        ag->g.dlon = snap_get_f64(in);
+        ag->g.dlat = snap_get_f64(in);
+        ag->day0 = snap_get_i64(in);
+        int64_t ndays = snap_get_i64(in);
+        /* each day takes at least its 4-byte count */
+        if (in->failed || ndays < 0 || ndays > (int64_t)((in->end - in->p) / 4))
+            goto fail;
+        if (ndays == 0)
+            continue;
+        if ((ag->days = calloc((size_t)ndays, sizeof *ag->days)) == NULL)
+            goto fail;
+        ag->ndays = ndays;
+        for (int64_t d = 0; d < ndays && !in->failed; d++) {
+            struct day *dy = &ag->days[d];
+            uint32_t n = snap_get_u32(in);
+            if (n == 0)
+                continue;
+            if ((dy->e = snap_get_array(in, n, sizeof *dy->e)) == NULL)
+                goto fail;
+            dy->n = dy->cap = n;
+            for (uint32_t i = 0; i < n; i++)
+                if (dy->e[i].count == 0 || (i > 0 && entry_cmp(&dy->e[i - 1], &dy->e[i]) >= 0))
+                    goto fail;
+        }
+    }
+    s->nentries = snap_get_u64(in);
+    if (in->failed)
+        goto fail;
+    return s;
+fail:
+    snap_fail(in);
+    sp_free(s);
+    return NULL;
+}
+
 size_t sp_entries(const sp_store *s)
 {
     return s->nentries;

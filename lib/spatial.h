@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "grid.h"
+#include "snap.h"
 
 typedef struct sp_store sp_store;
 
@@ -41,6 +42,10 @@ int sp_load(sp_store *s, int32_t agency, int32_t precinct, int32_t offense, int6
             double lon, double lat);
 /* Index what sp_load recorded, ~budget incidents a call: 1 done, 0 more, -1 OOM. */
 int sp_load_finish(sp_store *s, size_t budget);
+
+/* Snapshots (snap.h), as cube_save / cube_restore: not during a bulk load. */
+int sp_save(const sp_store *s, snap_out *out);
+sp_store *sp_restore(snap_in *in);
 
 typedef struct sp_question {
     int32_t agency;

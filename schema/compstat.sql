@@ -181,3 +181,33 @@ END;
 $$;
 CREATE TRIGGER audit_log_no_change BEFORE UPDATE OR DELETE ON audit_log
     FOR EACH ROW EXECUTE FUNCTION audit_log_append_only();
+
+-- What a cube snapshot is checked against (server/snapshot.h): statements
+-- that changed incidents outside compstatd (whose writer session sets
+-- compstat.writer = on), counted per kind; `instance` tells this database
+-- from a copy restored elsewhere.
+CREATE TABLE cube_state (
+    one      boolean PRIMARY KEY DEFAULT true CHECK (one),
+    instance uuid    NOT NULL DEFAULT gen_random_uuid(),
+    changes  bigint  NOT NULL DEFAULT 0,
+    inserts  bigint  NOT NULL DEFAULT 0
+);
+INSERT INTO cube_state DEFAULT VALUES;
+
+CREATE FUNCTION cube_state_outside() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF coalesce(current_setting('compstat.writer', true), '') <> 'on' THEN
+        IF TG_OP = 'INSERT' THEN
+            UPDATE cube_state SET inserts = inserts + 1;
+        ELSE
+            UPDATE cube_state SET changes = changes + 1;
+        END IF;
+    END IF;
+    RETURN NULL;
+END
+$$;
+
+CREATE TRIGGER incidents_inserted_outside AFTER INSERT ON incidents
+    FOR EACH STATEMENT EXECUTE FUNCTION cube_state_outside();
+CREATE TRIGGER incidents_changed_outside AFTER UPDATE OR DELETE OR TRUNCATE ON incidents
+    FOR EACH STATEMENT EXECUTE FUNCTION cube_state_outside();

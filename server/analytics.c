@@ -9,12 +9,19 @@
 #include <string.h>
 
 #include <event2/event.h>
+#include <libpq-fe.h>
+
+#include <errno.h>
+#include <inttypes.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "app.h"
 #include "http.h"
 #include "ingest.h"
 #include "log.h"
 #include "pgbin.h"
+#include "snapshot.h"
 #include "strmap.h"
 
 static cube *live;         /* answering, when ready */
@@ -30,6 +37,12 @@ static size_t load_rows;
 static struct event *finish_ev;
 static strmap *zones;
 static int categories_declared; /* in `loading` */
+static int replaying;           /* the load adds incidents onto a restored snapshot */
+static int64_t replay_after;    /* ... those with a higher id */
+static int first_load_done;     /* only the process's first load reads a snapshot */
+static int have_load_state;     /* cube_state was read when the load started */
+static int64_t load_changes, load_inserts; /* ... and said this */
+static snapshot_file snap;      /* the snapshot being considered */
 
 /* Category names <-> dense ids. */
 static strmap *category_ids; /* name -> id + 1 */
@@ -261,12 +274,16 @@ static void on_row(void *arg, char *row, int len)
         categories_declared = 1;
     }
     cube_key k = {v[0], v[1], v[2], v[3]};
-    if (loading && cube_load(loading, &k, t, commit) != 0)
+    /* Onto a restored snapshot, newer incidents go in as live updates do. */
+    if (loading && (replaying ? cube_add(loading, &k, t, +1, commit)
+                              : cube_load(loading, &k, t, commit)) != 0)
         log_error("cube", "out of memory while loading");
     if (located && sp_loading) {
         int32_t ag = v[0];
+        int64_t day = local_day(ag, t);
         if (ensure_grid(sp_loading, ag, lon, lat) == NULL ||
-            sp_load(sp_loading, ag, k.precinct, k.offense, local_day(ag, t), lon, lat) != 0)
+            (replaying ? sp_add(sp_loading, ag, k.precinct, k.offense, day, lon, lat, +1)
+                       : sp_load(sp_loading, ag, k.precinct, k.offense, day, lon, lat)) != 0)
             log_error("cube", "out of memory while loading the grid");
     }
     load_rows++;
@@ -454,7 +471,7 @@ static void on_rt_row(void *arg, char *row, int len)
     }
     rt_fact fact;
     if (fact_of(agency, precinct, priority, times, set, units, nunits, &fact) &&
-        rt_load(rt_loading, &fact) != 0)
+        (replaying ? rt_add(rt_loading, &fact, +1) : rt_load(rt_loading, &fact)) != 0)
         log_error("cube", "out of memory while loading response times");
     if (board_move(board_loading, agency, id, inc_status_parse(st), units, nunits, +1) != 0)
         log_error("cube", "out of memory while loading the unit board");
@@ -575,27 +592,312 @@ static void on_loaded(void *arg, PGresult *res, const char *error)
     event_active(finish_ev, 0, 0);
 }
 
+/* ------------------------------------------------------------ snapshots */
+
+/* Everything a snapshot depends on besides the incidents: agencies (their
+   zones), precincts (ids, the grid's origin), offenses (categories). */
+#define REFDATA_FINGERPRINT                                                              \
+    "md5(coalesce((SELECT string_agg(t::text, '|' ORDER BY t.id) FROM agencies t), '')"  \
+    " || '#' || coalesce((SELECT string_agg(t::text, '|' ORDER BY t.id) FROM precincts t), '')" \
+    " || '#' || coalesce((SELECT string_agg(t::text, '|' ORDER BY t.id) FROM offenses t), ''))"
+
+/* $1 a high-water mark (incident id), $2 the inserts counter and $3 the
+   row count at that mark: the count is only taken when the table may have
+   grown past the mark. */
+#define STATE_SQL                                                                          \
+    "SELECT s.changes, s.inserts, s.instance::text, " REFDATA_FINGERPRINT ", m.max_id,"    \
+    " CASE WHEN s.inserts = $2::bigint AND m.max_id = $1::bigint THEN $3::bigint"          \
+    "  ELSE (SELECT count(*) FROM incidents WHERE id <= $1::bigint) END"                   \
+    " FROM cube_state s, (SELECT coalesce(max(id), 0) AS max_id FROM incidents) m"
+
+struct db_state {
+    int64_t changes, inserts, max_id, rows;
+    char instance[40], fingerprint[40];
+};
+
+static int read_state(const PGresult *res, struct db_state *st)
+{
+    if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1 ||
+        PQnfields(res) != 6)
+        return -1;
+    st->changes = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+    st->inserts = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
+    snprintf(st->instance, sizeof st->instance, "%s", PQgetvalue(res, 0, 2));
+    snprintf(st->fingerprint, sizeof st->fingerprint, "%s", PQgetvalue(res, 0, 3));
+    st->max_id = strtoll(PQgetvalue(res, 0, 4), NULL, 10);
+    st->rows = strtoll(PQgetvalue(res, 0, 5), NULL, 10);
+    return 0;
+}
+
+static void save_board_entry(const char *key, void *value, void *arg)
+{
+    snap_out *out = arg;
+    const struct unit_live *u = value;
+    snap_str(out, key);
+    snap_i32(out, u->n);
+    for (int i = 0; i < u->n; i++) {
+        snap_i64(out, u->inc[i].id);
+        snap_i32(out, u->inc[i].status);
+    }
+}
+
+/* The payload: categories (their ids are the cube's), cube, grid,
+   response-time cube, unit board. */
+static int save_payload(snap_out *out, void *arg)
+{
+    snap_i32(out, ncategories);
+    for (int i = 0; i < ncategories; i++)
+        snap_str(out, category_names[i]);
+    if (cube_save(live, out) != 0 || sp_save(sp_live, out) != 0 || rt_save(rt_live, out) != 0)
+        return -1;
+    strmap_foreach(board_live, save_board_entry, out);
+    snap_str(out, ""); /* keys are never empty */
+    return out->failed ? -1 : 0;
+}
+
+static strmap *restore_board(snap_in *in)
+{
+    strmap *b = strmap_new();
+    for (;;) {
+        char *key = snap_get_str(in, 95);
+        if (b == NULL || key == NULL || key[0] == '\0') {
+            free(key);
+            break;
+        }
+        int32_t n = snap_get_i32(in);
+        struct unit_live *u = calloc(1, sizeof *u);
+        if (u == NULL || n < 0 || n > (in->end - in->p) / 12 || strmap_get(b, key) ||
+            (n && (u->inc = calloc((size_t)n, sizeof *u->inc)) == NULL) ||
+            strmap_put(b, key, u) != 0) {
+            free(key);
+            if (u)
+                free(u->inc);
+            free(u);
+            snap_fail(in);
+            break;
+        }
+        free(key);
+        u->n = u->cap = n;
+        for (int32_t i = 0; i < n; i++) {
+            u->inc[i].id = snap_get_i64(in);
+            u->inc[i].status = snap_get_i32(in);
+        }
+    }
+    if (in->failed) {
+        board_free(b);
+        return NULL;
+    }
+    return b;
+}
+
+/* Restore the payload into the `loading` set. 0, or -1 (nothing changed). */
+static int restore_payload(const unsigned char *p, size_t n)
+{
+    snap_in in;
+    snap_in_init(&in, p, n);
+    int32_t ncat = snap_get_i32(&in);
+    for (int32_t i = 0; !in.failed && i < ncat; i++) {
+        char *name = snap_get_str(&in, 1024);
+        /* The cube holds category ids: this process must number them alike. */
+        if (name == NULL || analytics_category_id(name) != i)
+            snap_fail(&in);
+        free(name);
+    }
+    cube *c = in.failed ? NULL : cube_restore(&in);
+    sp_store *sp = in.failed ? NULL : sp_restore(&in);
+    rt_cube *rt = in.failed ? NULL : rt_restore(&in);
+    strmap *board = in.failed ? NULL : restore_board(&in);
+    if (in.failed || in.p != in.end) {
+        cube_free(c);
+        sp_free(sp);
+        rt_free(rt);
+        board_free(board);
+        return -1;
+    }
+    discard_loading();
+    loading = c;
+    sp_loading = sp;
+    rt_loading = rt;
+    board_loading = board;
+    declare_categories(loading); /* a no-op unless an offense moved since */
+    categories_declared = 1;
+    return 0;
+}
+
+static void start_copies(db_conn *db)
+{
+    char sql[2048], rt_sql[2048];
+    if (replaying) {
+        snprintf(sql, sizeof sql, "COPY (%s AND id > %" PRId64 ") TO STDOUT (FORMAT binary)",
+                 ANALYTICS_LOAD_SELECT, replay_after);
+        snprintf(rt_sql, sizeof rt_sql,
+                 "COPY (%s AND id > %" PRId64 ") TO STDOUT (FORMAT binary)",
+                 ANALYTICS_RT_LOAD_SELECT, replay_after);
+    } else {
+        snprintf(sql, sizeof sql, "%s", ANALYTICS_LOAD_SQL);
+        snprintf(rt_sql, sizeof rt_sql, "%s", ANALYTICS_RT_LOAD_SQL);
+    }
+    /* Both on the writer, one after the other, before any write. */
+    if (db_copy_out(db, sql, on_row, on_loaded, NULL) != 0 ||
+        db_copy_out(db, rt_sql, on_rt_row, on_rt_loaded, NULL) != 0) {
+        log_error("cube", "cannot start loading");
+        discard_loading();
+    }
+}
+
+/* Why the snapshot cannot be used with the database as it is; NULL: it can. */
+static const char *snapshot_stale(const struct db_state *st)
+{
+    const snapshot_mark *m = &snap.mark;
+    if (strcmp(st->instance, m->instance) != 0)
+        return "it was written for another database";
+    if (strcmp(st->fingerprint, m->fingerprint) != 0)
+        return "agencies, precincts or offenses changed since";
+    if (st->changes != m->changes)
+        return "incidents were updated or deleted outside compstatd since";
+    if (st->rows != m->rows)
+        return "incidents at or below its high-water mark were added or removed since";
+    return NULL;
+}
+
+static void on_state(void *arg, PGresult *res, const char *error)
+{
+    db_conn *db = arg;
+    struct db_state st;
+    have_load_state = !error && read_state(res, &st) == 0;
+    if (have_load_state) {
+        load_changes = st.changes;
+        load_inserts = st.inserts;
+    } else {
+        log_warn("cube", "cannot read cube_state (%s): snapshots are off until "
+                 "`compstat-admin migrate` has run", error ? error : "unexpected result");
+    }
+    if (snap.map) {
+        const char *path = app.cfg.snapshot_path;
+        const char *why = have_load_state ? snapshot_stale(&st) : "cube_state is unreadable";
+        uint64_t t0 = http_now_ns();
+        if (why == NULL && restore_payload(snap.payload, snap.payload_len) != 0)
+            why = "its contents do not restore";
+        if (why) {
+            log_warn("cube", "snapshot %s is stale: %s; rebuilding from the database", path,
+                     why);
+        } else {
+            replaying = 1;
+            replay_after = snap.mark.max_id;
+            log_info("cube", "restored the snapshot %s in %.0f ms (%" PRId64 " incidents up to"
+                     " id %" PRId64 "); replaying %" PRId64 " newer from the database",
+                     path, (double)(http_now_ns() - t0) / 1e6, snap.mark.rows,
+                     snap.mark.max_id, st.max_id > snap.mark.max_id ? st.max_id - snap.mark.max_id : 0);
+        }
+        snapshot_close(&snap);
+        /* Consumed either way: from here on the cubes move with new writes. */
+        if (unlink(path) != 0 && errno != ENOENT)
+            log_warn("cube", "cannot remove the snapshot %s: %s", path, strerror(errno));
+    }
+    if (loading == NULL) /* the load was replaced or abandoned meanwhile */
+        return;
+    start_copies(db);
+}
+
 void analytics_reload(db_conn *db)
 {
     invalidate();
     if (finish_ev)
         event_del(finish_ev); /* a finish of the load being replaced must not run */
     discard_loading();
+    snapshot_close(&snap);
     loading = cube_new();
     sp_loading = sp_new();
     rt_loading = rt_new();
     board_loading = strmap_new();
     categories_declared = 0;
     cube_finished = rt_finished = 0;
+    replaying = 0;
     load_rows = 0;
     load_started_ns = http_now_ns();
-    /* Both on the writer, one after the other, before any write. */
-    if (loading == NULL || sp_loading == NULL || rt_loading == NULL || board_loading == NULL ||
-        db_copy_out(db, ANALYTICS_LOAD_SQL, on_row, on_loaded, NULL) != 0 ||
-        db_copy_out(db, ANALYTICS_RT_LOAD_SQL, on_rt_row, on_rt_loaded, NULL) != 0) {
+    if (loading == NULL || sp_loading == NULL || rt_loading == NULL || board_loading == NULL) {
+        log_error("cube", "cannot start loading: out of memory");
+        discard_loading();
+        return;
+    }
+    const char *path = app.cfg.snapshot_path;
+    if (!first_load_done && path && path[0]) {
+        char why[256];
+        int rc = snapshot_open(path, &snap, why, sizeof why);
+        if (rc < 0) {
+            log_warn("cube", "snapshot %s is unusable: %s; rebuilding from the database", path,
+                     why);
+            unlink(path);
+        } else if (rc == 0) {
+            log_info("cube", "no snapshot at %s: building from the database", path);
+        }
+    }
+    first_load_done = 1;
+    char p1[24], p2[24], p3[24];
+    snprintf(p1, sizeof p1, "%" PRId64, snap.map ? snap.mark.max_id : 0);
+    snprintf(p2, sizeof p2, "%" PRId64, snap.map ? snap.mark.inserts : -1);
+    snprintf(p3, sizeof p3, "%" PRId64, snap.map ? snap.mark.rows : 0);
+    const char *params[3] = {p1, p2, p3};
+    /* The state first, then the COPYs (queued from on_state): nothing can
+       write in between, writes wait for the load. */
+    if (db_query(db, STATE_SQL, 3, params, on_state, db) != 0) {
         log_error("cube", "cannot start loading");
+        snapshot_close(&snap);
         discard_loading();
     }
+}
+
+void analytics_save_snapshot(void)
+{
+    const char *path = app.cfg.snapshot_path;
+    if (path == NULL || path[0] == '\0')
+        return;
+    if (!ready || load_in_progress() || live == NULL || rt_live == NULL || !have_load_state) {
+        log_warn("cube", "no snapshot written: the cubes are not loaded and current");
+        unlink(path);
+        return;
+    }
+    uint64_t t0 = http_now_ns();
+    PGconn *pg = PQconnectdb(app.cfg.database);
+    /* The whole table: $1 past any id, $2 never equal. */
+    const char *params[3] = {"9223372036854775807", "-1", "0"};
+    PGresult *res = PQstatus(pg) == CONNECTION_OK
+                        ? PQexecParams(pg, STATE_SQL, 3, NULL, params, NULL, NULL, 0)
+                        : NULL;
+    struct db_state st;
+    int ok = read_state(res, &st) == 0;
+    if (!ok)
+        log_warn("cube", "no snapshot written: cannot read the database's state: %s",
+                 PQerrorMessage(pg));
+    PQclear(res);
+    PQfinish(pg);
+    if (!ok) {
+        unlink(path);
+        return;
+    }
+    if (st.changes != load_changes || st.inserts != load_inserts) {
+        log_warn("cube", "no snapshot written: incidents were changed outside compstatd "
+                 "while it ran");
+        unlink(path);
+        return;
+    }
+    snapshot_mark m = {0};
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    m.written_ms = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+    m.max_id = st.max_id;
+    m.rows = st.rows;
+    m.changes = st.changes;
+    m.inserts = st.inserts;
+    snprintf(m.instance, sizeof m.instance, "%s", st.instance);
+    snprintf(m.fingerprint, sizeof m.fingerprint, "%s", st.fingerprint);
+    char why[512];
+    if (snapshot_write(path, &m, save_payload, NULL, why, sizeof why) != 0) {
+        log_error("cube", "no snapshot written: %s", why);
+        return;
+    }
+    log_info("cube", "snapshot %s written in %.0f ms: %" PRId64 " incidents up to id %" PRId64,
+             path, (double)(http_now_ns() - t0) / 1e6, m.rows, m.max_id);
 }
 
 /* ------------------------------------------------------------ live */

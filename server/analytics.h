@@ -26,26 +26,43 @@
  * to the second as date_part('epoch', t)::bigint would (the commit time's
  * date_part to milliseconds is one column, kept).
  */
-#define ANALYTICS_LOAD_SQL                                                                   \
-    "COPY (SELECT agency_id, coalesce(precinct_id, 0), offense_id,"                            \
+#define ANALYTICS_LOAD_SELECT                                                                \
+    "SELECT agency_id, coalesce(precinct_id, 0), offense_id,"                                  \
     " coalesce(priority, -1)::integer, counted_at,"                                            \
     " (date_part('epoch', updated_at) * 1000)::bigint, ST_X(geom), ST_Y(geom) FROM incidents" \
-    " WHERE status NOT IN ('unfounded', 'cancelled')) TO STDOUT (FORMAT binary)"
+    " WHERE status NOT IN ('unfounded', 'cancelled')"
+#define ANALYTICS_LOAD_SQL "COPY (" ANALYTICS_LOAD_SELECT ") TO STDOUT (FORMAT binary)"
 
 /*
  * The rows the response-time cube and the unit board are built from: every
  * incident with a received_at (unfounded and cancelled included: units
  * responded), and every open one with units attached. Binary COPY too.
  */
-#define ANALYTICS_RT_LOAD_SQL                                                                 \
-    "COPY (SELECT id, agency_id, coalesce(precinct_id, 0), coalesce(priority, -1)::integer,"  \
+#define ANALYTICS_RT_LOAD_SELECT                                                              \
+    "SELECT id, agency_id, coalesce(precinct_id, 0), coalesce(priority, -1)::integer,"        \
     " status::text, received_at, dispatched_at, en_route_at, on_scene_at, cleared_at,"      \
     " CASE WHEN units = '{}' THEN NULL ELSE array_to_json(units)::text END FROM incidents"   \
-    " WHERE received_at IS NOT NULL OR (units <> '{}'"                                        \
-    "  AND status IN ('open', 'dispatched', 'en_route', 'on_scene'))) TO STDOUT (FORMAT binary)"
+    " WHERE (received_at IS NOT NULL OR (units <> '{}'"                                       \
+    "  AND status IN ('open', 'dispatched', 'en_route', 'on_scene')))"
+#define ANALYTICS_RT_LOAD_SQL "COPY (" ANALYTICS_RT_LOAD_SELECT ") TO STDOUT (FORMAT binary)"
 
-/* Start (re)loading the cube through db; the old cube stops answering. */
+/*
+ * Start (re)loading the cube through db; the old cube stops answering.
+ * The first load of the process starts from the snapshot (snapshot_path)
+ * when the database says it is still exact, replaying the incidents added
+ * after it; otherwise, and on every later load, from the incidents table.
+ * A snapshot is consumed (removed) when a load starts from it or finds it
+ * stale, so a crash later cannot leave one behind that misses writes.
+ */
 void analytics_reload(db_conn *db);
+
+/*
+ * At shutdown, once writes have drained: write the snapshot if the cubes
+ * are loaded, current, and nothing changed the incidents outside compstatd
+ * since they were loaded (blocking: it asks the database on a connection
+ * of its own). Logs what it did.
+ */
+void analytics_save_snapshot(void);
 
 /*
  * A committed change: old is the incident before it (NULL when new), new

@@ -46,6 +46,8 @@ static const struct setting settings[] = {
     S(web_tile_url, "",
       "dashboard map tiles, e.g. https://tile.example.org/{z}/{x}/{y}.png (empty: no tiles)"),
     S(web_tile_attribution, "", "attribution shown under the dashboard map's tiles"),
+    S(snapshot_path, "",
+      "file for the cube snapshot written at shutdown and read at start-up (empty: none)"),
     S(tls_cert, "", "PEM certificate chain: with tls_key, serve HTTPS only"),
     S(tls_key, "", "PEM private key for tls_cert"),
 };

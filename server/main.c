@@ -72,8 +72,17 @@ static void on_reader_up(void *arg, db_conn *db)
     auth_watch(db);
 }
 
+static void on_set_writer(void *arg, PGresult *res, const char *error)
+{
+    if (error)
+        log_warn("main", "cannot mark the writer session: %s", error);
+}
+
 static void on_writer_up(void *arg, db_conn *db)
 {
+    /* Statements of this session do not count as changes outside compstatd
+       (migrations/0003_cube_state.sql); first on the connection. */
+    db_query(db, "SET compstat.writer = 'on'", 0, NULL, on_set_writer, NULL);
     refdata_reload(db);
     hr_reload(db);
     analytics_reload(db);
@@ -237,6 +246,9 @@ int main(int argc, char **argv)
     event_base_dispatch(app.base);
 
     log_info("main", "stopped");
+    /* Every write was answered and applied: the cubes are the database's. */
+    if (app.draining && ingest_depth(app.ingest) == 0)
+        analytics_save_snapshot();
     if (bound)
         evhttp_del_accept_socket(app.http, bound);
     stream_free();

@@ -29,6 +29,7 @@
 #include "tz.h"
 #include "unit.h"
 #include "unit_zone.h"
+#include "unit_snap.h"
 
 #include <stdint.h>
 
@@ -1278,6 +1279,46 @@ static void ask_many(const rt_cube *c, int nq, int64_t lo, int64_t hi, const cha
     }
 }
 
+/* Save c, restore it: the copy answers as the model says, takes further
+   adds and removes like the original, and damaged bytes are refused. */
+static void snapshot_round_trip(const rt_cube *c, int64_t lo, int64_t hi, int nq,
+                                const char *what)
+{
+    membuf buf = {0};
+    snap_out out = membuf_out(&buf);
+    CHECK_INT(rt_save(c, &out), 0);
+    snap_in in;
+    snap_in_init(&in, buf.p, buf.n);
+    rt_cube *r = rt_restore(&in);
+    CHECK(r != NULL);
+    CHECK(in.p == in.end);
+    char ctx[96];
+    if (r) {
+        CHECK_INT(rt_facts(r), M.n);
+        check_units(r, &M);
+        snprintf(ctx, sizeof ctx, "%s restored", what);
+        ask_many(r, nq / 5, lo, hi, ctx);
+        for (int op = 0; op < 400; op++) {
+            if (M.n > 0 && rnd() % 2) {
+                size_t i = rnd() % M.n;
+                CHECK_INT(fact_add(r, &M.f[i], -1), 0);
+                model_remove(&M, i);
+            } else if (M.n < MAXF) {
+                struct mf f = random_fact(&M, lo, hi);
+                CHECK_INT(fact_add(r, &f, +1), 0);
+                model_add(&M, &f);
+            }
+        }
+        CHECK_INT(rt_facts(r), M.n);
+        check_units(r, &M);
+        snprintf(ctx, sizeof ctx, "%s restored, then changed", what);
+        ask_many(r, nq / 5, lo, hi, ctx);
+        rt_free(r);
+    }
+    CHECK_DAMAGED_RESTORES(buf, rt_restore, rt_free, rnd);
+    free(buf.p);
+}
+
 /* Random adds and removes over [lo, hi), questions at checkpoints. */
 static void run_random(int64_t lo, int64_t hi, int nops, int nq, const char *what)
 {
@@ -1349,6 +1390,7 @@ static void run_random(int64_t lo, int64_t hi, int nops, int nq, const char *wha
     }
     snprintf(ctx, sizeof ctx, "%s after re-adding", what);
     ask_many(c, nq / 5, lo, hi, ctx);
+    snapshot_round_trip(c, lo, hi, nq, what);
     rt_free(c);
 }
 

@@ -3,6 +3,7 @@
 
 #include "spatial.h"
 #include "unit.h"
+#include "unit_snap.h"
 
 struct inc {
     int32_t agency, precinct, offense;
@@ -112,6 +113,35 @@ static void test_add_remove_load(void)
     CHECK_INT(sp_count(a, &q, &cells, &n), 0);
     CHECK_INT(n, 0);
     free(cells);
+
+    /* A snapshot restores to a store that counts the same and takes more. */
+    membuf buf = {0};
+    snap_out out = membuf_out(&buf);
+    CHECK_INT(sp_save(b, &out), 0);
+    snap_in in;
+    snap_in_init(&in, buf.p, buf.n);
+    sp_store *r = sp_restore(&in);
+    CHECK(r != NULL && in.p == in.end);
+    if (r) {
+        CHECK_INT(sp_entries(r), sp_entries(b));
+        CHECK(sp_grid(r, 1) != NULL && sp_grid(r, 2) == NULL);
+        sp_question all = {1, NULL, 0, NULL, 0, 19000, 19400, 1};
+        check(r, &g, &all);
+        q.agency = 1;
+        check(r, &g, &q);
+        for (int i = 1; i < N; i += 3) { /* another third goes */
+            struct inc *x = &incs[i];
+            x->live = 0;
+            CHECK_INT(sp_add(r, 1, x->precinct, x->offense, x->day, x->lon, x->lat, -1), 0);
+        }
+        CHECK_INT(sp_add(r, 1, 2, 2, 18000, -88.0, 42.0, 1), 0); /* a day before any */
+        incs[0] = (struct inc){1, 2, 2, 18000, -88.0, 42.0, 1};
+        all.day_from = 17000;
+        check(r, &g, &all);
+        sp_free(r);
+    }
+    CHECK_DAMAGED_RESTORES(buf, sp_restore, sp_free, rand);
+    free(buf.p);
     sp_free(a);
     sp_free(b);
 }

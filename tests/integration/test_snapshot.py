@@ -1,0 +1,297 @@
+#!/usr/bin/env python3
+"""The cube snapshot (snapshot_path): written at shutdown, read at start-up
+when the database says it is still exact, and never trusted otherwise.
+
+The reference for every answer is twofold: SQL over the same rows (the cube
+by precinct, offense and priority must equal a GROUP BY), and a daemon that
+rebuilt everything from the database (every answer -- cube, COMPSTAT,
+response times by precinct, priority and unit, hotspots, the unit board --
+must be identical, generated_at and as_of aside).
+
+- exact: stop writes the snapshot; a start restores it (and removes it),
+  answers as before, and takes writes: a PATCH to an incident from before
+  the snapshot and new posts, after which it equals a rebuild;
+- replay: incidents inserted outside compstatd after the snapshot (a plain
+  SQL INSERT) are read past the high-water mark;
+- stale: an UPDATE outside compstatd, a changed offense category, a row
+  added below the high-water mark -- each is named in the log and the
+  daemon rebuilds from the database;
+- damaged: a flipped byte (checksum), a truncated file, another format
+  version, a file that is not a snapshot -- each rejected and rebuilt;
+- a change outside compstatd while it runs means no snapshot at shutdown;
+  a daemon killed after starting from one leaves none behind.
+"""
+import os
+import subprocess
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.dirname(__file__))
+from harness import PSQL, SRC, Daemon, expect, expect_eq, fresh_db, psql, run, scalar, token  # noqa
+
+N = 20000
+
+
+def setup():
+    ci = fresh_db("snapshot")
+    admin = token(ci, "admin", "BENCH")  # creates the agency the SQL below fills
+    for args in (["-f", os.path.join(SRC, "tools", "bench-setup.sql")],
+                 ["-v", "off=0", "-v", "cnt=%d" % N, "-f",
+                  os.path.join(SRC, "tools", "bench-data.sql")]):
+        out = subprocess.run([PSQL, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", ci, *args],
+                             capture_output=True, text=True)
+        expect_eq(out.returncode, 0, out.stderr)
+    tmp = tempfile.mkdtemp(prefix="compstat-snap.")
+    ctx = {"ci": ci, "admin": admin, "dir": tmp,
+           "path": os.path.join(tmp, "cube.snap"), "seq": 0}
+    return ctx
+
+
+def teardown(ctx):
+    if ctx.get("d"):
+        ctx["d"].stop()
+
+
+def start(ctx, snapshot=True):
+    args = ["--snapshot-path", ctx["path"]] if snapshot else []
+    d = Daemon(ctx["ci"], args)
+    d.wait_ready(120)
+    ctx["d"] = d
+    return d
+
+
+def stop(ctx):
+    d = ctx.pop("d")
+    expect_eq(d.stop(), 0)
+    return d.log()
+
+
+def get(ctx, path):
+    st, _, body = ctx["d"].request("GET", path, None, ctx["admin"])
+    expect_eq(st, 200, path + " " + repr(body)[:300])
+    return body
+
+
+def scrub(x):
+    """Drop the fields that say when an answer was made."""
+    if isinstance(x, dict):
+        return {k: scrub(v) for k, v in x.items() if k not in ("generated_at", "as_of")}
+    if isinstance(x, list):
+        return [scrub(v) for v in x]
+    return x
+
+
+QUESTIONS = [
+    "/v1/cube?by=precinct,offense,priority",
+    "/v1/cube?by=category&granularity=month",
+    "/v1/compstat",
+    "/v1/compstat?precinct=B-007",
+    "/v1/response-times?by=precinct,priority",
+    "/v1/response-times?by=unit",
+    "/v1/hotspots?method=count",
+    "/v1/units",
+]
+
+
+def answers(ctx):
+    return {q: scrub(get(ctx, q)) for q in QUESTIONS}
+
+
+def sql_cube(ctx):
+    rows = psql(ctx["ci"], "SELECT p.code, o.code, coalesce(i.priority, -1), count(*)"
+                           " FROM incidents i JOIN offenses o ON o.id = i.offense_id"
+                           " LEFT JOIN precincts p ON p.id = i.precinct_id"
+                           " WHERE i.status NOT IN ('unfounded', 'cancelled') GROUP BY 1, 2, 3")
+    want = {}
+    for r in rows:
+        want[(r[0] or None, r[1], int(r[2]))] = int(r[3])
+    return want
+
+
+def expect_cube_is_sql(ctx, label):
+    got = {}
+    for c in get(ctx, "/v1/cube?by=precinct,offense,priority")["cells"]:
+        pr = c["priority"] if c["priority"] is not None else -1
+        got[(c["precinct"], c["offense"], pr)] = c["count"]
+    want = sql_cube(ctx)
+    expect(got == want, "%s: the cube differs from SQL in %d cells" % (
+        label, len(set(got.items()) ^ set(want.items()))))
+
+
+def post(ctx, n, status="dispatched", units=("1A10", "2B20")):
+    """n new incidents through the API, some with units on the board."""
+    for _ in range(n):
+        ctx["seq"] += 1
+        k = ctx["seq"]
+        inc = {"source": "snap", "external_id": "s%d" % k, "offense": "O%d" % (1 + k % 50),
+               "priority": k % 4, "status": status, "location": {"lon": -87.89, "lat": 41.71},
+               "occurred_at": "2026-11-%02dT10:%02d:00Z" % (1 + k % 20, k % 60),
+               "received_at": "2026-11-%02dT10:%02d:30Z" % (1 + k % 20, k % 60),
+               "dispatched_at": "2026-11-%02dT10:%02d:50Z" % (1 + k % 20, k % 60),
+               "units": list(units[: 1 + k % len(units)])}
+        st, _, body = ctx["d"].request("POST", "/v1/incidents", inc, ctx["admin"])
+        expect(st in (200, 201), "post %d: %r" % (st, body))
+
+
+def patch_old(ctx, ext, body):
+    """PATCH an incident of the generated set (made before any snapshot)."""
+    path = "/v1/incidents/bench/" + ext
+    st, _, out = ctx["d"].request("PATCH", path, body, ctx["admin"])
+    expect_eq(st, 200, "patch %r" % out)
+
+
+def rebuilt_answers(ctx):
+    """What a daemon that read everything from the database says."""
+    keep = os.path.exists(ctx["path"])
+    if keep:
+        os.rename(ctx["path"], ctx["path"] + ".aside")
+    start(ctx, snapshot=False)
+    a = answers(ctx)
+    stop(ctx)
+    if keep:
+        os.rename(ctx["path"] + ".aside", ctx["path"])
+    return a
+
+
+def expect_same(got, want, label):
+    for q in QUESTIONS:
+        expect(got[q] == want[q], "%s: %s differs" % (label, q), str(got[q])[:400],
+               str(want[q])[:400])
+
+
+def test_exact_restore(ctx):
+    for cs, p in (("1A10", "B-000"), ("2B20", "B-001")):
+        psql(ctx["ci"], "INSERT INTO units (agency_id, callsign, precinct_id, type)"
+                        " SELECT a.id, :'p1', p.id, 'patrol' FROM agencies a, precincts p"
+                        " WHERE a.code = 'BENCH' AND p.code = :'p2'", cs, p)
+    start(ctx)
+    expect("no snapshot at" in ctx["d"].log(), ctx["d"].log())
+    post(ctx, 30)
+    before = answers(ctx)
+    expect(before["/v1/units"]["units"], "the board has units")
+    expect_cube_is_sql(ctx, "before")
+    log = stop(ctx)
+    expect("snapshot %s written" % ctx["path"] in log, log)
+    expect(os.path.exists(ctx["path"]))
+
+    start(ctx)
+    log = ctx["d"].log()
+    expect("restored the snapshot" in log and "replaying 0 newer" in log, log)
+    expect(not os.path.exists(ctx["path"]), "a snapshot is consumed when used")
+    expect_same(answers(ctx), before, "restored")
+    # Writes onto the restored cubes: an old incident moves and is cleared,
+    # another is unfounded, new ones arrive.
+    patch_old(ctx, "17", {"offense": "O3", "priority": 1, "status": "cleared",
+                          "cleared_at": "2026-11-02T10:00:00Z"})
+    patch_old(ctx, "18", {"status": "unfounded"})
+    post(ctx, 20, status="on_scene")
+    expect_cube_is_sql(ctx, "restored, then written")
+    after = answers(ctx)
+    stop(ctx)
+    expect_same(rebuilt_answers(ctx), after, "restored and written vs rebuilt")
+
+
+def test_replay_inserted_outside(ctx):
+    expect(os.path.exists(ctx["path"]), "the previous test left a snapshot")
+    out = subprocess.run([PSQL, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", ctx["ci"],
+                          "-v", "off=%d" % N, "-v", "cnt=700", "-f",
+                          os.path.join(SRC, "tools", "bench-data.sql")],
+                         capture_output=True, text=True)
+    expect_eq(out.returncode, 0, out.stderr)
+    start(ctx)
+    log = ctx["d"].log()
+    expect("restored the snapshot" in log and "replaying 700 newer" in log, log)
+    expect_cube_is_sql(ctx, "replayed")
+    got = answers(ctx)
+    stop(ctx)
+    expect_same(got, rebuilt_answers(ctx), "replayed vs rebuilt")
+
+
+def stale_case(ctx, change, why):
+    expect(os.path.exists(ctx["path"]), "a snapshot to test with")
+    change()
+    start(ctx)
+    log = ctx["d"].log()
+    expect("is stale: " + why in log or "is unusable: " + why in log, "want %r in:\n%s" % (why, log))
+    expect("restored the snapshot" not in log, log)
+    expect(not os.path.exists(ctx["path"]), "a stale snapshot is removed")
+    expect_cube_is_sql(ctx, why)
+    stop(ctx)  # writes a fresh snapshot for the next case
+    expect(os.path.exists(ctx["path"]), "shutdown writes a fresh snapshot")
+
+
+def test_stale_snapshots_rebuild(ctx):
+    ci = ctx["ci"]
+    stale_case(ctx, lambda: psql(ci, "UPDATE incidents SET priority = 9 WHERE external_id = '5'"),
+               "incidents were updated or deleted outside compstatd")
+    stale_case(ctx, lambda: psql(ci, "DELETE FROM incidents WHERE external_id = '6'"),
+               "incidents were updated or deleted outside compstatd")
+    stale_case(ctx, lambda: psql(ci, "UPDATE offenses SET category = 'other' WHERE code = 'O4'"),
+               "agencies, precincts or offenses changed")
+    # A row that slips in below the high-water mark (a transaction that took
+    # its id early and committed late looks like this).
+    stale_case(ctx, lambda: psql(ci, "INSERT INTO incidents (id, source, external_id, agency_id,"
+                                     " offense_id, status, occurred_at, received_at, geom) OVERRIDING SYSTEM VALUE"
+                                     " SELECT -1, 'late', '1', a.id, o.id, 'open', now(), now(),"
+                                     " ST_SetSRID(ST_MakePoint(-87.89, 41.71), 4326)"
+                                     " FROM agencies a, offenses o WHERE o.agency_id = a.id"
+                                     " AND o.code = 'O1'"),
+               "incidents at or below its high-water mark were added")
+
+
+def damage(path, fn):
+    with open(path, "rb") as f:
+        data = bytearray(f.read())
+    data = fn(data)
+    with open(path, "wb") as f:
+        f.write(data)
+
+
+def test_damaged_snapshots_rebuild(ctx):
+    p = ctx["path"]
+
+    def flip(d):
+        d[len(d) // 2] ^= 0x40
+        return d
+
+    def version(d):
+        d[8] += 1  # the format version follows the 8-byte magic
+        return d
+
+    for fn, why in ((flip, "checksum mismatch"), (lambda d: d[:-100], "truncated"),
+                    (version, "format 2 (this build reads 1)"),
+                    (lambda d: b"hello" * 40, "not a compstatd snapshot")):
+        stale_case(ctx, lambda: damage(p, fn), why)
+
+
+def test_no_snapshot_after_outside_change(ctx):
+    start(ctx)
+    psql(ctx["ci"], "UPDATE incidents SET address = 'x' WHERE external_id = '7'")
+    log = stop(ctx)
+    expect("no snapshot written: incidents were changed outside compstatd" in log, log)
+    expect(not os.path.exists(ctx["path"]))
+    start(ctx)
+    expect("no snapshot at" in ctx["d"].log())
+    expect_cube_is_sql(ctx, "after a change while running")
+    stop(ctx)
+    expect(os.path.exists(ctx["path"]))
+
+
+def test_killed_leaves_no_snapshot(ctx):
+    start(ctx)
+    expect("restored the snapshot" in ctx["d"].log())
+    post(ctx, 5)
+    d = ctx.pop("d")
+    d.proc.kill()
+    d.proc.wait()
+    expect(not os.path.exists(ctx["path"]), "a crash leaves no snapshot to trust")
+    start(ctx)
+    expect("no snapshot at" in ctx["d"].log())
+    expect_cube_is_sql(ctx, "after a crash")
+    stop(ctx)
+
+
+if __name__ == "__main__":
+    run([test_exact_restore, test_replay_inserted_outside, test_stale_snapshots_rebuild,
+         test_damaged_snapshots_rebuild, test_no_snapshot_after_outside_change,
+         test_killed_leaves_no_snapshot], setup, teardown)
