@@ -291,6 +291,7 @@ static void on_row(void *arg, char *row, int len)
 
 static void maybe_complete(void);
 static void discard_loading(void);
+static void remove_snapshot(void);
 
 /* ------------------------------------------------------------ response times */
 
@@ -535,6 +536,7 @@ static void maybe_complete(void)
     board_free(board_live);
     board_live = board_loading;
     board_loading = NULL;
+    remove_snapshot(); /* writes resume: whatever is on disk would miss them */
     ready = 1;
     ingest_resume(app.ingest);
     log_info("cube", "loaded %llu incidents in %zu cells of %zu series (%.1f MiB), "
@@ -745,6 +747,14 @@ static void start_copies(db_conn *db)
     }
 }
 
+/* A snapshot must never outlive the first write it does not hold. */
+static void remove_snapshot(void)
+{
+    const char *path = app.cfg.snapshot_path;
+    if (path && path[0] && unlink(path) != 0 && errno != ENOENT)
+        log_warn("cube", "cannot remove the snapshot %s: %s", path, strerror(errno));
+}
+
 /* Why the snapshot cannot be used with the database as it is; NULL: it can. */
 static const char *snapshot_stale(const struct db_state *st)
 {
@@ -768,9 +778,14 @@ static void on_state(void *arg, PGresult *res, const char *error)
     if (have_load_state) {
         load_changes = st.changes;
         load_inserts = st.inserts;
-    } else {
+    } else if (db_is_up(db)) {
         log_warn("cube", "cannot read cube_state (%s): snapshots are off until "
                  "`compstat-admin migrate` has run", error ? error : "unexpected result");
+    } else if (snap.map) {
+        /* The link failed: the next load (on reconnect) tries the snapshot
+           again; the file stays until a load completes (maybe_complete). */
+        snapshot_close(&snap);
+        first_load_done = 0;
     }
     if (snap.map) {
         const char *path = app.cfg.snapshot_path;
@@ -790,9 +805,9 @@ static void on_state(void *arg, PGresult *res, const char *error)
                      snap.mark.max_id, st.max_id > snap.mark.max_id ? st.max_id - snap.mark.max_id : 0);
         }
         snapshot_close(&snap);
-        /* Consumed either way: from here on the cubes move with new writes. */
-        if (unlink(path) != 0 && errno != ENOENT)
-            log_warn("cube", "cannot remove the snapshot %s: %s", path, strerror(errno));
+        /* Consumed either way (and removed again before writes resume, in
+           maybe_complete): from here on the cubes move with new writes. */
+        remove_snapshot();
     }
     if (loading == NULL) /* the load was replaced or abandoned meanwhile */
         return;
@@ -827,7 +842,7 @@ void analytics_reload(db_conn *db)
         if (rc < 0) {
             log_warn("cube", "snapshot %s is unusable: %s; rebuilding from the database", path,
                      why);
-            unlink(path);
+            remove_snapshot();
         } else if (rc == 0) {
             log_info("cube", "no snapshot at %s: building from the database", path);
         }
@@ -854,11 +869,15 @@ void analytics_save_snapshot(void)
         return;
     if (!ready || load_in_progress() || live == NULL || rt_live == NULL || !have_load_state) {
         log_warn("cube", "no snapshot written: the cubes are not loaded and current");
-        unlink(path);
+        remove_snapshot();
         return;
     }
     uint64_t t0 = http_now_ns();
-    PGconn *pg = PQconnectdb(app.cfg.database);
+    /* A connection of its own, blocking (the loop has stopped), and not
+       waiting long for a database that is gone. */
+    const char *keys[] = {"dbname", "connect_timeout", NULL};
+    const char *vals[] = {app.cfg.database, "5", NULL};
+    PGconn *pg = PQconnectdbParams(keys, vals, 1);
     /* The whole table: $1 past any id, $2 never equal. */
     const char *params[3] = {"9223372036854775807", "-1", "0"};
     PGresult *res = PQstatus(pg) == CONNECTION_OK
@@ -872,13 +891,13 @@ void analytics_save_snapshot(void)
     PQclear(res);
     PQfinish(pg);
     if (!ok) {
-        unlink(path);
+        remove_snapshot();
         return;
     }
     if (st.changes != load_changes || st.inserts != load_inserts) {
         log_warn("cube", "no snapshot written: incidents were changed outside compstatd "
                  "while it ran");
-        unlink(path);
+        remove_snapshot();
         return;
     }
     snapshot_mark m = {0};
