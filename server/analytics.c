@@ -10,6 +10,7 @@
 
 #include <event2/event.h>
 #include <libpq-fe.h>
+#include <openssl/evp.h>
 
 #include <errno.h>
 #include <inttypes.h>
@@ -755,6 +756,42 @@ static void remove_snapshot(void)
         log_warn("cube", "cannot remove the snapshot %s: %s", path, strerror(errno));
 }
 
+/* SHA-256 (hex) of the time-zone files of every agency, in id order: the
+   grid counts by local day, so new zone rules make a snapshot stale. */
+static void zones_digest(char out[72])
+{
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    unsigned char d[EVP_MAX_MD_SIZE];
+    unsigned n = 0;
+    out[0] = '\0';
+    if (md == NULL || EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1) {
+        EVP_MD_CTX_free(md);
+        return;
+    }
+    for (int id = 1; id < ref_agency_max(app.ref); id++) {
+        const ref_agency *a = ref_agency_by_id(app.ref, id);
+        if (a == NULL)
+            continue;
+        char path[128];
+        unsigned char buf[65536];
+        size_t len = 0;
+        FILE *f = NULL;
+        if (zone_name_ok(a->time_zone) &&
+            (size_t)snprintf(path, sizeof path, "/usr/share/zoneinfo/%s", a->time_zone) <
+                sizeof path &&
+            (f = fopen(path, "rb")) != NULL) {
+            len = fread(buf, 1, sizeof buf, f);
+            fclose(f);
+        }
+        EVP_DigestUpdate(md, a->time_zone, strlen(a->time_zone) + 1);
+        EVP_DigestUpdate(md, buf, len);
+    }
+    if (EVP_DigestFinal_ex(md, d, &n) == 1)
+        for (unsigned i = 0; i < n && i < 32; i++)
+            snprintf(out + 2 * i, 3, "%02x", d[i]);
+    EVP_MD_CTX_free(md);
+}
+
 /* Why the snapshot cannot be used with the database as it is; NULL: it can. */
 static const char *snapshot_stale(const struct db_state *st)
 {
@@ -763,6 +800,10 @@ static const char *snapshot_stale(const struct db_state *st)
         return "it was written for another database";
     if (strcmp(st->fingerprint, m->fingerprint) != 0)
         return "agencies, precincts or offenses changed since";
+    char rules[72];
+    zones_digest(rules);
+    if (strcmp(rules, m->zones) != 0)
+        return "the time-zone rules (/usr/share/zoneinfo) changed since";
     if (st->changes != m->changes)
         return "incidents were updated or deleted outside compstatd since";
     if (st->rows != m->rows)
@@ -910,6 +951,7 @@ void analytics_save_snapshot(void)
     m.inserts = st.inserts;
     snprintf(m.instance, sizeof m.instance, "%s", st.instance);
     snprintf(m.fingerprint, sizeof m.fingerprint, "%s", st.fingerprint);
+    zones_digest(m.zones);
     char why[512];
     if (snapshot_write(path, &m, save_payload, NULL, why, sizeof why) != 0) {
         log_error("cube", "no snapshot written: %s", why);

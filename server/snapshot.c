@@ -18,7 +18,7 @@
 #define MAGIC "CSTATSNP"
 #define BOM 0x01020304u
 #define DIGEST 32
-#define HEADER (8 + 4 + 4 + 5 * 8 + 40 + 40)
+#define HEADER (8 + 4 + 4 + 5 * 8 + 40 + 40 + 72)
 #define TRAILER (8 + DIGEST)
 
 struct writer {
@@ -55,6 +55,10 @@ static void put_mark(snap_out *o, const snapshot_mark *m)
     memset(buf, 0, sizeof buf);
     snprintf(buf, sizeof buf, "%s", m->fingerprint);
     snap_put(o, buf, sizeof buf);
+    char zbuf[72];
+    memset(zbuf, 0, sizeof zbuf);
+    snprintf(zbuf, sizeof zbuf, "%s", m->zones);
+    snap_put(o, zbuf, sizeof zbuf);
 }
 
 /* fsync the directory holding path, so the rename survives a power cut. */
@@ -84,7 +88,11 @@ int snapshot_write(const char *path, const snapshot_mark *mark,
     const char *step = "open";
     errno = 0;
     w.md = EVP_MD_CTX_new();
-    w.f = fopen(tmp, "wb");
+    /* Only compstatd's user reads it: it holds incident ids and unit callsigns. */
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    w.f = fd >= 0 ? fdopen(fd, "wb") : NULL;
+    if (fd >= 0 && w.f == NULL)
+        close(fd);
     if (w.md == NULL || w.f == NULL || EVP_DigestInit_ex(w.md, EVP_sha256(), NULL) != 1)
         goto fail;
     setvbuf(w.f, NULL, _IOFBF, 1 << 20);
@@ -172,7 +180,9 @@ int snapshot_open(const char *path, snapshot_file *f, char *why, size_t whylen)
     m->inserts = snap_get_i64(&in);
     snap_get(&in, m->instance, sizeof m->instance);
     snap_get(&in, m->fingerprint, sizeof m->fingerprint);
+    snap_get(&in, m->zones, sizeof m->zones);
     m->instance[sizeof m->instance - 1] = m->fingerprint[sizeof m->fingerprint - 1] = '\0';
+    m->zones[sizeof m->zones - 1] = '\0';
     const unsigned char *base = map;
     uint64_t payload_len;
     memcpy(&payload_len, base + size - TRAILER, 8);

@@ -38,6 +38,7 @@ typedef struct snapshot_mark {
     int64_t inserts;    /* cube_state.inserts when written */
     char instance[40];    /* cube_state.instance (a uuid) */
     char fingerprint[40]; /* md5 of the reference data */
+    char zones[72];       /* SHA-256 of the agencies' time-zone files */
 } snapshot_mark;
 
 /* 0, or -1 with why (errno-style text) filled; no file is left behind. */

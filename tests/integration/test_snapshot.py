@@ -172,7 +172,7 @@ def test_exact_restore(ctx):
     expect_cube_is_sql(ctx, "before")
     log = stop(ctx)
     expect("snapshot %s written" % ctx["path"] in log, log)
-    expect(os.path.exists(ctx["path"]))
+    expect_eq(os.stat(ctx["path"]).st_mode & 0o777, 0o600, "the snapshot is private")
 
     start(ctx)
     log = ctx["d"].log()
@@ -260,7 +260,8 @@ def test_damaged_snapshots_rebuild(ctx):
 
     for fn, why in ((flip, "checksum mismatch"), (lambda d: d[:-100], "truncated"),
                     (version, "format 2 (this build reads 1)"),
-                    (lambda d: b"hello" * 40, "not a compstatd snapshot")):
+                    (lambda d: b"hello" * 100, "not a compstatd snapshot"),
+                    (lambda d: d[:100], "too short")):
         stale_case(ctx, lambda: damage(p, fn), why)
 
 
