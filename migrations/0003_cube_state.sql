@@ -3,28 +3,33 @@
 -- compstatd keeps its cubes in step with `incidents` by applying its own
 -- writes. A snapshot written at shutdown is exact for the database as it was
 -- then; at start-up it is used only if nothing has changed since, or only
--- new incidents were added (those are replayed). `cube_state` counts the
+-- new incidents were added (those are replayed). Two sequences count the
 -- statements that changed `incidents` outside compstatd: the daemon's writer
--- session sets compstat.writer = on, every other session's statements bump
--- `inserts` (INSERT) or `changes` (UPDATE, DELETE, TRUNCATE, and an upsert's
--- UPDATE half). Statement-level, so a bulk load costs one row update.
--- `instance` tells this database from a copy restored elsewhere.
+-- session sets compstat.writer = on; every other session's statements take
+-- a number from `cube_outside_inserts` (INSERT) or `cube_outside_changes`
+-- (UPDATE, DELETE, TRUNCATE, and an upsert's UPDATE half). Sequences, not a
+-- counter row: concurrent writers never wait on each other for them, and a
+-- number taken is visible at once (even before, or without, a commit --
+-- which errs on the side of a rebuild). Statement-level triggers: a bulk
+-- load costs one number. `cube_state.instance` tells this database from a
+-- copy restored elsewhere.
 
 CREATE TABLE cube_state (
     one      boolean PRIMARY KEY DEFAULT true CHECK (one),
-    instance uuid    NOT NULL DEFAULT gen_random_uuid(),
-    changes  bigint  NOT NULL DEFAULT 0,
-    inserts  bigint  NOT NULL DEFAULT 0
+    instance uuid    NOT NULL DEFAULT gen_random_uuid()
 );
 INSERT INTO cube_state DEFAULT VALUES;
+
+CREATE SEQUENCE cube_outside_inserts;
+CREATE SEQUENCE cube_outside_changes;
 
 CREATE FUNCTION cube_state_outside() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     IF coalesce(current_setting('compstat.writer', true), '') <> 'on' THEN
         IF TG_OP = 'INSERT' THEN
-            UPDATE cube_state SET inserts = inserts + 1;
+            PERFORM nextval('cube_outside_inserts');
         ELSE
-            UPDATE cube_state SET changes = changes + 1;
+            PERFORM nextval('cube_outside_changes');
         END IF;
     END IF;
     RETURN NULL;

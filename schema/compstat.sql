@@ -184,23 +184,25 @@ CREATE TRIGGER audit_log_no_change BEFORE UPDATE OR DELETE ON audit_log
 
 -- What a cube snapshot is checked against (server/snapshot.h): statements
 -- that changed incidents outside compstatd (whose writer session sets
--- compstat.writer = on), counted per kind; `instance` tells this database
--- from a copy restored elsewhere.
+-- compstat.writer = on) take a number from one of two sequences (never a
+-- wait between concurrent writers); `instance` tells this database from a
+-- copy restored elsewhere.
 CREATE TABLE cube_state (
     one      boolean PRIMARY KEY DEFAULT true CHECK (one),
-    instance uuid    NOT NULL DEFAULT gen_random_uuid(),
-    changes  bigint  NOT NULL DEFAULT 0,
-    inserts  bigint  NOT NULL DEFAULT 0
+    instance uuid    NOT NULL DEFAULT gen_random_uuid()
 );
 INSERT INTO cube_state DEFAULT VALUES;
+
+CREATE SEQUENCE cube_outside_inserts;
+CREATE SEQUENCE cube_outside_changes;
 
 CREATE FUNCTION cube_state_outside() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     IF coalesce(current_setting('compstat.writer', true), '') <> 'on' THEN
         IF TG_OP = 'INSERT' THEN
-            UPDATE cube_state SET inserts = inserts + 1;
+            PERFORM nextval('cube_outside_inserts');
         ELSE
-            UPDATE cube_state SET changes = changes + 1;
+            PERFORM nextval('cube_outside_changes');
         END IF;
     END IF;
     RETURN NULL;

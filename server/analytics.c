@@ -608,10 +608,14 @@ static void on_loaded(void *arg, PGresult *res, const char *error)
    row count at that mark: the count is only taken when the table may have
    grown past the mark. */
 #define STATE_SQL                                                                          \
-    "SELECT s.changes, s.inserts, s.instance::text, " REFDATA_FINGERPRINT ", m.max_id,"    \
-    " CASE WHEN s.inserts = $2::bigint AND m.max_id = $1::bigint THEN $3::bigint"          \
+    "SELECT c.n, i.n, s.instance::text, " REFDATA_FINGERPRINT ", m.max_id,"               \
+    " CASE WHEN i.n = $2::bigint AND m.max_id = $1::bigint THEN $3::bigint"                \
     "  ELSE (SELECT count(*) FROM incidents WHERE id <= $1::bigint) END"                   \
-    " FROM cube_state s, (SELECT coalesce(max(id), 0) AS max_id FROM incidents) m"
+    " FROM cube_state s, (SELECT coalesce(max(id), 0) AS max_id FROM incidents) m,"        \
+    " (SELECT CASE WHEN is_called THEN last_value ELSE 0 END AS n"                         \
+    "  FROM cube_outside_changes) c,"                                                      \
+    " (SELECT CASE WHEN is_called THEN last_value ELSE 0 END AS n"                         \
+    "  FROM cube_outside_inserts) i"
 
 struct db_state {
     int64_t changes, inserts, max_id, rows;

@@ -1,12 +1,5 @@
 /*
- * ingest.c -- see ingest.h.
- *
- * The batch is shipped as 19 array parameters (one per column) and
- * unnested server-side, so the statement text and its plan are the same
- * whatever the batch size. The `old` CTE reads the rows as they were before
- * the statement (every CTE sees the same snapshot), which tells a new
- * incident from a changed or an identical repost, and a PATCH whose
- * expected version moved on.
+ * ingest.c -- see ingest.h (which also holds the statement).
  */
 #include "ingest.h"
 
@@ -24,62 +17,7 @@
 #include "stream.h"
 #include "strmap.h"
 
-#define NPARAMS 21
-
-static const char upsert_sql[] =
-    "WITH v AS ("
-    " SELECT * FROM unnest($1::int[], $2::text[], $3::text[], $4::int[], $5::int[],"
-    "  $6::int[], $7::int[], $8::text[], $9::float8[], $10::float8[], $11::text[],"
-    "  $12::bigint[], $13::bigint[], $14::bigint[], $15::bigint[], $16::bigint[],"
-    "  $17::bigint[], $18::text[], $19::int[], $20::int[], $21::text[])"
-    " AS t(ord, source, external_id, agency_id, precinct_id, offense_id, priority, status,"
-    "  lon, lat, address, t_occ, t_rec, t_dis, t_enr, t_ons, t_clr, units, version,"
-    "  token_id, request_id)),"
-    " old AS (SELECT i.* FROM incidents i JOIN v"
-    "  ON i.source = v.source AND i.external_id = v.external_id),"
-    " up AS (INSERT INTO incidents AS i (source, external_id, agency_id, precinct_id,"
-    "  offense_id, priority, status, geom, address, occurred_at, received_at, dispatched_at,"
-    "  en_route_at, on_scene_at, cleared_at, units, version)"
-    "  SELECT source, external_id, agency_id, precinct_id, offense_id, priority::smallint,"
-    "   status::incident_status,"
-    "   CASE WHEN lon IS NULL THEN NULL ELSE ST_SetSRID(ST_MakePoint(lon, lat), 4326) END,"
-    "   address, to_timestamp(t_occ), to_timestamp(t_rec), to_timestamp(t_dis),"
-    "   to_timestamp(t_enr), to_timestamp(t_ons), to_timestamp(t_clr),"
-    "   ARRAY(SELECT json_array_elements_text(units::json)), version"
-    "  FROM v ORDER BY ord"
-    "  ON CONFLICT (source, external_id) DO UPDATE SET"
-    "   precinct_id = EXCLUDED.precinct_id, offense_id = EXCLUDED.offense_id,"
-    "   priority = EXCLUDED.priority, status = EXCLUDED.status, geom = EXCLUDED.geom,"
-    "   address = EXCLUDED.address, occurred_at = EXCLUDED.occurred_at,"
-    "   received_at = EXCLUDED.received_at, dispatched_at = EXCLUDED.dispatched_at,"
-    "   en_route_at = EXCLUDED.en_route_at, on_scene_at = EXCLUDED.on_scene_at,"
-    "   cleared_at = EXCLUDED.cleared_at, units = EXCLUDED.units,"
-    "   version = i.version + 1, updated_at = now()"
-    "  WHERE i.agency_id = EXCLUDED.agency_id"
-    "   AND (EXCLUDED.version = 1 OR i.version = EXCLUDED.version - 1)"
-    "   AND (i.precinct_id, i.offense_id, i.priority, i.status, i.geom, i.address,"
-    "        i.occurred_at, i.received_at, i.dispatched_at, i.en_route_at, i.on_scene_at,"
-    "        i.cleared_at, i.units)"
-    "    IS DISTINCT FROM (EXCLUDED.precinct_id, EXCLUDED.offense_id, EXCLUDED.priority,"
-    "        EXCLUDED.status, EXCLUDED.geom, EXCLUDED.address, EXCLUDED.occurred_at,"
-    "        EXCLUDED.received_at, EXCLUDED.dispatched_at, EXCLUDED.en_route_at,"
-    "        EXCLUDED.on_scene_at, EXCLUDED.cleared_at, EXCLUDED.units)"
-    "  RETURNING i.*),"
-    /* The audit trail, in the same statement: written with the change or not at all. */
-    /* (From `up` and `v` only: a second reference to `old` would make
-       PostgreSQL materialise it, scanning the whole table.) A new row is
-       version 1; every committed change adds one. */
-    " aud AS (INSERT INTO audit_log (token_id, request_id, action, target, detail)"
-    "  SELECT v.token_id, v.request_id,"
-    "   CASE WHEN up.version = 1 THEN 'incident.create' ELSE 'incident.update' END,"
-    "   up.id::text, jsonb_build_object('source', up.source, 'external_id', up.external_id,"
-    "   'precinct_id', up.precinct_id, 'version', up.version)"
-    "  FROM up JOIN v ON v.source = up.source AND v.external_id = up.external_id)"
-    " SELECT v.ord, old.id IS NULL, up.id IS NOT NULL, old.agency_id, old.version, " STORE_COLS(
-        "up") ", " STORE_COLS("old") " FROM v"
-                                     " LEFT JOIN up ON up.source = v.source AND up.external_id = v.external_id"
-                                     " LEFT JOIN old ON old.source = v.source AND old.external_id = v.external_id"
-                                     " ORDER BY v.ord";
+#define NPARAMS INGEST_NPARAMS
 
 static void flush(struct ingest *g);
 
@@ -110,7 +48,7 @@ struct ingest *ingest_new(struct event_base *base, db_conn *writer, size_t batch
     g->batch_max = batch_max;
     g->flight = calloc(batch_max, sizeof *g->flight);
     /* Prepared once per connection: the upsert is planned once, not per batch. */
-    if (db_prepare(writer, "ingest_upsert", upsert_sql) != 0) {
+    if (db_prepare(writer, "ingest_upsert", INGEST_UPSERT_SQL) != 0) {
         ingest_free(g);
         return NULL;
     }

@@ -34,8 +34,8 @@ typedef struct snapshot_mark {
     int64_t written_ms; /* when, for the log */
     int64_t max_id;     /* highest incident id in the payload */
     int64_t rows;       /* incidents with id <= max_id */
-    int64_t changes;    /* cube_state.changes when written */
-    int64_t inserts;    /* cube_state.inserts when written */
+    int64_t changes;    /* sequence cube_outside_changes when written */
+    int64_t inserts;    /* sequence cube_outside_inserts when written */
     char instance[40];    /* cube_state.instance (a uuid) */
     char fingerprint[40]; /* md5 of the reference data */
     char zones[72];       /* SHA-256 of the agencies' time-zone files */

@@ -21,6 +21,7 @@
 
 #include "analytics.h"
 #include "cube.h"
+#include "ingest.h"
 #include "pgbin.h"
 #include "rfc3339.h"
 #include "tz.h"
@@ -169,6 +170,10 @@ struct question {
 
 int main(int argc, char **argv)
 {
+    if (argc == 2 && strcmp(argv[1], "--print-upsert") == 0) {
+        puts(INGEST_UPSERT_SQL); /* for tools/bench upsert */
+        return 0;
+    }
     const char *db = opt(argc, argv, "--database", NULL);
     const char *url = opt(argc, argv, "--url", NULL);
     const char *token = opt(argc, argv, "--token", NULL);
