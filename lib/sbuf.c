@@ -3,6 +3,7 @@
  */
 #include "sbuf.h"
 
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -194,4 +195,29 @@ void sbuf_int(sbuf *b, int64_t v)
     } else {
         sbuf_uint(b, (uint64_t)v);
     }
+}
+
+void sbuf_fixed(sbuf *b, double v, int decimals)
+{
+    static const long double scale[] = {1.0L, 10.0L, 100.0L, 1000.0L};
+    /* v * 10^decimals is exact in long double (64-bit significand or more:
+       53 + 10 bits), so rounding it to an integer in the current rounding
+       mode -- ties to even by default -- is exactly what printf does. */
+    long double s = (long double)v * scale[decimals < 0 ? 0 : decimals > 3 ? 3 : decimals];
+    if (decimals < 1 || decimals > 3 || !isfinite(v) || fabsl(s) >= 4.0e18L) {
+        sbuf_printf(b, "%.*f", decimals, v);
+        return;
+    }
+    long long n = llrintl(s);
+    uint64_t a = n < 0 ? (uint64_t)0 - (uint64_t)n : (uint64_t)n;
+    if (signbit(v))
+        sbuf_putc(b, '-'); /* printf writes -0.00 too */
+    uint64_t p = decimals == 1 ? 10 : decimals == 2 ? 100 : 1000;
+    sbuf_uint(b, a / p);
+    char frac[4];
+    uint64_t f = a % p;
+    for (int i = decimals - 1; i >= 0; i--, f /= 10)
+        frac[i] = (char)('0' + f % 10);
+    sbuf_putc(b, '.');
+    sbuf_append(b, frac, (size_t)decimals);
 }

@@ -33,6 +33,8 @@ void sbuf_printf(sbuf *b, const char *fmt, ...) SBUF_PRINTF(2, 3);
 /* A decimal integer (what sbuf_printf("%llu"/"%lld") writes, without printf). */
 void sbuf_uint(sbuf *b, uint64_t v);
 void sbuf_int(sbuf *b, int64_t v);
+/* v with 1..3 decimals, the very characters printf("%.*f") writes. */
+void sbuf_fixed(sbuf *b, double v, int decimals);
 int sbuf_failed(const sbuf *b);
 /* Contents as a C string ("" when empty). */
 const char *sbuf_str(sbuf *b);

@@ -406,20 +406,48 @@ out:
 
 /* ------------------------------------------------------------ COMPSTAT */
 
-/* "name":{"current":..,"prior":..,"pct_change":..,"z":..} */
+/* "name":{"current":..,"prior":..,"pct_change":..,"z":..} -- by hand, not
+   printf: a sheet has 27 of these, and formatting them with printf was two
+   thirds of the request's instructions (BENCHMARKS.md, tools/bench profile). */
 static void put_period(sbuf *b, const char *name, uint64_t cur, uint64_t prior)
 {
     int64_t tenths;
-    sbuf_printf(b, "\"%s\":{\"current\":%llu,\"prior\":%llu,\"pct_change\":", name,
-                (unsigned long long)cur, (unsigned long long)prior);
+    sbuf_putc(b, '"');
+    sbuf_puts(b, name);
+    sbuf_puts(b, "\":{\"current\":");
+    sbuf_uint(b, cur);
+    sbuf_puts(b, ",\"prior\":");
+    sbuf_uint(b, prior);
+    sbuf_puts(b, ",\"pct_change\":");
     if (compstat_pct_change(cur, prior, &tenths) != 0) {
         sbuf_puts(b, "null");
     } else {
         uint64_t a = tenths < 0 ? (uint64_t)-tenths : (uint64_t)tenths;
-        sbuf_printf(b, "%s%llu.%llu", tenths < 0 ? "-" : "", (unsigned long long)(a / 10),
-                    (unsigned long long)(a % 10));
+        if (tenths < 0)
+            sbuf_putc(b, '-');
+        sbuf_uint(b, a / 10);
+        sbuf_putc(b, '.');
+        sbuf_putc(b, (char)('0' + a % 10));
     }
-    sbuf_printf(b, ",\"z\":%.2f}", compstat_z(cur, prior));
+    sbuf_puts(b, ",\"z\":");
+    sbuf_fixed(b, compstat_z(cur, prior), 2);
+    sbuf_putc(b, '}');
+}
+
+/* "YYYY-MM-DD" of a day number (days since 1970-01-01). */
+static void put_date(sbuf *b, int64_t days)
+{
+    int64_t y;
+    int m, d;
+    rfc3339_civil_from_days(days, &y, &m, &d);
+    if (y < 0 || y > 9999) {
+        sbuf_printf(b, "%04lld-%02d-%02d", (long long)y, m, d);
+        return;
+    }
+    char s[10] = {(char)('0' + y / 1000), (char)('0' + y / 100 % 10), (char)('0' + y / 10 % 10),
+                  (char)('0' + y % 10),   '-', (char)('0' + m / 10), (char)('0' + m % 10),
+                  '-', (char)('0' + d / 10), (char)('0' + d % 10)};
+    sbuf_append(b, s, sizeof s);
 }
 
 static int category_rank(const char *name)
@@ -487,9 +515,6 @@ void h_compstat(http_req *r)
         today = today >= 0 ? today / 86400 : -((-today + 86399) / 86400);
         wday = compstat_week_ending(today);
     }
-    int64_t y;
-    int m, d;
-    rfc3339_civil_from_days(wday, &y, &m, &d);
     compstat_range ranges[COMPSTAT_NPERIODS];
     compstat_periods(wday, ranges);
     static const char *const pnames[3] = {"week", "d28", "ytd"};
@@ -525,23 +550,22 @@ void h_compstat(http_req *r)
        a node for each was most of the request's cost (BENCHMARKS.md). */
     sbuf periods;
     sbuf_init(&periods);
-    char buf[RFC3339_BUFSZ], buf2[RFC3339_BUFSZ];
+    char buf[RFC3339_BUFSZ];
     sbuf_putc(&periods, '{');
     for (int p = 0; p < 3; p++) {
-        sbuf_printf(&periods, "%s\"%s\":{", p ? "," : "", pnames[p]);
+        sbuf_puts(&periods, p ? ",\"" : "\"");
+        sbuf_puts(&periods, pnames[p]);
+        sbuf_puts(&periods, "\":{");
         for (int prior = 0; prior < 2; prior++) {
             int64_t s = prior ? ranges[p].prior_first : ranges[p].first;
             int64_t e = prior ? ranges[p].prior_last : ranges[p].last; /* inclusive */
             q.from = tz_utc(zone, s * 86400);
             q.to = tz_utc(zone, (e + 1) * 86400);
-            int64_t yy;
-            int mm, dd;
-            rfc3339_civil_from_days(s, &yy, &mm, &dd);
-            snprintf(buf, sizeof buf, "%04lld-%02d-%02d", (long long)yy, mm, dd);
-            rfc3339_civil_from_days(e, &yy, &mm, &dd);
-            snprintf(buf2, sizeof buf2, "%04lld-%02d-%02d", (long long)yy, mm, dd);
-            sbuf_printf(&periods, "%s\"%s\":[\"%s\",\"%s\"]", prior ? "," : "",
-                        prior ? "prior" : "current", buf, buf2);
+            sbuf_puts(&periods, prior ? ",\"prior\":[\"" : "\"current\":[\"");
+            put_date(&periods, s);
+            sbuf_puts(&periods, "\",\"");
+            put_date(&periods, e);
+            sbuf_puts(&periods, "\"]");
             cube_result res;
             if (cube_query(analytics_cube(), &q, &res) != 0)
                 continue;
@@ -565,7 +589,9 @@ void h_compstat(http_req *r)
     sbuf_json_str(&b, ag ? ag->code : "");
     sbuf_puts(&b, ",\"precinct\":");
     sbuf_json_str(&b, prec ? prec->code : NULL);
-    sbuf_printf(&b, ",\"week_ending\":\"%04lld-%02d-%02d\",\"periods\":", (long long)y, m, d);
+    sbuf_puts(&b, ",\"week_ending\":\"");
+    put_date(&b, wday);
+    sbuf_puts(&b, "\",\"periods\":");
     sbuf_append(&b, periods.data ? periods.data : "{}", periods.data ? periods.len : 2);
     sbuf_free(&periods);
     sbuf_puts(&b, ",\"rows\":[");
@@ -585,7 +611,9 @@ void h_compstat(http_req *r)
         }
         sbuf_putc(&b, '}');
     }
-    sbuf_printf(&b, "],\"as_of\":\"%s\"}\n", rfc3339_format_ms(as_of, 0, buf));
+    sbuf_puts(&b, "],\"as_of\":\"");
+    sbuf_puts(&b, rfc3339_format_ms(as_of, 0, buf));
+    sbuf_puts(&b, "\"}\n");
     int failed = order == NULL || sbuf_failed(&b);
     free(order);
     free(pmask);

@@ -2,6 +2,7 @@
  * test_sbuf.c -- unit tests for lib/sbuf: the growable text buffer,
  * PostgreSQL array literals and CSV fields.
  */
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -293,5 +294,53 @@ static void test_integers(void)
     sbuf_free(&b);
 }
 
-UNIT_MAIN(UNIT(test_integers), UNIT(test_empty), UNIT(test_append_growth), UNIT(test_printf),
+
+/* sbuf_fixed writes what printf("%.Nf") writes: random doubles over many
+   magnitudes, exact binary ties (x.125, x.5 / 100 ...), values next to
+   them, signed zeros, tiny negatives, the fallback range, NaN, infinity. */
+static void check_fixed(double v, int d)
+{
+    char want[512];
+    snprintf(want, sizeof want, "%.*f", d, v);
+    sbuf b;
+    sbuf_init(&b);
+    sbuf_fixed(&b, v, d);
+    if (strcmp(sbuf_str(&b), want) != 0) {
+        fprintf(stderr, "%s:%d: sbuf_fixed(%.17g, %d) = %s, printf says %s\n", __FILE__,
+                __LINE__, v, d, sbuf_str(&b), want);
+        unit_failures_++;
+    }
+    sbuf_free(&b);
+}
+
+static void test_fixed(void)
+{
+    uint64_t x = 0x9E3779B97F4A7C15ULL;
+    int bad_before = unit_failures_;
+    for (int i = 0; i < 300000 && unit_failures_ - bad_before < 20; i++) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        double mant = (double)(x >> 11) / 9007199254740992.0; /* [0, 1) */
+        int e = (int)(x % 40) - 12;
+        double v = ldexp(mant, e) * ((x >> 7) & 1 ? -1 : 1);
+        check_fixed(v, 1 + (int)(x % 3));
+        /* ties: k / 8 and k / 2^n are exact, so x.125, x.375, x.0625 ... */
+        double t = (double)(int64_t)(x % 200001 - 100000) / (double)(1 << (1 + x % 6));
+        check_fixed(t, 1 + (int)((x >> 3) % 3));
+        check_fixed(nextafter(t, 1e300), 2);
+        check_fixed(nextafter(t, -1e300), 2);
+    }
+    const double special[] = {0.0, -0.0, 0.005, -0.005, 0.015, 0.025, 0.125, -0.125, 2.675,
+                              1.005, -1e-9, 1e-9, 999999.995, 4.2e16, -4.2e16, 9.1e18, 1e300,
+                              -1e300, 5e-324};
+    for (size_t i = 0; i < sizeof special / sizeof special[0]; i++)
+        for (int d = 1; d <= 3; d++)
+            check_fixed(special[i], d);
+    check_fixed(INFINITY, 2);
+    check_fixed(-INFINITY, 2);
+    check_fixed(NAN, 2);
+}
+
+UNIT_MAIN(UNIT(test_integers), UNIT(test_fixed), UNIT(test_empty), UNIT(test_append_growth), UNIT(test_printf),
           UNIT(test_pg_array), UNIT(test_csv))
