@@ -23,7 +23,10 @@ INSERT INTO cube_state DEFAULT VALUES;
 CREATE SEQUENCE cube_outside_inserts;
 CREATE SEQUENCE cube_outside_changes;
 
-CREATE FUNCTION cube_state_outside() RETURNS trigger LANGUAGE plpgsql AS $$
+-- SECURITY DEFINER: a role that may write incidents need not be granted the
+-- sequences too.
+CREATE FUNCTION cube_state_outside() RETURNS trigger LANGUAGE plpgsql
+    SECURITY DEFINER SET search_path FROM CURRENT AS $$
 BEGIN
     IF coalesce(current_setting('compstat.writer', true), '') <> 'on' THEN
         IF TG_OP = 'INSERT' THEN
