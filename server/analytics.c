@@ -44,6 +44,8 @@ static int first_load_done;     /* only the process's first load reads a snapsho
 static int have_load_state;     /* cube_state was read when the load started */
 static int64_t load_changes, load_inserts; /* ... and said this */
 static snapshot_file snap;      /* the snapshot being considered */
+static const char *loaded_from; /* the last completed load: "snapshot" or "database" */
+static double load_seconds;     /* ... and how long it took */
 
 /* Category names <-> dense ids. */
 static strmap *category_ids; /* name -> id + 1 */
@@ -538,6 +540,8 @@ static void maybe_complete(void)
     board_live = board_loading;
     board_loading = NULL;
     remove_snapshot(); /* writes resume: whatever is on disk would miss them */
+    loaded_from = replaying ? "snapshot" : "database";
+    load_seconds = (double)(http_now_ns() - load_started_ns) / 1e9;
     ready = 1;
     ingest_resume(app.ingest);
     log_info("cube", "loaded %llu incidents in %zu cells of %zu series (%.1f MiB), "
@@ -1005,6 +1009,16 @@ void analytics_apply(const stored *old, const stored *new_row)
 int analytics_ready(void)
 {
     return ready;
+}
+
+const char *analytics_loaded_from(void)
+{
+    return loaded_from;
+}
+
+double analytics_load_seconds(void)
+{
+    return load_seconds;
 }
 
 int analytics_counts_ready(void)

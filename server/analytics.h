@@ -89,6 +89,11 @@ int analytics_ready(void);
  * so nothing changes in between).
  */
 int analytics_counts_ready(void);
+
+/* The last completed load: where the cubes came from ("snapshot" or
+   "database", NULL before the first) and how long it took, start to ready. */
+const char *analytics_loaded_from(void);
+double analytics_load_seconds(void);
 /* The cube (valid while analytics_ready()). */
 const cube *analytics_cube(void);
 

@@ -181,6 +181,13 @@ void metrics_render(sbuf *out)
                 analytics_ready(), c ? (unsigned long long)cube_total(c) : 0ULL,
                 c ? cube_cells(c) : (size_t)0, c ? cube_bytes(c) : (size_t)0,
                 rt ? rt_bytes(rt) : (size_t)0, rt ? rt_facts(rt) : (size_t)0);
+    if (analytics_loaded_from())
+        sbuf_printf(out,
+                    "# HELP compstatd_cube_load_seconds The last load of the cubes, start to "
+                    "ready, by where they came from (snapshot or database).\n"
+                    "# TYPE compstatd_cube_load_seconds gauge\n"
+                    "compstatd_cube_load_seconds{source=\"%s\"} %.3f\n",
+                    analytics_loaded_from(), analytics_load_seconds());
     sbuf_printf(out,
                 "# HELP compstatd_streams Open live streams (GET /v1/stream).\n"
                 "# TYPE compstatd_streams gauge\n"

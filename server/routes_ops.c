@@ -25,6 +25,10 @@ void h_readyz(http_req *r)
     cJSON_AddBoolToObject(o, "reference_data_loaded", app.ref_loaded);
     cJSON_AddBoolToObject(o, "cube_loaded", analytics_ready());
     cJSON_AddBoolToObject(o, "counts_loaded", analytics_counts_ready());
+    if (analytics_loaded_from())
+        cJSON_AddStringToObject(o, "loaded_from", analytics_loaded_from());
+    else
+        cJSON_AddNullToObject(o, "loaded_from");
     cJSON_AddBoolToObject(o, "draining", app.draining);
     http_reply_json(r, ready ? 200 : 503, o);
 }

@@ -166,6 +166,7 @@ def test_exact_restore(ctx):
                         " WHERE a.code = 'BENCH' AND p.code = :'p2'", cs, p)
     start(ctx)
     expect("no snapshot at" in ctx["d"].log(), ctx["d"].log())
+    expect_eq(ctx["d"].request("GET", "/readyz")[2]["loaded_from"], "database", "/readyz")
     post(ctx, 30)
     before = answers(ctx)
     expect(before["/v1/units"]["units"], "the board has units")
@@ -178,6 +179,10 @@ def test_exact_restore(ctx):
     log = ctx["d"].log()
     expect("restored the snapshot" in log and "replaying 0 newer" in log, log)
     expect(not os.path.exists(ctx["path"]), "a snapshot is consumed when used")
+    _, _, ready = ctx["d"].request("GET", "/readyz")
+    expect_eq(ready["loaded_from"], "snapshot", "/readyz")
+    _, _, metrics = ctx["d"].request("GET", "/metrics")
+    expect('compstatd_cube_load_seconds{source="snapshot"}' in metrics, "metrics")
     expect_same(answers(ctx), before, "restored")
     # Writes onto the restored cubes: an old incident moves and is cleared,
     # another is unfounded, new ones arrive.
