@@ -777,7 +777,10 @@ static int restore_day(rt_cube *c, rt_day *d, snap_in *in)
         l->n = l->cap = n;
         c->bytes += (size_t)n * sizeof *l->recs;
         /* leaves are findable as they come, so a duplicate is caught above */
-        d->nleaves = k + 1;
+        d->nleaves = k + 1; /* (and freed with the day from here on) */
+        for (uint32_t i = 0; i < n; i++)
+            if (l->recs[i].quarter >= BLOCK / RT_SLOT || l->recs[i].mask >= 1u << RT_NINT)
+                return -1;
         if (d->nleaves * 2 > d->hcap) {
             uint32_t ncap = d->hcap ? d->hcap : 8;
             while (d->nleaves * 2 > ncap)
@@ -820,7 +823,9 @@ rt_cube *rt_restore(snap_in *in)
             ag->days[ag->ndays++] = d;
             c->bytes += sizeof *d + sizeof d;
             d->day = snap_get_i64(in);
-            if (in->failed || (i > 0 && d->day <= ag->days[i - 1]->day) ||
+            /* blocks of 16 days: this keeps every instant in them an int64 */
+            if (in->failed || d->day < -(INT64_C(1) << 40) || d->day > INT64_C(1) << 40 ||
+                (i > 0 && d->day <= ag->days[i - 1]->day) ||
                 restore_day(c, d, in) != 0)
                 goto fail;
         }

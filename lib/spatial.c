@@ -6,6 +6,7 @@
  */
 #include "spatial.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -424,8 +425,15 @@ sp_store *sp_restore(snap_in *in)
         ag->g.dlat = snap_get_f64(in);
         ag->day0 = snap_get_i64(in);
         int64_t ndays = snap_get_i64(in);
-        /* each day takes at least its 4-byte count */
-        if (in->failed || ndays < 0 || ndays > (int64_t)((in->end - in->p) / 4))
+        const grid *g = &ag->g;
+        /* each day takes at least its 4-byte count; days and the grid stay
+           in the ranges sp_add and grid_cell can compute with */
+        if (in->failed || ndays < 0 || ndays > (int64_t)((in->end - in->p) / 4) ||
+            ag->day0 < -(INT64_C(1) << 40) || ag->day0 > INT64_C(1) << 40 ||
+            (ag->has_grid &&
+             !(isfinite(g->lat0) && isfinite(g->lon0) && fabs(g->lat0) <= 90 &&
+               fabs(g->lon0) <= 180 && g->base_m > 0 && g->dlon > 0 && g->dlat > 0 &&
+               isfinite(g->base_m) && isfinite(g->dlon) && isfinite(g->dlat))))
             goto fail;
         if (ndays == 0)
             continue;
