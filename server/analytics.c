@@ -917,8 +917,9 @@ void analytics_save_snapshot(void)
     if (path == NULL || path[0] == '\0')
         return;
     if (!ready || load_in_progress() || live == NULL || rt_live == NULL || !have_load_state) {
+        /* Any snapshot on disk stays: no load completed since it was
+           written (a completed one removes it), so no write went by it. */
         log_warn("cube", "no snapshot written: the cubes are not loaded and current");
-        remove_snapshot();
         return;
     }
     uint64_t t0 = http_now_ns();
