@@ -22,6 +22,7 @@
 #include "ingest.h"
 #include "log.h"
 #include "pgbin.h"
+#include "rfc3339.h"
 #include "snapshot.h"
 #include "strmap.h"
 
@@ -848,10 +849,19 @@ static void on_state(void *arg, PGresult *res, const char *error)
         } else {
             replaying = 1;
             replay_after = snap.mark.max_id;
-            log_info("cube", "restored the snapshot %s in %.0f ms (%" PRId64 " incidents up to"
-                     " id %" PRId64 "); replaying %" PRId64 " newer from the database",
-                     path, (double)(http_now_ns() - t0) / 1e6, snap.mark.rows,
-                     snap.mark.max_id, st.max_id > snap.mark.max_id ? st.max_id - snap.mark.max_id : 0);
+            char written[RFC3339_BUFSZ];
+            rfc3339_format_ms(snap.mark.written_ms, 0, written);
+            if (st.max_id > snap.mark.max_id)
+                log_info("cube", "restored the snapshot %s (written %s) in %.0f ms: %" PRId64
+                         " incidents up to id %" PRId64 "; replaying ids %" PRId64 " to %" PRId64
+                         " from the database", path, written,
+                         (double)(http_now_ns() - t0) / 1e6, snap.mark.rows, snap.mark.max_id,
+                         snap.mark.max_id + 1, st.max_id);
+            else
+                log_info("cube", "restored the snapshot %s (written %s) in %.0f ms: %" PRId64
+                         " incidents up to id %" PRId64 "; nothing newer in the database",
+                         path, written, (double)(http_now_ns() - t0) / 1e6, snap.mark.rows,
+                         snap.mark.max_id);
         }
         snapshot_close(&snap);
         /* Consumed either way (and removed again before writes resume, in
