@@ -140,5 +140,39 @@ def test_start_without_database(ctx):
               "1")
 
 
+def test_snapshot_kept_through_a_start_without_database(ctx):
+    """A daemon that never reached its database must not throw away the
+    snapshot the previous one wrote: nothing was written past it."""
+    path = os.path.join(ctx["dir"], "cube.snap")
+    d3 = Daemon(ctx["ci"], ["--snapshot-path", path])
+    d3.wait_ready(20)
+    expect_eq(d3.request("POST", "/v1/incidents", incident("before-snap"), ctx["dispatch"])[0], 201)
+    expect_eq(d3.stop(), 0)
+    expect(os.path.exists(path), "shutdown writes the snapshot")
+    cluster("stop", ctx["dir"])
+    d4 = Daemon(ctx["ci"], ["--snapshot-path", path])
+    try:
+        time.sleep(0.5)
+        expect_eq(d4.request("GET", "/readyz")[0], 503, "not ready while the database is down")
+    finally:
+        expect_eq(d4.stop(), 0)
+    expect("no snapshot written" in d4.log(), d4.log())
+    expect(os.path.exists(path), "the snapshot survives a start that never loaded")
+    cluster("start", ctx["dir"])
+    d5 = Daemon(ctx["ci"], ["--snapshot-path", path])
+    try:
+        d5.wait_ready(20)
+        expect("restored the snapshot" in d5.log(), d5.log())
+        expect_eq(d5.request("POST", "/v1/incidents", incident("after-snap"),
+                             ctx["dispatch"])[0], 201)
+        st, _, cube = d5.request("GET", "/v1/cube", None, ctx["admin"])
+        expect_eq(cube["total"], int(scalar(ctx["ci"], "SELECT count(*) FROM incidents WHERE"
+                                                       " status NOT IN ('unfounded', 'cancelled')")),
+                  "the restored cube counts what SQL counts")
+    finally:
+        expect_eq(d5.stop(), 0)
+
+
 if __name__ == "__main__":
-    run([test_database_down_and_back, test_start_without_database], setup, teardown)
+    run([test_database_down_and_back, test_start_without_database,
+         test_snapshot_kept_through_a_start_without_database], setup, teardown)
