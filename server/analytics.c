@@ -137,6 +137,14 @@ static int zone_name_ok(const char *name)
     return 1;
 }
 
+/* Where the zone files are: $TZDIR as glibc reads it, else Debian's (the
+   directory PostgreSQL's packages read too). */
+static const char *zoneinfo_dir(void)
+{
+    const char *d = getenv("TZDIR");
+    return d && d[0] ? d : "/usr/share/zoneinfo";
+}
+
 const tz_zone *zone_get(const char *name)
 {
     if (zones == NULL && (zones = strmap_new()) == NULL)
@@ -149,8 +157,8 @@ const tz_zone *zone_get(const char *name)
     if (strcmp(name, "UTC") == 0) {
         z = tz_fixed(0);
     } else {
-        char path[128];
-        snprintf(path, sizeof path, "/usr/share/zoneinfo/%s", name);
+        char path[4200];
+        snprintf(path, sizeof path, "%s/%s", zoneinfo_dir(), name);
         FILE *f = fopen(path, "rb");
         if (f == NULL)
             return NULL;
@@ -781,12 +789,12 @@ static void zones_digest(char out[72])
         const ref_agency *a = ref_agency_by_id(app.ref, id);
         if (a == NULL)
             continue;
-        char path[128];
+        char path[4200];
         unsigned char buf[65536];
         size_t len = 0;
         FILE *f = NULL;
         if (zone_name_ok(a->time_zone) &&
-            (size_t)snprintf(path, sizeof path, "/usr/share/zoneinfo/%s", a->time_zone) <
+            (size_t)snprintf(path, sizeof path, "%s/%s", zoneinfo_dir(), a->time_zone) <
                 sizeof path &&
             (f = fopen(path, "rb")) != NULL) {
             len = fread(buf, 1, sizeof buf, f);
@@ -812,7 +820,7 @@ static const char *snapshot_stale(const struct db_state *st)
     char rules[72];
     zones_digest(rules);
     if (strcmp(rules, m->zones) != 0)
-        return "the time-zone rules (/usr/share/zoneinfo) changed since";
+        return "the time-zone rules (the agencies' zoneinfo files) changed since";
     if (st->changes != m->changes)
         return "incidents were updated or deleted outside compstatd since";
     if (st->rows != m->rows)

@@ -306,7 +306,30 @@ def test_killed_leaves_no_snapshot(ctx):
     stop(ctx)
 
 
+def test_zone_rules_change(ctx):
+    """The grid counts by local day: new zoneinfo files make a snapshot stale.
+    TZDIR points the daemon at a copy of the rules that the test can edit."""
+    import shutil
+    expect(os.path.exists(ctx["path"]), "a snapshot to test with")
+    zi = os.path.join(ctx["dir"], "zoneinfo")
+    os.makedirs(os.path.join(zi, "America"), exist_ok=True)
+    shutil.copyfile("/usr/share/zoneinfo/America/Chicago", os.path.join(zi, "America", "Chicago"))
+    env = {"TZDIR": zi}
+    d = Daemon(ctx["ci"], ["--snapshot-path", ctx["path"]], env=env)
+    d.wait_ready(120)
+    expect("restored the snapshot" in d.log(), "the same rules, copied: " + d.log())
+    expect_eq(d.stop(), 0)
+    # New rules for the agency's zone (another zone's file under its name).
+    shutil.copyfile("/usr/share/zoneinfo/America/New_York", os.path.join(zi, "America", "Chicago"))
+    d = Daemon(ctx["ci"], ["--snapshot-path", ctx["path"]], env=env)
+    d.wait_ready(120)
+    ctx["d"] = d
+    expect("is stale: the time-zone rules" in d.log(), d.log())
+    expect_cube_is_sql(ctx, "after new zone rules")
+    stop(ctx)
+
+
 if __name__ == "__main__":
     run([test_exact_restore, test_replay_inserted_outside, test_stale_snapshots_rebuild,
          test_damaged_snapshots_rebuild, test_no_snapshot_after_outside_change,
-         test_killed_leaves_no_snapshot], setup, teardown)
+         test_killed_leaves_no_snapshot, test_zone_rules_change], setup, teardown)
