@@ -346,6 +346,19 @@ static int put(rt_cube *c, rt_day *d, const rt_fact *f, int32_t unit, const rt_r
     return delta > 0 ? leaf_add(c, l, r) : leaf_remove(l, r);
 }
 
+/* A fact's record in its block `day`: quarter, mask, unit count, values. */
+static rt_rec rec_of(const rt_fact *f, int64_t day)
+{
+    rt_rec r;
+    memset(&r, 0, sizeof r);
+    r.quarter = (uint16_t)((f->received - day * BLOCK) / RT_SLOT);
+    r.mask = (uint8_t)(f->mask & ((1u << RT_NINT) - 1));
+    r.nunits = (uint8_t)(f->nunits < 64 ? f->nunits : 64);
+    for (int k = 0; k < RT_NINT; k++)
+        r.v[k] = (r.mask & (1u << k)) ? f->v[k] : 0;
+    return r;
+}
+
 int rt_add(rt_cube *c, const rt_fact *f, int delta)
 {
     if (f->priority < -1 || f->priority > 9 || f->precinct < 0)
@@ -357,13 +370,7 @@ int rt_add(rt_cube *c, const rt_fact *f, int delta)
     rt_day *d = day_get(c, a, day, delta > 0);
     if (d == NULL)
         return -1;
-    rt_rec r;
-    memset(&r, 0, sizeof r);
-    r.quarter = (uint16_t)((f->received - day * BLOCK) / RT_SLOT);
-    r.mask = (uint8_t)(f->mask & ((1u << RT_NINT) - 1));
-    r.nunits = (uint8_t)(f->nunits < 64 ? f->nunits : 64);
-    for (int k = 0; k < RT_NINT; k++)
-        r.v[k] = (r.mask & (1u << k)) ? f->v[k] : 0;
+    rt_rec r = rec_of(f, day);
 
     /* Resolve every unit first, so that a failure changes nothing. */
     int32_t ids[64];
@@ -481,13 +488,7 @@ int rt_load(rt_cube *c, const rt_fact *f)
     if (f->priority < -1 || f->priority > 9 || f->precinct < 0)
         return -1;
     int64_t day = floor_div(f->received, BLOCK);
-    rt_rec r;
-    memset(&r, 0, sizeof r);
-    r.quarter = (uint16_t)((f->received - day * BLOCK) / RT_SLOT);
-    r.mask = (uint8_t)(f->mask & ((1u << RT_NINT) - 1));
-    r.nunits = (uint8_t)(f->nunits < 64 ? f->nunits : 64);
-    for (int k = 0; k < RT_NINT; k++)
-        r.v[k] = (r.mask & (1u << k)) ? f->v[k] : 0;
+    rt_rec r = rec_of(f, day);
     size_t nu = f->nunits < 64 ? f->nunits : 64;
     /* Units are named now, in arrival order, as rt_add would name them. */
     if (pend_push(c, f, day, RT_ALL, &r) != 0)

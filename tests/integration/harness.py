@@ -75,6 +75,18 @@ def migrate(conninfo):
     return out
 
 
+def bench_sql(conninfo, script, **variables):
+    """Run one of the benchmarks' SQL generators (tools/bench-setup.sql,
+    tools/bench-data.sql with off=, cnt=) on conninfo; fail on any error."""
+    args = [PSQL, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", conninfo]
+    for k, v in variables.items():
+        args += ["-v", "%s=%s" % (k, v)]
+    out = subprocess.run(args + ["-f", os.path.join(SRC, "tools", script)],
+                         capture_output=True, text=True)
+    if out.returncode != 0:
+        raise RuntimeError("%s failed: %s" % (script, out.stderr[:2000]))
+
+
 def token(conninfo, role, agency, precincts=None):
     args = [ADMIN, "token", "create", "--database", conninfo, "--role", role, "--agency", agency]
     if precincts:

@@ -15,12 +15,11 @@ the cube (by category), response times and a POST, and check:
 - once everything is in, writes go through and response times equal SQL.
 """
 import os
-import subprocess
 import sys
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import PSQL, SRC, Daemon, expect, expect_eq, fresh_db, run, scalar, token  # noqa
+from harness import Daemon, bench_sql, expect, expect_eq, fresh_db, run, scalar, token  # noqa
 
 N = 300000
 
@@ -29,12 +28,8 @@ def setup():
     ci = fresh_db("load_order")
     ctx = {"ci": ci, "commander": token(ci, "commander", "BENCH"),
            "dispatch": token(ci, "dispatch", "BENCH")}
-    for args in (["-f", os.path.join(SRC, "tools", "bench-setup.sql")],
-                 ["-v", "off=0", "-v", "cnt=%d" % N, "-f",
-                  os.path.join(SRC, "tools", "bench-data.sql")]):
-        out = subprocess.run([PSQL, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", ci, *args],
-                             capture_output=True, text=True)
-        expect_eq(out.returncode, 0, out.stderr)
+    bench_sql(ci, "bench-setup.sql")
+    bench_sql(ci, "bench-data.sql", off=0, cnt=N)
     return ctx
 
 

@@ -22,12 +22,11 @@ must be identical, generated_at and as_of aside).
   a daemon killed after starting from one leaves none behind.
 """
 import os
-import subprocess
 import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import PSQL, SRC, Daemon, expect, expect_eq, fresh_db, psql, run, scalar, token  # noqa
+from harness import Daemon, bench_sql, expect, expect_eq, fresh_db, psql, run, scalar, token  # noqa
 
 N = 20000
 
@@ -35,12 +34,8 @@ N = 20000
 def setup():
     ci = fresh_db("snapshot")
     admin = token(ci, "admin", "BENCH")  # creates the agency the SQL below fills
-    for args in (["-f", os.path.join(SRC, "tools", "bench-setup.sql")],
-                 ["-v", "off=0", "-v", "cnt=%d" % N, "-f",
-                  os.path.join(SRC, "tools", "bench-data.sql")]):
-        out = subprocess.run([PSQL, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", ci, *args],
-                             capture_output=True, text=True)
-        expect_eq(out.returncode, 0, out.stderr)
+    bench_sql(ci, "bench-setup.sql")
+    bench_sql(ci, "bench-data.sql", off=0, cnt=N)
     tmp = tempfile.mkdtemp(prefix="compstat-snap.")
     ctx = {"ci": ci, "admin": admin, "dir": tmp,
            "path": os.path.join(tmp, "cube.snap"), "seq": 0}
@@ -198,11 +193,7 @@ def test_exact_restore(ctx):
 
 def test_replay_inserted_outside(ctx):
     expect(os.path.exists(ctx["path"]), "the previous test left a snapshot")
-    out = subprocess.run([PSQL, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", ctx["ci"],
-                          "-v", "off=%d" % N, "-v", "cnt=700", "-f",
-                          os.path.join(SRC, "tools", "bench-data.sql")],
-                         capture_output=True, text=True)
-    expect_eq(out.returncode, 0, out.stderr)
+    bench_sql(ctx["ci"], "bench-data.sql", off=N, cnt=700)
     first, last = psql(ctx["ci"], "SELECT min(id), max(id) FROM incidents"
                                   " WHERE source = 'bench' AND external_id::int > %d" % N)[0]
     start(ctx)
