@@ -216,3 +216,53 @@ CREATE TRIGGER incidents_inserted_outside AFTER INSERT ON incidents
     FOR EACH STATEMENT EXECUTE FUNCTION cube_state_outside();
 CREATE TRIGGER incidents_changed_outside AFTER UPDATE OR DELETE OR TRUNCATE ON incidents
     FOR EACH STATEMENT EXECUTE FUNCTION cube_state_outside();
+
+-- What keeps a snapshot exact while compstatd runs, so a restart after a
+-- crash restores it too: the generation of the newest snapshot, and the
+-- first old row of each incident updated in each generation
+-- (migrations/0004_cube_dirty.sql explains).
+CREATE SEQUENCE cube_generation;
+
+CREATE TABLE cube_dirty (
+    generation    bigint NOT NULL,
+    id            bigint NOT NULL,
+    agency_id     integer NOT NULL,
+    precinct_id   integer,
+    offense_id    integer NOT NULL,
+    priority      smallint,
+    status        incident_status NOT NULL,
+    geom          geometry(Point, 4326),
+    counted_at    timestamptz,
+    received_at   timestamptz,
+    dispatched_at timestamptz,
+    en_route_at   timestamptz,
+    on_scene_at   timestamptz,
+    cleared_at    timestamptz,
+    units         text[] NOT NULL,
+    updated_at    timestamptz NOT NULL,
+    PRIMARY KEY (generation, id)
+);
+
+-- A statement-level trigger with a transition table: one INSERT per
+-- statement (the daemon's group commit is one statement), nothing at all
+-- for statements that update no row. SECURITY DEFINER: a role that may
+-- update incidents need not be granted cube_dirty too.
+CREATE FUNCTION cube_dirty_record() RETURNS trigger LANGUAGE plpgsql
+    SECURITY DEFINER SET search_path FROM CURRENT AS $$
+BEGIN
+    INSERT INTO cube_dirty (generation, id, agency_id, precinct_id, offense_id, priority,
+                            status, geom, counted_at, received_at, dispatched_at, en_route_at,
+                            on_scene_at, cleared_at, units, updated_at)
+    SELECT g.n, o.id, o.agency_id, o.precinct_id, o.offense_id, o.priority, o.status, o.geom,
+           o.counted_at, o.received_at, o.dispatched_at, o.en_route_at, o.on_scene_at,
+           o.cleared_at, o.units, o.updated_at
+    FROM old_rows o,
+         (SELECT CASE WHEN is_called THEN last_value ELSE 0 END AS n FROM cube_generation) g
+    ON CONFLICT (generation, id) DO NOTHING;
+    RETURN NULL;
+END
+$$;
+
+CREATE TRIGGER incidents_dirty AFTER UPDATE ON incidents
+    REFERENCING OLD TABLE AS old_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION cube_dirty_record();

@@ -14,6 +14,8 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <signal.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -40,13 +42,28 @@ static struct event *finish_ev;
 static strmap *zones;
 static int categories_declared; /* in `loading` */
 static int replaying;           /* the load adds incidents onto a restored snapshot */
-static int64_t replay_after;    /* ... those with a higher id */
+static int64_t replay_after;    /* ... those with a higher id, */
+static int64_t replay_gen;      /* ... and those updated at or after this generation */
+static int load_failed;         /* a replayed change did not fit the snapshot */
 static int first_load_done;     /* only the process's first load reads a snapshot */
 static int have_load_state;     /* cube_state was read when the load started */
 static int64_t load_changes, load_inserts; /* ... and said this */
 static snapshot_file snap;      /* the snapshot being considered */
 static const char *loaded_from; /* the last completed load: "snapshot" or "database" */
 static double load_seconds;     /* ... and how long it took */
+
+/* The incidents table as far as the cubes know: from the load's state,
+   plus the inserts applied since (what a snapshot's mark says). */
+static int64_t db_max_id, db_rows;
+/* Background snapshots (analytics_snapshots_start). */
+static uint64_t changed_since_snap; /* changes applied since the last generation taken */
+static int snap_due;                /* write one at the next chance, changes or not */
+static int bump_pending;            /* a generation is being taken on the writer */
+static int outside_logged;          /* "changed outside" said once per load */
+static pid_t snap_child;            /* writing one; 0: none */
+static snapshot_mark child_mark;    /* ... this one */
+static uint64_t child_started_ns;
+static struct event *snap_timer, *chld_ev;
 
 /* Category names <-> dense ids. */
 static strmap *category_ids; /* name -> id + 1 */
@@ -108,6 +125,7 @@ static void invalidate(void)
 void analytics_offense_changed(int agency_id, int offense_id, const char *category)
 {
     int cat = analytics_category_id(category);
+    snap_due = 1; /* the reference data a snapshot on disk was checked against moved */
     /* A cube being loaded already declared its categories: tell it too, or
        the change would be lost when it replaces the live one. */
     if (loading && categories_declared && cube_set_category(loading, agency_id, offense_id, cat))
@@ -263,9 +281,22 @@ const sp_store *analytics_spatial(void)
 
 /* ------------------------------------------------------------ loading */
 
+/* Replay: the COPY of old rows to take away passes &TAKE_AWAY, others NULL. */
+static const int TAKE_AWAY = -1;
+
+/* A replayed change does not fit the snapshot (the old row is not in it):
+   finish reading, then rebuild from the database (on_rt_loaded). */
+static void replay_misfit(const char *what)
+{
+    if (!load_failed)
+        log_error("cube", "replaying onto the snapshot: %s", what);
+    load_failed = 1;
+}
+
 static void on_row(void *arg, char *row, int len)
 {
     /* agency, precinct, offense, priority, counted_at, updated_ms, lon, lat */
+    int delta = arg ? *(const int *)arg : 1;
     pgbin b;
     int32_t v[4];
     int64_t t, commit;
@@ -286,17 +317,25 @@ static void on_row(void *arg, char *row, int len)
         categories_declared = 1;
     }
     cube_key k = {v[0], v[1], v[2], v[3]};
-    /* Onto a restored snapshot, newer incidents go in as live updates do. */
-    if (loading && (replaying ? cube_add(loading, &k, t, +1, commit)
-                              : cube_load(loading, &k, t, commit)) != 0)
-        log_error("cube", "out of memory while loading");
+    /* Onto a restored snapshot, changes go in as live updates do. */
+    if (loading && (replaying ? cube_add(loading, &k, t, delta, commit)
+                              : cube_load(loading, &k, t, commit)) != 0) {
+        if (replaying)
+            replay_misfit("an incident's count does not fit the cube");
+        else
+            log_error("cube", "out of memory while loading");
+    }
     if (located && sp_loading) {
         int32_t ag = v[0];
         int64_t day = local_day(ag, t);
         if (ensure_grid(sp_loading, ag, lon, lat) == NULL ||
-            (replaying ? sp_add(sp_loading, ag, k.precinct, k.offense, day, lon, lat, +1)
-                       : sp_load(sp_loading, ag, k.precinct, k.offense, day, lon, lat)) != 0)
-            log_error("cube", "out of memory while loading the grid");
+            (replaying ? sp_add(sp_loading, ag, k.precinct, k.offense, day, lon, lat, delta)
+                       : sp_load(sp_loading, ag, k.precinct, k.offense, day, lon, lat)) != 0) {
+            if (replaying)
+                replay_misfit("an incident's place does not fit the grid");
+            else
+                log_error("cube", "out of memory while loading the grid");
+        }
     }
     load_rows++;
 }
@@ -304,6 +343,7 @@ static void on_row(void *arg, char *row, int len)
 static void maybe_complete(void);
 static void discard_loading(void);
 static void remove_snapshot(void);
+static void snapshot_soon(void);
 
 /* ------------------------------------------------------------ response times */
 
@@ -407,8 +447,19 @@ static void fill_activity(const struct unit_live *u, unit_activity *out)
         int st = u->inc[i].status == INC_OPEN ? INC_DISPATCHED : u->inc[i].status;
         if (st > out->status)
             out->status = st;
-        if (out->n < UNIT_ACTIVITY_MAX)
-            out->incidents[out->n++] = u->inc[i].id;
+        /* The newest (highest ids) first: the same answer whatever order
+           the board was built in (a load, a replay, live updates). */
+        int64_t id = u->inc[i].id;
+        int k = out->n < UNIT_ACTIVITY_MAX ? out->n++ : UNIT_ACTIVITY_MAX;
+        if (k == UNIT_ACTIVITY_MAX && id < out->incidents[k - 1])
+            continue;
+        if (k == UNIT_ACTIVITY_MAX)
+            k--;
+        while (k > 0 && out->incidents[k - 1] < id) {
+            out->incidents[k] = out->incidents[k - 1];
+            k--;
+        }
+        out->incidents[k] = id;
     }
     out->total = u ? u->n : 0;
 }
@@ -450,7 +501,10 @@ void analytics_units_foreach(int agency,
 static void on_rt_row(void *arg, char *row, int len)
 {
     /* id, agency, precinct, priority, status, received .. cleared, units (JSON) */
+    int delta = arg ? *(const int *)arg : 1;
     pgbin b;
+    if (rt_loading == NULL) /* the load was abandoned */
+        return;
     int64_t id;
     int32_t agency, precinct, priority;
     const char *status, *json = NULL;
@@ -484,10 +538,18 @@ static void on_rt_row(void *arg, char *row, int len)
     }
     rt_fact fact;
     if (fact_of(agency, precinct, priority, times, set, units, nunits, &fact) &&
-        (replaying ? rt_add(rt_loading, &fact, +1) : rt_load(rt_loading, &fact)) != 0)
-        log_error("cube", "out of memory while loading response times");
-    if (board_move(board_loading, agency, id, inc_status_parse(st), units, nunits, +1) != 0)
-        log_error("cube", "out of memory while loading the unit board");
+        (replaying ? rt_add(rt_loading, &fact, delta) : rt_load(rt_loading, &fact)) != 0) {
+        if (replaying)
+            replay_misfit("an incident's response times do not fit the cube");
+        else
+            log_error("cube", "out of memory while loading response times");
+    }
+    if (board_move(board_loading, agency, id, inc_status_parse(st), units, nunits, delta) != 0) {
+        if (replaying)
+            replay_misfit("an incident's units do not fit the unit board");
+        else
+            log_error("cube", "out of memory while loading the unit board");
+    }
     cJSON_Delete(doc);
 }
 
@@ -496,6 +558,15 @@ static void on_rt_loaded(void *arg, PGresult *res, const char *error)
     if (error) {
         log_error("cube", "loading response times failed: %s", error);
         discard_loading();
+        return;
+    }
+    if (load_failed) {
+        /* Nothing of this load is queued any more: start over, from the
+           database (only a process's first load reads the snapshot). */
+        log_warn("cube", "the snapshot %s does not match the database; rebuilding from it",
+                 app.cfg.snapshot_path);
+        remove_snapshot();
+        analytics_reload(app.writer);
         return;
     }
     if (rt_loading && rt_load_finish(rt_loading) != 0) {
@@ -548,8 +619,13 @@ static void maybe_complete(void)
     board_free(board_live);
     board_live = board_loading;
     board_loading = NULL;
-    remove_snapshot(); /* writes resume: whatever is on disk would miss them */
     loaded_from = replaying ? "snapshot" : "database";
+    /* A snapshot on disk stays exact as writes resume (cube_dirty), but the
+       sooner a new one holds this load, the less a restart replays. */
+    changed_since_snap = 0;
+    outside_logged = 0;
+    if (!replaying || load_rows > 0)
+        snapshot_soon();
     load_seconds = (double)(http_now_ns() - load_started_ns) / 1e9;
     ready = 1;
     ingest_resume(app.ingest);
@@ -599,6 +675,8 @@ static void on_loaded(void *arg, PGresult *res, const char *error)
         discard_loading();
         return; /* the next (re)connect loads again */
     }
+    if (load_failed)
+        return; /* never answer from it: on_rt_loaded starts over */
     if (!categories_declared) {
         declare_categories(loading);
         categories_declared = 1;
@@ -617,28 +695,35 @@ static void on_loaded(void *arg, PGresult *res, const char *error)
     " || '#' || coalesce((SELECT string_agg(t::text, '|' ORDER BY t.id) FROM precincts t), '')" \
     " || '#' || coalesce((SELECT string_agg(t::text, '|' ORDER BY t.id) FROM offenses t), ''))"
 
-/* $1 a high-water mark (incident id), $2 the inserts counter and $3 the
-   row count at that mark: the count is only taken when the table may have
-   grown past the mark. */
-#define STATE_SQL                                                                          \
+/* $1 a high-water mark (incident id), $2 the inserts counter, $3 the row
+   count and $4 the changes counter at that mark: the count is only taken
+   when rows at or below the mark may have come or gone since -- a
+   statement outside compstatd (compstatd's own inserts take ids past any
+   mark it wrote: one writer, one identity sequence); otherwise it is $3.
+   Then the rows past the mark (an index range), and the
+   generation -- the current one, or (BUMP_SQL) a new one, taken in order
+   with the writer's statements. */
+#define SEQ_VALUE(seq) "(SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM " seq ")"
+#define STATE_SQL_WITH(generation)                                                         \
     "SELECT c.n, i.n, s.instance::text, " REFDATA_FINGERPRINT ", m.max_id,"               \
-    " CASE WHEN i.n = $2::bigint AND m.max_id = $1::bigint THEN $3::bigint"                \
-    "  ELSE (SELECT count(*) FROM incidents WHERE id <= $1::bigint) END"                   \
+    " CASE WHEN i.n = $2::bigint AND c.n = $4::bigint THEN $3::bigint"                     \
+    "  ELSE (SELECT count(*) FROM incidents WHERE id <= $1::bigint) END,"                  \
+    " (SELECT count(*) FROM incidents WHERE id > $1::bigint), " generation                 \
     " FROM cube_state s, (SELECT coalesce(max(id), 0) AS max_id FROM incidents) m,"        \
-    " (SELECT CASE WHEN is_called THEN last_value ELSE 0 END AS n"                         \
-    "  FROM cube_outside_changes) c,"                                                      \
-    " (SELECT CASE WHEN is_called THEN last_value ELSE 0 END AS n"                         \
-    "  FROM cube_outside_inserts) i"
+    " (SELECT " SEQ_VALUE("cube_outside_inserts") " AS n) i,"                              \
+    " (SELECT " SEQ_VALUE("cube_outside_changes") " AS n) c"
+#define STATE_SQL STATE_SQL_WITH(SEQ_VALUE("cube_generation"))
+#define BUMP_SQL STATE_SQL_WITH("nextval('cube_generation')")
 
 struct db_state {
-    int64_t changes, inserts, max_id, rows;
+    int64_t changes, inserts, max_id, rows, rows_above, generation;
     char instance[40], fingerprint[40];
 };
 
 static int read_state(const PGresult *res, struct db_state *st)
 {
     if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1 ||
-        PQnfields(res) != 6)
+        PQnfields(res) != 8)
         return -1;
     st->changes = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
     st->inserts = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
@@ -646,6 +731,8 @@ static int read_state(const PGresult *res, struct db_state *st)
     snprintf(st->fingerprint, sizeof st->fingerprint, "%s", PQgetvalue(res, 0, 3));
     st->max_id = strtoll(PQgetvalue(res, 0, 4), NULL, 10);
     st->rows = strtoll(PQgetvalue(res, 0, 5), NULL, 10);
+    st->rows_above = strtoll(PQgetvalue(res, 0, 6), NULL, 10);
+    st->generation = strtoll(PQgetvalue(res, 0, 7), NULL, 10);
     return 0;
 }
 
@@ -744,28 +831,58 @@ static int restore_payload(const unsigned char *p, size_t n)
     return 0;
 }
 
+/* The first old row of each incident the snapshot holds that was updated
+   at or after its generation: the version the snapshot counted. */
+#define REPLAY_TAKEN                                                                       \
+    "(SELECT DISTINCT ON (id) * FROM cube_dirty WHERE generation >= %" PRId64              \
+    " AND id <= %" PRId64 " ORDER BY id, generation) i"
+/* ... and the incidents to add as they are now: those past the mark, and
+   those updated since (two index scans, not one scan with an OR). */
+#define REPLAY_ADDED(cols, where)                                                          \
+    "SELECT " cols " FROM incidents WHERE " where " AND id > %" PRId64                     \
+    " UNION ALL SELECT " cols " FROM incidents WHERE " where " AND id IN"                  \
+    " (SELECT id FROM cube_dirty WHERE generation >= %" PRId64 " AND id <= %" PRId64 ")"
+
+static void on_replay_taken(void *arg, PGresult *res, const char *error)
+{
+    if (error)
+        replay_misfit(error);
+}
+
 static void start_copies(db_conn *db)
 {
-    char sql[2048], rt_sql[2048];
+    char take[1024], sql[2048], rt_take[1024], rt_sql[2048];
+    int64_t m = replay_after, g = replay_gen;
     if (replaying) {
-        snprintf(sql, sizeof sql, "COPY (%s AND id > %" PRId64 ") TO STDOUT (FORMAT binary)",
-                 ANALYTICS_LOAD_SELECT, replay_after);
+        snprintf(take, sizeof take,
+                 "COPY (SELECT " ANALYTICS_LOAD_COLS " FROM " REPLAY_TAKEN
+                 " WHERE " ANALYTICS_LOAD_WHERE ") TO STDOUT (FORMAT binary)", g, m);
+        snprintf(sql, sizeof sql,
+                 "COPY (" REPLAY_ADDED(ANALYTICS_LOAD_COLS, ANALYTICS_LOAD_WHERE)
+                 ") TO STDOUT (FORMAT binary)", m, g, m);
+        snprintf(rt_take, sizeof rt_take,
+                 "COPY (SELECT " ANALYTICS_RT_LOAD_COLS " FROM " REPLAY_TAKEN
+                 " WHERE " ANALYTICS_RT_LOAD_WHERE ") TO STDOUT (FORMAT binary)", g, m);
         snprintf(rt_sql, sizeof rt_sql,
-                 "COPY (%s AND id > %" PRId64 ") TO STDOUT (FORMAT binary)",
-                 ANALYTICS_RT_LOAD_SELECT, replay_after);
+                 "COPY (" REPLAY_ADDED(ANALYTICS_RT_LOAD_COLS, ANALYTICS_RT_LOAD_WHERE)
+                 ") TO STDOUT (FORMAT binary)", m, g, m);
     } else {
         snprintf(sql, sizeof sql, "%s", ANALYTICS_LOAD_SQL);
         snprintf(rt_sql, sizeof rt_sql, "%s", ANALYTICS_RT_LOAD_SQL);
     }
-    /* Both on the writer, one after the other, before any write. */
-    if (db_copy_out(db, sql, on_row, on_loaded, NULL) != 0 ||
+    /* All on the writer, one after the other, before any write: each
+       replay takes the old rows away before adding the new. */
+    void *away = (void *)&TAKE_AWAY;
+    if ((replaying && db_copy_out(db, take, on_row, on_replay_taken, away) != 0) ||
+        db_copy_out(db, sql, on_row, on_loaded, NULL) != 0 ||
+        (replaying && db_copy_out(db, rt_take, on_rt_row, on_replay_taken, away) != 0) ||
         db_copy_out(db, rt_sql, on_rt_row, on_rt_loaded, NULL) != 0) {
         log_error("cube", "cannot start loading");
         discard_loading();
     }
 }
 
-/* A snapshot must never outlive the first write it does not hold. */
+/* A stale snapshot goes: nothing could use it again. */
 static void remove_snapshot(void)
 {
     const char *path = app.cfg.snapshot_path;
@@ -821,6 +938,8 @@ static const char *snapshot_stale(const struct db_state *st)
     zones_digest(rules);
     if (strcmp(rules, m->zones) != 0)
         return "the time-zone rules (the agencies' zoneinfo files) changed since";
+    if (st->generation < m->generation || st->max_id < m->max_id)
+        return "the database is older than the snapshot (restored from a backup?)";
     if (st->changes != m->changes)
         return "incidents were updated or deleted outside compstatd since";
     if (st->rows != m->rows)
@@ -836,6 +955,8 @@ static void on_state(void *arg, PGresult *res, const char *error)
     if (have_load_state) {
         load_changes = st.changes;
         load_inserts = st.inserts;
+        db_max_id = st.max_id;
+        db_rows = st.rows + st.rows_above;
     } else if (db_is_up(db)) {
         log_warn("cube", "cannot read cube_state (%s): snapshots are off until "
                  "`compstat-admin migrate` has run", error ? error : "unexpected result");
@@ -857,24 +978,20 @@ static void on_state(void *arg, PGresult *res, const char *error)
         } else {
             replaying = 1;
             replay_after = snap.mark.max_id;
+            replay_gen = snap.mark.generation;
             char written[RFC3339_BUFSZ];
             rfc3339_format_ms(snap.mark.written_ms, 0, written);
-            if (st.max_id > snap.mark.max_id)
-                log_info("cube", "restored the snapshot %s (written %s) in %.0f ms: %" PRId64
-                         " incidents up to id %" PRId64 "; replaying ids %" PRId64 " to %" PRId64
-                         " from the database", path, written,
-                         (double)(http_now_ns() - t0) / 1e6, snap.mark.rows, snap.mark.max_id,
-                         snap.mark.max_id + 1, st.max_id);
-            else
-                log_info("cube", "restored the snapshot %s (written %s) in %.0f ms: %" PRId64
-                         " incidents up to id %" PRId64 "; nothing newer in the database",
-                         path, written, (double)(http_now_ns() - t0) / 1e6, snap.mark.rows,
-                         snap.mark.max_id);
+            log_info("cube", "restored the snapshot %s (written %s) in %.0f ms: %" PRId64
+                     " incidents up to id %" PRId64 "; replaying %" PRId64 " newer and those "
+                     "updated since generation %" PRId64 " from the database", path, written,
+                     (double)(http_now_ns() - t0) / 1e6, snap.mark.rows, snap.mark.max_id,
+                     st.rows_above, snap.mark.generation);
         }
         snapshot_close(&snap);
-        /* Consumed either way (and removed again before writes resume, in
-           maybe_complete): from here on the cubes move with new writes. */
-        remove_snapshot();
+        /* A usable snapshot stays: cube_dirty keeps it exact as writes go
+           on (a crash now would restore it again). A stale one goes. */
+        if (why)
+            remove_snapshot();
     }
     if (loading == NULL) /* the load was replaced or abandoned meanwhile */
         return;
@@ -895,6 +1012,7 @@ void analytics_reload(db_conn *db)
     categories_declared = 0;
     cube_finished = rt_finished = 0;
     replaying = 0;
+    load_failed = 0;
     load_rows = 0;
     load_started_ns = http_now_ns();
     if (loading == NULL || sp_loading == NULL || rt_loading == NULL || board_loading == NULL) {
@@ -915,18 +1033,81 @@ void analytics_reload(db_conn *db)
         }
     }
     first_load_done = 1;
-    char p1[24], p2[24], p3[24];
-    snprintf(p1, sizeof p1, "%" PRId64, snap.map ? snap.mark.max_id : 0);
+    char p1[24], p2[24], p3[24], p4[24];
+    /* Without a snapshot the mark is past every id: the rows are counted. */
+    snprintf(p1, sizeof p1, "%" PRId64, snap.map ? snap.mark.max_id : INT64_MAX);
     snprintf(p2, sizeof p2, "%" PRId64, snap.map ? snap.mark.inserts : -1);
     snprintf(p3, sizeof p3, "%" PRId64, snap.map ? snap.mark.rows : 0);
-    const char *params[3] = {p1, p2, p3};
+    snprintf(p4, sizeof p4, "%" PRId64, snap.map ? snap.mark.changes : -1);
+    const char *params[4] = {p1, p2, p3, p4};
     /* The state first, then the COPYs (queued from on_state): nothing can
        write in between, writes wait for the load. */
-    if (db_query(db, STATE_SQL, 3, params, on_state, db) != 0) {
+    if (db_query(db, STATE_SQL, 4, params, on_state, db) != 0) {
         log_error("cube", "cannot start loading");
         snapshot_close(&snap);
         discard_loading();
     }
+}
+
+/* The cubes are exactly the database as st found it: nothing changed the
+   incidents outside compstatd since the load, and every row is one the
+   cubes were given. NULL, or why not. */
+static const char *state_mismatch(const struct db_state *st)
+{
+    if (st->changes != load_changes || st->inserts != load_inserts)
+        return "incidents were changed outside compstatd while it ran";
+    if (st->max_id != db_max_id || st->rows != db_rows || st->rows_above != 0)
+        return "the incidents table is not what the cubes were given";
+    return NULL;
+}
+
+static void mark_of(const struct db_state *st, snapshot_mark *m)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    memset(m, 0, sizeof *m);
+    m->written_ms = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+    m->max_id = st->max_id;
+    m->rows = st->rows;
+    m->changes = st->changes;
+    m->inserts = st->inserts;
+    m->generation = st->generation;
+    snprintf(m->instance, sizeof m->instance, "%s", st->instance);
+    snprintf(m->fingerprint, sizeof m->fingerprint, "%s", st->fingerprint);
+    zones_digest(m->zones);
+}
+
+/* BUMP_SQL's parameters: the mark as the cubes know it. */
+static void bump_params(char p[4][24], const char *params[4])
+{
+    snprintf(p[0], 24, "%" PRId64, db_max_id);
+    snprintf(p[1], 24, "%" PRId64, load_inserts);
+    snprintf(p[2], 24, "%" PRId64, db_rows);
+    snprintf(p[3], 24, "%" PRId64, load_changes);
+    for (int i = 0; i < 4; i++)
+        params[i] = p[i];
+}
+
+/* Old rows of generations before the newest snapshot's: nothing reads them. */
+#define DIRTY_PRUNE_SQL "DELETE FROM cube_dirty WHERE generation < $1::bigint"
+
+/* The background writer ended (status from waitpid). 0 when it wrote. */
+static int child_ended(int status)
+{
+    snap_child = 0;
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+        log_info("cube", "snapshot %s written in the background in %.0f ms: %" PRId64
+                 " incidents up to id %" PRId64 ", generation %" PRId64,
+                 app.cfg.snapshot_path, (double)(http_now_ns() - child_started_ns) / 1e6,
+                 child_mark.rows, child_mark.max_id, child_mark.generation);
+        return 0;
+    }
+    if (WIFSIGNALED(status))
+        log_error("cube", "the snapshot writer died of signal %d", WTERMSIG(status));
+    else
+        log_error("cube", "the snapshot writer failed (exit %d)", WEXITSTATUS(status));
+    snap_due = 1; /* the last one on disk (if any) is still exact: try again later */
+    return -1;
 }
 
 void analytics_save_snapshot(void)
@@ -934,9 +1115,15 @@ void analytics_save_snapshot(void)
     const char *path = app.cfg.snapshot_path;
     if (path == NULL || path[0] == '\0')
         return;
+    if (snap_child > 0) {
+        /* Two writers would share <path>.tmp: let the background one end. */
+        int status = 0;
+        if (waitpid(snap_child, &status, 0) == snap_child)
+            child_ended(status);
+        snap_child = 0;
+    }
     if (!ready || load_in_progress() || live == NULL || rt_live == NULL || !have_load_state) {
-        /* Any snapshot on disk stays: no load completed since it was
-           written (a completed one removes it), so no write went by it. */
+        /* Any snapshot on disk stays: cube_dirty keeps it exact. */
         log_warn("cube", "no snapshot written: the cubes are not loaded and current");
         return;
     }
@@ -946,46 +1133,180 @@ void analytics_save_snapshot(void)
     const char *keys[] = {"dbname", "connect_timeout", NULL};
     const char *vals[] = {app.cfg.database, "5", NULL};
     PGconn *pg = PQconnectdbParams(keys, vals, 1);
-    /* The whole table: $1 past any id, $2 never equal. */
-    const char *params[3] = {"9223372036854775807", "-1", "0"};
+    char p[4][24];
+    const char *params[4];
+    bump_params(p, params);
+    /* A new generation: every write went before it (writes have drained). */
     PGresult *res = PQstatus(pg) == CONNECTION_OK
-                        ? PQexecParams(pg, STATE_SQL, 3, NULL, params, NULL, NULL, 0)
+                        ? PQexecParams(pg, BUMP_SQL, 4, NULL, params, NULL, NULL, 0)
                         : NULL;
     struct db_state st;
-    int ok = read_state(res, &st) == 0;
-    if (!ok)
+    const char *mismatch = NULL;
+    if (read_state(res, &st) != 0)
         log_warn("cube", "no snapshot written: cannot read the database's state: %s",
                  PQerrorMessage(pg));
+    else if ((mismatch = state_mismatch(&st)) != NULL)
+        log_warn("cube", "no snapshot written: %s", mismatch);
     PQclear(res);
-    PQfinish(pg);
-    if (!ok) {
-        remove_snapshot();
+    if (res == NULL || mismatch) {
+        /* The one on disk stays only while the database can still vouch
+           for it; after changes outside compstatd it would be stale. */
+        if (mismatch)
+            remove_snapshot();
+        PQfinish(pg);
         return;
     }
-    if (st.changes != load_changes || st.inserts != load_inserts) {
-        log_warn("cube", "no snapshot written: incidents were changed outside compstatd "
-                 "while it ran");
-        remove_snapshot();
-        return;
-    }
-    snapshot_mark m = {0};
-    struct timespec now;
-    clock_gettime(CLOCK_REALTIME, &now);
-    m.written_ms = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
-    m.max_id = st.max_id;
-    m.rows = st.rows;
-    m.changes = st.changes;
-    m.inserts = st.inserts;
-    snprintf(m.instance, sizeof m.instance, "%s", st.instance);
-    snprintf(m.fingerprint, sizeof m.fingerprint, "%s", st.fingerprint);
-    zones_digest(m.zones);
+    snapshot_mark m;
+    mark_of(&st, &m);
     char why[512];
     if (snapshot_write(path, &m, save_payload, NULL, why, sizeof why) != 0) {
         log_error("cube", "no snapshot written: %s", why);
+        PQfinish(pg);
         return;
     }
-    log_info("cube", "snapshot %s written in %.0f ms: %" PRId64 " incidents up to id %" PRId64,
-             path, (double)(http_now_ns() - t0) / 1e6, m.rows, m.max_id);
+    log_info("cube", "snapshot %s written in %.0f ms: %" PRId64 " incidents up to id %" PRId64
+             ", generation %" PRId64, path, (double)(http_now_ns() - t0) / 1e6, m.rows,
+             m.max_id, m.generation);
+    char g[24];
+    snprintf(g, sizeof g, "%" PRId64, m.generation);
+    const char *gp[1] = {g};
+    res = PQexecParams(pg, DIRTY_PRUNE_SQL, 1, NULL, gp, NULL, NULL, 0);
+    if (PQresultStatus(res) != PGRES_COMMAND_OK)
+        log_warn("cube", "cannot prune cube_dirty: %s", PQerrorMessage(pg));
+    PQclear(res);
+    PQfinish(pg);
+}
+
+/* ------------------------------------------------------------ background snapshots */
+
+static void snapshot_schedule(long seconds)
+{
+    if (snap_timer == NULL)
+        return;
+    struct timeval tv = {seconds, 0};
+    event_add(snap_timer, &tv);
+}
+
+/* After a load, or when reference data moved: a snapshot soon. */
+static void snapshot_soon(void)
+{
+    snap_due = 1;
+    if (app.cfg.snapshot_interval > 0)
+        snapshot_schedule(0);
+}
+
+static void on_pruned(void *arg, PGresult *res, const char *error)
+{
+    if (error)
+        log_warn("cube", "cannot prune cube_dirty: %s", error);
+}
+
+static void on_sigchld(evutil_socket_t fd, short what, void *arg)
+{
+    int status;
+    pid_t pid;
+    while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+        if (pid != snap_child)
+            continue;
+        if (child_ended(status) == 0 && db_is_up(app.writer)) {
+            char g[24];
+            snprintf(g, sizeof g, "%" PRId64, child_mark.generation);
+            const char *params[1] = {g};
+            db_query(app.writer, DIRTY_PRUNE_SQL, 1, params, on_pruned, NULL);
+        }
+        snapshot_schedule(app.cfg.snapshot_interval);
+    }
+}
+
+static int can_snapshot(void)
+{
+    return ready && !load_in_progress() && live && rt_live && have_load_state && !app.draining;
+}
+
+static void on_bump(void *arg, PGresult *res, const char *error)
+{
+    bump_pending = 0;
+    struct db_state st;
+    const char *why = NULL;
+    if (error || read_state(res, &st) != 0) {
+        log_warn("cube", "no snapshot: cannot take a generation: %s",
+                 error ? error : "unexpected result");
+        snap_due = 1;
+        snapshot_schedule(app.cfg.snapshot_interval);
+        return;
+    }
+    if (!can_snapshot()) /* a reload began meanwhile: its end asks again */
+        return;
+    if ((why = state_mismatch(&st)) != NULL) {
+        if (!outside_logged)
+            log_warn("cube", "no snapshot until the cubes reload: %s", why);
+        outside_logged = 1;
+        snapshot_schedule(app.cfg.snapshot_interval);
+        return;
+    }
+    /* Every write before the generation was taken has been applied (results
+       come back in order), none after: the cubes are the database as of it. */
+    snapshot_mark m;
+    mark_of(&st, &m);
+    pid_t pid = fork();
+    if (pid == 0) {
+        /* The child: only the snapshot, from its copy of the cubes; no
+           event loop, no database, no exit handlers. */
+        char why2[512];
+        int rc = snapshot_write(app.cfg.snapshot_path, &m, save_payload, NULL, why2,
+                                sizeof why2);
+        if (rc != 0)
+            log_error("cube", "no snapshot written: %s", why2);
+        _exit(rc == 0 ? 0 : 1);
+    }
+    if (pid < 0) {
+        log_error("cube", "cannot start the snapshot writer: %s", strerror(errno));
+        snap_due = 1;
+        snapshot_schedule(app.cfg.snapshot_interval);
+        return;
+    }
+    snap_child = pid;
+    child_mark = m;
+    child_started_ns = http_now_ns();
+    changed_since_snap = 0;
+    snap_due = 0;
+}
+
+static void on_snapshot_tick(evutil_socket_t fd, short what, void *arg)
+{
+    if (snap_child > 0 || bump_pending)
+        return; /* the writer's end schedules the next */
+    if (!can_snapshot()) {
+        snapshot_schedule(app.cfg.snapshot_interval); /* a load's end asks sooner */
+        return;
+    }
+    if (changed_since_snap == 0 && !snap_due) {
+        snapshot_schedule(app.cfg.snapshot_interval);
+        return;
+    }
+    char p[4][24];
+    const char *params[4];
+    bump_params(p, params);
+    /* On the writer, after the group commit in flight and before the next. */
+    if (db_query(app.writer, BUMP_SQL, 4, params, on_bump, NULL) != 0) {
+        snapshot_schedule(app.cfg.snapshot_interval);
+        return;
+    }
+    bump_pending = 1;
+}
+
+void analytics_snapshots_start(void)
+{
+    const char *path = app.cfg.snapshot_path;
+    if (path == NULL || path[0] == '\0' || app.cfg.snapshot_interval <= 0)
+        return;
+    snap_timer = event_new(app.base, -1, 0, on_snapshot_tick, NULL);
+    chld_ev = evsignal_new(app.base, SIGCHLD, on_sigchld, NULL);
+    if (snap_timer == NULL || chld_ev == NULL || event_add(chld_ev, NULL) != 0) {
+        log_error("cube", "cannot schedule snapshots: out of memory");
+        return;
+    }
+    snapshot_schedule(app.cfg.snapshot_interval);
 }
 
 /* ------------------------------------------------------------ live */
@@ -1011,6 +1332,12 @@ static void move(const stored *s, int delta, int64_t commit_ms)
 
 void analytics_apply(const stored *old, const stored *new_row)
 {
+    changed_since_snap++;
+    if (old == NULL) {
+        db_rows++;
+        if (new_row->id > db_max_id)
+            db_max_id = new_row->id;
+    }
     if (live == NULL)
         return;
     int64_t commit = new_row->updated_ms;
@@ -1057,6 +1384,16 @@ const rt_cube *analytics_rt(void)
 
 void analytics_free(void)
 {
+    if (snap_child > 0) {
+        int status;
+        waitpid(snap_child, &status, 0);
+        snap_child = 0;
+    }
+    if (snap_timer)
+        event_free(snap_timer);
+    if (chld_ev)
+        event_free(chld_ev);
+    snap_timer = chld_ev = NULL;
     discard_loading();
     cube_free(live);
     live = NULL;

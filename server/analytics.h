@@ -26,11 +26,12 @@
  * to the second as date_part('epoch', t)::bigint would (the commit time's
  * date_part to milliseconds is one column, kept).
  */
-#define ANALYTICS_LOAD_SELECT                                                                \
-    "SELECT agency_id, coalesce(precinct_id, 0), offense_id,"                                  \
-    " coalesce(priority, -1)::integer, counted_at,"                                            \
-    " (date_part('epoch', updated_at) * 1000)::bigint, ST_X(geom), ST_Y(geom) FROM incidents" \
-    " WHERE status NOT IN ('unfounded', 'cancelled')"
+#define ANALYTICS_LOAD_COLS                                                                 \
+    "agency_id, coalesce(precinct_id, 0), offense_id, coalesce(priority, -1)::integer,"      \
+    " counted_at, (date_part('epoch', updated_at) * 1000)::bigint, ST_X(geom), ST_Y(geom)"
+#define ANALYTICS_LOAD_WHERE "status NOT IN ('unfounded', 'cancelled')"
+#define ANALYTICS_LOAD_SELECT \
+    "SELECT " ANALYTICS_LOAD_COLS " FROM incidents WHERE " ANALYTICS_LOAD_WHERE
 #define ANALYTICS_LOAD_SQL "COPY (" ANALYTICS_LOAD_SELECT ") TO STDOUT (FORMAT binary)"
 
 /*
@@ -38,21 +39,25 @@
  * incident with a received_at (unfounded and cancelled included: units
  * responded), and every open one with units attached. Binary COPY too.
  */
-#define ANALYTICS_RT_LOAD_SELECT                                                              \
-    "SELECT id, agency_id, coalesce(precinct_id, 0), coalesce(priority, -1)::integer,"        \
-    " status::text, received_at, dispatched_at, en_route_at, on_scene_at, cleared_at,"      \
-    " CASE WHEN units = '{}' THEN NULL ELSE array_to_json(units)::text END FROM incidents"   \
-    " WHERE (received_at IS NOT NULL OR (units <> '{}'"                                       \
-    "  AND status IN ('open', 'dispatched', 'en_route', 'on_scene')))"
+#define ANALYTICS_RT_LOAD_COLS                                                                \
+    "id, agency_id, coalesce(precinct_id, 0), coalesce(priority, -1)::integer, status::text,"  \
+    " received_at, dispatched_at, en_route_at, on_scene_at, cleared_at,"                       \
+    " CASE WHEN units = '{}' THEN NULL ELSE array_to_json(units)::text END"
+#define ANALYTICS_RT_LOAD_WHERE                                                               \
+    "(received_at IS NOT NULL OR (units <> '{}'"                                              \
+    " AND status IN ('open', 'dispatched', 'en_route', 'on_scene')))"
+#define ANALYTICS_RT_LOAD_SELECT \
+    "SELECT " ANALYTICS_RT_LOAD_COLS " FROM incidents WHERE " ANALYTICS_RT_LOAD_WHERE
 #define ANALYTICS_RT_LOAD_SQL "COPY (" ANALYTICS_RT_LOAD_SELECT ") TO STDOUT (FORMAT binary)"
 
 /*
  * Start (re)loading the cube through db; the old cube stops answering.
  * The first load of the process starts from the snapshot (snapshot_path)
- * when the database says it is still exact, replaying the incidents added
- * after it; otherwise, and on every later load, from the incidents table.
- * A snapshot is consumed (removed) when a load starts from it or finds it
- * stale, so a crash later cannot leave one behind that misses writes.
+ * when the database says it is still exact after replaying what changed
+ * since: the incidents added after its high-water mark, and those updated
+ * since its generation (their old rows from cube_dirty taken away, their
+ * rows now added). Otherwise, and on every later load, from the incidents
+ * table. A stale snapshot is removed.
  */
 void analytics_reload(db_conn *db);
 
@@ -60,9 +65,22 @@ void analytics_reload(db_conn *db);
  * At shutdown, once writes have drained: write the snapshot if the cubes
  * are loaded, current, and nothing changed the incidents outside compstatd
  * since they were loaded (blocking: it asks the database on a connection
- * of its own). Logs what it did.
+ * of its own; it first waits for a snapshot being written in the
+ * background). Logs what it did.
  */
 void analytics_save_snapshot(void);
+
+/*
+ * While running: every snapshot_interval seconds when something changed
+ * (and as soon as a load from the database completes), take a new
+ * generation on the writer -- in order with the group commits, so the
+ * cubes as they stand when it answers are exactly the database's before
+ * it -- and write the snapshot from a forked child (copy-on-write: the
+ * loop keeps serving). When the child has renamed the file into place,
+ * the old rows of earlier generations are deleted. Call once at start-up;
+ * analytics_free stops it.
+ */
+void analytics_snapshots_start(void);
 
 /*
  * A committed change: old is the incident before it (NULL when new), new
@@ -122,7 +140,8 @@ const rt_cube *analytics_rt(void);
  * The unit board: the open incidents (open, dispatched, en route, on scene)
  * a call sign is attached to. status is the furthest of their statuses
  * (an open incident with the unit attached counts as dispatched), -1 when
- * none; incidents lists the first UNIT_ACTIVITY_MAX ids of total.
+ * none; incidents lists the UNIT_ACTIVITY_MAX highest ids of total, highest
+ * (newest) first.
  */
 #define UNIT_ACTIVITY_MAX 8
 typedef struct unit_activity {

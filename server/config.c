@@ -47,7 +47,11 @@ static const struct setting settings[] = {
       "dashboard map tiles, e.g. https://tile.example.org/{z}/{x}/{y}.png (empty: no tiles)"),
     S(web_tile_attribution, "", "attribution shown under the dashboard map's tiles"),
     S(snapshot_path, "",
-      "file for the cube snapshot written at shutdown and read at start-up (empty: none)"),
+      "file for the cube snapshot: written while running and at shutdown, read at start-up "
+      "(empty: none)"),
+    I(snapshot_interval, "300", 0, 86400,
+      "seconds between snapshots written in the background while incidents change "
+      "(0: only at shutdown)"),
     S(tls_cert, "", "PEM certificate chain: with tls_key, serve HTTPS only"),
     S(tls_key, "", "PEM private key for tls_cert"),
 };

@@ -28,6 +28,7 @@ typedef struct config {
     long stream_max_buffer; /* bytes a stream may lag before it is dropped */
     long stream_heartbeat;  /* seconds between keep-alive comments */
     char *snapshot_path;    /* cube snapshot file, "" = none */
+    long snapshot_interval; /* seconds between background snapshots, 0 = only at shutdown */
     char *web_tile_url;     /* dashboard tile URL template, "" = none */
     char *web_tile_attribution;
     char *tls_cert;        /* PEM certificate chain; with tls_key: serve HTTPS */

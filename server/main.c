@@ -187,6 +187,7 @@ int main(int argc, char **argv)
         return 1;
     }
     audit_init(app.base, app.reader);
+    analytics_snapshots_start();
     if (stream_init(app.base) != 0) {
         fprintf(stderr, "compstatd: out of memory at start-up\n");
         return 1;

@@ -18,7 +18,7 @@
 #define MAGIC "CSTATSNP"
 #define BOM 0x01020304u
 #define DIGEST 32
-#define HEADER (8 + 4 + 4 + 5 * 8 + 40 + 40 + 72)
+#define HEADER (8 + 4 + 4 + 6 * 8 + 40 + 40 + 72)
 #define TRAILER (8 + DIGEST)
 
 struct writer {
@@ -48,6 +48,7 @@ static void put_mark(snap_out *o, const snapshot_mark *m)
     snap_i64(o, m->rows);
     snap_i64(o, m->changes);
     snap_i64(o, m->inserts);
+    snap_i64(o, m->generation);
     char buf[40];
     memset(buf, 0, sizeof buf);
     snprintf(buf, sizeof buf, "%s", m->instance);
@@ -178,6 +179,7 @@ int snapshot_open(const char *path, snapshot_file *f, char *why, size_t whylen)
     m->rows = snap_get_i64(&in);
     m->changes = snap_get_i64(&in);
     m->inserts = snap_get_i64(&in);
+    m->generation = snap_get_i64(&in);
     snap_get(&in, m->instance, sizeof m->instance);
     snap_get(&in, m->fingerprint, sizeof m->fingerprint);
     snap_get(&in, m->zones, sizeof m->zones);

@@ -12,8 +12,10 @@
  * The mark says which database state the payload is: the database's
  * instance id, the fingerprint of the reference data, the counters of
  * changes made outside compstatd, the highest incident id and the number
- * of incidents. analytics.c decides from it whether the snapshot is exact,
- * exact after replaying newer incidents, or stale.
+ * of incidents, and its generation (migrations/0004_cube_dirty.sql: the
+ * first old row of every incident updated since is kept in cube_dirty).
+ * analytics.c decides from it whether the snapshot is exact, exact after
+ * replaying what changed since, or stale.
  *
  * snapshot_write writes "<path>.tmp", fsyncs it and renames it over path
  * (then fsyncs the directory): a reader sees the old file or the new one.
@@ -28,7 +30,7 @@
 
 #include "snap.h"
 
-#define SNAPSHOT_FORMAT 1
+#define SNAPSHOT_FORMAT 2 /* 2: the generation */
 
 typedef struct snapshot_mark {
     int64_t written_ms; /* when, for the log */
@@ -36,6 +38,8 @@ typedef struct snapshot_mark {
     int64_t rows;       /* incidents with id <= max_id */
     int64_t changes;    /* sequence cube_outside_changes when written */
     int64_t inserts;    /* sequence cube_outside_inserts when written */
+    int64_t generation; /* sequence cube_generation taken for it: changes
+                           recorded in cube_dirty at or after it are not in it */
     char instance[40];    /* cube_state.instance (a uuid) */
     char fingerprint[40]; /* md5 of the reference data */
     char zones[72];       /* SHA-256 of the agencies' time-zone files */

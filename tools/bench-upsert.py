@@ -8,7 +8,10 @@ Writes a psql script that prepares the daemon's group-commit statement
 variant in turn, inside a transaction that is rolled back: drops what the
 variant prices, and EXPLAIN ANALYZEs one execution of a batch of ROWS new
 incidents (fresh external ids every time, so no run probes another's dead
-index entries). psql variables: none needed; \\echo lines name each run.
+index entries) -- or, for the "updates" variants, inserts them first
+(untimed) and times a batch that changes every one of them (what the
+cube_dirty trigger records). psql variables: none needed; \\echo lines name
+each run.
 """
 import sys
 
@@ -22,10 +25,15 @@ exprs = ["g", "'bench-upsert'::text", "'r' || :'run' || '-' || g", ":a", ":p0 + 
          "1790000000::bigint + g", "1790000100::bigint + g", "NULL::bigint", "NULL::bigint",
          "NULL::bigint", "'[\"1A01\"]'::text", "1", "NULL::int", "'bench'::text"]
 sel = ",\n  ".join("array_agg(%s)::text AS a%d" % (e, i + 1) for i, e in enumerate(exprs))
+# The same incidents changed: another priority (every row is updated).
+sel_changed = sel.replace("array_agg(1 + g % 5)", "array_agg(6 + g % 3)")
+assert sel_changed != sel
 args = ", ".join(":'a%d'" % (i + 1) for i in range(len(exprs)))
 
+NO_DIRTY = "ALTER TABLE incidents DISABLE TRIGGER incidents_dirty;"
 variants = [
     ("as-migrated", ""),
+    ("no-dirty-trigger", NO_DIRTY),
     ("no-gist", "DROP INDEX incidents_geom_gist;"),
     ("no-fk", "ALTER TABLE incidents DROP CONSTRAINT incidents_agency_id_fkey,"
               " DROP CONSTRAINT incidents_precinct_id_fkey, DROP CONSTRAINT incidents_offense_id_fkey;"),
@@ -36,6 +44,8 @@ variants = [
                              " ALTER TABLE incidents DROP CONSTRAINT incidents_agency_id_fkey,"
                              " DROP CONSTRAINT incidents_precinct_id_fkey,"
                              " DROP CONSTRAINT incidents_offense_id_fkey;"),
+    ("updates", ""),
+    ("updates-no-dirty-trigger", NO_DIRTY),
 ]
 
 print("SET compstat.writer = 'on';")  # as the daemon's session: no outside-change counting
@@ -54,5 +64,8 @@ for r in range(runs):
         print("BEGIN;")
         if ddl:
             print(ddl)
+        if name.startswith("updates"):
+            print("\\o /dev/null\nEXECUTE up(%s);\n\\o" % args)
+            print("SELECT %s\nFROM generate_series(1, %d) g \\gset" % (sel_changed, rows))
         print("EXPLAIN (ANALYZE, COSTS OFF) EXECUTE up(%s);" % args)
         print("ROLLBACK;")

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
-"""The cube snapshot (snapshot_path): written at shutdown, read at start-up
-when the database says it is still exact, and never trusted otherwise.
+"""The cube snapshot (snapshot_path): written at shutdown and in the
+background while running, read at start-up when the database says it is
+exact after replaying what changed since, and never trusted otherwise.
 
 The reference for every answer is twofold: SQL over the same rows (the cube
 by precinct, offense and priority must equal a GROUP BY), and a daemon that
@@ -8,7 +9,7 @@ rebuilt everything from the database (every answer -- cube, COMPSTAT,
 response times by precinct, priority and unit, hotspots, the unit board --
 must be identical, generated_at and as_of aside).
 
-- exact: stop writes the snapshot; a start restores it (and removes it),
+- exact: stop writes the snapshot; a start restores it (and keeps it),
   answers as before, and takes writes: a PATCH to an incident from before
   the snapshot and new posts, after which it equals a rebuild;
 - replay: incidents inserted outside compstatd after the snapshot (a plain
@@ -19,8 +20,16 @@ must be identical, generated_at and as_of aside).
 - damaged: a flipped byte (checksum), a truncated file, another format
   version, a file that is not a snapshot -- each rejected and rebuilt;
 - a change outside compstatd while it runs means no snapshot at shutdown;
-  a daemon killed after starting from one leaves none behind.
+- crash: a daemon killed after the background snapshot, with reclassified,
+  unfounded, moved, re-unit-ed, cleared and new incidents since (some
+  changed twice, one new and then changed), restarts from that snapshot,
+  takes away the old rows cube_dirty kept, adds the rows as they are, and
+  answers exactly as before the kill and as a rebuild; older generations'
+  rows are pruned once a newer snapshot is on disk;
+- misfit: an old row in cube_dirty that the snapshot never held is noticed
+  during the replay, and the daemon rebuilds from the database.
 """
+import time
 import os
 import sys
 import tempfile
@@ -47,8 +56,10 @@ def teardown(ctx):
         ctx["d"].stop()
 
 
-def start(ctx, snapshot=True):
+def start(ctx, snapshot=True, interval=None):
     args = ["--snapshot-path", ctx["path"]] if snapshot else []
+    if interval is not None:
+        args += ["--snapshot-interval", str(interval)]
     d = Daemon(ctx["ci"], args)
     d.wait_ready(120)
     ctx["d"] = d
@@ -172,8 +183,8 @@ def test_exact_restore(ctx):
 
     start(ctx)
     log = ctx["d"].log()
-    expect("restored the snapshot" in log and "nothing newer in the database" in log, log)
-    expect(not os.path.exists(ctx["path"]), "a snapshot is consumed when used")
+    expect("restored the snapshot" in log and "replaying 0 newer" in log, log)
+    expect(os.path.exists(ctx["path"]), "a snapshot stays when used (cube_dirty keeps it exact)")
     _, _, ready = ctx["d"].request("GET", "/readyz")
     expect_eq(ready["loaded_from"], "snapshot", "/readyz")
     _, _, metrics = ctx["d"].request("GET", "/metrics")
@@ -194,12 +205,9 @@ def test_exact_restore(ctx):
 def test_replay_inserted_outside(ctx):
     expect(os.path.exists(ctx["path"]), "the previous test left a snapshot")
     bench_sql(ctx["ci"], "bench-data.sql", off=N, cnt=700)
-    first, last = psql(ctx["ci"], "SELECT min(id), max(id) FROM incidents"
-                                  " WHERE source = 'bench' AND external_id::int > %d" % N)[0]
     start(ctx)
     log = ctx["d"].log()
-    expect("restored the snapshot" in log and "replaying ids %s to %s" % (first, last) in log,
-           log)
+    expect("restored the snapshot" in log and "replaying 700 newer" in log, log)
     expect_cube_is_sql(ctx, "replayed")
     got = answers(ctx)
     stop(ctx)
@@ -264,7 +272,7 @@ def test_damaged_snapshots_rebuild(ctx):
         return d
 
     for fn, why in ((flip, "checksum mismatch"), (lambda d: d[:-100], "truncated"),
-                    (version, "format 2 (this build reads 1)"),
+                    (version, "format 3 (this build reads 2)"),
                     (lambda d: b"hello" * 100, "not a compstatd snapshot"),
                     (lambda d: d[:100], "too short")):
         stale_case(ctx, lambda: damage(p, fn), why)
@@ -283,18 +291,104 @@ def test_no_snapshot_after_outside_change(ctx):
     expect(os.path.exists(ctx["path"]))
 
 
-def test_killed_leaves_no_snapshot(ctx):
-    start(ctx)
-    expect("restored the snapshot" in ctx["d"].log())
-    post(ctx, 5)
+def wait_log(ctx, text, timeout=60):
+    end = time.time() + timeout
+    while text not in ctx["d"].log():
+        expect(time.time() < end, "waited for %r in:\n%s" % (text, ctx["d"].log()))
+        time.sleep(0.05)
+
+
+def generation_of_background_snapshot(log):
+    """The generation named by the last 'written in the background' line."""
+    lines = [ln for ln in log.splitlines() if "written in the background" in ln]
+    expect(lines, log)
+    return int(lines[-1].rsplit("generation ", 1)[1])
+
+
+def kill(ctx):
     d = ctx.pop("d")
     d.proc.kill()
     d.proc.wait()
-    expect(not os.path.exists(ctx["path"]), "a crash leaves no snapshot to trust")
+
+
+def test_crash_restart_replays_changes(ctx):
+    ci = ctx["ci"]
+    # A load from the database writes a snapshot in the background at once.
+    os.remove(ctx["path"])
+    start(ctx, interval=3600)
+    wait_log(ctx, "written in the background")
+    gen = generation_of_background_snapshot(ctx["d"].log())
+    # Changes after it: incidents from before it reclassified, unfounded,
+    # moved, their units and status changed (the board), some twice; new
+    # ones, one of which changes again.
+    patch_old(ctx, "21", {"offense": "O9", "priority": 2})
+    patch_old(ctx, "21", {"offense": "O10", "status": "cleared",
+                          "cleared_at": "2026-11-02T10:00:00Z"})
+    patch_old(ctx, "22", {"status": "unfounded"})
+    patch_old(ctx, "23", {"location": {"lon": -87.61, "lat": 41.89}})
+    patch_old(ctx, "24", {"status": "on_scene", "units": ["1A10"]})
+    before = ctx["seq"]
+    post(ctx, 15, status="on_scene")
+    st, _, out = ctx["d"].request("PATCH", "/v1/incidents/snap/s%d" % (before + 1),
+                                  {"status": "cleared", "units": ["2B20"]}, ctx["admin"])
+    expect_eq(st, 200, repr(out))
+    st, _, out = ctx["d"].request("PATCH", "/v1/incidents/snap/s1",
+                                  {"offense": "O33", "status": "cleared"}, ctx["admin"])
+    expect_eq(st, 200, repr(out))
+    expect_cube_is_sql(ctx, "before the crash")
+    before_crash = answers(ctx)
+    dirty = int(scalar(ci, "SELECT count(*) FROM cube_dirty WHERE generation >= %d" % gen))
+    expect(dirty >= 6, "cube_dirty keeps the first old row of each changed incident: %d" % dirty)
+    kill(ctx)
+    expect(os.path.exists(ctx["path"]), "the background snapshot is there after the crash")
+
+    start(ctx, interval=3600)
+    log = ctx["d"].log()
+    expect("restored the snapshot" in log and "replaying 15 newer and those updated since"
+           " generation %d" % gen in log, log)
+    expect_eq(ctx["d"].request("GET", "/readyz")[2]["loaded_from"], "snapshot", "/readyz")
+    expect_cube_is_sql(ctx, "restarted after the crash")
+    expect_same(answers(ctx), before_crash, "restarted vs before the crash")
+    # The replay wrote a newer snapshot; older generations' rows go.
+    wait_log(ctx, "written in the background")
+    newer = generation_of_background_snapshot(ctx["d"].log())
+    expect(newer > gen, "a newer generation: %d > %d" % (newer, gen))
+    end = time.time() + 30
+    while int(scalar(ci, "SELECT count(*) FROM cube_dirty WHERE generation < %d" % newer)):
+        expect(time.time() < end, "cube_dirty pruned below generation %d" % newer)
+        time.sleep(0.05)
+    patch_old(ctx, "25", {"priority": 7})
+    after = answers(ctx)
+    kill(ctx)
+    # A second crash: the newer snapshot and the one change since.
     start(ctx)
-    expect("no snapshot at" in ctx["d"].log())
-    expect_cube_is_sql(ctx, "after a crash")
+    expect("replaying 0 newer and those updated since generation %d" % newer
+           in ctx["d"].log(), ctx["d"].log())
+    expect_cube_is_sql(ctx, "second restart")
+    expect_same(answers(ctx), after, "second restart vs before")
+    log = stop(ctx)
+    expect(int(scalar(ci, "SELECT count(*) FROM cube_dirty")) == 0,
+           "a clean stop's snapshot holds every change: cube_dirty is empty")
+    expect_same(rebuilt_answers(ctx), after, "restarted after crashes vs rebuilt")
+
+
+def test_replay_misfit_rebuilds(ctx):
+    """An old row the snapshot never held (a counting time in 2001, which
+    no series of the snapshot has) cannot be taken away: rebuild."""
+    ci = ctx["ci"]
+    expect(os.path.exists(ctx["path"]), "a snapshot to test with")
+    psql(ci, "INSERT INTO cube_dirty SELECT (SELECT last_value FROM cube_generation), id,"
+             " agency_id, precinct_id, offense_id, priority, 'open', geom,"
+             " '2001-01-01T00:00:00Z', received_at, dispatched_at, en_route_at, on_scene_at,"
+             " cleared_at, units, updated_at FROM incidents"
+             " WHERE source = 'bench' AND external_id = '30'")
+    start(ctx)
+    log = ctx["d"].log()
+    expect("does not match the database; rebuilding" in log, log)
+    expect_eq(ctx["d"].request("GET", "/readyz")[2]["loaded_from"], "database", "/readyz")
+    expect_cube_is_sql(ctx, "after a misfit")
     stop(ctx)
+    psql(ci, "DELETE FROM cube_dirty")
 
 
 def test_zone_rules_change(ctx):
@@ -323,4 +417,5 @@ def test_zone_rules_change(ctx):
 if __name__ == "__main__":
     run([test_exact_restore, test_replay_inserted_outside, test_stale_snapshots_rebuild,
          test_damaged_snapshots_rebuild, test_no_snapshot_after_outside_change,
-         test_killed_leaves_no_snapshot, test_zone_rules_change], setup, teardown)
+         test_crash_restart_replays_changes, test_replay_misfit_rebuilds, test_zone_rules_change],
+        setup, teardown)
