@@ -6,7 +6,10 @@
 -- `cube_generation`, and the snapshot holds every change made before that.
 -- From then on, the first update of an incident in each generation records
 -- the row as it was (the version the snapshot holds) in `cube_dirty`, in the
--- same statement as the update. A start-up after a crash restores the
+-- same statement as the update -- in the daemon's writer session, which sets
+-- compstat.dirty = on when it writes snapshots (nothing else needs the rows:
+-- changes made outside compstatd make a snapshot stale anyway; a daemon
+-- without snapshots deletes them). A start-up after a crash restores the
 -- newest snapshot, takes away the recorded old rows (the first of each
 -- incident at or after its generation), adds those incidents as they are
 -- now, and adds the incidents inserted past its high-water mark. Inserts
@@ -44,6 +47,9 @@ CREATE TABLE cube_dirty (
 CREATE FUNCTION cube_dirty_record() RETURNS trigger LANGUAGE plpgsql
     SECURITY DEFINER SET search_path FROM CURRENT AS $$
 BEGIN
+    IF coalesce(current_setting('compstat.dirty', true), '') <> 'on' THEN
+        RETURN NULL;
+    END IF;
     INSERT INTO cube_dirty (generation, id, agency_id, precinct_id, offense_id, priority,
                             status, geom, counted_at, received_at, dispatched_at, en_route_at,
                             on_scene_at, cleared_at, units, updated_at)

@@ -250,6 +250,9 @@ CREATE TABLE cube_dirty (
 CREATE FUNCTION cube_dirty_record() RETURNS trigger LANGUAGE plpgsql
     SECURITY DEFINER SET search_path FROM CURRENT AS $$
 BEGIN
+    IF coalesce(current_setting('compstat.dirty', true), '') <> 'on' THEN
+        RETURN NULL;
+    END IF;
     INSERT INTO cube_dirty (generation, id, agency_id, precinct_id, offense_id, priority,
                             status, geom, counted_at, received_at, dispatched_at, en_route_at,
                             on_scene_at, cleared_at, units, updated_at)

@@ -30,10 +30,10 @@
  * The group commit's statement (prepared once per connection as
  * "ingest_upsert"): the batch arrives as 21 arrays, one per column, and is
  * unnested server-side, so the text and its plan are the same whatever the
- * batch size. The `old` CTE reads the rows as they were before the
- * statement (every CTE sees the same snapshot), which tells a new incident
- * from a changed or an identical repost, and a PATCH whose expected version
- * moved on. Also printed by `compstat-bench --print-upsert` for
+ * batch size. The main query's join with `incidents old` reads the rows
+ * as they were before the statement (every part of it sees the same
+ * snapshot), which tells a new incident from a changed or an identical
+ * repost, and a PATCH whose expected version moved on. Also printed by `compstat-bench --print-upsert` for
  * `tools/bench upsert`.
  */
 #define INGEST_NPARAMS 21
@@ -46,8 +46,6 @@
     " AS t(ord, source, external_id, agency_id, precinct_id, offense_id, priority, status," \
     "  lon, lat, address, t_occ, t_rec, t_dis, t_enr, t_ons, t_clr, units, version," \
     "  token_id, request_id))," \
-    " old AS (SELECT i.* FROM incidents i JOIN v" \
-    "  ON i.source = v.source AND i.external_id = v.external_id)," \
     " up AS (INSERT INTO incidents AS i (source, external_id, agency_id, precinct_id," \
     "  offense_id, priority, status, geom, address, occurred_at, received_at, dispatched_at," \
     "  en_route_at, on_scene_at, cleared_at, units, version)" \
@@ -77,9 +75,7 @@
     "        EXCLUDED.on_scene_at, EXCLUDED.cleared_at, EXCLUDED.units)" \
     "  RETURNING i.*)," \
     /* The audit trail, in the same statement: written with the change or not at all. */ \
-    /* (From `up` and `v` only: a second reference to `old` would make \
-       PostgreSQL materialise it, scanning the whole table.) A new row is \
-       version 1; every committed change adds one. */ \
+    /* A new row is version 1; every committed change adds one. */ \
     " aud AS (INSERT INTO audit_log (token_id, request_id, action, target, detail)" \
     "  SELECT v.token_id, v.request_id," \
     "   CASE WHEN up.version = 1 THEN 'incident.create' ELSE 'incident.update' END," \
@@ -89,7 +85,11 @@
     " SELECT v.ord, old.id IS NULL, up.id IS NOT NULL, old.agency_id, old.version, " \
     STORE_COLS("up") ", " STORE_COLS("old") " FROM v" \
     " LEFT JOIN up ON up.source = v.source AND up.external_id = v.external_id" \
-    " LEFT JOIN old ON old.source = v.source AND old.external_id = v.external_id" \
+    /* The row as it was: every part of one statement reads the same \
+       snapshot, taken before `up` changed anything. One index probe per \
+       incident (a join with a CTE of the old rows was planned as a nested \
+       loop over both lists: quadratic in the batch's updates). */ \
+    " LEFT JOIN incidents old ON old.source = v.source AND old.external_id = v.external_id" \
     " ORDER BY v.ord"
 
 typedef struct ingest_item ingest_item;

@@ -81,8 +81,14 @@ static void on_set_writer(void *arg, PGresult *res, const char *error)
 static void on_writer_up(void *arg, db_conn *db)
 {
     /* Statements of this session do not count as changes outside compstatd
-       (migrations/0003_cube_state.sql); first on the connection. */
+       (migrations/0003_cube_state.sql); first on the connection. With
+       snapshots, its updates keep the old rows a snapshot needs (0004);
+       without, nothing does, and whatever an earlier run kept goes. */
     db_query(db, "SET compstat.writer = 'on'", 0, NULL, on_set_writer, NULL);
+    if (app.cfg.snapshot_path[0])
+        db_query(db, "SET compstat.dirty = 'on'", 0, NULL, on_set_writer, NULL);
+    else
+        db_query(db, "DELETE FROM cube_dirty", 0, NULL, on_set_writer, NULL);
     refdata_reload(db);
     hr_reload(db);
     analytics_reload(db);

@@ -49,6 +49,7 @@ variants = [
 ]
 
 print("SET compstat.writer = 'on';")  # as the daemon's session: no outside-change counting
+print("SET compstat.dirty = 'on';")  # ... and, with snapshots, cube_dirty records
 print("SET plan_cache_mode = force_generic_plan;")  # as the daemon's prepared statement runs
 print("PREPARE up AS %s;" % up)
 print("SELECT a.id AS a, (SELECT min(id) FROM precincts WHERE agency_id = a.id) AS p0,"

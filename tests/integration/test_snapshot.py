@@ -27,7 +27,10 @@ must be identical, generated_at and as_of aside).
   answers exactly as before the kill and as a rebuild; older generations'
   rows are pruned once a newer snapshot is on disk;
 - misfit: an old row in cube_dirty that the snapshot never held is noticed
-  during the replay, and the daemon rebuilds from the database.
+  during the replay, and the daemon rebuilds from the database;
+- cube_dirty holds rows only for a daemon that writes snapshots: not for
+  one without snapshot_path (which deletes what is there), nor for writers
+  outside compstatd.
 """
 import time
 import os
@@ -391,6 +394,23 @@ def test_replay_misfit_rebuilds(ctx):
     psql(ci, "DELETE FROM cube_dirty")
 
 
+def test_no_dirty_rows_without_snapshots(ctx):
+    ci = ctx["ci"]
+    psql(ci, "INSERT INTO cube_dirty SELECT 0, id, agency_id, precinct_id, offense_id, priority,"
+             " status, geom, counted_at, received_at, dispatched_at, en_route_at, on_scene_at,"
+             " cleared_at, units, updated_at FROM incidents WHERE external_id = '31'")
+    start(ctx, snapshot=False)
+    end = time.time() + 30
+    while int(scalar(ci, "SELECT count(*) FROM cube_dirty")):
+        expect(time.time() < end, "a daemon without snapshots deletes cube_dirty's rows")
+        time.sleep(0.05)
+    patch_old(ctx, "32", {"priority": 3})
+    psql(ci, "UPDATE incidents SET address = 'outside' WHERE external_id = '33'")
+    expect_eq(int(scalar(ci, "SELECT count(*) FROM cube_dirty")), 0,
+              "no rows for updates without snapshots, or from outside compstatd")
+    stop(ctx)
+
+
 def test_zone_rules_change(ctx):
     """The grid counts by local day: new zoneinfo files make a snapshot stale.
     TZDIR points the daemon at a copy of the rules that the test can edit."""
@@ -417,5 +437,6 @@ def test_zone_rules_change(ctx):
 if __name__ == "__main__":
     run([test_exact_restore, test_replay_inserted_outside, test_stale_snapshots_rebuild,
          test_damaged_snapshots_rebuild, test_no_snapshot_after_outside_change,
-         test_crash_restart_replays_changes, test_replay_misfit_rebuilds, test_zone_rules_change],
+         test_crash_restart_replays_changes, test_replay_misfit_rebuilds, test_zone_rules_change,
+         test_no_dirty_rows_without_snapshots],
         setup, teardown)
