@@ -783,6 +783,47 @@ int64_t cube_bucket_start(int64_t local, int g)
     }
 }
 
+/* The start of the bucket after the one starting at local (a bucket start). */
+static int64_t bucket_next(int64_t start, int g)
+{
+    int64_t y;
+    int m, d;
+    switch (g) {
+    case CUBE_HOUR:
+        return start + 3600;
+    case CUBE_DAY:
+        return start + 86400;
+    case CUBE_WEEK:
+        return start + 7 * 86400;
+    case CUBE_MONTH:
+        rfc3339_civil_from_days(floor_div(start, 86400), &y, &m, &d);
+        return rfc3339_days_from_civil(m == 12 ? y + 1 : y, m == 12 ? 1 : m + 1, 1) * 86400;
+    default: /* CUBE_YEAR */
+        rfc3339_civil_from_days(floor_div(start, 86400), &y, &m, &d);
+        return rfc3339_days_from_civil(y + 1, 1, 1) * 86400;
+    }
+}
+
+/* The first index in [lo, hi) whose slot is >= v (hi when none), searched
+   outwards from lo: O(log distance), so a short step costs a compare or two. */
+static uint32_t gallop(const struct series *s, uint32_t lo, uint32_t hi, int64_t v)
+{
+    uint32_t step = 1, base = lo;
+    while (base + step < hi && s->slot[base + step] < v) {
+        base += step;
+        step *= 2;
+    }
+    uint32_t top = base + step < hi ? base + step : hi;
+    while (base < top) {
+        uint32_t mid = base + (top - base) / 2;
+        if (s->slot[mid] < v)
+            base = mid + 1;
+        else
+            top = mid;
+    }
+    return base;
+}
+
 /* The grouping table of a query: open addressing on the cell's key. */
 struct groups {
     cube_cell *cells;
@@ -906,10 +947,38 @@ static int visit(const cube *c, const cube_question *q, const struct series *s,
         out->total += n;
         return groups_add(g, &key, n);
     }
-    /* Walk the cells in order, looking the zone offset up once per
-       stretch between transitions. */
     int64_t next_change = INT64_MIN;
     int off = 0;
+    if (!(q->by & (CUBE_BY_HOUR_OF_DAY | CUBE_BY_DAY_OF_WEEK))) {
+        /* Time buckets only: each bucket's count is a difference of two
+           cumulative counts, its end found by galloping -- O(buckets x
+           log cells per bucket) rather than O(cells), so a ten-year weekly
+           trend costs about the same at 100 M incidents as at 10 M. A
+           stretch ends at the bucket's end or at a change of the zone's
+           offset, whichever is first: every cell in it has the offset
+           looked up at its first, so its local time is in the bucket. */
+        uint32_t m = i;
+        while (m < j) {
+            int64_t t = (int64_t)s->slot[m] * CUBE_SLOT;
+            if (q->zone && (next_change == INT64_MIN || t >= next_change)) {
+                off = tz_offset(q->zone, t);
+                next_change = tz_next_change(q->zone, t);
+            }
+            key.bucket = cube_bucket_start(t + off, q->granularity);
+            int64_t end = bucket_next(key.bucket, q->granularity) - off;
+            if (q->zone && next_change < end)
+                end = next_change;
+            uint32_t e = gallop(s, m + 1, j, floor_div(end + CUBE_SLOT - 1, CUBE_SLOT));
+            uint64_t n = s->cum[e - 1] - (m ? s->cum[m - 1] : 0);
+            out->total += n;
+            if (groups_add(g, &key, n) != 0)
+                return -1;
+            m = e;
+        }
+        return 0;
+    }
+    /* Walk the cells in order, looking the zone offset up once per
+       stretch between transitions. */
     for (uint32_t m = i; m < j; m++) {
         int64_t t = (int64_t)s->slot[m] * CUBE_SLOT;
         if (q->zone && (next_change == INT64_MIN || t >= next_change)) {

@@ -1251,7 +1251,12 @@ static void on_bump(void *arg, PGresult *res, const char *error)
     pid_t pid = fork();
     if (pid == 0) {
         /* The child: only the snapshot, from its copy of the cubes; no
-           event loop, no database, no exit handlers. */
+           event loop, no database, no exit handlers. Its signals must not
+           reach the parent's loop (libevent's handlers write to a socket
+           both share), and a stop signalled to the whole group lets it
+           finish: the parent waits for it before its own last snapshot. */
+        signal(SIGTERM, SIG_IGN);
+        signal(SIGINT, SIG_IGN);
         char why2[512];
         int rc = snapshot_write(app.cfg.snapshot_path, &m, save_payload, NULL, why2,
                                 sizeof why2);
