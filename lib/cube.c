@@ -256,9 +256,9 @@ static int32_t slot_of(int64_t t)
 }
 
 /* First index with slot[i] >= v. */
-static uint32_t lower_bound(const struct series *s, int64_t v)
+/* The first index in [lo, hi) whose slot is >= v (hi when none). */
+static uint32_t lower_bound_in(const struct series *s, uint32_t lo, uint32_t hi, int64_t v)
 {
-    uint32_t lo = 0, hi = s->n;
     while (lo < hi) {
         uint32_t mid = lo + (hi - lo) / 2;
         if (s->slot[mid] < v)
@@ -267,6 +267,11 @@ static uint32_t lower_bound(const struct series *s, int64_t v)
             hi = mid;
     }
     return lo;
+}
+
+static uint32_t lower_bound(const struct series *s, int64_t v)
+{
+    return lower_bound_in(s, 0, s->n, v);
 }
 
 static int series_reserve(struct series *s, uint32_t need)
@@ -813,15 +818,7 @@ static uint32_t gallop(const struct series *s, uint32_t lo, uint32_t hi, int64_t
         base += step;
         step *= 2;
     }
-    uint32_t top = base + step < hi ? base + step : hi;
-    while (base < top) {
-        uint32_t mid = base + (top - base) / 2;
-        if (s->slot[mid] < v)
-            base = mid + 1;
-        else
-            top = mid;
-    }
-    return base;
+    return lower_bound_in(s, base, base + step < hi ? base + step : hi, v);
 }
 
 /* The grouping table of a query: open addressing on the cell's key. */

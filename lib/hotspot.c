@@ -419,3 +419,54 @@ int hs_fdr(hs_cell *cells, size_t n)
     }
     return HS_OK;
 }
+
+/* ------------------------------------------------------------ ranking */
+
+int hs_cmp_count(const void *a, const void *b)
+{
+    const hs_cell *x = a, *y = b;
+    if (x->x != y->x)
+        return x->x < y->x ? 1 : -1;
+    if (x->iy != y->iy)
+        return x->iy < y->iy ? -1 : 1;
+    return (x->ix > y->ix) - (x->ix < y->ix);
+}
+
+int hs_cmp_z(const void *a, const void *b)
+{
+    const hs_cell *x = a, *y = b;
+    if (x->z != y->z)
+        return x->z < y->z ? 1 : -1;
+    if (x->iy != y->iy)
+        return x->iy < y->iy ? -1 : 1;
+    return (x->ix > y->ix) - (x->ix < y->ix);
+}
+
+void hs_select_top(hs_cell *a, size_t n, size_t k, int (*cmp)(const void *, const void *))
+{
+    size_t lo = 0, hi = n; /* the k-th element lies in [lo, hi) */
+    while (hi - lo > 1 && k > lo && k < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        hs_cell pivot = a[mid], t;
+        /* three-way partition: < pivot | == pivot | > pivot */
+        size_t lt = lo, i = lo, gt = hi;
+        while (i < gt) {
+            int c = cmp(&a[i], &pivot);
+            if (c < 0) {
+                t = a[lt], a[lt] = a[i], a[i] = t;
+                lt++, i++;
+            } else if (c > 0) {
+                gt--;
+                t = a[gt], a[gt] = a[i], a[i] = t;
+            } else {
+                i++;
+            }
+        }
+        if (k <= lt)
+            hi = lt;
+        else if (k >= gt)
+            lo = gt;
+        else
+            return;
+    }
+}

@@ -132,4 +132,15 @@ int hs_classify(double z, double p);
  * NULL for a value that is not an enum hs_class. */
 const char *hs_class_name(int cls);
 
+/*
+ * Ranking a study area. hs_cmp_count: by x descending; hs_cmp_z: by z
+ * descending; ties by iy, then ix, ascending (qsort comparators).
+ * hs_select_top puts the k first cells in cmp order at the front of
+ * a[0..n-1] (in any order): quickselect, O(n) on average, so "the top 20
+ * of 100,000 cells" costs one pass, not a sort.
+ */
+int hs_cmp_count(const void *a, const void *b);
+int hs_cmp_z(const void *a, const void *b);
+void hs_select_top(hs_cell *a, size_t n, size_t k, int (*cmp)(const void *, const void *));
+
 #endif

@@ -14,6 +14,7 @@
 
 #include "analytics.h"
 #include "app.h"
+#include "cellindex.h"
 #include "filters.h"
 #include "hotspot.h"
 #include "rfc3339.h"
@@ -131,107 +132,11 @@ static int day_bound(http_req *r, const char *name, const tz_zone *zone, int64_t
     return -1;
 }
 
-static int cmp_count(const void *a, const void *b)
-{
-    const hs_cell *x = a, *y = b;
-    if (x->x != y->x)
-        return x->x < y->x ? 1 : -1;
-    if (x->iy != y->iy)
-        return x->iy < y->iy ? -1 : 1;
-    return (x->ix > y->ix) - (x->ix < y->ix);
-}
-
-static int cmp_z(const void *a, const void *b)
-{
-    const hs_cell *x = a, *y = b;
-    if (x->z != y->z)
-        return x->z < y->z ? 1 : -1;
-    if (x->iy != y->iy)
-        return x->iy < y->iy ? -1 : 1;
-    return (x->ix > y->ix) - (x->ix < y->ix);
-}
-
-/*
- * Put the k first cells in cmp order at the front (in any order):
- * quickselect, O(n) on average, so "the top 20 of 100,000 cells" costs one
- * pass, not a sort.
- */
-static void select_top(hs_cell *a, size_t n, size_t k, int (*cmp)(const void *, const void *))
-{
-    size_t lo = 0, hi = n; /* the k-th element lies in [lo, hi) */
-    while (hi - lo > 1 && k > lo && k < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        hs_cell pivot = a[mid], t;
-        /* three-way partition: < pivot | == pivot | > pivot */
-        size_t lt = lo, i = lo, gt = hi;
-        while (i < gt) {
-            int c = cmp(&a[i], &pivot);
-            if (c < 0) {
-                t = a[lt], a[lt] = a[i], a[i] = t;
-                lt++, i++;
-            } else if (c > 0) {
-                gt--;
-                t = a[gt], a[gt] = a[i], a[i] = t;
-            } else {
-                i++;
-            }
-        }
-        if (k <= lt)
-            hi = lt;
-        else if (k >= gt)
-            lo = gt;
-        else
-            return;
-    }
-}
-
-static uint64_t key_of(int32_t x, int32_t y)
-{
-    return (uint64_t)(uint32_t)x << 32 | (uint32_t)y;
-}
-
-/* A small open-addressing set/map of cells -> index in the study area. */
-struct cellmap {
-    uint64_t *keys;
-    uint32_t *vals; /* index + 1; 0 empty */
-    size_t cap;
-};
-
-static int cellmap_init(struct cellmap *m, size_t n)
-{
-    m->cap = 1024;
-    while (m->cap < n * 2)
-        m->cap *= 2;
-    m->keys = malloc(m->cap * sizeof *m->keys);
-    m->vals = calloc(m->cap, sizeof *m->vals);
-    return m->keys && m->vals ? 0 : -1;
-}
-
-static uint32_t *cellmap_slot(struct cellmap *m, uint64_t k)
-{
-    uint64_t h = k * 0x9E3779B97F4A7C15ULL;
-    size_t i = (h ^ (h >> 29)) & (m->cap - 1);
-    while (m->vals[i] && m->keys[i] != k)
-        i = (i + 1) & (m->cap - 1);
-    m->keys[i] = k;
-    return &m->vals[i];
-}
-
-/* Read-only look-up: the 1-based index stored for k, or 0. */
-static uint32_t cellmap_find(const struct cellmap *m, uint64_t k)
-{
-    uint64_t h = k * 0x9E3779B97F4A7C15ULL;
-    size_t i = (h ^ (h >> 29)) & (m->cap - 1);
-    while (m->vals[i] && m->keys[i] != k)
-        i = (i + 1) & (m->cap - 1);
-    return m->vals[i];
-}
-
 /* A whole study area: its cells (counts 0) and their index. Cached. */
 struct whole {
     hs_cell *cells;
     size_t n;
-    struct cellmap map;
+    cellindex map;
 };
 
 #define WHOLE_CACHE_MAX 8 /* at 100,000 cells an entry holds about 6 MB */
@@ -240,8 +145,7 @@ static void free_whole(const char *key, void *value, void *arg)
 {
     struct whole *w = value;
     free(w->cells);
-    free(w->map.keys);
-    free(w->map.vals);
+    cellindex_free(&w->map);
     free(w);
 }
 
@@ -322,11 +226,11 @@ static int build_whole(http_req *r, const grid *g, int32_t k, const double *bbox
         }
     }
     /* Index it, dropping a cell that a shared edge put in twice. */
-    if (cellmap_init(&w->map, n) != 0)
+    if (cellindex_init(&w->map, n) != 0)
         goto oom;
     size_t kept = 0;
     for (size_t i = 0; i < n; i++) {
-        uint32_t *slot = cellmap_slot(&w->map, key_of(w->cells[i].ix, w->cells[i].iy));
+        uint32_t *slot = cellindex_slot(&w->map, w->cells[i].ix, w->cells[i].iy);
         if (*slot)
             continue;
         w->cells[kept] = w->cells[i];
@@ -532,7 +436,7 @@ void h_hotspots(http_req *r)
         if (sp_count(st, &q, &counts, &ncounts) != 0)
             goto oom;
         for (size_t i = 0; i < ncounts; i++) {
-            uint32_t at = cellmap_find(&wa->map, key_of(counts[i].cx, counts[i].cy));
+            uint32_t at = cellindex_find(&wa->map, counts[i].cx, counts[i].cy);
             if (at) /* else outside the study area: not counted */
                 cells[at - 1].x = (double)counts[i].count;
         }
@@ -549,11 +453,11 @@ void h_hotspots(http_req *r)
         if (include_empty || cells[i].x > 0 || (gi && fabs(cells[i].z) >= 1.645))
             cells[nkept++] = cells[i];
     if (limit > 0 && (size_t)limit < nkept) {
-        select_top(cells, nkept, (size_t)limit, gi ? cmp_z : cmp_count);
+        hs_select_top(cells, nkept, (size_t)limit, gi ? hs_cmp_z : hs_cmp_count);
         nkept = (size_t)limit;
     }
     if (nkept > 1)
-        qsort(cells, nkept, sizeof *cells, gi ? cmp_z : cmp_count);
+        qsort(cells, nkept, sizeof *cells, gi ? hs_cmp_z : hs_cmp_count);
     char buf[RFC3339_BUFSZ];
     sbuf_printf(&b, "{\"type\":\"FeatureCollection\",\"method\":\"%s\",\"cell_m\":%ld,",
                 gi ? "gi" : "count", cell_m);

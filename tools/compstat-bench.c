@@ -20,43 +20,12 @@
 #include <libpq-fe.h>
 
 #include "analytics.h"
+#include "benchutil.h"
 #include "cube.h"
 #include "ingest.h"
 #include "pgbin.h"
 #include "rfc3339.h"
 #include "tz.h"
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static const char *opt(int argc, char **argv, const char *name, const char *def)
-{
-    for (int i = 1; i + 1 < argc; i++)
-        if (strcmp(argv[i], name) == 0)
-            return argv[i + 1];
-    return def;
-}
-
-static int cmp_d(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double pct(double *v, int n, double p)
-{
-    qsort(v, (size_t)n, sizeof *v, cmp_d);
-    int i = (int)(p * n + 0.999999) - 1; /* nearest rank */
-    if (i < 0)
-        i = 0;
-    if (i >= n)
-        i = n - 1;
-    return v[i];
-}
 
 /* ------------------------------------------------------------ HTTP */
 

@@ -37,6 +37,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "benchutil.h"
+#include "cellindex.h"
 #include "compstat.h"
 #include "cube.h"
 #include "grid.h"
@@ -165,38 +167,6 @@ static void gen_next(struct gen *g, struct incident *in)
 
 /* ------------------------------------------------------------ helpers */
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static const char *opt(int argc, char **argv, const char *name, const char *def)
-{
-    for (int i = 1; i + 1 < argc; i++)
-        if (strcmp(argv[i], name) == 0)
-            return argv[i + 1];
-    return def;
-}
-
-static int cmp_d(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double pct(double *v, int n, double p) /* nearest rank, as compstat-bench */
-{
-    qsort(v, (size_t)n, sizeof *v, cmp_d);
-    int i = (int)(p * n + 0.999999) - 1;
-    if (i < 0)
-        i = 0;
-    if (i >= n)
-        i = n - 1;
-    return v[i];
-}
-
 /* VmRSS / VmHWM of this process, MiB. */
 static double proc_mib(const char *field)
 {
@@ -235,42 +205,12 @@ static int64_t local_day(const tz_zone *z, int64_t t)
 
 /* ------------------------------------------------------------ hotspots, as routes_hotspots.c */
 
-static uint64_t key_of(int32_t x, int32_t y)
-{
-    return (uint64_t)(uint32_t)x << 32 | (uint32_t)y;
-}
-
-struct cellmap {
-    uint64_t *keys;
-    uint32_t *vals; /* index + 1; 0 empty */
-    size_t cap;
-};
-
-static uint32_t *cellmap_slot(struct cellmap *m, uint64_t k)
-{
-    uint64_t h = k * 0x9E3779B97F4A7C15ULL;
-    size_t i = (h ^ (h >> 29)) & (m->cap - 1);
-    while (m->vals[i] && m->keys[i] != k)
-        i = (i + 1) & (m->cap - 1);
-    m->keys[i] = k;
-    return &m->vals[i];
-}
-
-static uint32_t cellmap_find(const struct cellmap *m, uint64_t k)
-{
-    uint64_t h = k * 0x9E3779B97F4A7C15ULL;
-    size_t i = (h ^ (h >> 29)) & (m->cap - 1);
-    while (m->vals[i] && m->keys[i] != k)
-        i = (i + 1) & (m->cap - 1);
-    return m->vals[i];
-}
-
 /* The study area of a bbox (cells whose centre lies in it), indexed: what
    the daemon builds once and caches. */
 struct whole {
     hs_cell *cells;
     size_t n;
-    struct cellmap map;
+    cellindex map;
 };
 
 static int whole_build(const grid *g, const double bbox[4], struct whole *w)
@@ -281,12 +221,7 @@ static int whole_build(const grid *g, const double bbox[4], struct whole *w)
     grid_cell(g, bbox[2], bbox[3], &x1, &y1);
     size_t cap = (size_t)(x1 - x0 + 1) * (size_t)(y1 - y0 + 1);
     w->cells = calloc(cap, sizeof *w->cells);
-    w->map.cap = 1024;
-    while (w->map.cap < cap * 2)
-        w->map.cap *= 2;
-    w->map.keys = malloc(w->map.cap * sizeof *w->map.keys);
-    w->map.vals = calloc(w->map.cap, sizeof *w->map.vals);
-    if (!w->cells || !w->map.keys || !w->map.vals)
+    if (w->cells == NULL || cellindex_init(&w->map, cap) != 0)
         return -1;
     for (int32_t cy = y0; cy <= y1; cy++) {
         for (int32_t cx = x0; cx <= x1; cx++) {
@@ -294,7 +229,7 @@ static int whole_build(const grid *g, const double bbox[4], struct whole *w)
             grid_center(g, cx, cy, 1, &lon, &lat);
             if (lon < bbox[0] || lon > bbox[2] || lat < bbox[1] || lat > bbox[3])
                 continue;
-            uint32_t *slot = cellmap_slot(&w->map, key_of(cx, cy));
+            uint32_t *slot = cellindex_slot(&w->map, cx, cy);
             if (*slot)
                 continue;
             w->cells[w->n].ix = cx;
@@ -303,55 +238,6 @@ static int whole_build(const grid *g, const double bbox[4], struct whole *w)
         }
     }
     return 0;
-}
-
-static int cmp_count(const void *a, const void *b)
-{
-    const hs_cell *x = a, *y = b;
-    if (x->x != y->x)
-        return x->x < y->x ? 1 : -1;
-    if (x->iy != y->iy)
-        return x->iy < y->iy ? -1 : 1;
-    return (x->ix > y->ix) - (x->ix < y->ix);
-}
-
-static int cmp_z(const void *a, const void *b)
-{
-    const hs_cell *x = a, *y = b;
-    if (x->z != y->z)
-        return x->z < y->z ? 1 : -1;
-    if (x->iy != y->iy)
-        return x->iy < y->iy ? -1 : 1;
-    return (x->ix > y->ix) - (x->ix < y->ix);
-}
-
-/* routes_hotspots.c's select_top: the k first in cmp order at the front. */
-static void select_top(hs_cell *a, size_t n, size_t k, int (*cmp)(const void *, const void *))
-{
-    size_t lo = 0, hi = n;
-    while (hi - lo > 1 && k > lo && k < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        hs_cell pivot = a[mid], t;
-        size_t lt = lo, i = lo, gt = hi;
-        while (i < gt) {
-            int c = cmp(&a[i], &pivot);
-            if (c < 0) {
-                t = a[lt], a[lt] = a[i], a[i] = t;
-                lt++, i++;
-            } else if (c > 0) {
-                gt--;
-                t = a[gt], a[gt] = a[i], a[i] = t;
-            } else {
-                i++;
-            }
-        }
-        if (k <= lt)
-            hi = lt;
-        else if (k >= gt)
-            lo = gt;
-        else
-            return;
-    }
 }
 
 /* ------------------------------------------------------------ the questions */
@@ -441,7 +327,7 @@ static int ask(struct ctx *x, int q)
         }
         memcpy(cells, x->wa.cells, n * sizeof *cells);
         for (size_t i = 0; i < ncounts; i++) {
-            uint32_t at = cellmap_find(&x->wa.map, key_of(counts[i].cx, counts[i].cy));
+            uint32_t at = cellindex_find(&x->wa.map, counts[i].cx, counts[i].cy);
             if (at)
                 cells[at - 1].x = (double)counts[i].count;
         }
@@ -455,10 +341,10 @@ static int ask(struct ctx *x, int q)
             if (cells[i].x > 0 || fabs(cells[i].z) >= 1.645)
                 cells[kept++] = cells[i];
         if (kept > 20) {
-            select_top(cells, kept, 20, cmp_z);
+            hs_select_top(cells, kept, 20, hs_cmp_z);
             kept = 20;
         }
-        qsort(cells, kept, sizeof *cells, cmp_z);
+        qsort(cells, kept, sizeof *cells, hs_cmp_z);
         x->sink += kept ? (uint64_t)(cells[0].z * 1000) : 0;
         free(cells);
         return 0;
@@ -486,10 +372,10 @@ static int ask(struct ctx *x, int q)
         }
         free(counts);
         if (n > 20) {
-            select_top(cells, n, 20, cmp_count);
+            hs_select_top(cells, n, 20, hs_cmp_count);
             n = 20;
         }
-        qsort(cells, n, sizeof *cells, cmp_count);
+        qsort(cells, n, sizeof *cells, hs_cmp_count);
         x->sink += n ? (uint64_t)cells[0].x : 0;
         free(cells);
         return 0;
@@ -863,8 +749,7 @@ int main(int argc, char **argv)
     fflush(stdout);
 
     free(x.wa.cells);
-    free(x.wa.map.keys);
-    free(x.wa.map.vals);
+    cellindex_free(&x.wa.map);
     cube_free(c);
     sp_free(sp);
     rt_free(rt);

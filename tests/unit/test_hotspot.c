@@ -12,6 +12,8 @@
 #include "unit.h"
 
 #include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #define EPS 1e-12
@@ -711,9 +713,45 @@ static void test_timing_100k(void)
     free(c);
 }
 
+/* hs_select_top puts exactly the k first cells of a full sort in front,
+   for both rankings, with ties in the key (broken by iy, ix). */
+static void test_select_top_vs_sort(void)
+{
+    enum { N = 700 };
+    static hs_cell a[N], sorted[N], front[N];
+    uint64_t st = 99;
+    for (int round = 0; round < 40; round++) {
+        size_t n = (size_t)(round == 0 ? 0 : round == 1 ? 1 : 2 + (round * 37) % (N - 2));
+        for (size_t i = 0; i < n; i++) {
+            st = st * 6364136223846793005ULL + 1442695040888963407ULL;
+            memset(&a[i], 0, sizeof a[i]);
+            a[i].ix = (int32_t)(i % 29) - 14;
+            a[i].iy = (int32_t)(i / 29);
+            a[i].x = (double)((st >> 40) % 7);          /* many ties */
+            a[i].z = (double)((int)((st >> 20) % 9) - 4) / 2.0;
+        }
+        for (int by = 0; by < 2; by++) {
+            int (*cmp)(const void *, const void *) = by ? hs_cmp_z : hs_cmp_count;
+            memcpy(sorted, a, n * sizeof *a);
+            qsort(sorted, n, sizeof *a, cmp);
+            size_t ks[] = {0, 1, 5, 20, n ? n - 1 : 0, n, n + 3};
+            for (size_t t = 0; t < sizeof ks / sizeof ks[0]; t++) {
+                size_t k = ks[t], m = k < n ? k : n;
+                memcpy(front, a, n * sizeof *a);
+                hs_select_top(front, n, k, cmp);
+                qsort(front, m, sizeof *a, cmp);
+                int same = 1;
+                for (size_t i = 0; i < m; i++)
+                    same &= front[i].ix == sorted[i].ix && front[i].iy == sorted[i].iy;
+                CHECK(same);
+            }
+        }
+    }
+}
+
 UNIT_MAIN(UNIT(test_block3_centre), UNIT(test_strip), UNIT(test_single_nonzero),
           UNIT(test_l_shape), UNIT(test_classes_in_area), UNIT(test_all_zero),
           UNIT(test_tiny_areas), UNIT(test_errors), UNIT(test_coordinate_extremes),
           UNIT(test_random_vs_reference), UNIT(test_p_values), UNIT(test_classes),
           UNIT(test_fdr_by_hand), UNIT(test_fdr_vs_sort), UNIT(test_fdr_after_gistar),
-          UNIT(test_timing_100k))
+          UNIT(test_timing_100k), UNIT(test_select_top_vs_sort))
