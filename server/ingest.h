@@ -33,8 +33,8 @@
  * batch size. The main query's join with `incidents old` reads the rows
  * as they were before the statement (every part of it sees the same
  * snapshot), which tells a new incident from a changed or an identical
- * repost, and a PATCH whose expected version moved on. Also printed by `compstat-bench --print-upsert` for
- * `tools/bench upsert`.
+ * repost, and a PATCH whose expected version moved on. Also printed by
+ * `compstat-bench --print-upsert` for `tools/bench upsert`.
  */
 #define INGEST_NPARAMS 21
 #define INGEST_UPSERT_SQL \

@@ -310,9 +310,9 @@ static int ask(struct ctx *x, int q)
         int64_t tenths = 0;
         for (int c = 0; c < 9; c++)
             for (int p = 0; p < 3; p++) {
-                compstat_pct_change(counts[c * 6 + p * 2], counts[c * 6 + p * 2 + 1], &tenths);
-                x->sink += (uint64_t)tenths +
-                           (uint64_t)(compstat_z(counts[c * 6 + p * 2], counts[c * 6 + p * 2 + 1]) * 100);
+                uint64_t now = counts[c * 6 + p * 2], before = counts[c * 6 + p * 2 + 1];
+                compstat_pct_change(now, before, &tenths);
+                x->sink += (uint64_t)tenths + (uint64_t)(compstat_z(now, before) * 100);
             }
         return 0;
     }
