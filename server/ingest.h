@@ -86,10 +86,15 @@
     STORE_COLS("up") ", " STORE_COLS("old") " FROM v" \
     " LEFT JOIN up ON up.source = v.source AND up.external_id = v.external_id" \
     /* The row as it was: every part of one statement reads the same \
-       snapshot, taken before `up` changed anything. One index probe per \
-       incident (a join with a CTE of the old rows was planned as a nested \
-       loop over both lists: quadratic in the batch's updates). */ \
-    " LEFT JOIN incidents old ON old.source = v.source AND old.external_id = v.external_id" \
+       snapshot, taken before `up` changed anything. One probe of the \
+       identity index per incident, whatever the table's size when the \
+       plan was cached (OFFSET 0 keeps the planner from turning it into a \
+       join: a join with a CTE of the old rows was planned as a nested loop \
+       over both lists, quadratic in a batch's updates; a plain join, \
+       planned on an empty table, as a hash join over a scan of the whole \
+       table, a cost growing with it). */ \
+    " LEFT JOIN LATERAL (SELECT * FROM incidents o WHERE o.source = v.source" \
+    "  AND o.external_id = v.external_id OFFSET 0) old ON true" \
     " ORDER BY v.ord"
 
 typedef struct ingest_item ingest_item;
