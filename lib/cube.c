@@ -255,7 +255,6 @@ static int32_t slot_of(int64_t t)
     return (int32_t)q;
 }
 
-/* First index with slot[i] >= v. */
 /* The first index in [lo, hi) whose slot is >= v (hi when none). */
 static uint32_t lower_bound_in(const struct series *s, uint32_t lo, uint32_t hi, int64_t v)
 {
@@ -269,6 +268,7 @@ static uint32_t lower_bound_in(const struct series *s, uint32_t lo, uint32_t hi,
     return lo;
 }
 
+/* First index with slot[i] >= v. */
 static uint32_t lower_bound(const struct series *s, int64_t v)
 {
     return lower_bound_in(s, 0, s->n, v);
