@@ -821,6 +821,17 @@ static uint32_t gallop(const struct series *s, uint32_t lo, uint32_t hi, int64_t
     return lower_bound_in(s, base, base + step < hi ? base + step : hi, v);
 }
 
+/* The zone's offset at t, for instants visited in order: looked up again
+   only past the stretch of the last look-up (*next_change starts at
+   INT64_MIN). No zone: the offset stays 0. */
+static void offset_at(const tz_zone *z, int64_t t, int *off, int64_t *next_change)
+{
+    if (z && (*next_change == INT64_MIN || t >= *next_change)) {
+        *off = tz_offset(z, t);
+        *next_change = tz_next_change(z, t);
+    }
+}
+
 /* The grouping table of a query: open addressing on the cell's key. */
 struct groups {
     cube_cell *cells;
@@ -957,10 +968,7 @@ static int visit(const cube *c, const cube_question *q, const struct series *s,
         uint32_t m = i;
         while (m < j) {
             int64_t t = (int64_t)s->slot[m] * CUBE_SLOT;
-            if (q->zone && (next_change == INT64_MIN || t >= next_change)) {
-                off = tz_offset(q->zone, t);
-                next_change = tz_next_change(q->zone, t);
-            }
+            offset_at(q->zone, t, &off, &next_change);
             key.bucket = cube_bucket_start(t + off, q->granularity);
             int64_t end = bucket_next(key.bucket, q->granularity) - off;
             if (q->zone && next_change < end)
@@ -978,10 +986,7 @@ static int visit(const cube *c, const cube_question *q, const struct series *s,
        stretch between transitions. */
     for (uint32_t m = i; m < j; m++) {
         int64_t t = (int64_t)s->slot[m] * CUBE_SLOT;
-        if (q->zone && (next_change == INT64_MIN || t >= next_change)) {
-            off = tz_offset(q->zone, t);
-            next_change = tz_next_change(q->zone, t);
-        }
+        offset_at(q->zone, t, &off, &next_change);
         int64_t local = t + off;
         uint64_t n = cell_count(s, m);
         if (q->by & CUBE_BY_HOUR_OF_DAY)
