@@ -76,6 +76,8 @@ int rfc3339_parse_date(const char *s, int *y, int *m, int *d)
     const char *p = s;
     if (s == NULL || parse_ymd(&p, y, m, d) != 0 || *p != '\0')
         return -1;
+    if (*y < 1900 || *y > 2199)
+        return -1; /* the years rfc3339_parse accepts */
     return 0;
 }
 

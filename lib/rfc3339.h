@@ -39,8 +39,9 @@ int rfc3339_days_in_month(int64_t y, int m);
 int rfc3339_parse(const char *s, int64_t *out);
 
 /*
- * Parse a local calendar date "YYYY-MM-DD". Returns 0 and sets y, m, d, or
- * -1 when the string is not exactly such a valid date.
+ * Parse a local calendar date "YYYY-MM-DD" of the years 1900..2199 (those
+ * of RFC3339_MIN..RFC3339_MAX). Returns 0 and sets y, m, d, or -1 when the
+ * string is not exactly such a valid date.
  */
 int rfc3339_parse_date(const char *s, int *y, int *m, int *d);
 

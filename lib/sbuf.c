@@ -139,11 +139,19 @@ void sbuf_csv_field(sbuf *b, const char *s)
 {
     if (s == NULL)
         return;
+    /* A spreadsheet runs a cell that starts with one of these as a
+       formula: a quote first makes it text (OWASP, "CSV Injection"). */
+    int formula = s[0] == '=' || s[0] == '+' || s[0] == '-' || s[0] == '@' || s[0] == '\t' ||
+                  s[0] == '\r';
     if (strpbrk(s, ",\"\r\n") == NULL) {
+        if (formula)
+            sbuf_putc(b, '\'');
         sbuf_puts(b, s);
         return;
     }
     sbuf_putc(b, '"');
+    if (formula)
+        sbuf_putc(b, '\'');
     for (; *s; s++) {
         if (*s == '"')
             sbuf_putc(b, '"');

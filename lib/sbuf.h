@@ -54,7 +54,13 @@ void sbuf_array_end(sbuf *b);
 /* A JSON string literal (quoted, escaped); NULL -> null. */
 void sbuf_json_str(sbuf *b, const char *s);
 
-/* CSV field (RFC 4180): quoted when it holds ',', '"', CR or LF. */
+/*
+ * CSV field (RFC 4180): quoted when it holds ',', '"', CR or LF. A field
+ * that begins with '=', '+', '-', '@', tab or CR gets a "'" first, so that
+ * spreadsheets show it as text instead of running it as a formula (OWASP's
+ * advice on CSV injection). Numbers meant as numbers are not written
+ * through here.
+ */
 void sbuf_csv_field(sbuf *b, const char *s);
 
 #endif

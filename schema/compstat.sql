@@ -49,7 +49,7 @@ CREATE TABLE offenses (
 CREATE TYPE incident_status AS ENUM
     ('open', 'dispatched', 'en_route', 'on_scene', 'cleared', 'unfounded', 'cancelled');
 
--- One row per incident; (source, external_id) is its identity. version
+-- One row per incident; (agency, source, external_id) is its identity (0005). version
 -- counts committed changes (1 on insert), which PATCH uses for optimistic
 -- concurrency. counted_at is the cube's counting time.
 CREATE TABLE incidents (
@@ -74,7 +74,7 @@ CREATE TABLE incidents (
     version       integer NOT NULL DEFAULT 1,
     created_at    timestamptz NOT NULL DEFAULT now(),
     updated_at    timestamptz NOT NULL DEFAULT now(),
-    CONSTRAINT incidents_identity UNIQUE (source, external_id),
+    CONSTRAINT incidents_identity UNIQUE (agency_id, source, external_id),
     CONSTRAINT incidents_time_required CHECK (occurred_at IS NOT NULL OR received_at IS NOT NULL),
     CONSTRAINT incidents_place_required CHECK (geom IS NOT NULL OR precinct_id IS NOT NULL),
     -- Lifecycle times never go backwards (GREATEST ignores NULLs, and a

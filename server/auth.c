@@ -21,6 +21,12 @@ struct cached {
 };
 
 static strmap *cache;
+static void (*changed_hook)(void);
+
+void auth_on_tokens_changed(void (*fn)(void))
+{
+    changed_hook = fn;
+}
 
 struct pending {
     http_req *r;
@@ -224,6 +230,8 @@ static void on_tokens_changed(void *arg, const char *channel, const char *payloa
     } else if (payload == NULL || *payload == '\0') {
         auth_free_cache();
     }
+    if (changed_hook)
+        changed_hook(); /* e.g. the revoked token's open streams end */
 }
 
 static void on_listen(void *arg, PGresult *res, const char *error)
@@ -237,4 +245,6 @@ void auth_watch(db_conn *db)
     db_on_notify(db, on_tokens_changed, NULL);
     auth_free_cache(); /* whatever changed while the connection was down */
     db_query(db, "LISTEN compstat_tokens", 0, NULL, on_listen, NULL);
+    if (changed_hook)
+        changed_hook();
 }

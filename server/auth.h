@@ -35,4 +35,11 @@ void auth_free_cache(void);
  */
 void auth_watch(db_conn *db);
 
+/*
+ * fn runs after every token change auth_watch hears of, and whenever the
+ * watch (re)connects: what holds a principal longer than a request (live
+ * streams) re-validates it there. Set once at start-up.
+ */
+void auth_on_tokens_changed(void (*fn)(void));
+
 #endif

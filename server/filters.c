@@ -3,6 +3,8 @@
  */
 #include "filters.h"
 
+#include <errno.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -90,7 +92,7 @@ int filter_bound(http_req *r, const char *name, const tz_zone *zone, int64_t qua
         *out = tz_utc(zone, rfc3339_days_from_civil(y, m, d) * 86400);
     } else if (rfc3339_parse(v, out) != 0) {
         http_reply_error(r, 422, "invalid_field", name,
-                         "%s must be an RFC 3339 time with offset or a date YYYY-MM-DD", name);
+                         "%s must be an RFC 3339 time with offset or a date YYYY-MM-DD, years 1900 to 2199", name);
         return -1;
     }
     if (*out % quantum != 0) {
@@ -133,4 +135,62 @@ int filter_priorities(http_req *r, const char *param, unsigned *bits)
         if (p[1] == '\0')
             return 0;
     }
+}
+
+/* One number of a bbox: a plain decimal (digits, '.', sign, exponent). */
+static int bbox_number(const char *s, size_t n, double *out)
+{
+    char buf[64];
+    if (n == 0 || n >= sizeof buf)
+        return -1;
+    for (size_t i = 0; i < n; i++)
+        if (!((s[i] >= '0' && s[i] <= '9') || s[i] == '.' || s[i] == '-' || s[i] == '+' ||
+              s[i] == 'e' || s[i] == 'E'))
+            return -1;
+    memcpy(buf, s, n);
+    buf[n] = '\0';
+    char *end;
+    errno = 0;
+    *out = strtod(buf, &end);
+    return *end == '\0' && errno == 0 && isfinite(*out) ? 0 : -1;
+}
+
+int filter_bbox(http_req *r, const char *param, const char *v, int zero_width_ok,
+                double out[4])
+{
+    const char *p = v;
+    int ok = 1;
+    for (int i = 0; i < 4 && ok; i++) {
+        const char *comma = strchr(p, ',');
+        size_t n = comma ? (size_t)(comma - p) : strlen(p);
+        ok = bbox_number(p, n, &out[i]) == 0 && ((i < 3) == (comma != NULL));
+        p = comma ? comma + 1 : p + n;
+    }
+    if (ok)
+        ok = out[0] >= -180 && out[2] <= 180 && out[1] >= -90 && out[3] <= 90 &&
+             (zero_width_ok ? out[0] <= out[2] && out[1] <= out[3]
+                            : out[0] < out[2] && out[1] < out[3]);
+    if (!ok) {
+        http_reply_error(r, 422, "invalid_field", param,
+                         "%s must be minlon,minlat,maxlon,maxlat: four finite numbers in WGS84 "
+                         "(longitudes -180..180, latitudes -90..90), minimum %s maximum",
+                         param, zero_width_ok ? "at most" : "below");
+        return -1;
+    }
+    return 0;
+}
+
+int filter_id(const char *s, long long *out)
+{
+    size_t n = strlen(s);
+    if (n < 1 || n > 18 || s[0] == '0')
+        return 0;
+    long long v = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return 0;
+        v = v * 10 + (s[i] - '0');
+    }
+    *out = v;
+    return 1;
 }

@@ -37,6 +37,21 @@ int filter_bound(http_req *r, const char *name, const tz_zone *zone, int64_t qua
  */
 void filter_scope(const http_req *r, uint8_t *mask, int32_t n, int had_filter);
 
+/*
+ * A bbox "minlon,minlat,maxlon,maxlat": four finite decimal numbers in
+ * WGS84 range with min <= max (min < max unless zero_width_ok). 0, or -1
+ * after replying 422 naming param. (strtod alone would take "nan", "inf"
+ * and hex floats, and NaN passes every range comparison.)
+ */
+int filter_bbox(http_req *r, const char *param, const char *v, int zero_width_ok,
+                double out[4]);
+
+/*
+ * A positive integer id written canonically: ASCII digits only, no sign,
+ * no leading zero, no spaces, at most 18 digits. 1 and *out, or 0.
+ */
+int filter_id(const char *s, long long *out);
+
 /* A comma list of priorities 0..9 into bits (p + 1). 0, or -1 after replying. */
 int filter_priorities(http_req *r, const char *param, unsigned *bits);
 

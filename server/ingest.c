@@ -287,12 +287,8 @@ static void on_result(void *arg, PGresult *res, const char *error)
             }
             continue;
         }
-        int old_agency = atoi(PQgetvalue(res, r, 3));
         int old_version = atoi(PQgetvalue(res, r, 4));
-        if (old_agency != it->agency_id) {
-            set_error(it, 409, "conflict", "external_id",
-                      "this source and external_id belong to another agency's incident");
-        } else if (it->version > 1 && old_version != it->version - 1) {
+        if (it->version > 1 && old_version != it->version - 1) {
             it->conflict = 1;
             set_error(it, 409, "conflict", NULL, "the incident changed meanwhile");
         } else {
@@ -307,7 +303,7 @@ static void on_result(void *arg, PGresult *res, const char *error)
 
 static void identity_key(const ingest_item *it, char *buf, size_t n)
 {
-    snprintf(buf, n, "%s\x1f%s", it->inc.source, it->inc.external_id);
+    snprintf(buf, n, "%d\x1f%s\x1f%s", it->agency_id, it->inc.source, it->inc.external_id);
 }
 
 static void flush(struct ingest *g)

@@ -56,7 +56,7 @@
     "   to_timestamp(t_enr), to_timestamp(t_ons), to_timestamp(t_clr)," \
     "   ARRAY(SELECT json_array_elements_text(units::json)), version" \
     "  FROM v ORDER BY ord" \
-    "  ON CONFLICT (source, external_id) DO UPDATE SET" \
+    "  ON CONFLICT (agency_id, source, external_id) DO UPDATE SET" \
     "   precinct_id = EXCLUDED.precinct_id, offense_id = EXCLUDED.offense_id," \
     "   priority = EXCLUDED.priority, status = EXCLUDED.status, geom = EXCLUDED.geom," \
     "   address = EXCLUDED.address, occurred_at = EXCLUDED.occurred_at," \
@@ -64,8 +64,7 @@
     "   en_route_at = EXCLUDED.en_route_at, on_scene_at = EXCLUDED.on_scene_at," \
     "   cleared_at = EXCLUDED.cleared_at, units = EXCLUDED.units," \
     "   version = i.version + 1, updated_at = now()" \
-    "  WHERE i.agency_id = EXCLUDED.agency_id" \
-    "   AND (EXCLUDED.version = 1 OR i.version = EXCLUDED.version - 1)" \
+    "  WHERE (EXCLUDED.version = 1 OR i.version = EXCLUDED.version - 1)" \
     "   AND (i.precinct_id, i.offense_id, i.priority, i.status, i.geom, i.address," \
     "        i.occurred_at, i.received_at, i.dispatched_at, i.en_route_at, i.on_scene_at," \
     "        i.cleared_at, i.units)" \
@@ -81,10 +80,12 @@
     "   CASE WHEN up.version = 1 THEN 'incident.create' ELSE 'incident.update' END," \
     "   up.id::text, jsonb_build_object('source', up.source, 'external_id', up.external_id," \
     "   'precinct_id', up.precinct_id, 'version', up.version)" \
-    "  FROM up JOIN v ON v.source = up.source AND v.external_id = up.external_id)" \
+    "  FROM up JOIN v ON v.agency_id = up.agency_id AND v.source = up.source" \
+    "   AND v.external_id = up.external_id)" \
     " SELECT v.ord, old.id IS NULL, up.id IS NOT NULL, old.agency_id, old.version, " \
     STORE_COLS("up") ", " STORE_COLS("old") " FROM v" \
-    " LEFT JOIN up ON up.source = v.source AND up.external_id = v.external_id" \
+    " LEFT JOIN up ON up.agency_id = v.agency_id AND up.source = v.source" \
+    "  AND up.external_id = v.external_id" \
     /* The row as it was: every part of one statement reads the same \
        snapshot, taken before `up` changed anything. One probe of the \
        identity index per incident, whatever the table's size when the \
@@ -93,7 +94,8 @@
        over both lists, quadratic in a batch's updates; a plain join, \
        planned on an empty table, as a hash join over a scan of the whole \
        table, a cost growing with it). */ \
-    " LEFT JOIN LATERAL (SELECT * FROM incidents o WHERE o.source = v.source" \
+    " LEFT JOIN LATERAL (SELECT * FROM incidents o WHERE o.agency_id = v.agency_id" \
+    "  AND o.source = v.source" \
     "  AND o.external_id = v.external_id OFFSET 0) old ON true" \
     " ORDER BY v.ord"
 

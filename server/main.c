@@ -198,6 +198,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "compstatd: out of memory at start-up\n");
         return 1;
     }
+    auth_on_tokens_changed(stream_check_tokens); /* a revoked token's streams end */
     if (app.cfg.tls_cert[0] || app.cfg.tls_key[0]) {
         if (!app.cfg.tls_cert[0] || !app.cfg.tls_key[0]) {
             fprintf(stderr, "compstatd: tls_cert and tls_key go together\n");

@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "app.h"
-#include "jsondepth.h"
+#include "jsonin.h"
 #include "log.h"
 #include "qs.h"
 
@@ -20,13 +20,19 @@ cJSON *req_json_object(http_req *r)
     }
     size_t len;
     char *body = http_body(r, &len);
-    cJSON *doc = body && json_depth(body, len) <= JSON_MAX_DEPTH
-                     ? cJSON_ParseWithLength(body, len)
-                     : NULL;
+    if (body == NULL) {
+        http_reply_error(r, 500, "internal", NULL, "out of memory");
+        return NULL;
+    }
+    json_in_error je;
+    cJSON *doc = json_in_parse(body, len, &je);
     free(body);
     if (doc == NULL || !cJSON_IsObject(doc)) {
+        if (doc == NULL)
+            http_reply_error(r, 400, "malformed_json", NULL, "the body holds %s", je.message);
+        else
+            http_reply_error(r, 400, "malformed_json", NULL, "the body must be a JSON object");
         cJSON_Delete(doc);
-        http_reply_error(r, 400, "malformed_json", NULL, "the body must be a JSON object");
         return NULL;
     }
     return doc;

@@ -501,7 +501,7 @@ void h_compstat(http_req *r)
         int y, m, d;
         if (rfc3339_parse_date(we, &y, &m, &d) != 0) {
             http_reply_error(r, 422, "invalid_field", "week_ending",
-                             "week_ending must be a date YYYY-MM-DD");
+                             "week_ending must be a date YYYY-MM-DD, years 1900 to 2199");
             return;
         }
         wday = rfc3339_days_from_civil(y, m, d);

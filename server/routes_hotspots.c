@@ -327,16 +327,8 @@ void h_hotspots(http_req *r)
         return;
     }
     double bbox[4];
-    if (bv) {
-        char tail;
-        if (sscanf(bv, "%lf,%lf,%lf,%lf%c", &bbox[0], &bbox[1], &bbox[2], &bbox[3], &tail) != 4 ||
-            bbox[0] < -180 || bbox[2] > 180 || bbox[1] < -90 || bbox[3] > 90 ||
-            bbox[0] >= bbox[2] || bbox[1] >= bbox[3]) {
-            http_reply_error(r, 422, "invalid_field", "bbox",
-                             "bbox must be minlon,minlat,maxlon,maxlat in WGS84");
-            return;
-        }
-    }
+    if (bv && filter_bbox(r, "bbox", bv, 0, bbox) != 0)
+        return;
 
     /* Precincts: chosen (or all the token sees), as a mask for the counts. */
     int32_t np = ref_precinct_max(app.ref) + 1, no = ref_offense_max(app.ref) + 1;

@@ -12,7 +12,7 @@
 #include <string.h>
 
 #include "app.h"
-#include "jsondepth.h"
+#include "jsonin.h"
 #include "filters.h"
 #include "ingest.h"
 #include "log.h"
@@ -105,7 +105,7 @@ struct post {
 static void post_free(void *arg)
 {
     struct post *p = arg;
-    for (size_t i = 0; i < p->n; i++)
+    for (size_t i = 0; p->items && i < p->n; i++)
         ingest_item_clear(&p->items[i]);
     free(p->items);
     free(p);
@@ -212,12 +212,6 @@ void h_incidents_post(http_req *r)
         http_reply_error(r, 500, "internal", NULL, "out of memory");
         return;
     }
-    if (memchr(body, '\0', len) != NULL || strstr(body, "\\u0000") != NULL) {
-        /* cJSON ends a string at NUL: two identities would collide. */
-        free(body);
-        http_reply_error(r, 400, "malformed_json", NULL, "the body contains a NUL character");
-        return;
-    }
     struct post *p = calloc(1, sizeof *p);
     if (p == NULL) {
         free(body);
@@ -229,42 +223,39 @@ void h_incidents_post(http_req *r)
     r->state_free = post_free;
     size_t maxn = (size_t)app.cfg.max_batch_lines;
 
-    if (json_depth(body, len) > JSON_MAX_DEPTH) {
-        free(body);
-        http_reply_error(r, 400, "malformed_json", NULL, "JSON nested deeper than %d levels",
-                         JSON_MAX_DEPTH);
-        return;
-    }
     if (!ndjson) {
-        cJSON *doc = cJSON_ParseWithLength(body, len);
+        /* Exactly one value: anything after it would be dropped unseen. */
+        json_in_error je;
+        cJSON *doc = json_in_parse(body, len, &je);
         free(body);
         if (doc == NULL) {
-            http_reply_error(r, 400, "malformed_json", NULL, "the body is not valid JSON");
+            http_reply_error(r, 400, "malformed_json", NULL, "the body holds %s", je.message);
             return;
         }
+        size_t n = 1;
         if (cJSON_IsArray(doc)) {
-            p->n = (size_t)cJSON_GetArraySize(doc);
+            n = (size_t)cJSON_GetArraySize(doc);
         } else if (cJSON_IsObject(doc)) {
             p->single = 1;
-            p->n = 1;
         } else {
             cJSON_Delete(doc);
             http_reply_error(r, 400, "malformed_json", NULL,
                              "the body must be an incident object or an array of them");
             return;
         }
-        if (p->n > maxn) {
+        if (n > maxn) {
             cJSON_Delete(doc);
             http_reply_error(r, 413, "too_many_incidents", NULL,
-                             "at most %zu incidents per request", maxn);
+                             "at most %zu incidents per request, this one holds %zu", maxn, n);
             return;
         }
-        p->items = calloc(p->n ? p->n : 1, sizeof *p->items);
+        p->items = calloc(n ? n : 1, sizeof *p->items);
         if (p->items == NULL) {
             cJSON_Delete(doc);
             http_reply_error(r, 500, "internal", NULL, "out of memory");
             return;
         }
+        p->n = n; /* only now: post_free clears p->n items */
         if (p->single) {
             prepare(p, 0, doc);
         } else {
@@ -274,13 +265,15 @@ void h_incidents_post(http_req *r)
         }
         cJSON_Delete(doc);
     } else {
-        /* NDJSON: one incident per non-blank line. */
+        /* NDJSON: one incident per non-blank line, lines end at LF (an
+           optional CR before it is whitespace). A line that is not exactly
+           one JSON value is that line's error: nothing on it is stored. */
         size_t lines = 0;
         for (size_t i = 0; i < len;) {
             char *nl = memchr(body + i, '\n', len - i);
             size_t end = nl ? (size_t)(nl - body) : len;
             for (size_t k = i; k < end; k++)
-                if (body[k] != ' ' && body[k] != '\t' && body[k] != '\r') {
+                if (!json_in_space(body[k])) {
                     lines++;
                     break;
                 }
@@ -289,34 +282,40 @@ void h_incidents_post(http_req *r)
         if (lines > maxn) {
             free(body);
             http_reply_error(r, 413, "too_many_incidents", NULL,
-                             "at most %zu incidents per request", maxn);
+                             "at most %zu incidents per request, this one holds %zu lines",
+                             maxn, lines);
             return;
         }
-        p->n = lines;
         p->items = calloc(lines ? lines : 1, sizeof *p->items);
         if (p->items == NULL) {
             free(body);
             http_reply_error(r, 500, "internal", NULL, "out of memory");
             return;
         }
-        size_t idx = 0;
+        p->n = lines;
+        size_t idx = 0, lineno = 0;
         for (size_t i = 0; i < len && idx < lines;) {
             char *nl = memchr(body + i, '\n', len - i);
             size_t end = nl ? (size_t)(nl - body) : len;
+            lineno++;
             int blank = 1;
             for (size_t k = i; k < end; k++)
-                if (body[k] != ' ' && body[k] != '\t' && body[k] != '\r')
+                if (!json_in_space(body[k]))
                     blank = 0;
             if (!blank) {
-                cJSON *doc = cJSON_ParseWithLength(body + i, end - i);
+                json_in_error je;
+                cJSON *doc = json_in_parse(body + i, end - i, &je);
                 ingest_item *it = &p->items[idx];
                 it->owner = p;
                 it->index = idx;
                 it->done = post_item_done;
-                if (doc == NULL)
-                    parse_error_item(p, idx, "this line is not valid JSON");
-                else
+                if (doc == NULL) {
+                    char msg[220];
+                    snprintf(msg, sizeof msg, "line %zu holds %s", lineno, je.message);
+                    parse_error_item(p, idx, msg);
+                } else {
                     prepare(p, idx, doc);
+                }
                 cJSON_Delete(doc);
                 idx++;
             }
@@ -442,11 +441,14 @@ static void on_patch_current(void *arg, PGresult *res, const char *error)
 
 static void patch_fetch(struct patch *p)
 {
-    const char *params[2] = {p->r->seg[2], p->r->seg[3]};
+    /* The identity is the agency's own (agency, source, external_id). */
+    char agency[16];
+    snprintf(agency, sizeof agency, "%d", p->r->who.agency_id);
+    const char *params[3] = {agency, p->r->seg[2], p->r->seg[3]};
     if (db_query(app.writer,
                  "SELECT " STORE_COLS("i") " FROM incidents i"
-                 " WHERE i.source = $1 AND i.external_id = $2",
-                 2, params, on_patch_current, p) != 0)
+                 " WHERE i.agency_id = $1 AND i.source = $2 AND i.external_id = $3",
+                 3, params, on_patch_current, p) != 0)
         reply_db_down(p->r);
 }
 
@@ -459,15 +461,19 @@ void h_incident_patch(http_req *r)
     }
     size_t len;
     char *body = http_body(r, &len);
-    int nul = body && (memchr(body, '\0', len) != NULL || strstr(body, "\\u0000") != NULL ||
-                       json_depth(body, len) > JSON_MAX_DEPTH);
-    cJSON *doc = body && !nul ? cJSON_ParseWithLength(body, len) : NULL;
+    if (body == NULL) {
+        http_reply_error(r, 500, "internal", NULL, "out of memory");
+        return;
+    }
+    json_in_error je;
+    cJSON *doc = json_in_parse(body, len, &je);
     free(body);
     if (doc == NULL || !cJSON_IsObject(doc)) {
         cJSON_Delete(doc);
-        http_reply_error(r, 400, "malformed_json", NULL,
-                         nul ? "the body contains a NUL character or absurd nesting"
-                             : "the body must be a JSON object");
+        if (doc == NULL)
+            http_reply_error(r, 400, "malformed_json", NULL, "the body holds %s", je.message);
+        else
+            http_reply_error(r, 400, "malformed_json", NULL, "the body must be a JSON object");
         return;
     }
     struct patch *p = calloc(1, sizeof *p);
@@ -535,11 +541,11 @@ static void on_get_one(void *arg, PGresult *res, const char *error)
 void h_incident_get(http_req *r)
 {
     const char *id = r->seg[2];
-    char *end;
-    long long v = strtoll(id, &end, 10);
-    if (*end != '\0' || v <= 0 || strlen(id) > 19) {
-        http_reply_error(r, 404, "not_found", NULL, "no incident %s (ids are positive integers)",
-                         id);
+    long long v;
+    if (!filter_id(id, &v)) {
+        /* canonical digits only: "+6480", "06480" and " 6480" name nothing */
+        http_reply_error(r, 404, "not_found", NULL,
+                         "no incident %.40s (ids are positive integers in plain digits)", id);
         return;
     }
     char agency[16];
@@ -606,9 +612,14 @@ static void csv_row(sbuf *b, const stored *s)
     sbuf b2;
     sbuf_init(&b2);
     for (size_t u = 0; u < in->nunits; u++) {
+        /* call signs joined by ';', a ';' or '\\' inside one escaped by '\\' */
         if (u)
             sbuf_putc(&b2, ';');
-        sbuf_puts(&b2, in->units[u]);
+        for (const char *c = in->units[u]; *c; c++) {
+            if (*c == ';' || *c == '\\')
+                sbuf_putc(&b2, '\\');
+            sbuf_putc(&b2, *c);
+        }
     }
     sbuf_csv_field(b, sbuf_str(&b2));
     sbuf_free(&b2);
@@ -718,7 +729,7 @@ static int time_bound(http_req *r, const char *name, const char *v, sbuf *sql,
         return 0;
     }
     http_reply_error(r, 422, "invalid_field", name,
-                     "%s must be an RFC 3339 time with offset or a date YYYY-MM-DD", name);
+                     "%s must be an RFC 3339 time with offset or a date YYYY-MM-DD, years 1900 to 2199", name);
     return -1;
 }
 
@@ -751,6 +762,28 @@ static int id_filter(http_req *r, const char *name, const char *list, sbuf *sql,
     }
     free(mask);
     return rc;
+}
+
+/* "<counted_at seconds>_<id>", as on_list writes it, within what it can hold. */
+static int parse_cursor(const char *v, long long *t, long long *id)
+{
+    const char *us = strchr(v, '_');
+    if (us == NULL || us - v > 24)
+        return -1;
+    char head[32];
+    memcpy(head, v, (size_t)(us - v));
+    head[us - v] = '\0';
+    const char *digits = head[0] == '-' ? head + 1 : head;
+    long long secs;
+    if (!(digits[0] == '0' && digits[1] == '\0') && !filter_id(digits, &secs))
+        return -1;
+    if (digits[0] == '0')
+        secs = 0;
+    secs = head[0] == '-' ? -secs : secs;
+    if (secs < RFC3339_MIN || secs > RFC3339_MAX || !filter_id(us + 1, id))
+        return -1;
+    *t = secs;
+    return 0;
 }
 
 void h_incidents_list(http_req *r)
@@ -828,11 +861,7 @@ void h_incidents_list(http_req *r)
         rc = time_bound(r, "to", v, &sql, params, &np, "<", to, sizeof to);
     if (rc == 0 && (v = qs_get(&r->query, "bbox")) != NULL) {
         double b[4];
-        char tail;
-        if (sscanf(v, "%lf,%lf,%lf,%lf%c", &b[0], &b[1], &b[2], &b[3], &tail) != 4 ||
-            b[0] < -180 || b[2] > 180 || b[1] < -90 || b[3] > 90 || b[0] > b[2] || b[1] > b[3]) {
-            http_reply_error(r, 422, "invalid_field", "bbox",
-                             "bbox must be minlon,minlat,maxlon,maxlat in WGS84");
+        if (filter_bbox(r, "bbox", v, 1, b) != 0) {
             rc = -1;
         } else {
             for (int i = 0; i < 4; i++) {
@@ -847,8 +876,7 @@ void h_incidents_list(http_req *r)
     }
     if (rc == 0 && (v = qs_get(&r->query, "cursor")) != NULL) {
         long long ct, cid;
-        char tail;
-        if (sscanf(v, "%lld_%lld%c", &ct, &cid, &tail) != 2) {
+        if (parse_cursor(v, &ct, &cid) != 0) {
             http_reply_error(r, 422, "invalid_field", "cursor", "cursor is not one this server gave");
             rc = -1;
         } else {

@@ -38,6 +38,7 @@ typedef struct sevent {
 typedef struct client {
     http_req *r;
     int agency_id;
+    int token_id;  /* whose: revoking it ends the stream */
     int all;       /* sees every precinct, and incidents without one */
     uint8_t *mask; /* else: precinct ids it sees */
     int32_t nmask;
@@ -50,6 +51,9 @@ static struct {
     struct event *heartbeat;
     struct event *retry; /* pumps streams that were blocked on a full buffer */
     struct event *flush; /* pumps after events that no stream_flush followed */
+    struct event *recheck; /* re-validates the streams' tokens */
+    int recheck_running;   /* a validation query is in flight */
+    int recheck_again;     /* tokens changed while it ran */
     int flush_scheduled;
     uint64_t pumped_to;  /* next_seq when every stream was last pumped */
     sevent *ring;
@@ -59,12 +63,19 @@ static struct {
     client *head;
     size_t nclients;
     uint64_t dropped;
+    uint64_t revoked; /* streams ended because their token was revoked */
+    uint64_t evicted; /* streams ended to give another agency its share */
     size_t ring_bytes;
 } S;
+
+/* How often the streams' tokens are checked when no notification comes
+   (a token revoked by hand in SQL): the bound auth.h gives its cache. */
+#define STREAM_RECHECK_S 60
 
 static void on_heartbeat(evutil_socket_t fd, short what, void *arg);
 static void on_retry(evutil_socket_t fd, short what, void *arg);
 static void on_flush(evutil_socket_t fd, short what, void *arg);
+static void on_recheck(evutil_socket_t fd, short what, void *arg);
 
 int stream_init(struct event_base *base)
 {
@@ -80,11 +91,15 @@ int stream_init(struct event_base *base)
     S.heartbeat = event_new(base, -1, EV_PERSIST, on_heartbeat, NULL);
     S.retry = event_new(base, -1, 0, on_retry, NULL);
     S.flush = event_new(base, -1, 0, on_flush, NULL);
+    S.recheck = event_new(base, -1, EV_PERSIST, on_recheck, NULL);
     S.pumped_to = S.next_seq;
-    if (S.ring == NULL || S.heartbeat == NULL || S.retry == NULL || S.flush == NULL)
+    if (S.ring == NULL || S.heartbeat == NULL || S.retry == NULL || S.flush == NULL ||
+        S.recheck == NULL)
         return -1;
     struct timeval tv = {app.cfg.stream_heartbeat, 0};
     event_add(S.heartbeat, &tv);
+    struct timeval rv = {STREAM_RECHECK_S, 0};
+    event_add(S.recheck, &rv);
     return 0;
 }
 
@@ -339,16 +354,143 @@ static int resumable(uint64_t after)
     return after <= S.next_seq - 1 && after + 1 >= oldest_seq();
 }
 
+/*
+ * Stream slots are shared fairly between agencies: while slots are free
+ * anyone may open one; when all max_streams are taken, an agency holding
+ * fewer than its fair share (max_streams / the agencies holding streams,
+ * itself included) takes the newest stream of the agency holding the most,
+ * which is ended cleanly (its client reconnects later). So one agency's
+ * streams can never lock another agency out. 0: admitted; -1 after 503.
+ */
+static int admit(http_req *r)
+{
+    size_t max = (size_t)app.cfg.max_streams;
+    if (S.nclients < max)
+        return 0;
+    int agencies[64], counts[64];
+    size_t nag = 0, mine = 0;
+    int self_seen = 0;
+    client *victim = NULL;
+    int victim_count = 0;
+    for (client *c = S.head; c; c = c->next) {
+        if (c->agency_id == r->who.agency_id) {
+            mine++;
+            self_seen = 1;
+        }
+        size_t k = 0;
+        while (k < nag && agencies[k] != c->agency_id)
+            k++;
+        if (k == nag) {
+            if (nag == sizeof agencies / sizeof agencies[0])
+                continue; /* more agencies than this tally: count the first 64 */
+            agencies[nag] = c->agency_id;
+            counts[nag++] = 0;
+        }
+        counts[k]++;
+    }
+    size_t holders = nag + (self_seen ? 0 : 1);
+    size_t share = max / (holders ? holders : 1);
+    if (share == 0)
+        share = 1;
+    if (mine < share) {
+        /* the list is newest first: the first stream of the largest holder */
+        for (size_t k = 0; k < nag; k++)
+            if (agencies[k] != r->who.agency_id && counts[k] > victim_count)
+                victim_count = counts[k];
+        for (client *c = S.head; c && victim_count > 0; c = c->next) {
+            size_t k = 0;
+            while (k < nag && agencies[k] != c->agency_id)
+                k++;
+            if (k < nag && counts[k] == victim_count && c->agency_id != r->who.agency_id &&
+                (size_t)victim_count > mine + 1) {
+                victim = c;
+                break;
+            }
+        }
+    }
+    if (victim == NULL) {
+        http_reply_error(r, 503, "too_many_streams", NULL,
+                         "this server already serves %zu streams, %zu of them this agency's "
+                         "(its fair share is %zu)",
+                         S.nclients, mine, share);
+        return -1;
+    }
+    S.evicted++;
+    log_info(victim->r->id, "stream: ended to give another agency its share of the %zu slots",
+             max);
+    http_stream_end(victim->r); /* unlinks and frees it */
+    return 0;
+}
+
+/* ---------------------------------------------------------------- revocation */
+
+static void on_recheck_result(void *arg, PGresult *res, const char *error)
+{
+    (void)arg;
+    S.recheck_running = 0;
+    if (res == NULL || error) {
+        if (error)
+            log_warn("stream", "cannot check the streams' tokens: %s", error);
+        return; /* the reader reconnects and auth_watch asks again */
+    }
+    /* The rows are the token ids still valid; end the others' streams. */
+    int n = PQntuples(res);
+    for (client *c = S.head, *next; c; c = next) {
+        next = c->next;
+        int valid = 0;
+        for (int i = 0; i < n && !valid; i++)
+            valid = atoi(PQgetvalue(res, i, 0)) == c->token_id;
+        if (!valid) {
+            S.revoked++;
+            log_info(c->r->id, "stream: its token was revoked; ended");
+            http_stream_end(c->r);
+        }
+    }
+    if (S.recheck_again) {
+        S.recheck_again = 0;
+        stream_check_tokens();
+    }
+}
+
+void stream_check_tokens(void)
+{
+    if (S.head == NULL)
+        return;
+    if (S.recheck_running) {
+        S.recheck_again = 1;
+        return;
+    }
+    sbuf ids;
+    sbuf_init(&ids);
+    sbuf_array_begin(&ids);
+    char num[16];
+    for (client *c = S.head; c; c = c->next) {
+        snprintf(num, sizeof num, "%d", c->token_id);
+        sbuf_array_raw(&ids, num);
+    }
+    sbuf_array_end(&ids);
+    const char *params[1] = {sbuf_str(&ids)};
+    if (!sbuf_failed(&ids) &&
+        db_query(app.reader,
+                 "SELECT id FROM api_tokens WHERE id = ANY($1::int[]) AND revoked_at IS NULL", 1,
+                 params, on_recheck_result, NULL) == 0)
+        S.recheck_running = 1;
+    sbuf_free(&ids);
+}
+
+static void on_recheck(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd, (void)what, (void)arg;
+    stream_check_tokens();
+}
+
 void h_stream(http_req *r)
 {
     static const char *const allowed[] = {"precinct", NULL};
     if (http_check_params(r, allowed) != 0)
         return;
-    if (S.nclients >= (size_t)app.cfg.max_streams) {
-        http_reply_error(r, 503, "too_many_streams", NULL,
-                         "this server already serves %ld streams", app.cfg.max_streams);
+    if (admit(r) != 0)
         return;
-    }
     client *c = calloc(1, sizeof *c);
     int32_t n = ref_precinct_max(app.ref) + 1;
     if (c == NULL || (c->mask = calloc((size_t)n, 1)) == NULL) {
@@ -359,6 +501,7 @@ void h_stream(http_req *r)
     c->r = r;
     c->nmask = n;
     c->agency_id = r->who.agency_id;
+    c->token_id = r->who.token_id;
     r->state = c;
     r->state_free = client_free;
     const char *list = qs_get(&r->query, "precinct");
@@ -449,6 +592,16 @@ uint64_t stream_dropped(void)
     return S.dropped;
 }
 
+uint64_t stream_revoked(void)
+{
+    return S.revoked;
+}
+
+uint64_t stream_evicted(void)
+{
+    return S.evicted;
+}
+
 size_t stream_buffered(void)
 {
     size_t n = 0;
@@ -471,7 +624,9 @@ void stream_free(void)
         event_free(S.retry);
     if (S.flush)
         event_free(S.flush);
-    S.heartbeat = S.retry = S.flush = NULL;
+    if (S.recheck)
+        event_free(S.recheck);
+    S.heartbeat = S.retry = S.flush = S.recheck = NULL;
     for (size_t i = 0; S.ring && i < S.cap; i++)
         free(S.ring[i].frame);
     free(S.ring);

@@ -20,7 +20,9 @@
  * Memory is bounded: the backlog by its length, each stream by
  * stream_max_buffer bytes queued for its client (a stream waits while its
  * buffer is full; one the backlog overtakes is dropped, and the client
- * reconnects), the number of streams by max_streams (503 beyond). A comment line every
+ * reconnects), the number of streams by max_streams, shared fairly between
+ * agencies (when all are taken, an agency below its fair share takes the
+ * newest stream of the agency holding most; otherwise 503). A comment line every
  * stream_heartbeat seconds keeps proxies from closing quiet streams and
  * finds clients that vanished.
  */
@@ -48,6 +50,14 @@ void stream_publish(const stored *old, const stored *new_row);
  */
 void stream_flush(void);
 
+/*
+ * Tokens changed (a revocation was notified, or the watch reconnected):
+ * ask the database which of the open streams' tokens are still valid and
+ * end the others' streams when it answers. Also runs every 60 s, for a
+ * token revoked by hand in SQL.
+ */
+void stream_check_tokens(void);
+
 /* SIGTERM: end every stream cleanly (clients reconnect elsewhere). */
 void stream_drain(void);
 
@@ -55,6 +65,9 @@ void stream_drain(void);
 size_t stream_count(void);
 uint64_t stream_events(void);
 uint64_t stream_dropped(void);
+/* Streams ended because their token was revoked / to give another agency its share. */
+uint64_t stream_revoked(void);
+uint64_t stream_evicted(void);
 /* Bytes queued for stream clients now, and held by the backlog. */
 size_t stream_buffered(void);
 size_t stream_backlog_bytes(void);

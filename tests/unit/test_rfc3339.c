@@ -378,6 +378,12 @@ static void test_parse_date(void)
     CHECK_INT(rfc3339_parse_date("2026-00-01", &y, &m, &d), -1);
     CHECK_INT(rfc3339_parse_date("2026-01-00", &y, &m, &d), -1);
     CHECK_INT(rfc3339_parse_date("2026-1-01", &y, &m, &d), -1);
+    /* outside the years instants may have (a query bound of year 0 once
+       reached PostgreSQL, which refuses it: 500) */
+    CHECK_INT(rfc3339_parse_date("0000-01-01", &y, &m, &d), -1);
+    CHECK_INT(rfc3339_parse_date("0000-01-02", &y, &m, &d), -1);
+    CHECK_INT(rfc3339_parse_date("1899-12-31", &y, &m, &d), -1);
+    CHECK_INT(rfc3339_parse_date("2200-01-01", &y, &m, &d), -1);
     CHECK_INT(rfc3339_parse_date("2026-01-1", &y, &m, &d), -1);
     CHECK_INT(rfc3339_parse_date("2026/01/01", &y, &m, &d), -1);
     CHECK_INT(rfc3339_parse_date("2026-01-01T00:00:00Z", &y, &m, &d), -1);

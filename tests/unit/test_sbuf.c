@@ -233,6 +233,14 @@ static void test_csv(void)
         {"'single'", "'single'"},
         {"6a Avenida 12-34, Zona 1", "\"6a Avenida 12-34, Zona 1\""},
         {"\xC3\xB1,\xE2\x82\xAC", "\"\xC3\xB1,\xE2\x82\xAC\""},
+        /* formula injection: what a spreadsheet would run becomes text */
+        {"=HYPERLINK(\"http://x.example/\",\"x\")", "\"'=HYPERLINK(\"\"http://x.example/\"\",\"\"x\"\")\""},
+        {"@SUM(1+1)", "'@SUM(1+1)"},
+        {"+1", "'+1"},
+        {"-2+3", "'-2+3"},
+        {"\tx", "'\tx"},
+        {"\rx", "\"'\rx\""},
+        {"a=b", "a=b"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         sbuf_reset(&b);
