@@ -49,7 +49,7 @@ static int scan(const char *s, size_t len, json_in_error *e)
         } else if (c == '[' || c == '{') {
             if (++depth > JSON_MAX_DEPTH) {
                 char msg[80];
-                snprintf(msg, sizeof msg, "nesting deeper than %d levels", JSON_MAX_DEPTH);
+                snprintf(msg, sizeof msg, "JSON nested deeper than %d levels", JSON_MAX_DEPTH);
                 fail(e, i, msg);
                 return -1;
             }

@@ -1,8 +1,10 @@
 /*
- * fuzz_incident.c -- libFuzzer target: JSON bytes -> incident decoder and
- * validator (lib/incident), both modes, then back to JSON and round again.
- * Invariants: no crash, no leak, and a record that parsed in full mode
- * re-parses from its own JSON to an equal record.
+ * fuzz_incident.c -- libFuzzer target: JSON bytes -> one value, as the
+ * server reads a body (lib/jsonin) -> incident decoder and validator
+ * (lib/incident), both modes, then back to JSON and round again.
+ * Invariants: no crash, no leak; what json_in_parse takes, cJSON takes to
+ * the same tree; and a record that parsed in full mode re-parses from its
+ * own JSON to an equal record.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -11,14 +13,20 @@
 #include <cjson/cJSON.h>
 
 #include "incident.h"
+#include "jsonin.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    cJSON *doc = cJSON_ParseWithLength((const char *)data, size);
+    json_in_error je;
+    cJSON *doc = json_in_parse((const char *)data, size, &je);
     if (doc == NULL)
         return 0;
+    cJSON *plain = cJSON_ParseWithLength((const char *)data, size);
+    if (plain == NULL || !cJSON_Compare(doc, plain, 1))
+        abort(); /* one exact value is also what cJSON reads first */
+    cJSON_Delete(plain);
     inc_incident a, b, merged;
     inc_error err;
     if (inc_parse(doc, INC_PARSE_FULL, &a, &err) == 0) {
