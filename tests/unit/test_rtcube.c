@@ -1267,11 +1267,11 @@ static void check_units(const rt_cube *c, const struct model *m)
 static void ask_many(const rt_cube *c, int nq, int64_t lo, int64_t hi, const char *what)
 {
     uint8_t precincts[8], units[64];
-    char ctx[96];
+    char ctx[160];
     for (int i = 0; i < nq; i++) {
         rt_question q;
         random_question(&q, lo, hi, precincts, units);
-        snprintf(ctx, sizeof ctx, "%s question %d (by %u)", what, i, q.by);
+        snprintf(ctx, sizeof ctx, "%.96s question %d (by %u)", what, i, q.by);
         int before = unit_failures_;
         check_question(c, &M, &q, ctx);
         if (unit_failures_ - before > 0 && unit_failures_ > 50)
