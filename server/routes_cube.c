@@ -409,7 +409,8 @@ out:
 /* "name":{"current":..,"prior":..,"pct_change":..,"z":..} -- by hand, not
    printf: a sheet has 27 of these, and formatting them with printf was two
    thirds of the request's instructions (BENCHMARKS.md, tools/bench profile). */
-static void put_period(sbuf *b, const char *name, uint64_t cur, uint64_t prior)
+static void put_period(sbuf *b, const char *name, uint64_t cur, uint64_t prior,
+                       const compstat_range *range)
 {
     int64_t tenths;
     sbuf_putc(b, '"');
@@ -431,7 +432,19 @@ static void put_period(sbuf *b, const char *name, uint64_t cur, uint64_t prior)
     }
     sbuf_puts(b, ",\"z\":");
     sbuf_fixed(b, compstat_z(cur, prior), 2);
-    sbuf_putc(b, '}');
+    /* The exact test of the two counts, over the periods' own lengths
+       (a year to date holding 29 February is a day longer). */
+    double pv = compstat_p_value(cur, prior, (double)(range->last - range->first + 1),
+                                 (double)(range->prior_last - range->prior_first + 1));
+    sbuf_puts(b, ",\"p\":");
+    if (pv > 0 && pv < 1e-4) {
+        char num[32];
+        snprintf(num, sizeof num, "%.3e", pv);
+        sbuf_puts(b, num);
+    } else {
+        sbuf_fixed(b, pv, 4);
+    }
+    sbuf_puts(b, pv < COMPSTAT_ALPHA ? ",\"significant\":true}" : ",\"significant\":false}");
 }
 
 /* "YYYY-MM-DD" of a day number (days since 1970-01-01). */
@@ -472,7 +485,8 @@ static int cmp_cat(const void *a, const void *b)
 
 void h_compstat(http_req *r)
 {
-    static const char *const allowed[] = {"precinct", "week_ending", NULL};
+    static const char *const allowed[] = {"precinct", "week_ending", "offense", "category",
+                                          NULL};
     if (http_check_params(r, allowed) != 0)
         return;
     const ref_agency *ag = ref_agency_by_id(app.ref, r->who.agency_id);
@@ -525,11 +539,15 @@ void h_compstat(http_req *r)
         http_reply_error(r, 500, "internal", NULL, "out of memory");
         return;
     }
-    int32_t np = ref_precinct_max(app.ref) + 1;
+    int32_t np = ref_precinct_max(app.ref) + 1, no = ref_offense_max(app.ref) + 1;
     uint8_t *pmask = calloc((size_t)np, 1);
+    uint8_t *omask = calloc((size_t)no, 1);
+    uint8_t *cmask = calloc((size_t)cats.max + 1, 1);
     uint64_t *counts = calloc((size_t)(cats.max + 1) * 6, sizeof *counts);
-    if (!pmask || !counts) {
+    if (!pmask || !omask || !cmask || !counts) {
         free(pmask);
+        free(omask);
+        free(cmask);
         free(counts);
         categories_free(&cats);
         http_reply_error(r, 500, "internal", NULL, "out of memory");
@@ -545,6 +563,33 @@ void h_compstat(http_req *r)
         q.precincts = pmask;
         q.nprecincts = np;
     }
+    /* The sheet of some offenses or categories: its rows are still
+       categories (those the filter leaves), and the total theirs. */
+    int orc = parse_codes(r, "offense", omask, no, &cats);
+    int crc = orc < 0 ? -1 : parse_codes(r, "category", cmask, cats.max, &cats);
+    if (orc < 0 || crc < 0) {
+        free(pmask);
+        free(omask);
+        free(cmask);
+        free(counts);
+        categories_free(&cats);
+        return;
+    }
+    if (orc == 0) {
+        q.offenses = omask;
+        q.noffenses = no;
+    }
+    if (crc == 0) {
+        q.categories = cmask;
+        q.ncategories = cats.max;
+    }
+    /* Whether the agency holds any incident at all in each prior period:
+       a sheet whose prior column is 0 because the data does not reach back
+       that far says so (prior_data: false), rather than look counted. */
+    cube_question whole;
+    memset(&whole, 0, sizeof whole);
+    whole.agency = r->who.agency_id;
+    whole.zone = zone;
     int64_t as_of = 0;
     /* Written with sbuf, not cJSON: a sheet is ~140 values, and allocating
        a node for each was most of the request's cost (BENCHMARKS.md). */
@@ -566,6 +611,17 @@ void h_compstat(http_req *r)
             sbuf_puts(&periods, "\",\"");
             put_date(&periods, e);
             sbuf_puts(&periods, "\"]");
+            if (prior) {
+                cube_result any;
+                whole.from = q.from;
+                whole.to = q.to;
+                int held = 0;
+                if (cube_query(analytics_cube(), &whole, &any) == 0) {
+                    held = any.n > 0 && any.cells[0].count > 0;
+                    cube_result_free(&any);
+                }
+                sbuf_puts(&periods, held ? ",\"prior_data\":true" : ",\"prior_data\":false");
+            }
             cube_result res;
             if (cube_query(analytics_cube(), &q, &res) != 0)
                 continue;
@@ -591,7 +647,8 @@ void h_compstat(http_req *r)
     sbuf_json_str(&b, prec ? prec->code : NULL);
     sbuf_puts(&b, ",\"week_ending\":\"");
     put_date(&b, wday);
-    sbuf_puts(&b, "\",\"periods\":");
+    sbuf_puts(&b, "\",\"test\":{\"name\":\"exact conditional binomial test of the two "
+                  "counts, two-sided\",\"alpha\":0.05},\"periods\":");
     sbuf_append(&b, periods.data ? periods.data : "{}", periods.data ? periods.len : 2);
     sbuf_free(&periods);
     sbuf_puts(&b, ",\"rows\":[");
@@ -600,14 +657,25 @@ void h_compstat(http_req *r)
         order[i] = cats.ids[i];
     if (order && cats.n > 1)
         qsort(order, (size_t)cats.n, sizeof *order, cmp_cat);
+    /* With an offense or category filter, the rows are the categories it
+       leaves (and the total). */
+    for (int id = 1; orc == 0 && id < no; id++) {
+        const ref_offense *o = omask[id] ? ref_offense_by_id(app.ref, id) : NULL;
+        int cat = o ? analytics_category_id(o->category) : -1;
+        if (cat >= 0 && cat < cats.max && crc != 0)
+            cmask[cat] = 1;
+    }
+    int rows = 0;
     for (int k = 0; order && k <= cats.n; k++) {
         int c = k < cats.n ? order[k] : cats.max; /* cats.max: the total */
-        sbuf_puts(&b, k ? ",{\"category\":" : "{\"category\":");
+        if (k < cats.n && (orc == 0 || crc == 0) && !cmask[c])
+            continue;
+        sbuf_puts(&b, rows++ ? ",{\"category\":" : "{\"category\":");
         sbuf_json_str(&b, k < cats.n ? category_name(c) : "total");
         for (int p = 0; p < 3; p++) {
             sbuf_putc(&b, ',');
             put_period(&b, pnames[p], counts[(size_t)c * 6 + (size_t)p * 2],
-                       counts[(size_t)c * 6 + (size_t)p * 2 + 1]);
+                       counts[(size_t)c * 6 + (size_t)p * 2 + 1], &ranges[p]);
         }
         sbuf_putc(&b, '}');
     }
@@ -617,6 +685,8 @@ void h_compstat(http_req *r)
     int failed = order == NULL || sbuf_failed(&b);
     free(order);
     free(pmask);
+    free(omask);
+    free(cmask);
     free(counts);
     categories_free(&cats);
     if (failed)

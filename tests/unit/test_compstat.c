@@ -12,6 +12,7 @@
 #include "rfc3339.h"
 #include "unit.h"
 
+#include <math.h>
 #include <stdint.h>
 
 #define NCASES(a) (sizeof(a) / sizeof((a)[0]))
@@ -298,8 +299,44 @@ static void test_z(void)
             CHECK(compstat_z(a, b) == -compstat_z(b, a) || (a == b && compstat_z(a, b) == 0));
 }
 
+/* R's binom.test two-sided p by enumerating every outcome (small n). */
+static double p_by_enumeration(int x, int n, double p)
+{
+    double pmf[201], total = 0;
+    for (int k = 0; k <= n; k++) {
+        double c = 1;
+        for (int j = 1; j <= k; j++)
+            c = c * (n - k + j) / j;
+        pmf[k] = c * pow(p, k) * pow(1 - p, n - k);
+    }
+    for (int k = 0; k <= n; k++)
+        if (pmf[k] <= pmf[x] * (1 + 1e-7))
+            total += pmf[k];
+    return total < 1 ? total : 1;
+}
+
+static void test_p_value(void)
+{
+    CHECK_NEAR(compstat_p_value(0, 0, 7, 7), 1.0, 0.0);
+    CHECK_NEAR(compstat_p_value(1, 0, 7, 7), 1.0, 0.0); /* z = 2, and no evidence at all */
+    CHECK_NEAR(compstat_p_value(5, 0, 7, 7), 0.0625, 1e-15);
+    CHECK(compstat_p_value(20, 5, 7, 7) < COMPSTAT_ALPHA);
+    CHECK_NEAR(compstat_p_value(7, 9, 7, 7), compstat_p_value(9, 7, 7, 7), 1e-15);
+    for (int n = 0; n <= 60; n++)
+        for (int x = 0; x <= n; x++)
+            for (int e = 0; e < 3; e++) {
+                double dc = e == 0 ? 7 : e == 1 ? 60 : 59, dp = e == 0 ? 7 : e == 1 ? 59 : 60;
+                double want = n == 0 ? 1 : p_by_enumeration(x, n, dc / (dc + dp));
+                double got = compstat_p_value((uint64_t)x, (uint64_t)(n - x), dc, dp);
+                if (fabs(got - want) > 1e-12 * (want > 1e-300 ? want : 1) + 1e-300) {
+                    CHECK_NEAR(got, want, 1e-12);
+                    return;
+                }
+            }
+}
+
 UNIT_MAIN(UNIT(test_prior_day), UNIT(test_prior_day_every_day), UNIT(test_week_ending),
           UNIT(test_periods_2026_01_04), UNIT(test_periods_2024_03_03),
           UNIT(test_periods_2025_03_02), UNIT(test_periods_starting_feb_29),
           UNIT(test_periods_every_sunday), UNIT(test_pct_change_ties),
-          UNIT(test_pct_change_edges), UNIT(test_pct_change_large), UNIT(test_z))
+          UNIT(test_pct_change_edges), UNIT(test_pct_change_large), UNIT(test_z), UNIT(test_p_value))
