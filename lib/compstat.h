@@ -47,10 +47,9 @@ double compstat_z(uint64_t current, uint64_t prior);
  * the same in both periods, so the conditional binomial test is exact
  * (Przyborowski and Wilenski 1940). The two-sided p-value is computed as
  * R's binom.test does: the probability of every outcome no more likely
- * than the one observed (relative tolerance 1e-7). 1 when both are 0.
- * Tails are summed outward from their inner end until the terms no longer
- * change the sum: O(sqrt(n)) steps, well under a millisecond at any count
- * a sheet holds.
+ * than the one observed (relative tolerance 1e-7; lib/binom.h). 1 when both
+ * are 0. O(sqrt(n)) steps: well under a millisecond at any count a sheet
+ * holds.
  */
 double compstat_p_value(uint64_t current, uint64_t prior, double current_days,
                         double prior_days);

@@ -12,6 +12,8 @@
  */
 #include "hotspot.h"
 
+#include "binom.h"
+
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -184,6 +186,8 @@ static double hs_memo_p(hs_memo *m, double z)
 static void hs_finish(hs_cell *c, double sum, unsigned w, double mean,
                       const double den[10], hs_memo *memo)
 {
+    c->sum = sum;
+    c->w = den[w] > 0 ? (int32_t)w : 0;
     if (den[w] > 0) {
         double z = (sum - mean * (double)w) / den[w];
         double p = hs_memo_p(memo, z);
@@ -287,6 +291,8 @@ int hs_gistar(hs_cell *cells, size_t n)
             cells[i].z = 0;
             cells[i].p = 1;
             cells[i].cls = HS_NONE;
+            cells[i].sum = 0;
+            cells[i].w = 0;
         }
         goto out;
     }
@@ -347,6 +353,58 @@ out:
     free(go);
     free(hash.slots);
     return rc;
+}
+
+/* ---- exact p-values under complete spatial randomness ------------------- */
+
+/*
+ * The neighbourhood sum S of a cell is Binomial(N, W / n) under complete
+ * spatial randomness given N incidents; p depends on (W, S) alone, and a
+ * city grid holds few distinct pairs: a direct-mapped memo on them.
+ */
+#define HS_XMEMO_BITS 10
+
+int hs_exact(hs_cell *cells, size_t n)
+{
+    if (n > HS_MAX_CELLS)
+        return HS_EINVAL;
+    double total = 0;
+    for (size_t i = 0; i < n; i++) {
+        double x = cells[i].x;
+        if (!(x >= 0) || x != floor(x) || x > 9007199254740992.0)
+            return HS_EINVAL;
+        total += x;
+    }
+    if (!(total <= 9007199254740992.0))
+        return HS_EINVAL;
+    struct {
+        int32_t w;
+        double sum, p;
+    } memo[1 << HS_XMEMO_BITS];
+    for (size_t i = 0; i < (size_t)1 << HS_XMEMO_BITS; i++)
+        memo[i].w = 0;
+    const double nd = (double)n;
+    for (size_t i = 0; i < n; i++) {
+        hs_cell *c = &cells[i];
+        if (c->w <= 0 || total == 0) {
+            c->p = 1;
+            c->cls = HS_NONE;
+            continue;
+        }
+        uint64_t key = ((uint64_t)c->sum << 4) | (uint64_t)c->w;
+        size_t at = (size_t)((key * UINT64_C(0x9e3779b97f4a7c15)) >> (64 - HS_XMEMO_BITS));
+        if (memo[at].w != c->w || memo[at].sum != c->sum) {
+            double q = (double)c->w / nd;
+            double up = binom_upper(total, c->sum, q), down = binom_lower(total, c->sum, q);
+            double p = 2 * (up < down ? up : down);
+            memo[at].w = c->w;
+            memo[at].sum = c->sum;
+            memo[at].p = p < 1 ? p : 1;
+        }
+        c->p = memo[at].p;
+        c->cls = hs_classify(c->z, c->p);
+    }
+    return HS_OK;
 }
 
 /* ---- Benjamini-Hochberg --------------------------------------------------- */

@@ -94,8 +94,10 @@ typedef struct hs_cell {
     int32_t ix, iy; /* lattice coordinates (any int32, negatives included) */
     double x;       /* value, usually the incident count */
     double z;       /* Gi* z-score */
-    double p;       /* two-sided p-value of z */
+    double p;       /* two-sided p-value of z (or hs_exact's) */
     int cls;        /* enum hs_class */
+    double sum;     /* hs_gistar: the 3x3 sum (the neighbourhood count) */
+    int32_t w;      /* hs_gistar: W_i; 0 where z is 0 by a degenerate case */
 } hs_cell;
 
 /*
@@ -104,6 +106,25 @@ typedef struct hs_cell {
  * Returns HS_OK, HS_ENOMEM, HS_EDUP (duplicate coordinates) or HS_EINVAL.
  */
 HS_MUSTCHECK int hs_gistar(hs_cell *cells, size_t n);
+
+/*
+ * Exact p-values and classes for counts, under complete spatial randomness
+ * (CSR), to run after hs_gistar() and before hs_fdr(). z stays as Getis
+ * and Ord define it; its normal p is far from right when counts are sparse
+ * (one incident makes its whole 3x3 block "hot_99"). Given the N incidents
+ * of the study area, CSR puts each one in any of the n (equal) cells alike,
+ * so a cell's neighbourhood count S_i (its 3x3 sum) is Binomial(N, W_i/n)
+ * -- exactly, whatever N. p = min(1, 2 min(P(S >= s), P(S <= s))), the
+ * two-sided "central" exact p-value, and the class is hs_classify(z, p):
+ * a cell is hot_99 when P(S >= s) < 0.005. Under CSR a cell is hot_99 (or
+ * cold_99) at most 0.5 % of the time at any density, close to it when
+ * counts are large (tests/unit/test_hotspot.c simulates it). Cells whose z
+ * hs_gistar() set to 0 by a degenerate case keep p = 1.
+ * The values must be counts: non-negative whole numbers (HS_EINVAL
+ * otherwise, cells untouched). O(n) plus one binomial tail per distinct
+ * (W, S) pair. Returns HS_OK or HS_EINVAL.
+ */
+HS_MUSTCHECK int hs_exact(hs_cell *cells, size_t n);
 
 /*
  * Re-derive cls of cells[0..n-1] with the Benjamini-Hochberg procedure,

@@ -53,7 +53,7 @@ int main(int argc, char **argv)
         if (*p == '#' || *p == '\n' || *p == '\r' || *p == '\0' ||
             (lineno == 1 && strncmp(p, "ix", 2) == 0))
             continue;
-        hs_cell c = { 0, 0, 0, 0, 0, HS_NONE };
+        hs_cell c = { 0, 0, 0, 0, 0, HS_NONE, 0, 0 };
         if (parse_i32(p, &end, &c.ix) != 0 || *end != ',' ||
             parse_i32(end + 1, &end, &c.iy) != 0 || *end != ',')
             goto bad;

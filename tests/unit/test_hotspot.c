@@ -11,7 +11,9 @@
 #include "hotspot.h"
 #include "unit.h"
 
+#include <math.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -22,7 +24,7 @@
 
 static hs_cell cell(int32_t ix, int32_t iy, double x)
 {
-    hs_cell c = { ix, iy, x, -99, -99, -99 };
+    hs_cell c = { ix, iy, x, -99, -99, -99, 0, 0 };
     return c;
 }
 
@@ -506,7 +508,7 @@ static void test_classes(void)
 
 static hs_cell pz(double z, double p)
 {
-    hs_cell c = { 0, 0, 0, z, p, -99 };
+    hs_cell c = { 0, 0, 0, z, p, -99, 0, 0 };
     return c;
 }
 
@@ -749,9 +751,110 @@ static void test_select_top_vs_sort(void)
     }
 }
 
+/*
+ * Calibration under complete spatial randomness: N incidents dropped
+ * uniformly on a 30 x 30 study area, many times, at densities from 5 to
+ * 50,000 incidents. A cell's class at level a (hot_99 for a = 0.01, hot_99
+ * or hot_95 for 0.05, any hot for 0.10) must come up at most a/2 of the
+ * time (plus Monte Carlo noise) at every density -- the normal p of Gi*'s
+ * z does not: with 5 incidents every one of them makes its 3x3 block hot
+ * -- and near a/2 once counts are large (the exact test is conservative
+ * when counts are small, as any exact test of discrete data is).
+ */
+static void csr_rates(int side, long incidents, int reps, int exact, double rate[3],
+                      double cold[3])
+{
+    size_t n = (size_t)side * (size_t)side;
+    hs_cell *c = calloc(n, sizeof *c);
+    long hits[3] = {0, 0, 0}, colds[3] = {0, 0, 0};
+    for (int r = 0; c && r < reps; r++) {
+        for (size_t i = 0; i < n; i++) {
+            c[i].ix = (int32_t)(i % (size_t)side);
+            c[i].iy = (int32_t)(i / (size_t)side);
+            c[i].x = 0;
+        }
+        for (long k = 0; k < incidents; k++)
+            c[rng() % n].x += 1;
+        if (hs_gistar(c, n) != HS_OK || (exact && hs_exact(c, n) != HS_OK)) {
+            CHECK(0);
+            break;
+        }
+        for (size_t i = 0; i < n; i++) {
+            int hot = c[i].cls == HS_HOT_99 ? 3 : c[i].cls == HS_HOT_95 ? 2
+                      : c[i].cls == HS_HOT_90 ? 1 : 0;
+            int cl = c[i].cls == HS_COLD_99 ? 3 : c[i].cls == HS_COLD_95 ? 2
+                     : c[i].cls == HS_COLD_90 ? 1 : 0;
+            for (int l = 0; l < 3; l++) {
+                hits[l] += hot >= 3 - l;
+                colds[l] += cl >= 3 - l;
+            }
+        }
+    }
+    for (int l = 0; l < 3; l++) {
+        rate[l] = (double)hits[l] / ((double)n * reps);
+        cold[l] = (double)colds[l] / ((double)n * reps);
+    }
+    free(c);
+}
+
+static void test_exact_classes_under_csr(void)
+{
+    static const double alpha[3] = {0.01, 0.05, 0.10};
+    static const long densities[] = {5, 50, 500, 5000, 50000};
+    rng_state = 2026;
+    for (size_t d = 0; d < sizeof densities / sizeof densities[0]; d++) {
+        int reps = densities[d] >= 50000 ? 30 : 150;
+        double hot[3], cold[3], nhot[3], ncold[3];
+        csr_rates(30, densities[d], reps, 1, hot, cold);
+        csr_rates(30, densities[d], reps, 0, nhot, ncold);
+        double trials = 900.0 * reps;
+        for (int l = 0; l < 3; l++) {
+            double want = alpha[l] / 2, noise = 5 * sqrt(want / trials) * 3; /* cells correlate */
+            if (!(hot[l] <= want * 1.1 + noise) || !(cold[l] <= want * 1.1 + noise)) {
+                fprintf(stderr, "N=%ld a=%.2f: hot %.5f cold %.5f, want at most %.5f\n",
+                        densities[d], alpha[l], hot[l], cold[l], want);
+                CHECK(0);
+            }
+            if (densities[d] >= 5000 && !(hot[l] >= want * 0.6 && cold[l] >= want * 0.6)) {
+                fprintf(stderr, "N=%ld a=%.2f: hot %.5f cold %.5f, far below %.5f\n",
+                        densities[d], alpha[l], hot[l], cold[l], want);
+                CHECK(0);
+            }
+        }
+        printf("CSR, 900 cells, N=%-6ld hot_99 %.4f%% (normal p: %.4f%%), any hot %.3f%% "
+               "(normal: %.3f%%), cold_99 %.4f%% (normal: %.4f%%)\n",
+               densities[d], 100 * hot[0], 100 * nhot[0], 100 * hot[2], 100 * nhot[2],
+               100 * cold[0], 100 * ncold[0]);
+        if (densities[d] == 5)
+            CHECK(nhot[0] > 0.01); /* the defect the exact test removes */
+    }
+}
+
+static void test_exact_by_hand(void)
+{
+    /* One incident in a 10 x 10 area: its 3x3 block has z = 3.0 but no
+       evidence at all: P(S >= 1) = W/n = 0.09 for an inner cell. */
+    hs_cell c[100];
+    for (int i = 0; i < 100; i++) {
+        memset(&c[i], 0, sizeof c[i]);
+        c[i].ix = i % 10;
+        c[i].iy = i / 10;
+    }
+    c[55].x = 1;
+    CHECK_INT(hs_gistar(c, 100), HS_OK);
+    CHECK(c[55].z > 2.9 && c[55].cls == HS_HOT_99); /* the normal p's verdict */
+    CHECK_INT(hs_exact(c, 100), HS_OK);
+    CHECK_NEAR(c[55].p, 2 * 0.09, 1e-15);
+    CHECK_INT(c[55].cls, HS_NONE);
+    CHECK_NEAR(c[0].p, 1.0, 0.0); /* S = 0 far away: P(S <= 0) = 0.96 -> p = 1 */
+    c[3].x = 0.5;
+    CHECK_INT(hs_exact(c, 100), HS_EINVAL); /* not a count */
+}
+
 UNIT_MAIN(UNIT(test_block3_centre), UNIT(test_strip), UNIT(test_single_nonzero),
           UNIT(test_l_shape), UNIT(test_classes_in_area), UNIT(test_all_zero),
           UNIT(test_tiny_areas), UNIT(test_errors), UNIT(test_coordinate_extremes),
           UNIT(test_random_vs_reference), UNIT(test_p_values), UNIT(test_classes),
           UNIT(test_fdr_by_hand), UNIT(test_fdr_vs_sort), UNIT(test_fdr_after_gistar),
-          UNIT(test_timing_100k), UNIT(test_select_top_vs_sort))
+          UNIT(test_timing_100k), UNIT(test_select_top_vs_sort),
+          UNIT(test_exact_classes_under_csr), UNIT(test_exact_by_hand))
