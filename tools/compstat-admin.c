@@ -15,7 +15,10 @@
  * safe to repeat and refuses to run when an applied migration was edited.
  * token create prints the new token alone on stdout; only its hash is
  * stored. An agency that does not exist yet is created (name = code,
- * time zone UTC) so a fresh installation can be bootstrapped.
+ * time zone UTC) so a fresh installation can be bootstrapped. --precincts
+ * limits the token to precincts: every code must be one of that agency's
+ * precincts (so the agency must exist), duplicates are dropped; otherwise
+ * the bad code is named, nothing is written and the exit is non-zero.
  * CONNINFO may also come from COMPSTATD_DATABASE.
  */
 #include <dirent.h>
@@ -208,6 +211,128 @@ static int migrate(int argc, char **argv)
     return rc;
 }
 
+/* Print s to stderr, bytes outside printable ASCII (and '\') escaped as \xNN. */
+static void put_escaped(const char *s)
+{
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p < 0x20 || *p >= 0x7f || *p == '\\')
+            fprintf(stderr, "\\x%02x", *p);
+        else
+            fputc(*p, stderr);
+    }
+}
+
+/* A precinct code as the schema has it: [A-Za-z0-9][A-Za-z0-9._-]{0,63}. */
+static int precinct_code_ok(const char *s, size_t n)
+{
+    if (n < 1 || n > 64)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        int alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+        if (!alnum && (i == 0 || (c != '-' && c != '_' && c != '.')))
+            return 0;
+    }
+    return 1;
+}
+
+/*
+ * "P1,P2,P1" -> the array literal "{P1,P2}" (duplicates removed, order
+ * kept) in *out (caller frees). Every code must be a precinct code; else
+ * the bad one is named on stderr and -1 returned.
+ */
+static int precinct_list(const char *list, char **out)
+{
+    size_t len = strlen(list);
+    *out = NULL;
+    if (len == 0) {
+        fprintf(stderr, "compstat-admin: --precincts needs at least one precinct code "
+                        "(leave it out for a token of the whole agency)\n");
+        return -1;
+    }
+    char *lit = malloc(len + 3), *w = lit;
+    if (lit == NULL)
+        return -1;
+    *w++ = '{';
+    int pos = 0;
+    for (const char *p = list;; pos++) {
+        const char *end = strchr(p, ',');
+        size_t n = end ? (size_t)(end - p) : strlen(p);
+        char code[80];
+        if (n >= sizeof code || !precinct_code_ok(p, n)) {
+            snprintf(code, sizeof code, "%.*s", n < 72 ? (int)n : 72, p);
+            fprintf(stderr, "compstat-admin: --precincts: ");
+            if (n == 0) {
+                fprintf(stderr, "code %d is empty", pos + 1);
+            } else {
+                fputc('"', stderr);
+                put_escaped(code);
+                fprintf(stderr, "\"%s is not a precinct code", n >= 72 ? "..." : "");
+            }
+            fprintf(stderr, " (codes are 1 to 64 letters, digits, then also '.', '_', '-', "
+                            "separated by commas)\n");
+            free(lit);
+            return -1;
+        }
+        memcpy(code, p, n);
+        code[n] = '\0';
+        /* Already listed? (lit holds "{A,B" so far.) */
+        int dup = 0;
+        for (const char *q = lit + 1; q < w && !dup;) {
+            const char *qe = memchr(q, ',', (size_t)(w - q));
+            size_t qn = qe ? (size_t)(qe - q) : (size_t)(w - q);
+            dup = qn == n && memcmp(q, code, n) == 0;
+            q += qn + 1;
+        }
+        if (!dup) {
+            if (w > lit + 1)
+                *w++ = ',';
+            memcpy(w, code, n);
+            w += n;
+        }
+        if (end == NULL)
+            break;
+        p = end + 1;
+    }
+    *w++ = '}';
+    *w = '\0';
+    *out = lit;
+    return 0;
+}
+
+/*
+ * After an insert guarded by "every code is a precinct of the agency"
+ * wrote nothing: say which codes are not (or that the agency is unknown).
+ */
+static void explain_precincts(PGconn *pg, const char *agency, const char *list)
+{
+    const char *params[2] = {agency, list};
+    PGresult *res = PQexecParams(
+        pg,
+        "SELECT (SELECT count(*) FROM agencies WHERE code = $1),"
+        " coalesce(string_agg(t.c, ', ' ORDER BY t.n), '')"
+        " FROM unnest($2::text[]) WITH ORDINALITY AS t(c, n)"
+        " WHERE NOT EXISTS (SELECT 1 FROM precincts p JOIN agencies a ON a.id = p.agency_id"
+        "  WHERE a.code = $1 AND p.code = t.c)",
+        2, NULL, params, NULL, NULL, 0);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
+        fprintf(stderr, "compstat-admin: %s", PQresultErrorMessage(res));
+    } else if (strcmp(PQgetvalue(res, 0, 0), "0") == 0) {
+        fprintf(stderr,
+                "compstat-admin: --precincts: agency ");
+        put_escaped(agency);
+        fprintf(stderr, " does not exist, so it has no precinct %s (create the agency and its "
+                        "precincts first)\n", PQgetvalue(res, 0, 1));
+    } else if (PQgetvalue(res, 0, 1)[0]) {
+        fprintf(stderr, "compstat-admin: --precincts: not a precinct of agency ");
+        put_escaped(agency);
+        fprintf(stderr, ": %s\n", PQgetvalue(res, 0, 1));
+    } else {
+        fprintf(stderr, "compstat-admin: the precincts changed meanwhile; try again\n");
+    }
+    PQclear(res);
+}
+
 static int token_create(int argc, char **argv)
 {
     const char *role = opt(argc, argv, "--role");
@@ -223,31 +348,53 @@ static int token_create(int argc, char **argv)
         fprintf(stderr, "compstat-admin: --role must be dispatch, commander, supervisor or admin\n");
         return 2;
     }
+    /* The scope: every code a precinct code, duplicates dropped; checked
+       against the agency's precincts by the insert itself below. */
+    char *list = NULL;
+    if (precincts && precinct_list(precincts, &list) != 0)
+        return 2;
     char token[SECRET_TOKEN_LEN + 1], hash[SECRET_HASH_LEN + 1];
     if (secret_new_token(token) != 0 || secret_hash(token, strlen(token), hash) != 0) {
         fprintf(stderr, "compstat-admin: cannot generate a token\n");
+        free(list);
         return 1;
     }
     PGconn *pg = connect_db(argc, argv);
-    if (pg == NULL)
+    if (pg == NULL) {
+        free(list);
         return 1;
-    /* precincts "P1,P2" -> text[] via string_to_array; every code must exist
-       in the agency, unless the list is empty. */
-    const char *params[5] = {agency, hash, role, precincts, label};
-    PGresult *res = PQexecParams(
-        pg,
-        "WITH a AS (INSERT INTO agencies (code, name) VALUES ($1, $1)"
-        "  ON CONFLICT (code) DO UPDATE SET code = EXCLUDED.code RETURNING id),"
-        " p AS (SELECT CASE WHEN $4::text IS NULL THEN NULL"
-        "  ELSE string_to_array($4::text, ',') END AS list)"
-        " INSERT INTO api_tokens (token_hash, role, agency_id, precincts, label)"
-        " SELECT $2, $3, a.id, p.list, $5 FROM a, p RETURNING id",
-        5, NULL, params, NULL, NULL, 0);
+    }
+    const char *params[5] = {agency, hash, role, list, label};
+    PGresult *res;
+    if (list == NULL) {
+        /* The whole agency: created when new, to bootstrap an installation. */
+        res = PQexecParams(pg,
+                           "WITH a AS (INSERT INTO agencies (code, name) VALUES ($1, $1)"
+                           "  ON CONFLICT (code) DO UPDATE SET code = EXCLUDED.code RETURNING id)"
+                           " INSERT INTO api_tokens (token_hash, role, agency_id, precincts, label)"
+                           " SELECT $2, $3, a.id, NULL, $4 FROM a RETURNING id",
+                           4, NULL, (const char *[4]){agency, hash, role, label}, NULL, NULL,
+                           0);
+    } else {
+        /* Limited to precincts: the agency must exist and hold every one
+           of them, or nothing is written. */
+        res = PQexecParams(pg,
+                           "INSERT INTO api_tokens (token_hash, role, agency_id, precincts, label)"
+                           " SELECT $2, $3, a.id, $4::text[], $5 FROM agencies a"
+                           " WHERE a.code = $1 AND NOT EXISTS ("
+                           "  SELECT 1 FROM unnest($4::text[]) AS c WHERE NOT EXISTS ("
+                           "   SELECT 1 FROM precincts p WHERE p.agency_id = a.id AND p.code = c))"
+                           " RETURNING id",
+                           5, NULL, params, NULL, NULL, 0);
+    }
     int ok = PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1;
-    if (!ok)
+    if (PQresultStatus(res) != PGRES_TUPLES_OK)
         fprintf(stderr, "compstat-admin: %s", PQresultErrorMessage(res));
+    else if (!ok)
+        explain_precincts(pg, agency, list);
     PQclear(res);
     PQfinish(pg);
+    free(list);
     if (!ok)
         return 1;
     printf("%s\n", token);

@@ -70,16 +70,27 @@ def test_daemon_options(ctx):
 def test_token_create(ctx):
     ci = ctx["ci"]
     out = cmd([ADMIN, "token", "create", "--database", ci, "--role", "commander", "--agency",
-               "NEWAG", "--precincts", "A1,A2"])
+               "NEWAG"])
     expect_eq(out.returncode, 0, out.stderr)
     tok = out.stdout
     expect(re.fullmatch(r"cst_[A-Za-z0-9_-]{43}\n", tok), "the token alone on stdout", tok)
     digest = hashlib.sha256(tok.strip().encode()).hexdigest()
-    row = psql(ci, "SELECT t.role, array_to_string(t.precincts, ','), a.code, a.name, a.time_zone"
-               " FROM api_tokens t JOIN agencies a ON a.id = t.agency_id WHERE t.token_hash = :'p1'",
-               digest)
-    expect_eq(row, [["commander", "A1,A2", "NEWAG", "NEWAG", "UTC"]],
+    row = psql(ci, "SELECT t.role, coalesce(array_to_string(t.precincts, ','), '*'), a.code,"
+               " a.name, a.time_zone FROM api_tokens t JOIN agencies a ON a.id = t.agency_id"
+               " WHERE t.token_hash = :'p1'", digest)
+    expect_eq(row, [["commander", "*", "NEWAG", "NEWAG", "UTC"]],
               "only the hash is stored; a new agency is bootstrapped")
+    # A token limited to precincts names precincts of its agency (test_review_scope.py
+    # checks the refusals).
+    psql(ci, "INSERT INTO precincts (code, agency_id, name, boundary)"
+             " SELECT c, a.id, c, ST_Multi(ST_MakeEnvelope(0, 0, 1, 1, 4326))"
+             " FROM agencies a, unnest(ARRAY['A1', 'A2']) AS c WHERE a.code = 'NEWAG'")
+    out = cmd([ADMIN, "token", "create", "--database", ci, "--role", "commander", "--agency",
+               "NEWAG", "--precincts", "A1,A2"])
+    expect_eq(out.returncode, 0, out.stderr)
+    digest2 = hashlib.sha256(out.stdout.strip().encode()).hexdigest()
+    expect_eq(scalar(ci, "SELECT array_to_string(precincts, ',') FROM api_tokens"
+                         " WHERE token_hash = :'p1'", digest2), "A1,A2", "a scoped token")
     expect_eq(scalar(ci, "SELECT count(*) FROM api_tokens WHERE token_hash = :'p1'",
                      tok.strip()), "0", "the token itself is not stored")
     out = cmd([ADMIN, "token", "create", "--database", ci, "--role", "king", "--agency", "X"])
@@ -114,7 +125,8 @@ def test_token_create(ctx):
     lines = [l.split("\t") for l in out.stdout.strip().split("\n")]
     expect_eq(lines[0][:4], ["id", "agency", "role", "precincts"], "header")
     expect_eq([(l[2], l[3], l[6] != "") for l in lines[1:]],
-              [("commander", "A1,A2", False), ("commander", "*", True), ("admin", "*", True)],
+              [("commander", "*", False), ("commander", "A1,A2", False), ("commander", "*", True),
+               ("admin", "*", True)],
               "tokens, two revoked")
     expect(tok.strip() not in out.stdout and digest not in out.stdout, "no secret listed")
     d = Daemon(ci)

@@ -45,7 +45,6 @@ def setup():
     ctx = {"ci": ci, "admin": admin, "other_admin": other,
            "dispatch": token(ci, "dispatch", "CHI"),
            "commander": token(ci, "commander", "CHI"),
-           "commander_c1": token(ci, "commander", "CHI", "C-1"),
            "other_dispatch": token(ci, "dispatch", "OTH")}
     d = start(ctx)
     for agency, tok in (("CHI", admin), ("OTH", other)):
@@ -63,6 +62,8 @@ def setup():
     st, _, _ = d.request("PUT", "/v1/precincts/O-1",
                          {"name": "O-1", "boundary": square(-90.1, 29.9, -90.0, 30.0)}, other)
     expect_eq(st, 201, "precinct O-1")
+    # A scoped token names precincts that exist (compstat-admin checks).
+    ctx["commander_c1"] = token(ci, "commander", "CHI", "C-1")
     return ctx
 
 
