@@ -3,7 +3,9 @@
  * (API.md "Reference data"), and their load into memory.
  *
  * Writes go through the writer connection and change the in-memory tables
- * only after the database committed them.
+ * only after the database committed them. All three are the whole
+ * agency's: a token limited to precincts reads them (its own precincts
+ * only, of the precincts) and gets 403 for any write.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -87,6 +89,23 @@ void refdata_reload(db_conn *db)
 
 /* ------------------------------------------------------------ helpers */
 
+/*
+ * The agency, its offenses and its precincts' boundaries are the whole
+ * agency's: a token limited to precincts reads them but may not change
+ * them (a redrawn precinct would take the incidents of the others). 0 when
+ * r's token covers the whole agency, else -1 after replying 403.
+ */
+static int agency_wide_only(http_req *r, const char *what)
+{
+    if (r->who.nprecincts < 0)
+        return 0;
+    http_reply_error(r, 403, "forbidden", NULL,
+                     "%s belong to the whole agency: a token limited to precincts may not "
+                     "change them",
+                     what);
+    return -1;
+}
+
 static cJSON *agency_json(const ref_agency *a)
 {
     cJSON *o = cJSON_CreateObject();
@@ -158,9 +177,14 @@ void h_whoami(http_req *r)
     if (r->who.nprecincts < 0) {
         cJSON_AddNullToObject(o, "precincts");
     } else {
+        /* What the token may see: its codes that are precincts of its
+           agency (a code gone or never valid matches nothing). */
         cJSON *list = cJSON_AddArrayToObject(o, "precincts");
-        for (int i = 0; i < r->who.nprecincts; i++)
-            cJSON_AddItemToArray(list, cJSON_CreateString(r->who.precincts[i]));
+        for (int i = 0; i < r->who.nprecincts; i++) {
+            const ref_precinct *p = ref_precinct_by_code(app.ref, r->who.precincts[i]);
+            if (p && p->agency_id == r->who.agency_id)
+                cJSON_AddItemToArray(list, cJSON_CreateString(p->code));
+        }
     }
     http_reply_json(r, 200, o);
 }
@@ -183,6 +207,8 @@ static void on_agency_put(void *arg, PGresult *res, const char *error)
 
 void h_agency_put(http_req *r)
 {
+    if (agency_wide_only(r, "the agency's name and time zone") != 0)
+        return;
     const ref_agency *a = ref_agency_by_code(app.ref, r->seg[2]);
     if (a == NULL || a->id != r->who.agency_id) {
         http_reply_error(r, 403, "forbidden", NULL,
@@ -282,6 +308,8 @@ void h_precinct_put(http_req *r)
                          "a precinct code is 1 to 64 letters, digits, '-', '_' or '.'");
         return;
     }
+    if (agency_wide_only(r, "precincts and their boundaries") != 0)
+        return;
     const ref_precinct *existing = ref_precinct_by_code(app.ref, code);
     if (existing && existing->agency_id != r->who.agency_id) {
         http_reply_error(r, 409, "conflict", "code", "precinct %s belongs to another agency", code);
@@ -302,11 +330,6 @@ void h_precinct_put(http_req *r)
         cJSON_Delete(doc);
         http_reply_error(r, 403, "forbidden", "agency",
                          "a token may only write precincts of its own agency");
-        return;
-    }
-    if (!principal_allows(&r->who, code)) {
-        cJSON_Delete(doc);
-        http_reply_error(r, 403, "forbidden", "code", "this token may not write precinct %s", code);
         return;
     }
     const cJSON *pop = cJSON_GetObjectItemCaseSensitive(doc, "population");
@@ -409,6 +432,8 @@ void h_offense_put(http_req *r)
         http_reply_error(r, 422, "invalid_field", "code", "an offense code is 1 to 64 bytes");
         return;
     }
+    if (agency_wide_only(r, "offenses (the agency's penal code)") != 0)
+        return;
     cJSON *doc = req_json_object(r);
     if (doc == NULL)
         return;
