@@ -364,12 +364,14 @@ static int fact_of(int agency, int precinct, int priority, const int64_t *times,
     return 1;
 }
 
-/* A unit's open incidents, for the unit board. */
+/* A unit's open incidents, for the unit board (with their precincts, so a
+   token limited to precincts sees only its precincts' ids). */
 struct unit_live {
     int n, cap;
     struct {
         int64_t id;
         int status;
+        int precinct; /* 0: none */
     } *inc;
 };
 
@@ -384,9 +386,9 @@ static void board_key(char *buf, size_t size, int agency, const char *callsign)
     snprintf(buf, size, "%d\x1f%s", agency, callsign);
 }
 
-/* Attach (delta +1) or detach (-1) incident id to/from each of its units. */
-static int board_move(strmap *b, int agency, int64_t id, int status, char *const *units,
-                      size_t nunits, int delta)
+/* Attach (delta +1) or detach (-1) incident id (in precinct) to/from each of its units. */
+static int board_move(strmap *b, int agency, int64_t id, int status, int precinct,
+                      char *const *units, size_t nunits, int delta)
 {
     if (b == NULL || !board_active(status))
         return 0;
@@ -419,6 +421,7 @@ static int board_move(strmap *b, int agency, int64_t id, int status, char *const
         }
         u->inc[u->n].id = id;
         u->inc[u->n].status = status;
+        u->inc[u->n].precinct = precinct;
         u->n++;
     }
     return 0;
@@ -439,7 +442,8 @@ static void board_free(strmap *b)
     strmap_free(b);
 }
 
-static void fill_activity(const struct unit_live *u, unit_activity *out)
+static void fill_activity(const struct unit_live *u, const uint8_t *scope, int32_t nscope,
+                          unit_activity *out)
 {
     memset(out, 0, sizeof *out);
     out->status = -1;
@@ -447,6 +451,10 @@ static void fill_activity(const struct unit_live *u, unit_activity *out)
         int st = u->inc[i].status == INC_OPEN ? INC_DISPATCHED : u->inc[i].status;
         if (st > out->status)
             out->status = st;
+        int p = u->inc[i].precinct;
+        if (scope && (p <= 0 || p >= nscope || !scope[p]))
+            continue; /* the unit's status, but not the incident */
+        out->total++;
         /* The newest (highest ids) first: the same answer whatever order
            the board was built in (a load, a replay, live updates). */
         int64_t id = u->inc[i].id;
@@ -461,14 +469,14 @@ static void fill_activity(const struct unit_live *u, unit_activity *out)
         }
         out->incidents[k] = id;
     }
-    out->total = u ? u->n : 0;
 }
 
-void analytics_unit_activity(int agency, const char *callsign, unit_activity *out)
+void analytics_unit_activity(int agency, const char *callsign, const uint8_t *scope,
+                             int32_t nscope, unit_activity *out)
 {
     char key[96];
     board_key(key, sizeof key, agency, callsign);
-    fill_activity(board_live ? strmap_get(board_live, key) : NULL, out);
+    fill_activity(board_live ? strmap_get(board_live, key) : NULL, scope, nscope, out);
 }
 
 struct board_walk {
@@ -485,7 +493,7 @@ static void walk_one(const char *key, void *value, void *arg)
     if (sep == NULL || atoi(key) != w->agency || u->n == 0)
         return;
     unit_activity a;
-    fill_activity(u, &a);
+    fill_activity(u, NULL, 0, &a);
     w->fn(sep + 1, &a, w->arg);
 }
 
@@ -544,7 +552,8 @@ static void on_rt_row(void *arg, char *row, int len)
         else
             log_error("cube", "out of memory while loading response times");
     }
-    if (board_move(board_loading, agency, id, inc_status_parse(st), units, nunits, delta) != 0) {
+    if (board_move(board_loading, agency, id, inc_status_parse(st), precinct, units, nunits,
+                   delta) != 0) {
         if (replaying)
             replay_misfit("an incident's units do not fit the unit board");
         else
@@ -588,7 +597,8 @@ static void rt_move(const stored *s, int delta)
     if (rt_live && fact_of(s->agency_id, s->precinct_id, in->priority, in->times, in->times_set,
                            in->units, in->nunits, &f))
         bad = rt_add(rt_live, &f, delta) != 0;
-    if (board_move(board_live, s->agency_id, s->id, in->status, in->units, in->nunits, delta))
+    if (board_move(board_live, s->agency_id, s->id, in->status, s->precinct_id, in->units,
+                   in->nunits, delta))
         bad = 1;
     if (bad) {
         log_error("cube", "inconsistent response-time update for incident %lld; reloading",
@@ -746,6 +756,7 @@ static void save_board_entry(const char *key, void *value, void *arg)
     for (int i = 0; i < u->n; i++) {
         snap_i64(out, u->inc[i].id);
         snap_i32(out, u->inc[i].status);
+        snap_i32(out, u->inc[i].precinct);
     }
 }
 
@@ -774,7 +785,7 @@ static strmap *restore_board(snap_in *in)
         }
         int32_t n = snap_get_i32(in);
         struct unit_live *u = calloc(1, sizeof *u);
-        if (u == NULL || n < 0 || n > (in->end - in->p) / 12 || strmap_get(b, key) ||
+        if (u == NULL || n < 0 || n > (in->end - in->p) / 16 || strmap_get(b, key) ||
             (n && (u->inc = calloc((size_t)n, sizeof *u->inc)) == NULL) ||
             strmap_put(b, key, u) != 0) {
             free(key);
@@ -789,6 +800,7 @@ static strmap *restore_board(snap_in *in)
         for (int32_t i = 0; i < n; i++) {
             u->inc[i].id = snap_get_i64(in);
             u->inc[i].status = snap_get_i32(in);
+            u->inc[i].precinct = snap_get_i32(in);
         }
     }
     if (in->failed) {

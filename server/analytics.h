@@ -141,7 +141,9 @@ const rt_cube *analytics_rt(void);
  * a call sign is attached to. status is the furthest of their statuses
  * (an open incident with the unit attached counts as dispatched), -1 when
  * none; incidents lists the UNIT_ACTIVITY_MAX highest ids of total, highest
- * (newest) first.
+ * (newest) first. With scope (a mask of precinct ids, nscope entries),
+ * total and incidents count only the incidents in those precincts, while
+ * status stays the unit's own, from all of them; scope NULL: all.
  */
 #define UNIT_ACTIVITY_MAX 8
 typedef struct unit_activity {
@@ -149,7 +151,8 @@ typedef struct unit_activity {
     int n, total;
     int64_t incidents[UNIT_ACTIVITY_MAX];
 } unit_activity;
-void analytics_unit_activity(int agency, const char *callsign, unit_activity *out);
+void analytics_unit_activity(int agency, const char *callsign, const uint8_t *scope,
+                             int32_t nscope, unit_activity *out);
 /* Every call sign of the agency attached to an open incident. */
 void analytics_units_foreach(int agency,
                              void (*fn)(const char *callsign, const unit_activity *a, void *arg),

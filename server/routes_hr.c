@@ -40,8 +40,30 @@ static int in_scope(const http_req *r, int precinct_id)
 {
     if (r->who.nprecincts < 0)
         return 1;
-    const char *code = precinct_code_of(precinct_id);
-    return code && principal_allows(&r->who, code);
+    const ref_precinct *p = precinct_id ? ref_precinct_by_id(app.ref, precinct_id) : NULL;
+    return p && p->agency_id == r->who.agency_id && principal_allows(&r->who, p->code);
+}
+
+/*
+ * The token's precincts as a mask of precinct ids (*n entries), for what
+ * is filtered by precinct inside an object (a unit's incidents); *mask
+ * NULL for a token of the whole agency. Only the token's codes that are
+ * precincts of its agency count. 0, or -1 after replying.
+ */
+static int scope_mask(http_req *r, uint8_t **mask, int32_t *n)
+{
+    *mask = NULL;
+    *n = 0;
+    if (r->who.nprecincts < 0)
+        return 0;
+    *n = ref_precinct_max(app.ref) + 1;
+    if ((*mask = calloc((size_t)*n, 1)) == NULL) {
+        http_reply_error(r, 500, "internal", NULL, "out of memory");
+        return -1;
+    }
+    for (int32_t id = 1; id < *n; id++)
+        (*mask)[id] = (uint8_t)in_scope(r, id);
+    return 0;
 }
 
 /*
@@ -111,11 +133,15 @@ static const char *board_status_name(int status)
     }
 }
 
-/* A unit on the board; u NULL for a call sign not registered as a unit. */
-static cJSON *unit_json(int agency, const hr_unit *u, const char *callsign)
+/*
+ * A unit on the board; u NULL for a call sign not registered as a unit.
+ * scope (NULL: all): the precincts whose incidents may be listed.
+ */
+static cJSON *unit_json(int agency, const hr_unit *u, const char *callsign, const uint8_t *scope,
+                        int32_t nscope)
 {
     unit_activity a;
-    analytics_unit_activity(agency, callsign, &a);
+    analytics_unit_activity(agency, callsign, scope, nscope, &a);
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "callsign", callsign);
     add_str_or_null(o, "precinct", u ? precinct_code_of(u->precinct_id) : NULL);
@@ -144,7 +170,7 @@ static void add_unregistered(const char *callsign, const unit_activity *a, void 
         return;
     if (x->status && strcmp(x->status, board_status_name(a->status)) != 0)
         return;
-    cJSON_AddItemToArray(x->arr, unit_json(x->agency, NULL, callsign));
+    cJSON_AddItemToArray(x->arr, unit_json(x->agency, NULL, callsign, NULL, 0));
 }
 
 static int cmp_callsign(const void *a, const void *b)
@@ -192,10 +218,14 @@ void h_units_get(http_req *r)
             return;
         }
     }
-    uint8_t *mask;
-    int32_t n;
-    if (precinct_param(r, &mask, &n) != 0)
+    uint8_t *mask, *scope;
+    int32_t n, nscope;
+    if (scope_mask(r, &scope, &nscope) != 0)
         return;
+    if (precinct_param(r, &mask, &n) != 0) {
+        free(scope);
+        return;
+    }
     int agency = r->who.agency_id;
     cJSON *root = cJSON_CreateObject();
     cJSON *arr = cJSON_AddArrayToObject(root, "units");
@@ -204,7 +234,7 @@ void h_units_get(http_req *r)
         if (u == NULL || u->agency_id != agency || !in_scope(r, u->precinct_id) ||
             !precinct_selected(mask, n, u->precinct_id))
             continue;
-        cJSON *o = unit_json(agency, u, u->callsign);
+        cJSON *o = unit_json(agency, u, u->callsign, scope, nscope);
         if (status &&
             strcmp(cJSON_GetObjectItemCaseSensitive(o, "status")->valuestring, status) != 0) {
             cJSON_Delete(o);
@@ -220,7 +250,20 @@ void h_units_get(http_req *r)
     }
     sort_units(arr);
     free(mask);
+    free(scope);
     http_reply_json(r, 200, root);
+}
+
+/* Reply 200 (or 201) with unit u as the token sees it on the board. */
+static void reply_unit(http_req *r, int status, const hr_unit *u)
+{
+    uint8_t *scope;
+    int32_t nscope;
+    if (scope_mask(r, &scope, &nscope) != 0)
+        return;
+    cJSON *o = unit_json(u->agency_id, u, u->callsign, scope, nscope);
+    free(scope);
+    http_reply_json(r, status, o);
 }
 
 void h_unit_get(http_req *r)
@@ -230,7 +273,7 @@ void h_unit_get(http_req *r)
         http_reply_error(r, 404, "not_found", NULL, "no unit %.64s", r->seg[2]);
         return;
     }
-    http_reply_json(r, 200, unit_json(r->who.agency_id, u, u->callsign));
+    reply_unit(r, 200, u);
 }
 
 #define UNIT_COLS "id, agency_id, callsign, precinct_id, type, status, (xmax = 0)"
@@ -252,9 +295,7 @@ static void on_unit_written(void *arg, PGresult *res, const char *error)
         http_reply_error(r, 500, "internal", NULL, "out of memory");
         return;
     }
-    const hr_unit *u = hr_unit_by_id(id);
-    http_reply_json(r, PQgetvalue(res, 0, 6)[0] == 't' ? 201 : 200,
-                    unit_json(agency, u, u->callsign));
+    reply_unit(r, PQgetvalue(res, 0, 6)[0] == 't' ? 201 : 200, hr_unit_by_id(id));
 }
 
 void h_unit_put(http_req *r)

@@ -30,7 +30,7 @@
 
 #include "snap.h"
 
-#define SNAPSHOT_FORMAT 2 /* 2: the generation */
+#define SNAPSHOT_FORMAT 3 /* 2: the generation; 3: the unit board's precincts */
 
 typedef struct snapshot_mark {
     int64_t written_ms; /* when, for the log */

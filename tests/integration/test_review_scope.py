@@ -569,5 +569,6 @@ def test_people_reads_audited(ctx):
 
 
 if __name__ == "__main__":
-    run([test_token_create_validates_precincts, test_scoped_admin_agency_wide_objects],
+    run([test_scoped_unit_board, test_scoped_officers, test_token_create_validates_precincts,
+         test_scoped_admin_agency_wide_objects],
         setup=setup, teardown=teardown)

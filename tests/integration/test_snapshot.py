@@ -275,7 +275,7 @@ def test_damaged_snapshots_rebuild(ctx):
         return d
 
     for fn, why in ((flip, "checksum mismatch"), (lambda d: d[:-100], "truncated"),
-                    (version, "format 3 (this build reads 2)"),
+                    (version, "format 4 (this build reads 3)"),
                     (lambda d: b"hello" * 100, "not a compstatd snapshot"),
                     (lambda d: d[:100], "too short")):
         stale_case(ctx, lambda: damage(p, fn), why)
