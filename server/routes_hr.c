@@ -611,7 +611,23 @@ static int roster_target(http_req *r, const hr_shift **s, int64_t *day)
     return 0;
 }
 
-static cJSON *roster_json(const hr_shift *s, int64_t day)
+/*
+ * Is assignment a one of the token's? Its officer must be of the token's
+ * precincts, and so must its unit if it has one: a token limited to
+ * precincts neither sees nor replaces the others' entries.
+ */
+static int roster_entry_in_scope(const http_req *r, const hr_assignment *a)
+{
+    if (r->who.nprecincts < 0)
+        return 1;
+    const hr_officer *o = hr_officer_by_id(a->officer_id);
+    const hr_unit *u = a->unit_id ? hr_unit_by_id(a->unit_id) : NULL;
+    return o && in_scope(r, o->precinct_id) &&
+           (a->unit_id == 0 || (u && in_scope(r, u->precinct_id)));
+}
+
+/* The roster of (s, day) as the token sees it. */
+static cJSON *roster_json(const http_req *r, const hr_shift *s, int64_t day)
 {
     int64_t y;
     int m, d;
@@ -626,7 +642,7 @@ static cJSON *roster_json(const hr_shift *s, int64_t day)
     size_t n;
     const hr_assignment *a = hr_assignments(&n);
     for (size_t i = 0; i < n; i++) {
-        if (a[i].shift_id != s->id || a[i].day != day)
+        if (a[i].shift_id != s->id || a[i].day != day || !roster_entry_in_scope(r, &a[i]))
             continue;
         const hr_officer *off = hr_officer_by_id(a[i].officer_id);
         const hr_unit *u = hr_unit_by_id(a[i].unit_id);
@@ -644,7 +660,7 @@ void h_roster_get(http_req *r)
     const hr_shift *s;
     int64_t day;
     if (roster_target(r, &s, &day) == 0)
-        http_reply_json(r, 200, roster_json(s, day));
+        http_reply_json(r, 200, roster_json(r, s, day));
 }
 
 struct roster_put {
@@ -661,17 +677,32 @@ static void roster_put_free(void *arg)
     free(p);
 }
 
+/* The statement returns the whole roster as stored now: officer, unit (0: none). */
 static void on_roster_written(void *arg, PGresult *res, const char *error)
 {
     http_req *r = arg;
     struct roster_put *p = r->state;
     if (req_write_failed(r, res, error, "roster update"))
         return;
-    if (hr_set_roster(p->shift_id, p->day, p->a, p->n) != 0) {
+    int n = PQntuples(res);
+    hr_assignment *all = calloc((size_t)(n ? n : 1), sizeof *all);
+    if (all == NULL) {
         http_reply_error(r, 500, "internal", NULL, "out of memory");
         return;
     }
-    http_reply_json(r, 200, roster_json(hr_shift_by_id(p->shift_id), p->day));
+    for (int i = 0; i < n; i++) {
+        all[i].shift_id = p->shift_id;
+        all[i].day = p->day;
+        all[i].officer_id = atoi(PQgetvalue(res, i, 0));
+        all[i].unit_id = atoi(PQgetvalue(res, i, 1));
+    }
+    int rc = hr_set_roster(p->shift_id, p->day, all, (size_t)n);
+    free(all);
+    if (rc != 0) {
+        http_reply_error(r, 500, "internal", NULL, "out of memory");
+        return;
+    }
+    http_reply_json(r, 200, roster_json(r, hr_shift_by_id(p->shift_id), p->day));
 }
 
 void h_roster_put(http_req *r)
@@ -697,9 +728,12 @@ void h_roster_put(http_req *r)
         return;
     }
     struct roster_put *p = calloc(1, sizeof *p);
-    sbuf officers, unit_ids;
+    sbuf officers, unit_ids, scope;
     sbuf_init(&officers);
     sbuf_init(&unit_ids);
+    sbuf_init(&scope);
+    int *held = NULL; /* officers whose entry here the token does not see */
+    size_t nheld = 0;
     if (p == NULL || (n && (p->a = calloc((size_t)n, sizeof *p->a)) == NULL)) {
         free(p);
         cJSON_Delete(doc);
@@ -712,6 +746,24 @@ void h_roster_put(http_req *r)
     r->state_free = roster_put_free;
     sbuf_putc(&officers, '{');
     sbuf_putc(&unit_ids, '{');
+    if (r->who.nprecincts >= 0) {
+        /* One pass over the rosters: this one's entries the token does not
+           see (another precinct's officer or unit) keep their officers. */
+        size_t na;
+        const hr_assignment *cur = hr_assignments(&na);
+        for (size_t k = 0; k < na; k++) {
+            if (cur[k].shift_id != s->id || cur[k].day != day ||
+                roster_entry_in_scope(r, &cur[k]))
+                continue;
+            int *grown = realloc(held, (nheld + 1) * sizeof *held);
+            if (grown == NULL) {
+                http_reply_error(r, 500, "internal", NULL, "out of memory");
+                goto fail;
+            }
+            held = grown;
+            held[nheld++] = cur[k].officer_id;
+        }
+    }
     const cJSON *item;
     char field[48];
     cJSON_ArrayForEach(item, list) {
@@ -733,6 +785,20 @@ void h_roster_put(http_req *r)
                                  "officer %s is listed twice", o->badge);
                 goto fail;
             }
+        if (!in_scope(r, o->precinct_id)) {
+            http_reply_error(r, 403, "forbidden", field,
+                             "%s is an officer of a precinct this token may not write", field);
+            goto fail;
+        }
+        /* The officer's entry here may be another precinct's (on its unit). */
+        for (size_t k = 0; k < nheld; k++)
+            if (held[k] == o->id) {
+                http_reply_error(r, 403, "forbidden", field,
+                                 "officer %s is on a unit of a precinct this token may not write "
+                                 "in this tour",
+                                 o->badge);
+                goto fail;
+            }
         const hr_unit *u = NULL;
         if (un && !cJSON_IsNull(un)) {
             snprintf(field, sizeof field, "assignments[%d].unit", i);
@@ -742,11 +808,11 @@ void h_roster_put(http_req *r)
                                  "%s must be the call sign of one of the agency's units", field);
                 goto fail;
             }
-        }
-        if (!in_scope(r, u ? u->precinct_id : o->precinct_id)) {
-            http_reply_error(r, 403, "forbidden", field,
-                             "%s is in a precinct this token may not write", field);
-            goto fail;
+            if (!in_scope(r, u->precinct_id)) {
+                http_reply_error(r, 403, "forbidden", field,
+                                 "%s is a unit of a precinct this token may not write", field);
+                goto fail;
+            }
         }
         p->a[p->n].shift_id = s->id;
         p->a[p->n].day = day;
@@ -758,28 +824,64 @@ void h_roster_put(http_req *r)
     }
     sbuf_putc(&officers, '}');
     sbuf_putc(&unit_ids, '}');
+    /* A token limited to precincts replaces only the entries it sees. */
+    if (r->who.nprecincts >= 0) {
+        sbuf_putc(&scope, '{');
+        int first = 1;
+        for (int id = 1; id < ref_precinct_max(app.ref); id++)
+            if (in_scope(r, id)) {
+                sbuf_printf(&scope, "%s%d", first ? "" : ",", id);
+                first = 0;
+            }
+        sbuf_putc(&scope, '}');
+    }
+    if (sbuf_failed(&officers) || sbuf_failed(&unit_ids) || sbuf_failed(&scope)) {
+        http_reply_error(r, 500, "internal", NULL, "out of memory");
+        goto fail;
+    }
     char sid[16], date[16];
     int64_t y;
     int mo, d;
     rfc3339_civil_from_days(day, &y, &mo, &d);
     snprintf(sid, sizeof sid, "%d", s->id);
     snprintf(date, sizeof date, "%04lld-%02d-%02d", (long long)y, mo, d);
-    const char *params[4] = {sid, date, sbuf_str(&officers), sbuf_str(&unit_ids)};
-    /* One statement: officers no longer listed leave, the others are
-       inserted or moved to their unit. */
+    const char *params[5] = {sid, date, sbuf_str(&officers), sbuf_str(&unit_ids),
+                             r->who.nprecincts >= 0 ? sbuf_str(&scope) : NULL};
+    /*
+     * One statement: the officers no longer listed leave (with a scope $5,
+     * only entries whose officer, and unit if any, are in it), the others
+     * are inserted or moved to their unit (never taking over an entry of
+     * another precinct's unit, should one have appeared meanwhile). It
+     * returns the roster as it now stands -- what was inserted or updated,
+     * and what was there before and neither deleted nor touched -- which
+     * becomes the roster in memory.
+     */
     if (db_query(app.writer,
-                 "WITH del AS (DELETE FROM shift_assignments WHERE shift_id = $1"
-                 "  AND day = $2::date AND officer_id <> ALL ($3::int[])),"
-                 " ins AS (INSERT INTO shift_assignments (shift_id, day, officer_id, unit_id)"
+                 "WITH del AS (DELETE FROM shift_assignments a WHERE a.shift_id = $1"
+                 "  AND a.day = $2::date AND a.officer_id <> ALL ($3::int[])"
+                 "  AND ($5::int[] IS NULL OR (EXISTS (SELECT 1 FROM officers o"
+                 "    WHERE o.id = a.officer_id AND o.precinct_id = ANY ($5::int[]))"
+                 "   AND (a.unit_id IS NULL OR EXISTS (SELECT 1 FROM units u"
+                 "    WHERE u.id = a.unit_id AND u.precinct_id = ANY ($5::int[])))))"
+                 "  RETURNING a.officer_id),"
+                 " ins AS (INSERT INTO shift_assignments AS a (shift_id, day, officer_id, unit_id)"
                  "  SELECT $1, $2::date, o, nullif(u, 0)"
                  "  FROM unnest($3::int[], $4::int[]) AS t(o, u)"
                  "  ON CONFLICT (shift_id, day, officer_id) DO UPDATE SET unit_id = EXCLUDED.unit_id"
-                 "  RETURNING 1)"
-                 " SELECT count(*) FROM ins",
-                 4, params, on_roster_written, r) != 0)
+                 "   WHERE $5::int[] IS NULL OR a.unit_id IS NULL OR EXISTS (SELECT 1 FROM units u"
+                 "    WHERE u.id = a.unit_id AND u.precinct_id = ANY ($5::int[]))"
+                 "  RETURNING a.officer_id, coalesce(a.unit_id, 0) AS unit_id)"
+                 " SELECT officer_id, unit_id FROM ins"
+                 " UNION ALL SELECT a.officer_id, coalesce(a.unit_id, 0) FROM shift_assignments a"
+                 "  WHERE a.shift_id = $1 AND a.day = $2::date"
+                 "  AND a.officer_id NOT IN (SELECT officer_id FROM del)"
+                 "  AND a.officer_id NOT IN (SELECT officer_id FROM ins)",
+                 5, params, on_roster_written, r) != 0)
         reply_db_down(r);
 fail:
+    free(held);
     sbuf_free(&officers);
     sbuf_free(&unit_ids);
+    sbuf_free(&scope);
     cJSON_Delete(doc);
 }
