@@ -33,6 +33,52 @@ static void rtq_free(struct rtq *x)
     free(x->umask);
 }
 
+/*
+ * May the token see call sign cs's answers per unit? A token for the whole
+ * agency sees every call sign; one limited to precincts only the registered
+ * units of its precincts (a unit belongs to its precinct, whichever
+ * precinct's calls it answered).
+ */
+static int unit_visible(const http_req *r, const char *cs)
+{
+    if (r->who.nprecincts < 0)
+        return 1;
+    const hr_unit *u = cs ? hr_unit_get(r->who.agency_id, cs) : NULL;
+    const ref_precinct *p = u && u->precinct_id ? ref_precinct_by_id(app.ref, u->precinct_id)
+                                                : NULL;
+    return p && p->agency_id == r->who.agency_id && principal_allows(&r->who, p->code);
+}
+
+/*
+ * A question read per unit (by=unit, or unit=) by a token limited to
+ * precincts: only its precincts' units, and the calls without a unit, so
+ * that it gets the whole agency's answer restricted to its scope. 0, or -1
+ * after replying.
+ */
+static int scope_units(http_req *r, struct rtq *x)
+{
+    rt_question *q = &x->q;
+    if (r->who.nprecincts < 0 || !((q->by & RT_BY_UNIT) || q->units))
+        return 0;
+    const rt_cube *c = analytics_rt();
+    int32_t nu = rt_unit_count(c) + 1;
+    uint8_t *m = calloc((size_t)nu, 1);
+    if (m == NULL) {
+        http_reply_error(r, 500, "internal", NULL, "out of memory");
+        return -1;
+    }
+    for (int32_t i = 0; i < nu; i++) {
+        int visible = i == 0 || unit_visible(r, rt_unit_name(c, i - 1));
+        int asked = q->units == NULL || (i < q->nunits && q->units[i]);
+        m[i] = (uint8_t)(visible && asked);
+    }
+    free(x->umask);
+    x->umask = m;
+    q->units = m;
+    q->nunits = nu;
+    return 0;
+}
+
 static const struct {
     const char *name;
     unsigned bit;
@@ -114,9 +160,12 @@ static int read_question(http_req *r, struct rtq *x)
         for (char *tok = copy ? strtok_r(copy, ",", &save) : NULL; tok;
              tok = strtok_r(NULL, ",", &save)) {
             int32_t id = rt_unit_id(c, q->agency, tok);
-            if (id >= 0)
+            /* Another precinct's unit is, to a token limited to precincts,
+               as unknown as a unit that does not exist. */
+            int known = unit_visible(r, tok) && (id >= 0 || hr_unit_get(q->agency, tok));
+            if (known && id >= 0)
                 x->umask[id + 1] = 1;
-            else if (hr_unit_get(q->agency, tok) == NULL) {
+            else if (!known) {
                 http_reply_error(r, 422, "invalid_field", "unit", "unknown unit \"%.64s\"", tok);
                 free(copy);
                 return -1;
@@ -291,7 +340,8 @@ void h_response_times(http_req *r)
         return;
     struct rtq x;
     rt_result res = {0};
-    if (read_question(r, &x) != 0 || parse_by(r, &x.q.by) != 0 || read_percentiles(r, &x) != 0)
+    if (read_question(r, &x) != 0 || parse_by(r, &x.q.by) != 0 || read_percentiles(r, &x) != 0 ||
+        scope_units(r, &x) != 0)
         goto out;
     if (rt_query(analytics_rt(), &x.q, &res) != 0) {
         http_reply_error(r, 500, "internal", NULL, "out of memory");
@@ -466,6 +516,8 @@ void h_workload(http_req *r)
         http_reply_error(r, 422, "invalid_field", "by", "by must be unit, shift or precinct");
         goto out;
     }
+    if (scope_units(r, &x) != 0)
+        goto out;
     if (rt_query(analytics_rt(), &x.q, &res) != 0 || staffing_count(&x, kind, &st) != 0) {
         http_reply_error(r, 500, "internal", NULL, "out of memory");
         goto out;
