@@ -83,15 +83,17 @@ static const struct route routes[] = {
      "workload.read"},
     {EVHTTP_REQ_GET, "/v1/units", ROLE_READ, h_units_get, "units_get", "units.read"},
     {EVHTTP_REQ_GET, "/v1/units/*", ROLE_READ, h_unit_get, "unit_get", "units.read"},
-    {EVHTTP_REQ_PUT, "/v1/units/*", ROLE_HR, h_unit_put, "unit_put", NULL},
+    {EVHTTP_REQ_PUT, "/v1/units/*", ROLE_HR, h_unit_put, "unit_put", "unit.write"},
     {EVHTTP_REQ_PUT, "/v1/units/*/status", ROLE_DISPATCH | ROLE_HR, h_unit_status_put,
-     "unit_status_put", NULL},
-    {EVHTTP_REQ_GET, "/v1/officers", ROLE_HR, h_officers_get, "officers_get", NULL},
-    {EVHTTP_REQ_PUT, "/v1/officers/*", ROLE_HR, h_officer_put, "officer_put", NULL},
+     "unit_status_put", "unit_status.write"},
+    {EVHTTP_REQ_GET, "/v1/officers", ROLE_HR, h_officers_get, "officers_get", "officers.read"},
+    {EVHTTP_REQ_PUT, "/v1/officers/*", ROLE_HR, h_officer_put, "officer_put", "officer.write"},
     {EVHTTP_REQ_GET, "/v1/shifts", ROLE_READ, h_shifts_get, "shifts_get", NULL},
     {EVHTTP_REQ_PUT, "/v1/shifts/*", ROLE_HR, h_shift_put, "shift_put", NULL},
-    {EVHTTP_REQ_GET, "/v1/shifts/*/roster/*", ROLE_HR, h_roster_get, "roster_get", NULL},
-    {EVHTTP_REQ_PUT, "/v1/shifts/*/roster/*", ROLE_HR, h_roster_put, "roster_put", NULL},
+    {EVHTTP_REQ_GET, "/v1/shifts/*/roster/*", ROLE_HR, h_roster_get, "roster_get",
+     "roster.read"},
+    {EVHTTP_REQ_PUT, "/v1/shifts/*/roster/*", ROLE_HR, h_roster_put, "roster_put",
+     "roster.write"},
 };
 #define NROUTES ((int)(sizeof routes / sizeof routes[0]))
 

@@ -571,6 +571,6 @@ def test_people_reads_audited(ctx):
 if __name__ == "__main__":
     run([test_scoped_roster_read, test_scoped_roster_put, test_scoped_unit_board,
          test_scoped_officers, test_scoped_response_times_by_unit, test_malformed_scope_rows,
-         test_token_create_validates_precincts,
+         test_token_create_validates_precincts, test_people_reads_audited,
          test_scoped_admin_agency_wide_objects],
         setup=setup, teardown=teardown)
