@@ -339,6 +339,11 @@ void http_reply_raw(http_req *r, int status, const char *content_type, const cha
 
 void http_reply_json(http_req *r, int status, cJSON *body)
 {
+    http_reply_json_as(r, status, "application/json", body);
+}
+
+void http_reply_json_as(http_req *r, int status, const char *content_type, cJSON *body)
+{
     char *text = body ? cJSON_PrintUnformatted(body) : NULL;
     cJSON_Delete(body);
     if (text == NULL) {
@@ -352,7 +357,7 @@ void http_reply_json(http_req *r, int status, cJSON *body)
         evbuffer_add(b, text, strlen(text));
         evbuffer_add(b, "\n", 1);
     }
-    send_reply(r, status, "application/json", b);
+    send_reply(r, status, content_type, b);
     if (b)
         evbuffer_free(b);
     cJSON_free(text);

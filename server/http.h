@@ -67,6 +67,8 @@ long http_inflight(void);
 
 /* Send body (consumed) as JSON. */
 void http_reply_json(http_req *r, int status, cJSON *body);
+/* The same with another JSON media type (application/geo+json). */
+void http_reply_json_as(http_req *r, int status, const char *content_type, cJSON *body);
 /* Send a preformatted body. */
 void http_reply_raw(http_req *r, int status, const char *content_type, const char *body,
                     size_t len);

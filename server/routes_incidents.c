@@ -704,19 +704,8 @@ static void on_list(void *arg, PGresult *res, const char *error)
         cJSON_AddStringToObject(root, "next_cursor", cursor);
     else
         cJSON_AddNullToObject(root, "next_cursor");
-    if (l->format != 1) {
-        http_reply_json(r, 200, root);
-        return;
-    }
     /* GeoJSON is application/geo+json (RFC 7946), as hotspots are. */
-    char *text = cJSON_PrintUnformatted(root);
-    cJSON_Delete(root);
-    if (text == NULL) {
-        http_reply_error(r, 500, "internal", NULL, "out of memory");
-        return;
-    }
-    http_reply_raw(r, 200, "application/geo+json", text, strlen(text));
-    cJSON_free(text);
+    http_reply_json_as(r, 200, l->format == 1 ? "application/geo+json" : "application/json", root);
 }
 
 /* A from/to bound: RFC 3339, or a local date in the agency's zone. */

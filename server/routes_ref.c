@@ -262,7 +262,7 @@ void h_precincts_get(http_req *r)
         if (p && p->agency_id == r->who.agency_id && principal_allows(&r->who, p->code))
             cJSON_AddItemToArray(arr, precinct_json(p, geojson));
     }
-    http_reply_json(r, 200, root);
+    http_reply_json_as(r, 200, geojson ? "application/geo+json" : "application/json", root);
 }
 
 struct precinct_put {
