@@ -203,6 +203,16 @@ int inc_parse(const cJSON *obj, int mode, inc_incident *out, inc_error *err)
         }
     }
 
+    /* self_initiated: true for a call an officer started (NOPD's
+       SelfInitiated); null or absent is false. */
+    v = cJSON_GetObjectItemCaseSensitive(obj, "self_initiated");
+    if (v != NULL) {
+        out->present |= INC_F_SELF_INITIATED;
+        if (!cJSON_IsNull(v) && !cJSON_IsBool(v))
+            return INVALID("self_initiated", "self_initiated must be true or false");
+        out->self_initiated = cJSON_IsTrue(v);
+    }
+
     if (mode == INC_PARSE_FULL)
         return inc_check(out, err);
     return 0;
@@ -278,6 +288,8 @@ int inc_merge(inc_incident *base, const inc_incident *patch)
     }
     if (p & INC_F_STATUS)
         base->status = patch->status;
+    if (p & INC_F_SELF_INITIATED)
+        base->self_initiated = patch->self_initiated;
     for (int t = 0; t < INC_T_COUNT; t++) {
         if (!(p & (INC_F_TIME0 << t)))
             continue;
@@ -348,7 +360,8 @@ int inc_equal(const inc_incident *a, const inc_incident *b)
         !str_eq(a->offense, b->offense) || !str_eq(a->precinct, b->precinct) ||
         !str_eq(a->address, b->address) || a->priority != b->priority ||
         inc_derived_status(a) != inc_derived_status(b) || a->has_location != b->has_location ||
-        a->times_set != b->times_set || a->nunits != b->nunits)
+        a->times_set != b->times_set || a->nunits != b->nunits ||
+        a->self_initiated != b->self_initiated)
         return 0;
     if (a->has_location && (a->lat != b->lat || a->lon != b->lon))
         return 0;
@@ -431,5 +444,7 @@ int inc_to_json(const inc_incident *in, cJSON *obj)
         if (!u || !cJSON_AddItemToArray(units, u))
             return -1;
     }
+    if (!cJSON_AddBoolToObject(obj, "self_initiated", in->self_initiated))
+        return -1;
     return 0;
 }

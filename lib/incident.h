@@ -55,7 +55,8 @@ enum inc_field {
     INC_F_ADDRESS = 1u << 6,
     INC_F_STATUS = 1u << 7,
     INC_F_UNITS = 1u << 8,
-    INC_F_TIME0 = 1u << 9 /* INC_F_TIME0 << t for enum inc_time t */
+    INC_F_TIME0 = 1u << 9, /* INC_F_TIME0 << t for enum inc_time t */
+    INC_F_SELF_INITIATED = 1u << 15
 };
 
 #define INC_MAX_UNITS 32
@@ -74,6 +75,7 @@ typedef struct inc_incident {
     int64_t times[INC_T_COUNT];  /* seconds since the epoch */
     size_t nunits;
     char *units[INC_MAX_UNITS];
+    int self_initiated; /* 1: an officer started the call (no caller waited) */
     unsigned present;  /* enum inc_field bits */
 } inc_incident;
 

@@ -202,7 +202,7 @@ static void offense_key(char *buf, size_t len, int agency_id, const char *code)
 }
 
 int ref_put_offense(ref_data *r, int id, int agency_id, const char *code,
-                    const char *name, const char *category)
+                    const char *name, const char *category, int crime)
 {
     int created, oom = 0;
     char key[128];
@@ -210,7 +210,7 @@ int ref_put_offense(ref_data *r, int id, int agency_id, const char *code,
     if (o == NULL)
         return -1;
     ref_offense n = {id, agency_id, dup_or_null(code, &oom), dup_or_null(name, &oom),
-                     dup_or_null(category, &oom)};
+                     dup_or_null(category, &oom), crime != 0};
     offense_key(key, sizeof key, agency_id, code);
     if (oom || strmap_put(r->offenses.by_code, key, o) != 0) {
         offense_free(&n);

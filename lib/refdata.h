@@ -48,6 +48,7 @@ typedef struct ref_offense {
     char *code;
     char *name;
     char *category;
+    int crime; /* 0: a call that is not a crime (counted in no crime count) */
 } ref_offense;
 
 typedef struct ref_data ref_data;
@@ -63,7 +64,7 @@ int ref_put_precinct(ref_data *r, int id, int agency_id, const char *code,
                      const char *name, long long population,
                      geo_multipolygon *boundary, const char *geojson);
 int ref_put_offense(ref_data *r, int id, int agency_id, const char *code,
-                    const char *name, const char *category);
+                    const char *name, const char *category, int crime);
 
 const ref_agency *ref_agency_by_id(const ref_data *r, int id);
 const ref_agency *ref_agency_by_code(const ref_data *r, const char *code);

@@ -43,6 +43,7 @@ CREATE TABLE offenses (
     category    text NOT NULL CHECK (category ~ '^[a-z0-9_]{1,64}$'),
     created_at  timestamptz NOT NULL DEFAULT now(),
     updated_at  timestamptz NOT NULL DEFAULT now(),
+    crime       boolean NOT NULL DEFAULT true, -- 0009: false for calls that are not crimes
     UNIQUE (agency_id, code)
 );
 
@@ -74,6 +75,7 @@ CREATE TABLE incidents (
     version       integer NOT NULL DEFAULT 1,
     created_at    timestamptz NOT NULL DEFAULT now(),
     updated_at    timestamptz NOT NULL DEFAULT now(),
+    self_initiated boolean NOT NULL DEFAULT false, -- 0009: an officer started the call
     CONSTRAINT incidents_identity UNIQUE (agency_id, source, external_id),
     CONSTRAINT incidents_time_required CHECK (occurred_at IS NOT NULL OR received_at IS NOT NULL),
     CONSTRAINT incidents_place_required CHECK (geom IS NOT NULL OR precinct_id IS NOT NULL),

@@ -161,6 +161,7 @@ static int build_params(struct ingest *g, sbuf *p)
             sbuf_array_null(&p[19]);
         }
         sbuf_array_str(&p[20], it->request_id[0] ? it->request_id : NULL);
+        sbuf_array_raw(&p[21], in->self_initiated ? "true" : "false");
     }
     for (int c = 0; c < NPARAMS; c++) {
         sbuf_array_end(&p[c]);

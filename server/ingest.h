@@ -28,7 +28,7 @@
 
 /*
  * The group commit's statement (prepared once per connection as
- * "ingest_upsert"): the batch arrives as 21 arrays, one per column, and is
+ * "ingest_upsert"): the batch arrives as 22 arrays, one per column, and is
  * unnested server-side, so the text and its plan are the same whatever the
  * batch size. The main query's join with `incidents old` reads the rows
  * as they were before the statement (every part of it sees the same
@@ -36,25 +36,25 @@
  * repost, and a PATCH whose expected version moved on. Also printed by
  * `compstat-bench --print-upsert` for `tools/bench upsert`.
  */
-#define INGEST_NPARAMS 21
+#define INGEST_NPARAMS 22
 #define INGEST_UPSERT_SQL \
     "WITH v AS (" \
     " SELECT * FROM unnest($1::int[], $2::text[], $3::text[], $4::int[], $5::int[]," \
     "  $6::int[], $7::int[], $8::text[], $9::float8[], $10::float8[], $11::text[]," \
     "  $12::bigint[], $13::bigint[], $14::bigint[], $15::bigint[], $16::bigint[]," \
-    "  $17::bigint[], $18::text[], $19::int[], $20::int[], $21::text[])" \
+    "  $17::bigint[], $18::text[], $19::int[], $20::int[], $21::text[], $22::bool[])" \
     " AS t(ord, source, external_id, agency_id, precinct_id, offense_id, priority, status," \
     "  lon, lat, address, t_occ, t_rec, t_dis, t_enr, t_ons, t_clr, units, version," \
-    "  token_id, request_id))," \
+    "  token_id, request_id, self_initiated))," \
     " up AS (INSERT INTO incidents AS i (source, external_id, agency_id, precinct_id," \
     "  offense_id, priority, status, geom, address, occurred_at, received_at, dispatched_at," \
-    "  en_route_at, on_scene_at, cleared_at, units, version)" \
+    "  en_route_at, on_scene_at, cleared_at, units, version, self_initiated)" \
     "  SELECT source, external_id, agency_id, precinct_id, offense_id, priority::smallint," \
     "   status::incident_status," \
     "   CASE WHEN lon IS NULL THEN NULL ELSE ST_SetSRID(ST_MakePoint(lon, lat), 4326) END," \
     "   address, to_timestamp(t_occ), to_timestamp(t_rec), to_timestamp(t_dis)," \
     "   to_timestamp(t_enr), to_timestamp(t_ons), to_timestamp(t_clr)," \
-    "   ARRAY(SELECT json_array_elements_text(units::json)), version" \
+    "   ARRAY(SELECT json_array_elements_text(units::json)), version, self_initiated" \
     "  FROM v ORDER BY ord" \
     "  ON CONFLICT (agency_id, source, external_id) DO UPDATE SET" \
     "   precinct_id = EXCLUDED.precinct_id, offense_id = EXCLUDED.offense_id," \
@@ -63,15 +63,17 @@
     "   received_at = EXCLUDED.received_at, dispatched_at = EXCLUDED.dispatched_at," \
     "   en_route_at = EXCLUDED.en_route_at, on_scene_at = EXCLUDED.on_scene_at," \
     "   cleared_at = EXCLUDED.cleared_at, units = EXCLUDED.units," \
+    "   self_initiated = EXCLUDED.self_initiated," \
     "   version = i.version + 1, updated_at = now()" \
     "  WHERE (EXCLUDED.version = 1 OR i.version = EXCLUDED.version - 1)" \
     "   AND (i.precinct_id, i.offense_id, i.priority, i.status, i.geom, i.address," \
     "        i.occurred_at, i.received_at, i.dispatched_at, i.en_route_at, i.on_scene_at," \
-    "        i.cleared_at, i.units)" \
+    "        i.cleared_at, i.units, i.self_initiated)" \
     "    IS DISTINCT FROM (EXCLUDED.precinct_id, EXCLUDED.offense_id, EXCLUDED.priority," \
     "        EXCLUDED.status, EXCLUDED.geom, EXCLUDED.address, EXCLUDED.occurred_at," \
     "        EXCLUDED.received_at, EXCLUDED.dispatched_at, EXCLUDED.en_route_at," \
-    "        EXCLUDED.on_scene_at, EXCLUDED.cleared_at, EXCLUDED.units)" \
+    "        EXCLUDED.on_scene_at, EXCLUDED.cleared_at, EXCLUDED.units," \
+    "        EXCLUDED.self_initiated)" \
     "  RETURNING i.*)," \
     /* The audit trail, in the same statement: written with the change or not at all. */ \
     /* A new row is version 1; every committed change adds one. */ \

@@ -49,7 +49,7 @@ static int precinct_from_row(PGresult *res, int row, int exact_col)
 #define PRECINCT_COLS                                                                     \
     "id, agency_id, code, name, population, ST_AsGeoJSON(boundary), "                    \
     "ST_AsGeoJSON(boundary, 30)"
-#define OFFENSE_COLS "id, agency_id, code, name, category"
+#define OFFENSE_COLS "id, agency_id, code, name, category, crime"
 #define AGENCY_COLS "id, code, name, time_zone"
 
 static void on_load(void *arg, PGresult *res, const char *error)
@@ -68,7 +68,8 @@ static void on_load(void *arg, PGresult *res, const char *error)
             precinct_from_row(res, i, 6);
         else
             ref_put_offense(app.ref, atoi(PQgetvalue(res, i, 0)), atoi(PQgetvalue(res, i, 1)),
-                            PQgetvalue(res, i, 2), PQgetvalue(res, i, 3), PQgetvalue(res, i, 4));
+                            PQgetvalue(res, i, 2), PQgetvalue(res, i, 3), PQgetvalue(res, i, 4),
+                            PQgetvalue(res, i, 5)[0] == 't');
     }
     log_info("ref", "loaded %d %s", n, what);
     if (strcmp(what, "offenses") == 0)
@@ -121,6 +122,7 @@ static cJSON *offense_json(const ref_offense *o)
     cJSON_AddStringToObject(j, "code", o->code);
     cJSON_AddStringToObject(j, "name", o->name);
     cJSON_AddStringToObject(j, "category", o->category);
+    cJSON_AddBoolToObject(j, "crime", o->crime);
     return j;
 }
 
@@ -417,8 +419,9 @@ static void on_offense_put(void *arg, PGresult *res, const char *error)
         return;
     int id = atoi(PQgetvalue(res, 0, 0));
     int created = PQgetvalue(res, 0, 5)[0] == 't';
+    int crime = PQgetvalue(res, 0, 6)[0] == 't';
     ref_put_offense(app.ref, id, atoi(PQgetvalue(res, 0, 1)), PQgetvalue(res, 0, 2),
-                    PQgetvalue(res, 0, 3), PQgetvalue(res, 0, 4));
+                    PQgetvalue(res, 0, 3), PQgetvalue(res, 0, 4), crime);
     /* A reclassified offense moves its counts between categories. */
     analytics_offense_changed(atoi(PQgetvalue(res, 0, 1)), id, PQgetvalue(res, 0, 4));
     http_reply_json(r, created ? 201 : 200, offense_json(ref_offense_by_id(app.ref, id)));
@@ -453,16 +456,29 @@ void h_offense_put(http_req *r)
             return;
         }
     }
+    /* crime: false for a call type that is not a crime (traffic accident,
+       complaint). Absent: true for a new offense, unchanged otherwise. */
+    const cJSON *cv = cJSON_GetObjectItemCaseSensitive(doc, "crime");
+    if (cv && !cJSON_IsNull(cv) && !cJSON_IsBool(cv)) {
+        cJSON_Delete(doc);
+        http_reply_error(r, 422, "invalid_field", "crime", "crime must be true or false");
+        return;
+    }
+    const char *crime = cv && cJSON_IsBool(cv) ? (cJSON_IsTrue(cv) ? "true" : "false") : NULL;
     char agency_id[16];
     snprintf(agency_id, sizeof agency_id, "%d", r->who.agency_id);
-    const char *params[4] = {agency_id, code, name, category};
+    const char *params[5] = {agency_id, code, name, category, crime};
     int rc = db_query(app.writer,
-                      "INSERT INTO offenses AS o (agency_id, code, name, category)"
-                      " VALUES ($1, $2, $3, $4)"
+                      "WITH old AS (SELECT crime FROM offenses WHERE agency_id = $1"
+                      "  AND code = $2)"
+                      " INSERT INTO offenses AS o (agency_id, code, name, category, crime)"
+                      " VALUES ($1, $2, $3, $4, coalesce($5::boolean, true))"
                       " ON CONFLICT (agency_id, code) DO UPDATE SET name = EXCLUDED.name,"
-                      "  category = EXCLUDED.category, updated_at = now()"
-                      " RETURNING o.id, o.agency_id, o.code, o.name, o.category, (o.xmax = 0)",
-                      4, params, on_offense_put, r);
+                      "  category = EXCLUDED.category, crime = coalesce($5::boolean, o.crime),"
+                      "  updated_at = now()"
+                      " RETURNING o.id, o.agency_id, o.code, o.name, o.category, (o.xmax = 0),"
+                      "  o.crime, (SELECT crime FROM old)",
+                      5, params, on_offense_put, r);
     cJSON_Delete(doc);
     if (rc != 0)
         reply_db_down(r);

@@ -57,6 +57,7 @@ int store_from_row(const PGresult *res, int row, int col, stored *out)
     out->updated_ms = strtoll(COL(18), NULL, 10);
     in->source = dup_col(res, row, col + 19);
     in->external_id = dup_col(res, row, col + 20);
+    in->self_initiated = COL(21)[0] == 't';
 #undef COL
 #undef NUL
     const ref_offense *o = ref_offense_by_id(app.ref, out->offense_id);

@@ -26,8 +26,9 @@
     "date_part('epoch', " x ".on_scene_at)::bigint, "                                  \
     "date_part('epoch', " x ".cleared_at)::bigint, array_to_json(" x ".units)::text, "  \
     "(date_part('epoch', " x ".created_at) * 1000)::bigint, "                          \
-    "(date_part('epoch', " x ".updated_at) * 1000)::bigint, " x ".source, " x ".external_id"
-#define STORE_NCOLS 21
+    "(date_part('epoch', " x ".updated_at) * 1000)::bigint, " x ".source, " x ".external_id, " \
+    x ".self_initiated"
+#define STORE_NCOLS 22
 
 typedef struct stored {
     int64_t id;

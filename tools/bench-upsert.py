@@ -23,7 +23,7 @@ exprs = ["g", "'bench-upsert'::text", "'r' || :'run' || '-' || g", ":a", ":p0 + 
          ":o0 + g % 50", "1 + g % 5", "'dispatched'::text", "-87.9 + (g % 12) * 0.025 + 0.01",
          "41.7 + (g % 11) * 0.018 + 0.01", "'1 Main St'::text", "1790000000::bigint + g",
          "1790000000::bigint + g", "1790000100::bigint + g", "NULL::bigint", "NULL::bigint",
-         "NULL::bigint", "'[\"1A01\"]'::text", "1", "NULL::int", "'bench'::text"]
+         "NULL::bigint", "'[\"1A01\"]'::text", "1", "NULL::int", "'bench'::text", "false"]
 sel = ",\n  ".join("array_agg(%s)::text AS a%d" % (e, i + 1) for i, e in enumerate(exprs))
 # The same incidents changed: another priority (every row is updated).
 sel_changed = sel.replace("array_agg(1 + g % 5)", "array_agg(6 + g % 3)")

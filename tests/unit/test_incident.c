@@ -399,6 +399,35 @@ static void test_priority(void)
     }
 }
 
+static void test_self_initiated(void)
+{
+    INVALID("{\"self_initiated\": 1}", "self_initiated");
+    INVALID("{\"self_initiated\": \"true\"}", "self_initiated");
+    static const struct {
+        const char *json;
+        int want;
+    } cases[] = {{"{\"self_initiated\": true}", 1}, {"{\"self_initiated\": false}", 0},
+                 {"{\"self_initiated\": null}", 0}, {"{}", 0}};
+    for (size_t i = 0; i < NCASES(cases); i++) {
+        inc_incident in, back, merged;
+        ok_doc(base_with(cases[i].json), INC_PARSE_FULL, &in, __LINE__);
+        CHECK_INT(in.self_initiated, cases[i].want);
+        /* PATCH sets it; inc_equal tells the two apart */
+        ok_doc(doc_from(NULL, "{\"self_initiated\": true}"), INC_PARSE_PATCH, &back, __LINE__);
+        CHECK_INT(inc_copy(&merged, &in), 0);
+        CHECK_INT(inc_merge(&merged, &back), 0);
+        CHECK_INT(merged.self_initiated, 1);
+        CHECK_INT(inc_equal(&in, &merged), cases[i].want);
+        cJSON *o = cJSON_CreateObject();
+        CHECK_INT(inc_to_json(&in, o), 0);
+        CHECK(cJSON_IsTrue(cJSON_GetObjectItem(o, "self_initiated")) == cases[i].want);
+        cJSON_Delete(o);
+        inc_clear(&in);
+        inc_clear(&back);
+        inc_clear(&merged);
+    }
+}
+
 static void test_status(void)
 {
     INVALID("{\"status\": \"solved\"}", "status");
@@ -1005,7 +1034,8 @@ static void test_to_json(void)
     static const char *const names[] = {
         "source",        "external_id", "offense",     "priority",    "precinct",
         "location",      "address",     "occurred_at", "received_at", "dispatched_at",
-        "en_route_at",   "on_scene_at", "cleared_at",  "status",      "units"};
+        "en_route_at",   "on_scene_at", "cleared_at",  "status",      "units",
+        "self_initiated"};
     CHECK_INT(cJSON_GetArraySize(o), (int)NCASES(names));
     for (size_t i = 0; i < NCASES(names); i++)
         CHECK(member(o, names[i]) != NULL);
@@ -1156,7 +1186,7 @@ static void test_roundtrip(void)
 
 UNIT_MAIN(UNIT(test_names), UNIT(test_parse_full_base), UNIT(test_parse_full_minimal),
           UNIT(test_parse_edges_accepted), UNIT(test_required), UNIT(test_location),
-          UNIT(test_priority), UNIT(test_status), UNIT(test_bad_times), UNIT(test_lifecycle),
+          UNIT(test_priority), UNIT(test_self_initiated), UNIT(test_status), UNIT(test_bad_times), UNIT(test_lifecycle),
           UNIT(test_string_limits), UNIT(test_invalid_utf8), UNIT(test_units),
           UNIT(test_patch_parse), UNIT(test_merge), UNIT(test_derived_status),
           UNIT(test_equal), UNIT(test_copy), UNIT(test_to_json), UNIT(test_roundtrip))

@@ -154,12 +154,12 @@ static void test_offenses(void)
 {
     ref_data *r = ref_new();
     CHECK(ref_offense_max(r) <= 1);
-    CHECK_INT(ref_put_offense(r, 1, 1, "ROB", "Robbery", "violent"), 0);
-    CHECK_INT(ref_put_offense(r, 2, 2, "ROB", "Robo", "violent"), 0);
-    CHECK_INT(ref_put_offense(r, 4, 1, "THEFT", "Theft", "property"), 0);
+    CHECK_INT(ref_put_offense(r, 1, 1, "ROB", "Robbery", "violent", 1), 0);
+    CHECK_INT(ref_put_offense(r, 2, 2, "ROB", "Robo", "violent", 1), 0);
+    CHECK_INT(ref_put_offense(r, 4, 1, "THEFT", "Theft", "property", 1), 0);
     /* Agency ids whose digits run into the code must not collide. */
-    CHECK_INT(ref_put_offense(r, 5, 11, "X", "Eleven X", "other"), 0);
-    CHECK_INT(ref_put_offense(r, 6, 1, "1X", "One 1X", "other"), 0);
+    CHECK_INT(ref_put_offense(r, 5, 11, "X", "Eleven X", "other", 1), 0);
+    CHECK_INT(ref_put_offense(r, 6, 1, "1X", "One 1X", "other", 1), 0);
 
     const ref_offense *o1 = ref_offense_by_code(r, 1, "ROB");
     const ref_offense *o2 = ref_offense_by_code(r, 2, "ROB");
@@ -197,27 +197,27 @@ static void test_offenses(void)
     char code64[65];
     memset(code64, 'C', 64);
     code64[64] = '\0';
-    CHECK_INT(ref_put_offense(r, 7, 1, code64, "Long", "other"), 0);
+    CHECK_INT(ref_put_offense(r, 7, 1, code64, "Long", "other", 1), 0);
     CHECK_INT(ref_offense_by_code(r, 1, code64)->id, 7);
-    CHECK_INT(ref_put_offense(r, 8, 2147483647, code64, "Long, big agency", "other"), 0);
+    CHECK_INT(ref_put_offense(r, 8, 2147483647, code64, "Long, big agency", "other", 1), 0);
     CHECK_INT(ref_offense_by_code(r, 2147483647, code64)->id, 8);
 
     /* Update in place. */
-    CHECK_INT(ref_put_offense(r, 1, 1, "ROB", "Armed robbery", "violent"), 0);
+    CHECK_INT(ref_put_offense(r, 1, 1, "ROB", "Armed robbery", "violent", 1), 0);
     CHECK(ref_offense_by_id(r, 1) == o1);
     CHECK(ref_offense_by_code(r, 1, "ROB") == o1);
     CHECK_STR(o1->name, "Armed robbery");
     /* Reclassified under a new code: the old code no longer finds it. */
-    CHECK_INT(ref_put_offense(r, 1, 1, "ROB1", "Armed robbery", "violent"), 0);
+    CHECK_INT(ref_put_offense(r, 1, 1, "ROB1", "Armed robbery", "violent", 1), 0);
     CHECK(ref_offense_by_code(r, 1, "ROB1") == o1);
     CHECK(ref_offense_by_code(r, 1, "ROB") == NULL);
     CHECK(ref_offense_by_code(r, 2, "ROB") == o2);
     /* Moved to another agency: found there only. */
-    CHECK_INT(ref_put_offense(r, 2, 3, "ROB", "Robo", "violent"), 0);
+    CHECK_INT(ref_put_offense(r, 2, 3, "ROB", "Robo", "violent", 1), 0);
     CHECK(ref_offense_by_id(r, 2) == o2);
     CHECK(ref_offense_by_code(r, 3, "ROB") == o2);
     CHECK(ref_offense_by_code(r, 2, "ROB") == NULL);
-    CHECK_INT(ref_put_offense(r, 0, 1, "Z", "z", "z"), -1);
+    CHECK_INT(ref_put_offense(r, 0, 1, "Z", "z", "z", 1), -1);
     ref_free(r);
 }
 
