@@ -54,6 +54,9 @@ static const struct setting settings[] = {
       "(0: only at shutdown)"),
     S(tls_cert, "", "PEM certificate chain: with tls_key, serve HTTPS only"),
     S(tls_key, "", "PEM private key for tls_cert"),
+    I(max_connections_per_address, "0", 0, 10000000,
+      "open connections one client address may hold (IPv6: one /64); more are closed at once "
+      "(0: a quarter of the open-file limit)"),
 };
 #define NSETTINGS (sizeof settings / sizeof settings[0])
 

@@ -33,6 +33,7 @@ typedef struct config {
     char *web_tile_attribution;
     char *tls_cert;        /* PEM certificate chain; with tls_key: serve HTTPS */
     char *tls_key;         /* PEM private key */
+    long max_connections_per_address; /* 0: a quarter of the open-file limit */
 } config;
 
 /*

@@ -260,6 +260,7 @@ int main(int argc, char **argv)
         evhttp_del_accept_socket(app.http, bound);
     stream_free();
     evhttp_free(app.http);
+    http_shutdown();
     tls_free();
     ingest_free(app.ingest);
     db_free(app.writer);

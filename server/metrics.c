@@ -207,4 +207,5 @@ void metrics_render(sbuf *out)
                 stream_count(), (unsigned long long)stream_events(),
                 (unsigned long long)stream_dropped(), stream_buffered(),
                 stream_backlog_bytes());
+    http_metrics(out);
 }
