@@ -57,6 +57,11 @@ static const struct setting settings[] = {
     I(max_connections_per_address, "0", 0, 10000000,
       "open connections one client address may hold (IPv6: one /64); more are closed at once "
       "(0: a quarter of the open-file limit)"),
+    I(auth_unknown_cache, "10000", 16, 10000000,
+      "unknown tokens remembered for 5 s, the least recently seen forgotten first"),
+    I(auth_fail_limit, "20", 1, 1000000000,
+      "unknown tokens one address may send in a minute before it gets 429 with a growing "
+      "Retry-After"),
 };
 #define NSETTINGS (sizeof settings / sizeof settings[0])
 

@@ -34,6 +34,8 @@ typedef struct config {
     char *tls_cert;        /* PEM certificate chain; with tls_key: serve HTTPS */
     char *tls_key;         /* PEM private key */
     long max_connections_per_address; /* 0: a quarter of the open-file limit */
+    long auth_unknown_cache; /* unknown tokens remembered (their 401 without a query) */
+    long auth_fail_limit;    /* unknown tokens per address and minute before 429 */
 } config;
 
 /*

@@ -265,7 +265,7 @@ int main(int argc, char **argv)
     ingest_free(app.ingest);
     db_free(app.writer);
     db_free(app.reader);
-    auth_free_cache();
+    auth_free();
     audit_free();
     ref_free(app.ref);
     analytics_free();

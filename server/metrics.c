@@ -10,6 +10,7 @@
 
 #include "analytics.h"
 #include "app.h"
+#include "auth.h"
 #include "ingest.h"
 #include "stream.h"
 
@@ -208,4 +209,5 @@ void metrics_render(sbuf *out)
                 (unsigned long long)stream_dropped(), stream_buffered(),
                 stream_backlog_bytes());
     http_metrics(out);
+    auth_metrics(out);
 }

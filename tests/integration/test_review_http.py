@@ -9,6 +9,10 @@ more than max_connections_per_address connections (by default a quarter of
 the open-file limit), so one address trickling under a small `ulimit -n`
 cannot starve everyone else.
 
+Unknown tokens (finding 9): their cache is bounded, and an address sending
+many of them gets 429 with a growing Retry-After, while tokens the daemon
+already knows keep working and revocations still take effect at once.
+
 Protocol (finding 10): conflicting Content-Length headers (and
 Content-Length with Transfer-Encoding) get 400 and the connection is
 closed, so nothing can be smuggled behind a proxy; HEAD is answered as GET
@@ -441,9 +445,109 @@ def test_head_answers_as_get_without_body(ctx):
     expect_eq(metric(d, "compstatd_streams"), 0.0, "HEAD opened no stream")
 
 
+# ------------------------------------------------------------- finding 9
+
+
+def rss_kib(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+def test_unknown_tokens_cache_is_bounded(ctx):
+    """Distinct unknown tokens do not grow the daemon: their cache keeps at
+    most auth_unknown_cache entries (500 here), evicting the oldest."""
+    env = {"ASAN_OPTIONS": os.environ.get("ASAN_OPTIONS", "") + ":quarantine_size_mb=0"}
+    d = Daemon(ctx["ci"], ["--auth-unknown-cache", "500", "--auth-fail-limit", "1000000"],
+               env=env)
+    try:
+        d.wait_ready()
+
+        def flood(n, k):
+            c = client(d.port)
+            for _ in range(n):
+                st, _, _ = c.request("GET", "/v1/cube", tok="cst_" + secrets.token_urlsafe(32))
+                expect_eq(st, 401, "unknown token")
+            k.append(1)
+
+        def burst(n):
+            done = []
+            ts = [threading.Thread(target=flood, args=(n // 4, done)) for _ in range(4)]
+            for t in ts:
+                t.start()
+            for t in ts:
+                t.join()
+            expect_eq(len(done), 4, "every flood thread finished")
+        burst(2000)
+        before = rss_kib(d.proc.pid)
+        burst(16000)
+        grown = rss_kib(d.proc.pid) - before
+        entries = metric(d, 'compstatd_auth_cache_entries{kind="unknown"}')
+        expect(entries is not None and entries <= 500, "unknown-token cache bounded: %r" % entries)
+        # (Before the bound: about 250 bytes each, +4 MB for these 16,000.)
+        expect(grown < 2048, "16,000 more unknown tokens grew the daemon by %d KiB" % grown)
+        st, _, _ = client(d.port).request("GET", "/v1/cube", tok=ctx["commander"])
+        expect_eq(st, 200, "a real token still works")
+    finally:
+        expect_eq(d.stop(), 0)
+
+
+def test_unknown_tokens_are_slowed_per_address(ctx):
+    """After auth_fail_limit unknown tokens (5 here) within a minute an
+    address gets 429 with Retry-After, growing with each further unknown
+    token; tokens the daemon knows keep working from it, other addresses are
+    not affected, and a revocation still takes effect at once."""
+    ci = ctx["ci"]
+    cmd = token(ci, "commander", "RH")
+    d = Daemon(ci, ["--auth-fail-limit", "5"])
+    try:
+        d.wait_ready()
+        bad = client(d.port, OTHER)
+        st, _, _ = bad.request("GET", "/v1/cube", tok=cmd)
+        expect_eq(st, 200, "a known token, before")
+        for i in range(5):
+            st, _, _ = bad.request("GET", "/v1/cube", tok="cst_guess%d" % i)
+            expect_eq(st, 401, "guess %d" % i)
+        st, h, body = bad.request("GET", "/v1/cube", tok="cst_guess-more")
+        expect_eq(st, 429, "over the limit")
+        expect_eq((body["error"]["code"], body["error"].get("field")),
+                  ("too_many_requests", "Authorization"), "429 body")
+        first = int(h.get("Retry-After", "0"))
+        expect(first >= 1, "Retry-After given", h)
+        st, _, _ = bad.request("GET", "/v1/cube", tok=cmd)
+        expect_eq(st, 200, "a token the daemon knows still works from that address")
+        st, _, _ = client(d.port).request("GET", "/v1/cube", tok="cst_other-address")
+        expect_eq(st, 401, "another address is not slowed")
+        time.sleep(first + 0.3)
+        st, _, _ = bad.request("GET", "/v1/cube", tok="cst_after-wait")
+        expect_eq(st, 401, "after Retry-After the token is looked up again")
+        st, h, _ = bad.request("GET", "/v1/cube", tok="cst_after-wait-2")
+        expect_eq(st, 429, "and the next unknown one is slowed again")
+        expect(int(h.get("Retry-After", "0")) > first, "Retry-After grows", h, first)
+        expect(metric(d, "compstatd_auth_throttled_total") >= 2, "429s counted")
+        out = subprocess.run([ADMIN, "token", "revoke", "--database", ci, "--token", cmd],
+                             capture_output=True, text=True)
+        expect_eq(out.returncode, 0, out.stderr)
+        deadline = time.time() + 5
+        while True:
+            st, _, _ = bad.request("GET", "/v1/cube", tok=cmd)
+            if st == 401 or time.time() > deadline:
+                break
+            time.sleep(0.05)
+        expect_eq(st, 401, "a revoked token is refused at once")
+        tid = scalar(ci, "SELECT id FROM api_tokens WHERE token_hash = :'p1'",
+                     hashlib.sha256(cmd.encode()).hexdigest())
+        expect(tid is not None, "token row")
+    finally:
+        expect_eq(d.stop(), 0)
+
+
 if __name__ == "__main__":
     run([test_trickled_headers_hit_the_deadline, test_streams_outlive_the_deadline,
          test_connections_per_address, test_one_address_cannot_take_the_file_limit,
          test_tls_connections_are_bounded_too, test_conflicting_content_length,
-         test_head_answers_as_get_without_body],
+         test_head_answers_as_get_without_body, test_unknown_tokens_cache_is_bounded,
+         test_unknown_tokens_are_slowed_per_address],
         setup, teardown)
