@@ -105,6 +105,17 @@ static long inflight;
 static uint64_t req_counter;
 static unsigned req_prefix;
 
+/* An answer held until its audit record is committed (see send_reply). */
+struct http_hold {
+    audit_ticket *ticket;
+    int status;
+    int stream;            /* a stream's start: what it sends meanwhile waits in body */
+    int nobody;            /* an answer without a body (HEAD of a stream) */
+    char ctype[128];
+    struct evbuffer *body; /* the answer, or the stream's first bytes */
+};
+static http_req *held; /* every request with a hold, for the exit */
+
 static void on_written(struct evhttp_request *ev, void *arg);
 static void stream_gone(http_req *r);
 
@@ -397,8 +408,12 @@ int principal_allows(const principal *p, const char *precinct)
     return 0;
 }
 
+static void drop_hold(http_req *r);
+
 static void req_free(http_req *r)
 {
+    if (r->hold)
+        drop_hold(r);
     if (r->state_free)
         r->state_free(r->state);
     for (int i = 0; i < r->nseg; i++)
@@ -446,7 +461,7 @@ static const char *reason_of(int status)
     }
 }
 
-/* The common headers, the metrics, the log line and the audit record of an answer. */
+/* The common headers, the metrics and the log line of an answer. */
 static void account(http_req *r, int status, const char *content_type)
 {
     struct evkeyvalq *h = evhttp_request_get_output_headers(r->ev);
@@ -464,23 +479,122 @@ static void account(http_req *r, int status, const char *content_type)
     else
         log_debug(r->id, "%s %s -> %d (%.3f ms)", m, evhttp_request_get_uri(r->ev), status,
                   secs * 1e3);
-    if (status >= 200 && status < 300 && r->route >= 0 && routes[r->route].audit) {
-        /* who read what, and which precincts the token could see */
-        char detail[512];
-        size_t n = (size_t)snprintf(detail, sizeof detail, "{\"status\":%d,\"precincts\":",
-                                    status);
+}
+
+/*
+ * What an answer's audit record must be: 0 none, 1 best effort, 2 committed
+ * before the answer goes out. Routes with an audit action are reads of
+ * incident data; their refusals are recorded too.
+ */
+static int audit_kind(const http_req *r, int status)
+{
+    if (r->audited || r->route < 0 || routes[r->route].audit == NULL)
+        return 0;
+    if (status >= 200 && status < 300)
+        return app.cfg.audit_sync ? 2 : 1;
+    return status == 401 || status == 403 || status == 404;
+}
+
+/* {"status": n, "precincts": [...] | null} -- the precincts only once a token is known. */
+static char *audit_detail(const http_req *r, int status)
+{
+    cJSON *o = cJSON_CreateObject();
+    if (o == NULL)
+        return NULL;
+    cJSON_AddNumberToObject(o, "status", status);
+    if (r->who.token_id > 0) {
         if (r->who.nprecincts < 0) {
-            snprintf(detail + n, sizeof detail - n, "null}");
+            cJSON_AddNullToObject(o, "precincts");
         } else {
-            n += (size_t)snprintf(detail + n, sizeof detail - n, "[");
-            for (int i = 0; i < r->who.nprecincts && n < sizeof detail - 80; i++)
-                n += (size_t)snprintf(detail + n, sizeof detail - n, "%s\"%s\"", i ? "," : "",
-                                      r->who.precincts[i]); /* codes: [A-Za-z0-9._-] */
-            snprintf(detail + n, sizeof detail - n, "]}");
+            cJSON *a = cJSON_AddArrayToObject(o, "precincts");
+            for (int i = 0; a && i < r->who.nprecincts; i++)
+                cJSON_AddItemToArray(a, cJSON_CreateString(r->who.precincts[i]));
         }
-        audit_record(r->who.token_id, r->id, routes[r->route].audit,
-                     evhttp_request_get_uri(r->ev), detail);
     }
+    char *text = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    return text;
+}
+
+static void record_async(http_req *r, int status)
+{
+    char *detail = audit_detail(r, status);
+    audit_record(r->who.token_id, r->id, routes[r->route].audit, evhttp_request_get_uri(r->ev),
+                 detail);
+    cJSON_free(detail);
+    r->audited = 1;
+}
+
+static void on_audited(void *arg, int result);
+
+/* Hold r's answer (or a stream's start) until its record is committed. 0, or -1: cannot. */
+static int hold_answer(http_req *r, int status, const char *content_type, struct evbuffer *body,
+                       int stream)
+{
+    struct http_hold *h = calloc(1, sizeof *h);
+    if (h == NULL || (h->body = evbuffer_new()) == NULL) {
+        free(h);
+        return -1;
+    }
+    char *detail = audit_detail(r, status);
+    h->ticket = audit_record_sync(r->who.token_id, r->id, routes[r->route].audit,
+                                  evhttp_request_get_uri(r->ev), detail, on_audited, r);
+    cJSON_free(detail);
+    if (h->ticket == NULL) {
+        evbuffer_free(h->body);
+        free(h);
+        return -1;
+    }
+    h->status = status;
+    h->stream = stream;
+    h->nobody = body == NULL;
+    snprintf(h->ctype, sizeof h->ctype, "%s", content_type);
+    if (body)
+        evbuffer_add_buffer(h->body, body);
+    r->hold = h;
+    r->audited = 1;
+    r->hold_prev = NULL;
+    r->hold_next = held;
+    if (held)
+        held->hold_prev = r;
+    held = r;
+    return 0;
+}
+
+static struct http_hold *unhold(http_req *r)
+{
+    struct http_hold *h = r->hold;
+    r->hold = NULL;
+    if (r->hold_prev)
+        r->hold_prev->hold_next = r->hold_next;
+    else
+        held = r->hold_next;
+    if (r->hold_next)
+        r->hold_next->hold_prev = r->hold_prev;
+    r->hold_prev = r->hold_next = NULL;
+    return h;
+}
+
+static void drop_hold(http_req *r)
+{
+    struct http_hold *h = unhold(r);
+    audit_cancel(h->ticket);
+    evbuffer_free(h->body);
+    free(h);
+}
+
+/* The read cannot be answered as audited. */
+static void refuse_unaudited(http_req *r, int result)
+{
+    r->audited = 1;
+    evhttp_clear_headers(evhttp_request_get_output_headers(r->ev));
+    if (result == AUDIT_REJECTED)
+        http_reply_error(r, 500, "internal", NULL,
+                         "the database rejected this read's audit record; it is not answered");
+    else
+        http_reply_error(r, 503, "database_unavailable", NULL,
+                         "the audit log cannot be written now: reads of incident data are not "
+                         "answered until it can");
 }
 
 static struct bufferevent *bev_of(struct evhttp_request *ev)
@@ -509,7 +623,7 @@ static void on_written(struct evhttp_request *ev, void *arg)
 }
 
 /* Send it now. HEAD: the headers GET would get, Content-Length included, no body. */
-static void send_reply(http_req *r, int status, const char *content_type, struct evbuffer *body)
+static void finish_reply(http_req *r, int status, const char *content_type, struct evbuffer *body)
 {
     account(r, status, content_type);
     if (r->head) {
@@ -528,12 +642,28 @@ static void send_reply(http_req *r, int status, const char *content_type, struct
     req_free(r);
 }
 
-/* The stream's headers go out. */
-static void start_stream(http_req *r, const char *content_type)
+static void send_reply(http_req *r, int status, const char *content_type, struct evbuffer *body)
+{
+    switch (audit_kind(r, status)) {
+    case 2:
+        if (hold_answer(r, status, content_type, body, 0) != 0)
+            refuse_unaudited(r, AUDIT_UNAVAILABLE);
+        return; /* sent by on_audited */
+    case 1:
+        record_async(r, status);
+        break;
+    }
+    finish_reply(r, status, content_type, body);
+}
+
+/* The stream's headers go out; then whatever it sent while its record was written. */
+static void start_stream(http_req *r, const char *content_type, struct evbuffer *first)
 {
     account(r, 200, content_type);
     evhttp_add_header(evhttp_request_get_output_headers(r->ev), "X-Accel-Buffering", "no");
     evhttp_send_reply_start(r->ev, 200, "OK");
+    if (first && evbuffer_get_length(first))
+        evhttp_send_reply_chunk(r->ev, first);
 }
 
 /* libevent is closing the connection of a stream whose connection is not tracked. */
@@ -554,9 +684,36 @@ static void stream_detach(http_req *r)
         evhttp_connection_set_closecb(c, NULL, NULL);
 }
 
-/* The connection of a stream is closing (client gone, timeout, abort, exit). */
+static void on_audited(void *arg, int result)
+{
+    http_req *r = arg;
+    struct http_hold *h = unhold(r);
+    if (result == AUDIT_OK) {
+        if (h->stream)
+            start_stream(r, h->ctype, h->body);
+        else
+            finish_reply(r, h->status, h->ctype, h->nobody ? NULL : h->body);
+    } else {
+        if (h->stream) {
+            stream_detach(r);
+            if (r->stream_closed)
+                r->stream_closed(r);
+            r->stream_closed = NULL;
+        }
+        refuse_unaudited(r, result);
+    }
+    evbuffer_free(h->body);
+    free(h);
+}
+
+/*
+ * The connection of a stream is closing (client gone, timeout, abort, exit);
+ * a stream still waiting for its audit record too.
+ */
 static void stream_gone(http_req *r)
 {
+    if (r->hold)
+        drop_hold(r);
     if (r->stream_closed)
         r->stream_closed(r);
     /* A client that went away leaves the request detached from its
@@ -600,12 +757,29 @@ int http_stream_begin(http_req *r, const char *content_type, long write_timeout,
         if (fd >= 0)
             setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf);
     }
-    start_stream(r, content_type);
+    switch (audit_kind(r, 200)) {
+    case 2:
+        if (hold_answer(r, 200, content_type, NULL, 1) != 0) {
+            stream_detach(r);
+            r->stream_closed = NULL;
+            refuse_unaudited(r, AUDIT_UNAVAILABLE);
+            return -1;
+        }
+        return 0; /* starts in on_audited; what it sends meanwhile waits */
+    case 1:
+        record_async(r, 200);
+        break;
+    }
+    start_stream(r, content_type, NULL);
     return 0;
 }
 
 void http_stream_send(http_req *r, const char *data, size_t len)
 {
+    if (r->hold) {
+        evbuffer_add(r->hold->body, data, len);
+        return;
+    }
     struct evbuffer *b = evbuffer_new();
     if (b == NULL)
         return;
@@ -616,13 +790,17 @@ void http_stream_send(http_req *r, const char *data, size_t len)
 
 void http_stream_send_buffer(http_req *r, struct evbuffer *buf)
 {
-    evhttp_send_reply_chunk(r->ev, buf);
+    if (r->hold)
+        evbuffer_add_buffer(r->hold->body, buf);
+    else
+        evhttp_send_reply_chunk(r->ev, buf);
 }
 
 size_t http_stream_pending(http_req *r)
 {
     struct bufferevent *bev = bev_of(r->ev);
-    return bev ? evbuffer_get_length(bufferevent_get_output(bev)) : 0;
+    return (bev ? evbuffer_get_length(bufferevent_get_output(bev)) : 0) +
+           (r->hold ? evbuffer_get_length(r->hold->body) : 0);
 }
 
 void http_stream_abort(http_req *r)
@@ -638,6 +816,12 @@ void http_stream_end(http_req *r)
     if (r->stream_closed)
         r->stream_closed(r);
     r->stream_closed = NULL;
+    if (r->hold) { /* it never started: nothing was sent yet */
+        drop_hold(r);
+        http_reply_error(r, 503, app.draining ? "shutting_down" : "stream_ended", NULL,
+                         "the stream was ended before it started");
+        return;
+    }
     evhttp_request_set_on_complete_cb(r->ev, on_written, NULL);
     evhttp_send_reply_end(r->ev);
     req_free(r);
@@ -984,6 +1168,12 @@ void http_setup(struct evhttp *http)
 
 void http_shutdown(void)
 {
+    /* evhttp_free has closed the connections: their requests are gone. */
+    while (held) {
+        http_req *r = held;
+        drop_hold(r);
+        req_free(r);
+    }
     for (size_t i = 0; i < nbuckets; i++) {
         while (conns[i]) { /* accepted in the last loop pass, never attached */
             struct hconn *hc = conns[i];

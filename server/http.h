@@ -24,6 +24,13 @@
  * one "chunked", or a HEAD with a body gets 400 and its connection is
  * closed (a proxy in front could have read it otherwise: nothing may be
  * smuggled behind it). HEAD is answered as GET, without the body.
+ *
+ * Audit: an answer on a route with an audit action (reads of incident
+ * data) is recorded (audit.h) when it is 2xx, 401, 403 or 404. A 2xx one,
+ * with audit_sync on, is held until its record is committed, then sent; if
+ * the record cannot be written the answer becomes 503 database_unavailable
+ * (500 if the database rejected the record). A stream likewise starts only
+ * once its stream.open record is committed.
  */
 #ifndef COMPSTAT_HTTP_H
 #define COMPSTAT_HTTP_H
@@ -77,6 +84,9 @@ typedef struct http_req {
     int head;           /* HEAD: answered as GET, without the body */
     /* private to http.c */
     int close;          /* close the connection after the answer */
+    int audited;        /* the audit record is taken care of */
+    struct http_hold *hold; /* an answer waiting for its audit record */
+    struct http_req *hold_prev, *hold_next;
 } http_req;
 
 /* Install the router, the connection tracking and the limits on http. */
@@ -88,7 +98,11 @@ void http_setup(struct evhttp *http);
  */
 void http_set_bev_factory(struct bufferevent *(*make)(struct event_base *base, void *arg),
                           void *arg);
-/* At exit, after evhttp_free: what is left of the connection tracking. */
+/*
+ * At exit, after evhttp_free: drop the answers still waiting for their audit
+ * records (their connections are gone) and what is left of the connection
+ * tracking.
+ */
 void http_shutdown(void);
 /* Append the connection metrics (Prometheus text) to out. */
 void http_metrics(sbuf *out);
