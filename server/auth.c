@@ -3,6 +3,8 @@
  */
 #include "auth.h"
 
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -10,6 +12,7 @@
 
 #include "app.h"
 #include "log.h"
+#include "lrumap.h"
 #include "secret.h"
 #include "strmap.h"
 
@@ -20,12 +23,60 @@ struct cached {
     char **precincts;
 };
 
+/* Tokens that exist (or existed: a revoked one stays, known = 0). Bounded
+   by the tokens in api_tokens, not by what clients send. */
 static strmap *cache;
 static void (*changed_hook)(void);
 
 void auth_on_tokens_changed(void (*fn)(void))
 {
     changed_hook = fn;
+}
+
+/*
+ * Unknown tokens, by hash: when each was last looked up. A client chooses
+ * these, so they are bounded (auth_unknown_cache, the least recently seen
+ * forgotten first).
+ */
+static lrumap *unknown;
+#define UNKNOWN_TTL 5
+#define KNOWN_TTL 60
+
+/*
+ * Unknown tokens per client address (http_req.peer). After auth_fail_limit
+ * in a minute the address is blocked for 1 s; each unknown token after a
+ * block blocks it again for twice as long (at most BLOCK_MAX_S), until it
+ * has sent none for FORGIVE_S. While blocked, a token that is not already
+ * known gets 429 without a database query. At most FAIL_ADDRESSES are
+ * tracked (the least recently seen forgotten first).
+ */
+struct failures {
+    int64_t window_ms;  /* start of the counting minute */
+    int64_t last_ms;    /* last unknown token */
+    int64_t blocked_ms; /* blocked until */
+    long count;         /* unknown tokens in the window */
+    int strikes;        /* blocks so far */
+};
+static lrumap *fails;
+#define FAIL_ADDRESSES 16384
+#define FAIL_WINDOW_MS 60000
+#define BLOCK_MAX_S 300
+#define FORGIVE_S 600
+
+static unsigned long long throttled, lookups;
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static uint64_t seed(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return ((uint64_t)ts.tv_sec << 32) ^ (uint64_t)ts.tv_nsec ^ (uint64_t)(uintptr_t)&ts;
 }
 
 struct pending {
@@ -52,11 +103,77 @@ static void free_entry(const char *key, void *value, void *arg)
 
 void auth_free_cache(void)
 {
+    lrumap_free(unknown, free);
+    unknown = NULL;
     if (cache == NULL)
         return;
     strmap_foreach(cache, free_entry, NULL);
     strmap_free(cache);
     cache = NULL;
+}
+
+void auth_free(void)
+{
+    auth_free_cache();
+    lrumap_free(fails, free);
+    fails = NULL;
+}
+
+/* An unknown token from peer: count it, and block the address when it is too many. */
+static void note_failure(const char *peer)
+{
+    if (peer == NULL || *peer == '\0')
+        return;
+    if (fails == NULL && (fails = lrumap_new(FAIL_ADDRESSES, seed())) == NULL)
+        return;
+    int64_t now = now_ms();
+    struct failures *f = lrumap_get(fails, peer);
+    if (f == NULL) {
+        if ((f = calloc(1, sizeof *f)) == NULL)
+            return;
+        void *old = NULL;
+        if (lrumap_put(fails, peer, f, &old) != 0) {
+            free(f);
+            return;
+        }
+        free(old);
+        f->window_ms = now;
+    }
+    if (f->strikes && now - f->last_ms > FORGIVE_S * 1000)
+        f->strikes = 0; /* quiet long enough: forgiven */
+    if (now - f->window_ms >= FAIL_WINDOW_MS) {
+        f->window_ms = now;
+        f->count = 0;
+    }
+    f->last_ms = now;
+    f->count++;
+    if (f->strikes == 0 && f->count < app.cfg.auth_fail_limit)
+        return;
+    /* Over the limit, or the first unknown token after a block. */
+    int64_t secs = f->strikes >= 9 ? BLOCK_MAX_S : (int64_t)1 << f->strikes;
+    if (secs > BLOCK_MAX_S)
+        secs = BLOCK_MAX_S;
+    f->strikes++;
+    f->blocked_ms = now + secs * 1000;
+    if (f->strikes == 1 || f->strikes % 10 == 0)
+        log_warn("auth", "%s: %ld unknown tokens in %lld s: answering 429 for %lld s", peer,
+                 f->count, (long long)((now - f->window_ms) / 1000), (long long)secs);
+}
+
+/* Seconds peer must still wait (0: not blocked). */
+static long blocked_for(const char *peer)
+{
+    if (fails == NULL || peer == NULL || *peer == '\0')
+        return 0;
+    const struct failures *f = lrumap_peek(fails, peer);
+    int64_t left = f ? f->blocked_ms - now_ms() : 0;
+    return left > 0 ? (long)((left + 999) / 1000) : 0;
+}
+
+static void refuse_unknown(http_req *r)
+{
+    note_failure(r->peer);
+    http_reply_error(r, 401, "unauthorized", NULL, "unknown or revoked token");
 }
 
 static int role_bit(const char *name)
@@ -76,7 +193,7 @@ static int role_bit(const char *name)
 static void finish(http_req *r, const struct cached *c, int roles, void (*proceed)(http_req *r))
 {
     if (!c->known) {
-        http_reply_error(r, 401, "unauthorized", NULL, "unknown or revoked token");
+        refuse_unknown(r);
         return;
     }
     r->who.token_id = c->token_id;
@@ -129,6 +246,25 @@ static void on_lookup(void *arg, PGresult *res, const char *error)
             log_warn(r->id, "token look-up failed: %s", error);
             reply_db_down(r);
         }
+        free(p);
+        return;
+    }
+    if (PQntuples(res) != 1 && stale == NULL) {
+        /* No such token: remembered for a moment, in the bounded map. */
+        if (unknown == NULL)
+            unknown = lrumap_new((size_t)app.cfg.auth_unknown_cache, seed());
+        time_t *t = unknown ? lrumap_peek(unknown, p->hash) : NULL;
+        if (t == NULL && unknown && (t = malloc(sizeof *t)) != NULL) {
+            void *old = NULL;
+            if (lrumap_put(unknown, p->hash, t, &old) != 0) {
+                free(t);
+                t = NULL;
+            }
+            free(old);
+        }
+        if (t)
+            *t = time(NULL);
+        refuse_unknown(r);
         free(p);
         return;
     }
@@ -192,10 +328,27 @@ void auth_check(http_req *r, int roles, void (*proceed)(http_req *r))
     }
     struct cached *c = cache ? strmap_get(cache, hash) : NULL;
     time_t now = time(NULL);
-    if (c && now - c->fetched < (c->known ? 60 : 5)) {
+    if (c && now - c->fetched < (c->known ? KNOWN_TTL : UNKNOWN_TTL)) {
         finish(r, c, roles, proceed);
         return;
     }
+    long wait = blocked_for(r->peer);
+    if (wait > 0) {
+        /* Too many unknown tokens from this address: no look-up for it now. */
+        throttled++;
+        char ra[24];
+        snprintf(ra, sizeof ra, "%ld", wait);
+        evhttp_add_header(evhttp_request_get_output_headers(r->ev), "Retry-After", ra);
+        http_reply_error(r, 429, "too_many_requests", "Authorization",
+                         "too many unknown tokens from this address; retry in %ld s", wait);
+        return;
+    }
+    const time_t *seen = unknown && c == NULL ? lrumap_get(unknown, hash) : NULL;
+    if (seen && now - *seen < UNKNOWN_TTL) {
+        refuse_unknown(r);
+        return;
+    }
+    lookups++;
     struct pending *p = calloc(1, sizeof *p);
     if (p == NULL) {
         http_reply_error(r, 500, "internal", NULL, "out of memory");
@@ -247,4 +400,23 @@ void auth_watch(db_conn *db)
     db_query(db, "LISTEN compstat_tokens", 0, NULL, on_listen, NULL);
     if (changed_hook)
         changed_hook();
+}
+
+void auth_metrics(sbuf *out)
+{
+    sbuf_printf(out,
+                "# HELP compstatd_auth_cache_entries Token answers cached: known tokens (and "
+                "revoked ones), and unknown ones (bounded by auth_unknown_cache).\n"
+                "# TYPE compstatd_auth_cache_entries gauge\n"
+                "compstatd_auth_cache_entries{kind=\"known\"} %zu\n"
+                "compstatd_auth_cache_entries{kind=\"unknown\"} %zu\n"
+                "# HELP compstatd_auth_lookups_total Token look-ups in the database.\n"
+                "# TYPE compstatd_auth_lookups_total counter\n"
+                "compstatd_auth_lookups_total %llu\n"
+                "# HELP compstatd_auth_throttled_total Requests answered 429 because their "
+                "address sent too many unknown tokens.\n"
+                "# TYPE compstatd_auth_throttled_total counter\n"
+                "compstatd_auth_throttled_total %llu\n",
+                cache ? strmap_count(cache) : (size_t)0,
+                unknown ? lrumap_count(unknown) : (size_t)0, lookups, throttled);
 }

@@ -3,8 +3,14 @@
  *
  * The presented token is hashed (SHA-256) and looked up in api_tokens
  * through the reader connection; answers are cached for 60 s (unknown
- * tokens for 5 s), so a flood of bad tokens does not become a flood of
- * queries. compstat-admin NOTIFYs compstat_tokens with the token's hash
+ * tokens for 5 s, at most auth_unknown_cache of them: the least recently
+ * seen are forgotten first, so random tokens cannot grow the daemon). An
+ * address that sends auth_fail_limit unknown tokens within a minute is
+ * answered 429 with Retry-After for 1 s, and each unknown token after that
+ * blocks it for twice as long again (up to 5 min; forgiven after 10 quiet
+ * minutes); while blocked, only tokens already cached as known are served
+ * from it -- others get 429 without a query. compstat-admin NOTIFYs
+ * compstat_tokens with the token's hash
  * when it revokes one, and that entry is dropped then (auth_watch), so a
  * revocation takes effect at once; the 60 s bound covers a revocation made
  * by hand in SQL. (A NOTIFY without payload drops the whole cache.) While the
@@ -16,6 +22,7 @@
 
 #include "db.h"
 #include "http.h"
+#include "sbuf.h"
 
 /*
  * Resolve r's Authorization header into r->who and check that its role is
@@ -27,6 +34,10 @@ void auth_check(http_req *r, int roles, void (*proceed)(http_req *r));
 
 /* Forget every cached answer (tokens were revoked or created). */
 void auth_free_cache(void);
+/* At exit: the caches and the per-address failure counts. */
+void auth_free(void);
+/* Append the auth metrics (Prometheus text) to out. */
+void auth_metrics(sbuf *out);
 
 /*
  * Watch for token changes on db: LISTEN compstat_tokens (compstat-admin

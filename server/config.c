@@ -9,8 +9,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
-enum ctype { C_STR, C_INT };
+enum ctype { C_STR, C_INT, C_BOOL };
 
 struct setting {
     const char *name;
@@ -23,6 +24,7 @@ struct setting {
 
 #define S(field, def, help) {#field, C_STR, offsetof(config, field), def, 0, 0, help}
 #define I(field, def, lo, hi, help) {#field, C_INT, offsetof(config, field), def, lo, hi, help}
+#define B(field, def, help) {#field, C_BOOL, offsetof(config, field), def, 0, 1, help}
 
 static const struct setting settings[] = {
     S(listen, "127.0.0.1:8080", "address to serve HTTP on, HOST:PORT (port 0: any free port)"),
@@ -54,6 +56,21 @@ static const struct setting settings[] = {
       "(0: only at shutdown)"),
     S(tls_cert, "", "PEM certificate chain: with tls_key, serve HTTPS only"),
     S(tls_key, "", "PEM private key for tls_cert"),
+    I(max_connections_per_address, "0", 0, 10000000,
+      "open connections one client address may hold (IPv6: one /64); more are closed at once "
+      "(0: a quarter of the open-file limit)"),
+    I(auth_unknown_cache, "10000", 16, 10000000,
+      "unknown tokens remembered for 5 s, the least recently seen forgotten first"),
+    I(auth_fail_limit, "20", 1, 1000000000,
+      "unknown tokens one address may send in a minute before it gets 429 with a growing "
+      "Retry-After"),
+    B(audit_sync, "on",
+      "on: a read of incident data is answered only after its audit record is committed "
+      "(503 when it cannot be); off: records are written within 200 ms and the last ones are "
+      "lost on a crash"),
+    I(audit_max_queue, "100000", 100, 100000000,
+      "audit records (refusals, or reads with audit_sync off) that may wait unwritten; beyond, "
+      "new ones are dropped, counted and logged"),
 };
 #define NSETTINGS (sizeof settings / sizeof settings[0])
 
@@ -75,6 +92,18 @@ static int set(config *c, const struct setting *s, const char *value, const char
         free(*(char **)base);
         *(char **)base = copy;
         return 0;
+    }
+    if (s->type == C_BOOL) {
+        static const char *const yes[] = {"on", "true", "yes", "1"}, *const no[] = {"off", "false",
+                                                                               "no", "0"};
+        for (int k = 0; k < 4; k++)
+            if (strcasecmp(value, yes[k]) == 0 || strcasecmp(value, no[k]) == 0) {
+                *(long *)base = strcasecmp(value, yes[k]) == 0;
+                return 0;
+            }
+        fprintf(stderr, "compstatd: %s: %s must be on or off, got \"%s\"\n", origin, s->name,
+                value);
+        return -1;
     }
     char *end;
     errno = 0;
@@ -165,6 +194,8 @@ static void print_config(const config *c)
             if (strcmp(settings[i].name, "database") == 0 && strstr(v, "password"))
                 v = "(set, contains a password)";
             printf("%s = \"%s\"\n", settings[i].name, v);
+        } else if (settings[i].type == C_BOOL) {
+            printf("%s = %s\n", settings[i].name, *(const long *)base ? "on" : "off");
         } else {
             printf("%s = %ld\n", settings[i].name, *(const long *)base);
         }

@@ -33,6 +33,11 @@ typedef struct config {
     char *web_tile_attribution;
     char *tls_cert;        /* PEM certificate chain; with tls_key: serve HTTPS */
     char *tls_key;         /* PEM private key */
+    long max_connections_per_address; /* 0: a quarter of the open-file limit */
+    long auth_unknown_cache; /* unknown tokens remembered (their 401 without a query) */
+    long auth_fail_limit;    /* unknown tokens per address and minute before 429 */
+    long audit_sync;         /* 1: a read is answered after its audit record commits */
+    long audit_max_queue;    /* audit records that may wait unwritten before some are dropped */
 } config;
 
 /*

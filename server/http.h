@@ -9,6 +9,28 @@
  *
  * Errors use the envelope of API.md:
  *   {"error": {"code": "...", "message": "...", "field": "..."}}
+ *
+ * Connections (http.c, "Connections"): each is tracked from its accept.
+ * request_timeout is a deadline for a whole request -- headers and body --
+ * counted from the accept, or on a keep-alive connection from the end of
+ * the previous answer; a connection whose request is not in by then is
+ * closed. It stops when the request reaches its handler (a handler waiting
+ * for the database, or a stream, is not cut by it). One client address
+ * (an IPv6 client: its /64) may hold max_connections_per_address
+ * connections; more are closed as soon as they are accepted.
+ *
+ * Framing: a request with two different Content-Length headers, with
+ * Content-Length and Transfer-Encoding, with a Transfer-Encoding other than
+ * one "chunked", or a HEAD with a body gets 400 and its connection is
+ * closed (a proxy in front could have read it otherwise: nothing may be
+ * smuggled behind it). HEAD is answered as GET, without the body.
+ *
+ * Audit: an answer on a route with an audit action (reads of incident
+ * data) is recorded (audit.h) when it is 2xx, 401, 403 or 404. A 2xx one,
+ * with audit_sync on, is held until its record is committed, then sent; if
+ * the record cannot be written the answer becomes 503 database_unavailable
+ * (500 if the database rejected the record). A stream likewise starts only
+ * once its stream.open record is committed.
  */
 #ifndef COMPSTAT_HTTP_H
 #define COMPSTAT_HTTP_H
@@ -19,6 +41,7 @@
 #include <event2/http.h>
 
 #include "qs.h"
+#include "sbuf.h"
 
 enum role {
     ROLE_DISPATCH = 1,
@@ -57,10 +80,32 @@ typedef struct http_req {
     void *state;        /* the handler's, freed by state_free if set */
     void (*state_free)(void *state);
     void (*stream_closed)(struct http_req *r); /* streams: see http_stream_begin */
+    char peer[64];      /* the client's address (IPv6: its /64), "" when unknown */
+    int head;           /* HEAD: answered as GET, without the body */
+    /* private to http.c */
+    int close;          /* close the connection after the answer */
+    int audited;        /* the audit record is taken care of */
+    struct http_hold *hold; /* an answer waiting for its audit record */
+    struct http_req *hold_prev, *hold_next;
 } http_req;
 
-/* Install the router on http. */
+/* Install the router, the connection tracking and the limits on http. */
 void http_setup(struct evhttp *http);
+/*
+ * Make each connection's bufferevent with make (TLS: tls.c) instead of a
+ * plain socket one; call before http_setup. make must return a bufferevent
+ * without an fd that closes it when freed (BEV_OPT_CLOSE_ON_FREE), or NULL.
+ */
+void http_set_bev_factory(struct bufferevent *(*make)(struct event_base *base, void *arg),
+                          void *arg);
+/*
+ * At exit, after evhttp_free: drop the answers still waiting for their audit
+ * records (their connections are gone) and what is left of the connection
+ * tracking.
+ */
+void http_shutdown(void);
+/* Append the connection metrics (Prometheus text) to out. */
+void http_metrics(sbuf *out);
 
 /* Requests received but not yet answered. */
 long http_inflight(void);

@@ -96,8 +96,7 @@ static void on_writer_up(void *arg, db_conn *db)
 
 static void on_drain_tick(evutil_socket_t fd, short what, void *arg)
 {
-    int done = http_inflight() == 0 && ingest_depth(app.ingest) == 0 &&
-               (audit_pending() == 0 || !db_is_up(app.reader));
+    int done = http_inflight() == 0 && ingest_depth(app.ingest) == 0 && audit_drained();
     if (done || ++drain_ticks > 600) { /* 30 s at most */
         if (!done)
             log_warn("main", "shutdown: giving up on %ld requests after 30 s", http_inflight());
@@ -192,7 +191,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "compstatd: out of memory at start-up\n");
         return 1;
     }
-    audit_init(app.base, app.reader);
+    audit_init(app.base, app.cfg.database, app.cfg.db_timeout, (size_t)app.cfg.audit_max_queue);
     analytics_snapshots_start();
     if (stream_init(app.base) != 0) {
         fprintf(stderr, "compstatd: out of memory at start-up\n");
@@ -261,11 +260,12 @@ int main(int argc, char **argv)
         evhttp_del_accept_socket(app.http, bound);
     stream_free();
     evhttp_free(app.http);
+    http_shutdown();
     tls_free();
     ingest_free(app.ingest);
     db_free(app.writer);
     db_free(app.reader);
-    auth_free_cache();
+    auth_free();
     audit_free();
     ref_free(app.ref);
     analytics_free();

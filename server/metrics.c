@@ -10,6 +10,8 @@
 
 #include "analytics.h"
 #include "app.h"
+#include "audit.h"
+#include "auth.h"
 #include "ingest.h"
 #include "stream.h"
 
@@ -146,10 +148,12 @@ void metrics_render(sbuf *out)
                 "# TYPE compstatd_db_up gauge\n"
                 "compstatd_db_up{conn=\"writer\"} %d\n"
                 "compstatd_db_up{conn=\"reader\"} %d\n"
+                "compstatd_db_up{conn=\"audit\"} %d\n"
                 "# HELP compstatd_db_queue_depth Statements queued or in flight.\n"
                 "# TYPE compstatd_db_queue_depth gauge\n"
                 "compstatd_db_queue_depth{conn=\"writer\"} %zu\n"
                 "compstatd_db_queue_depth{conn=\"reader\"} %zu\n"
+                "compstatd_db_queue_depth{conn=\"audit\"} %zu\n"
                 "# HELP compstatd_http_inflight Requests received and not yet answered.\n"
                 "# TYPE compstatd_http_inflight gauge\n"
                 "compstatd_http_inflight %ld\n"
@@ -157,7 +161,9 @@ void metrics_render(sbuf *out)
                 "# TYPE compstatd_start_time_seconds gauge\n"
                 "compstatd_start_time_seconds %lld\n",
                 ingest_depth(app.ingest), db_is_up(app.writer), db_is_up(app.reader),
-                db_depth(app.writer), db_depth(app.reader), http_inflight(),
+                audit_conn() ? db_is_up(audit_conn()) : 0, db_depth(app.writer),
+                db_depth(app.reader), audit_conn() ? db_depth(audit_conn()) : (size_t)0,
+                http_inflight(),
                 (long long)app.started);
     const cube *c = analytics_cube();
     const rt_cube *rt = analytics_rt();
@@ -207,4 +213,7 @@ void metrics_render(sbuf *out)
                 stream_count(), (unsigned long long)stream_events(),
                 (unsigned long long)stream_dropped(), stream_buffered(),
                 stream_backlog_bytes());
+    http_metrics(out);
+    auth_metrics(out);
+    audit_metrics(out);
 }

@@ -3,6 +3,8 @@
  */
 #include "tls.h"
 
+#include "http.h"
+
 #include <stdio.h>
 
 #include <event2/bufferevent.h>
@@ -35,7 +37,7 @@ int tls_setup(struct evhttp *http, const char *cert, const char *key)
         tls_free();
         return -1;
     }
-    evhttp_set_bevcb(http, make_bev, NULL);
+    http_set_bev_factory(make_bev, NULL); /* http.c tracks each connection around it */
     return 0;
 }
 
