@@ -6,30 +6,153 @@
  * over /v1/precincts?format=geojson), the weekly trend (/v1/cube), the
  * response-time table (/v1/response-times) and the live feed
  * (/v1/stream, read with fetch so the token travels in a header, resumed
- * with Last-Event-ID). Cube events schedule a re-read of the numbers they
+ * with Last-Event-ID). Stream events schedule a re-read of the numbers they
  * change, so the page never computes a count of its own.
+ *
+ * Every text a person reads is in STRINGS below (English; a language is one
+ * more table of the same keys). index.html marks its texts with data-str*
+ * attributes naming keys of the table.
  */
 (function () {
   "use strict";
 
+  /* ---- strings -------------------------------------------------------- */
+
+  var STRINGS = {
+    en: {
+      /* index.html */
+      signinLead: "COMPSTAT dashboard. Sign in with an API token (commander, supervisor or admin).",
+      token: "Token", signIn: "Sign in", signOut: "Sign out",
+      precinct: "Precinct", weekEnding: "Week ending", offense: "Offense", hotspots: "Hotspots",
+      cell: "Cell", days7: "7 days", days28: "28 days", days90: "90 days", days365: "365 days",
+      prevWeek: "Previous week", nextWeek: "Next week",
+      fdr: "FDR",
+      fdrTitle: "Correct the hotspot classes for testing many cells at once " +
+        "(Benjamini–Hochberg false discovery rate)",
+      liveTitle: "live feed", live: "live", offline: "offline", dismiss: "Dismiss",
+      hotspotsHead: "Hotspots", trendHead: "Incidents by week", rtHead: "Response times",
+      feedHead: "Live feed",
+      trendThis: "the 52 weeks to the chosen week",
+      trendPrior: "the 52 weeks a year before",
+      trendPriorNone: "· no line for the 52 weeks a year before: no data is held for them (the data " +
+        "does not reach back that far)",
+      rtNote: "Durations as m:ss, or h:mm:ss from an hour on. p50 is the median, p90 the 90th " +
+        "percentile; n counts the calls holding both times of the interval. Priority 0 is the most urgent.",
+      mapEmpty: "No incidents in this window",
+      feedEmpty: "No live incidents yet",
+      /* app.js */
+      dataAsOf: "data as of {when}",
+      allPrecincts: "All precincts", allPrecinctsLower: "all precincts",
+      allOffenses: "All offenses", allOffensesLower: "all offenses", allCalls: "all calls",
+      allOfCategory: "{category}: all offenses",
+      precinctName: "{name} · {code}",
+      offenseName: "{name} ({code})",
+      precinctCaption: "{name} ({code})",
+      week: "Week", weekToDate: "Week to date", d28: "28 days", ytd: "Year to date",
+      category: "Category", pctChg: "% chg", noData: "no data",
+      noDataTitle: "No incident at all is held for {from} to {to}: the data does not reach back " +
+        "that far, so nothing is compared.",
+      periodTitle: "{from} to {to}, against {pfrom} to {pto}",
+      zTitle: "z = {z}, p = {p}: {verdict}",
+      significant: "significant", notSignificant: "not significant",
+      noComparison: "no data a year earlier, nothing compared",
+      pBelow: "< 0.0001",
+      compstatCaption: "{precinct} · week ending {date} · {filter}",
+      compstatLegend: "Prior: the same dates a year earlier. {up} / {down}: a significant rise / fall " +
+        "({test}, p < {alpha}); z and p in each count's tooltip.",
+      boldRed: "Bold red", boldBlue: "bold blue",
+      compstatLegendNoData: " “no data”: the agency holds no incident at all in those dates a year " +
+        "earlier (the data does not reach back that far), so nothing is compared or highlighted.",
+      mapCaption: "{days} days to {date} · {precinct} · {filter} · {cells}, {hot} hot",
+      fdrOn: "Classes corrected for testing many cells at once: Benjamini–Hochberg false discovery " +
+        "rate (99 %: 1 %, 95 %: 5 %, 90 %: 10 %). Untick FDR for the uncorrected classes.",
+      fdrOff: "Classes not corrected for testing many cells at once: among thousands of cells some " +
+        "are flagged by chance. Tick FDR for the Benjamini–Hochberg correction.",
+      trendCaption: "52 weeks to {date} · {precinct} · {filter}: {total}, {last} in the last week",
+      rtCaption: "28 days to {date} · {precinct} · {calls} (response times have no offense filter) · by priority",
+      feedCaption: "{precinct} · {filter} · newest first, times in {zone}",
+      priority: "Priority", calls: "Calls", queue: "Queue", response: "Response", travel: "Travel",
+      onScene: "On scene", none: "none", noDataShort: "no data",
+      rtTitle: "{stat} {value} (mean {mean}, max {max}, n {n})",
+      rtEmpty: "No calls with lifecycle times in these 28 days.",
+      updated: "updated, {status}", noPrecinct: "no precinct",
+      noticePrecinct: "This link names precinct {code}, which this sign-in may not see (or which does " +
+        "not exist). Showing {shown} instead.",
+      noticeOffense: "This link names the offense filter {code}, which does not exist here. " +
+        "Showing {shown} instead.",
+      tokenRefused: "The token was refused (expired or revoked?).",
+      noDispatch: "a dispatch token cannot read statistics",
+      incidents: { one: "{n} incident", other: "{n} incidents" },
+      cells: { one: "{n} cell", other: "{n} cells" },
+      cellTip: "{incidents} — {klass} (z = {z})",
+      months: ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"],
+      weekdays: ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"],
+      dayFmt: "{d} {mon} {y}",
+      dateTimeFmt: "{wd} {d} {mon} {y} {hh}:{mm}",
+      asOfFmt: "{d} {mon} {y}, {hh}:{mm}:{ss} {zone}",
+      classes: {
+        hot_99: "Hot spot, 99 % confidence", hot_95: "Hot spot, 95 % confidence",
+        hot_90: "Hot spot, 90 % confidence", none: "Not significant",
+        cold_90: "Cold spot, 90 % confidence", cold_95: "Cold spot, 95 % confidence",
+        cold_99: "Cold spot, 99 % confidence"
+      },
+      categories: {
+        murder: "Murder", rape: "Rape", robbery: "Robbery", felony_assault: "Felony assault",
+        burglary: "Burglary", grand_larceny: "Grand larceny",
+        grand_larceny_auto: "Grand larceny auto", other: "Other", total: "Total"
+      }
+    }
+  };
+  var LANG = "en";
+  var STR = STRINGS[LANG];
+
+  /* t("key", {name: value}) fills {name} in the string; plural("incidents", n). */
+  function t(key, vars) {
+    var s = STR[key];
+    if (s === undefined) s = key;
+    return String(s).replace(/\{(\w+)\}/g, function (m, k) {
+      return vars && vars[k] !== undefined && vars[k] !== null ? String(vars[k]) : m;
+    });
+  }
+  var pluralRules = window.Intl && Intl.PluralRules ? new Intl.PluralRules(LANG) : null;
+  function plural(key, n) {
+    var forms = STR[key];
+    var form = pluralRules ? pluralRules.select(n) : n === 1 ? "one" : "other";
+    return String(forms[form] || forms.other).replace("{n}", n);
+  }
+  function categoryLabel(c) {
+    if (STR.categories[c]) return STR.categories[c];
+    var s = String(c).replace(/_/g, " ");
+    return s.charAt(0).toUpperCase() + s.slice(1);
+  }
+  function applyStrings(root) {
+    Array.prototype.forEach.call(root.querySelectorAll("[data-str]"), function (e) {
+      e.textContent = t(e.getAttribute("data-str"));
+    });
+    Array.prototype.forEach.call(root.querySelectorAll("[data-str-title]"), function (e) {
+      e.title = t(e.getAttribute("data-str-title"));
+    });
+    Array.prototype.forEach.call(root.querySelectorAll("[data-str-aria-label]"), function (e) {
+      e.setAttribute("aria-label", t(e.getAttribute("data-str-aria-label")));
+    });
+    document.documentElement.lang = LANG;
+  }
+
   var TOKEN_KEY = "compstatd.token";
   var CLASSES = [
-    ["hot_99", "#b2182b", "hot 99%"], ["hot_95", "#ef8a62", "hot 95%"],
-    ["hot_90", "#fddbc7", "hot 90%"], ["none", "#d9d9d9", "not significant"],
-    ["cold_90", "#d1e5f0", "cold 90%"], ["cold_95", "#67a9cf", "cold 95%"],
-    ["cold_99", "#2166ac", "cold 99%"]
+    ["hot_99", "#b2182b"], ["hot_95", "#ef8a62"], ["hot_90", "#fddbc7"], ["none", "#d9d9d9"],
+    ["cold_90", "#d1e5f0"], ["cold_95", "#67a9cf"], ["cold_99", "#2166ac"]
   ];
   var COLOUR = {};
   CLASSES.forEach(function (c) { COLOUR[c[0]] = c[1]; });
-  var LABEL = {
-    murder: "Murder", rape: "Rape", robbery: "Robbery", felony_assault: "Felony assault",
-    burglary: "Burglary", grand_larceny: "Grand larceny",
-    grand_larceny_auto: "Grand larceny auto", total: "Total"
-  };
+  /* The COMPSTAT report's order of categories (then the agency's own, by name). */
+  var CATEGORY_ORDER = ["murder", "rape", "robbery", "felony_assault", "burglary", "grand_larceny",
+    "grand_larceny_auto"];
+  var MIN_WEEK = "1900-01-07"; /* a Sunday: the week picker steps from it */
 
   var S = {
-    token: null, me: null, zone: "UTC", precincts: null, offenses: [],
-    map: null, boundaries: null, cells: null, fitted: false,
+    token: null, me: null, zone: "UTC", precincts: null, offenses: [], offenseByCode: {},
+    precinctByCode: {}, map: null, boundaries: null, cells: null, fitted: false,
     stream: null, lastEventId: null, feed: [], asOf: 0,
     timers: {}, seq: {}
   };
@@ -54,7 +177,7 @@
     return fetch(path, { headers: { Authorization: "Bearer " + S.token } })
       .then(function (res) {
         return res.json().catch(function () { return null; }).then(function (body) {
-          if (res.status === 401) signOut("The token was refused (expired or revoked?).");
+          if (res.status === 401) signOut(t("tokenRefused"));
           if (!res.ok) throw new ApiError(res.status, body);
           return body;
         });
@@ -78,16 +201,41 @@
     b.hidden = false;
   }
   function clearError() { $("error").hidden = true; }
+  function showNotice(msg) {
+    $("notice-text").textContent = msg;
+    $("notice").hidden = false;
+  }
+  function hideNotice() { $("notice").hidden = true; }
 
   /* ---- dates in the agency's zone ----------------------------------- */
 
-  function localDate(ms) { /* "YYYY-MM-DD" in the agency's zone */
-    var parts = new Intl.DateTimeFormat("en-CA", {
-      timeZone: S.zone, year: "numeric", month: "2-digit", day: "2-digit"
-    }).formatToParts(new Date(ms));
+  function zoneParts(ms, withTime) {
+    var opt = { timeZone: S.zone, year: "numeric", month: "numeric", day: "numeric" };
+    if (withTime) {
+      opt.hour = "2-digit"; opt.minute = "2-digit"; opt.second = "2-digit"; opt.hourCycle = "h23";
+    }
     var o = {};
-    parts.forEach(function (p) { o[p.type] = p.value; });
-    return o.year + "-" + o.month + "-" + o.day;
+    new Intl.DateTimeFormat("en-GB", opt).formatToParts(new Date(ms)).forEach(function (p) {
+      o[p.type] = p.value;
+    });
+    return o;
+  }
+  function pad2(n) { return String(n).padStart(2, "0"); }
+  function localDate(ms) { /* "YYYY-MM-DD" in the agency's zone */
+    var o = zoneParts(ms, false);
+    return o.year + "-" + pad2(o.month) + "-" + pad2(o.day);
+  }
+  /* The zone's abbreviation at that instant ("CST"), else its UTC offset ("UTC-6"). */
+  function zoneName(ms) {
+    var name = "";
+    try {
+      new Intl.DateTimeFormat("en-US", { timeZone: S.zone, timeZoneName: "short" })
+        .formatToParts(new Date(ms)).forEach(function (p) {
+          if (p.type === "timeZoneName") name = p.value;
+        });
+    } catch (e) { name = ""; }
+    if (!name || /^GMT/.test(name)) name = "UTC" + (name || "").replace(/^GMT/, "");
+    return name;
   }
   function addDays(date, n) { /* calendar arithmetic on "YYYY-MM-DD" */
     var d = new Date(date + "T00:00:00Z");
@@ -96,15 +244,23 @@
   }
   function dow(date) { return (new Date(date + "T00:00:00Z").getUTCDay() + 6) % 7; } /* Mon 0 */
   function sundayOf(date) { return addDays(date, 6 - dow(date)); }
-  function localTime(iso) {
-    return new Intl.DateTimeFormat("en-GB", {
-      timeZone: S.zone, hour: "2-digit", minute: "2-digit"
-    }).format(new Date(iso));
+  function fmtDay(date) { /* "6 Mar 2022" of "2022-03-06" */
+    return t("dayFmt", { d: Number(date.slice(8, 10)), mon: STR.months[Number(date.slice(5, 7)) - 1],
+      y: date.slice(0, 4) });
+  }
+  function fmtDateTime(iso) { /* "Sun 6 Mar 2022 12:00" in the agency's zone */
+    var ms = Date.parse(iso);
+    var o = zoneParts(ms, true);
+    var date = o.year + "-" + pad2(o.month) + "-" + pad2(o.day);
+    return t("dateTimeFmt", { wd: STR.weekdays[dow(date)], d: Number(o.day),
+      mon: STR.months[Number(o.month) - 1], y: o.year, hh: pad2(o.hour), mm: pad2(o.minute) });
   }
   function today() { return localDate(Date.now()); }
+  function thisSunday() { return sundayOf(today()); }
+  function chosenWeek() { return $("week").value || thisSunday(); }
   /* Every panel looks at the week chosen (default: this one): windows end
      with its Sunday, i.e. before the Monday after. */
-  function endDate() { return addDays($("week").value || sundayOf(today()), 1); }
+  function endDate() { return addDays(chosenWeek(), 1); }
 
   /* ---- filters ------------------------------------------------------ */
 
@@ -117,6 +273,20 @@
   }
   function precinctParam() {
     return precinct() ? "&precinct=" + encodeURIComponent(precinct()) : "";
+  }
+  function precinctText(code) {
+    if (code === undefined) code = precinct();
+    if (!code) return t("allPrecinctsLower");
+    var p = S.precinctByCode[code];
+    return t("precinctCaption", { name: p && p.name ? p.name : code, code: code });
+  }
+  function filterText() {
+    var v = $("offense").value;
+    if (!v) return t("allOffensesLower");
+    var i = v.indexOf(":"), kind = v.slice(0, i), code = v.slice(i + 1);
+    if (kind === "category") return categoryLabel(code);
+    var o = S.offenseByCode[code];
+    return o ? t("offenseName", { name: o.name, code: o.code }) : code;
   }
 
   /* ---- sign in ------------------------------------------------------ */
@@ -134,7 +304,7 @@
     S.token = token;
     return api("/v1/whoami").then(function (me) {
       if (me.role === "dispatch")
-        throw new ApiError(403, { error: { message: "a dispatch token cannot read statistics" } });
+        throw new ApiError(403, { error: { message: t("noDispatch") } });
       S.me = me;
       S.zone = me.agency && me.agency.time_zone ? me.agency.time_zone : "UTC";
       sessionStorage.setItem(TOKEN_KEY, token);
@@ -145,6 +315,10 @@
     }).then(function (r) {
       S.boundaries = r[0];
       S.offenses = r[1].offenses || [];
+      S.offenseByCode = {};
+      S.offenses.forEach(function (o) { S.offenseByCode[o.code] = o; });
+      S.precinctByCode = {};
+      S.boundaries.features.forEach(function (f) { S.precinctByCode[f.properties.code] = f.properties; });
       fillSelectors();
       initMap();
       refreshAll();
@@ -154,37 +328,74 @@
     });
   }
 
+  function byName(a, b) {
+    return String(a).localeCompare(String(b), LANG, { numeric: true, sensitivity: "base" });
+  }
+  function categoryRank(c) {
+    var i = CATEGORY_ORDER.indexOf(c);
+    return i < 0 ? CATEGORY_ORDER.length : i;
+  }
+
   function fillSelectors() {
     var sel = $("precinct");
     sel.textContent = "";
-    if (S.me.precincts === null) sel.appendChild(option("", "All precincts"));
-    var codes = S.boundaries.features.map(function (f) { return f.properties.code; }).sort();
-    codes.forEach(function (c) { sel.appendChild(option(c, c)); });
+    if (S.me.precincts === null) sel.appendChild(option("", t("allPrecincts")));
+    S.boundaries.features.map(function (f) { return f.properties; })
+      .sort(function (a, b) { return byName(a.name || a.code, b.name || b.code) || byName(a.code, b.code); })
+      .forEach(function (p) {
+        sel.appendChild(option(p.code, p.name ? t("precinctName", { name: p.name, code: p.code }) : p.code));
+      });
+    /* Offenses grouped by category (the report's order), sorted by name. */
     var off = $("offense");
     off.textContent = "";
-    off.appendChild(option("", "All offenses"));
+    off.appendChild(option("", t("allOffenses")));
     var cats = {};
-    S.offenses.forEach(function (o) { cats[o.category] = true; });
-    var g1 = el("optgroup");
-    g1.label = "Categories";
-    Object.keys(cats).sort().forEach(function (c) {
-      g1.appendChild(option("category:" + c, LABEL[c] || c));
+    S.offenses.forEach(function (o) { (cats[o.category] = cats[o.category] || []).push(o); });
+    Object.keys(cats).sort(function (a, b) {
+      return categoryRank(a) - categoryRank(b) || byName(categoryLabel(a), categoryLabel(b));
+    }).forEach(function (c) {
+      var g = el("optgroup");
+      g.label = categoryLabel(c);
+      g.appendChild(option("category:" + c, t("allOfCategory", { category: categoryLabel(c) })));
+      cats[c].sort(function (a, b) { return byName(a.name, b.name) || byName(a.code, b.code); })
+        .forEach(function (o) {
+          g.appendChild(option("offense:" + o.code, t("offenseName", { name: o.name, code: o.code })));
+        });
+      off.appendChild(g);
     });
-    var g2 = el("optgroup");
-    g2.label = "Offenses";
-    S.offenses.slice().sort(function (a, b) { return a.code < b.code ? -1 : 1; })
-      .forEach(function (o) { g2.appendChild(option("offense:" + o.code, o.code + " " + o.name)); });
-    off.appendChild(g1);
-    off.appendChild(g2);
-    $("week").value = sundayOf(today());
-    /* #week=YYYY-MM-DD&precinct=..&offense=..&window=..&cell=.. (bookmarks) */
+    var week = $("week");
+    week.min = MIN_WEEK;
+    week.max = thisSunday();
+    week.value = thisSunday();
+    /* #week=YYYY-MM-DD&precinct=..&offense=..&window=..&cell=..&fdr=0 (bookmarks) */
     var h = new URLSearchParams(location.hash.replace(/^#/, ""));
-    if (/^\d{4}-\d{2}-\d{2}$/.test(h.get("week") || "")) $("week").value = sundayOf(h.get("week"));
+    if (/^\d{4}-\d{2}-\d{2}$/.test(h.get("week") || "")) setWeek(h.get("week"));
     ["precinct", "offense", "window", "cell"].forEach(function (k) {
-      var v = h.get(k), sel = $(k);
-      if (v !== null && Array.prototype.some.call(sel.options, function (o) { return o.value === v; }))
-        sel.value = v;
+      var v = h.get(k), s = $(k);
+      if (v === null) return;
+      if (Array.prototype.some.call(s.options, function (o) { return o.value === v; })) s.value = v;
+      else if (k === "precinct" && v !== "")
+        showNotice(t("noticePrecinct", { code: v, shown: precinctText() }));
+      else if (k === "offense" && v !== "")
+        showNotice(t("noticeOffense", { code: v, shown: filterText() }));
     });
+    $("fdr").checked = h.get("fdr") !== "0";
+    updateWeekButtons();
+  }
+
+  /* The chosen week, as its Sunday, within the picker's range. */
+  function setWeek(v) {
+    var w = $("week");
+    var d = v ? sundayOf(v) : thisSunday();
+    if (d < MIN_WEEK) d = MIN_WEEK;
+    if (d > w.max) d = w.max;
+    w.value = d;
+    updateWeekButtons();
+  }
+  function updateWeekButtons() {
+    var v = chosenWeek();
+    $("week-prev").disabled = v <= MIN_WEEK;
+    $("week-next").disabled = v >= $("week").max;
   }
 
   function saveHash() {
@@ -193,6 +404,7 @@
     ["precinct", "offense", "window", "cell"].forEach(function (k) {
       if ($(k).value) h.set(k, $(k).value);
     });
+    if (!$("fdr").checked) h.set("fdr", "0");
     history.replaceState(null, "", "#" + h.toString());
   }
 
@@ -211,9 +423,10 @@
     loadTrend();
     loadResponseTimes();
     loadHotspots();
+    drawFeedCaption();
   }
 
-  /* Cube events: re-read what they change, at most every delay ms. */
+  /* Stream events: re-read what they change, at most every delay ms. */
   function soon(name, fn, delay) {
     if (S.timers[name]) return;
     S.timers[name] = setTimeout(function () { S.timers[name] = null; fn(); }, delay);
@@ -224,59 +437,87 @@
     var ms = Date.parse(iso);
     if (ms > S.asOf) {
       S.asOf = ms;
-      $("asof").textContent = "data as of " + new Intl.DateTimeFormat("en-GB", {
-        timeZone: S.zone, dateStyle: "medium", timeStyle: "medium"
-      }).format(new Date(ms));
+      var o = zoneParts(ms, true);
+      $("asof").textContent = t("dataAsOf", { when: t("asOfFmt", {
+        d: Number(o.day), mon: STR.months[Number(o.month) - 1], y: o.year, hh: pad2(o.hour),
+        mm: pad2(o.minute), ss: pad2(o.second), zone: zoneName(ms) }) });
       $("asof").setAttribute("data-as-of", iso);
+      $("asof").title = S.zone;
     }
   }
 
   /* ---- COMPSTAT sheet ----------------------------------------------- */
 
   function loadCompstat() {
-    var q = "/v1/compstat?week_ending=" + encodeURIComponent($("week").value || sundayOf(today())) +
-      precinctParam();
+    var q = "/v1/compstat?week_ending=" + encodeURIComponent(chosenWeek()) + precinctParam() +
+      offenseParam();
     return latest("compstat", api(q), drawCompstat);
   }
 
+  function fmtP(p) {
+    if (p === null || p === undefined) return "—";
+    return p < 0.0001 ? t("pBelow") : Number(p).toFixed(4);
+  }
+
   function drawCompstat(c) {
-    var t = $("compstat");
-    t.textContent = "";
-    var year = Number(c.week_ending.slice(0, 4));
+    var tbl = $("compstat");
+    tbl.textContent = "";
+    tbl.setAttribute("data-week-ending", c.week_ending);
+    var periods = c.periods || {};
+    var finished = c.week_ending < today();
     var thead = el("thead");
     var h1 = el("tr");
     h1.appendChild(el("th"));
-    [["week", "Week to date"], ["d28", "28 days"], ["ytd", "Year to date"]].forEach(function (p) {
-      var th = el("th", "sep", p[1]);
-      th.colSpan = 3;
-      h1.appendChild(th);
-    });
     var h2 = el("tr");
-    h2.appendChild(el("th", null, "Category"));
-    for (var i = 0; i < 3; i++) {
+    h2.appendChild(el("th", null, t("category")));
+    var anyNoData = false;
+    ["week", "d28", "ytd"].forEach(function (p) {
+      var info = periods[p] || {};
+      var th = el("th", "sep", p === "week" ? t(finished ? "week" : "weekToDate") : t(p));
+      th.colSpan = 3;
+      th.setAttribute("data-period-head", p);
+      if (info.current && info.prior)
+        th.title = t("periodTitle", { from: fmtDay(info.current[0]), to: fmtDay(info.current[1]),
+          pfrom: fmtDay(info.prior[0]), pto: fmtDay(info.prior[1]) });
+      h1.appendChild(th);
+      var year = info.current ? Number(info.current[1].slice(0, 4)) : Number(c.week_ending.slice(0, 4));
+      var pyear = info.prior ? Number(info.prior[1].slice(0, 4)) : year - 1;
       h2.appendChild(el("th", "sep", year));
-      h2.appendChild(el("th", null, year - 1));
-      h2.appendChild(el("th", null, "% chg"));
-    }
+      h2.appendChild(el("th", null, pyear));
+      h2.appendChild(el("th", null, t("pctChg")));
+      if (info.prior_data === false) anyNoData = true;
+    });
     thead.appendChild(h1);
     thead.appendChild(h2);
-    t.appendChild(thead);
+    tbl.appendChild(thead);
     var tb = el("tbody");
     c.rows.forEach(function (row) {
       var tr = el("tr", row.category === "total" ? "total" : null);
       tr.setAttribute("data-category", row.category);
-      tr.appendChild(el("td", null, LABEL[row.category] || row.category));
+      tr.appendChild(el("td", null, categoryLabel(row.category)));
       ["week", "d28", "ytd"].forEach(function (p) {
         var v = row[p];
-        var flag = v.z >= 2 ? "z-up" : v.z <= -2 ? "z-down" : "";
+        var info = periods[p] || {};
+        var held = info.prior_data !== false;
+        /* Highlighted only where the test finds the change significant, and
+           only against a prior period the data reaches. */
+        var flag = held && v.significant ? (v.current > v.prior ? "sig-up" : v.current < v.prior ?
+          "sig-down" : "") : "";
         var cur = el("td", "sep " + flag, v.current);
         cur.setAttribute("data-period", p);
         cur.setAttribute("data-field", "current");
-        cur.title = "z = " + v.z;
-        var pri = el("td", null, v.prior);
+        cur.title = t("zTitle", { z: Number(v.z).toFixed(2), p: fmtP(v.p),
+          verdict: !held ? t("noComparison") : v.significant ? t("significant") : t("notSignificant") });
+        var pri;
+        if (held) {
+          pri = el("td", null, v.prior);
+        } else {
+          pri = el("td", "nodata", t("noData"));
+          if (info.prior) pri.title = t("noDataTitle", { from: fmtDay(info.prior[0]), to: fmtDay(info.prior[1]) });
+        }
         pri.setAttribute("data-period", p);
         pri.setAttribute("data-field", "prior");
-        var pct = el("td", flag, v.pct_change === null ? "—" :
+        var pct = el("td", v.pct_change === null ? null : flag, v.pct_change === null ? "—" :
           (v.pct_change > 0 ? "+" : "") + v.pct_change.toFixed(1) + "%");
         pct.setAttribute("data-period", p);
         pct.setAttribute("data-field", "pct_change");
@@ -286,9 +527,20 @@
       });
       tb.appendChild(tr);
     });
-    t.appendChild(tb);
-    $("compstat-caption").textContent = (c.precinct || "all precincts") + ", week ending " +
-      c.week_ending;
+    tbl.appendChild(tb);
+    var legend = $("compstat-legend");
+    legend.textContent = "";
+    var test = c.test || {};
+    var text = t("compstatLegend", { test: test.name || "", alpha: test.alpha });
+    var parts = text.split(/(\{up\}|\{down\})/);
+    parts.forEach(function (s) {
+      if (s === "{up}") legend.appendChild(el("span", "sig-up", t("boldRed")));
+      else if (s === "{down}") legend.appendChild(el("span", "sig-down", t("boldBlue")));
+      else legend.appendChild(document.createTextNode(s));
+    });
+    if (anyNoData) legend.appendChild(document.createTextNode(t("compstatLegendNoData")));
+    $("compstat-caption").textContent = t("compstatCaption", { precinct: precinctText(c.precinct || ""),
+      date: fmtDay(c.week_ending), filter: filterText() });
     noteAsOf(c.as_of);
   }
 
@@ -301,9 +553,11 @@
     var base = "/v1/cube?granularity=week" + precinctParam() + offenseParam();
     var p = Promise.all([
       api(base + "&from=" + start + "&to=" + end),
-      api(base + "&from=" + priorStart + "&to=" + start)
+      api(base + "&from=" + priorStart + "&to=" + start),
+      /* Whether the year before holds any data at all (this token's). */
+      api("/v1/cube?from=" + priorStart + "&to=" + start)
     ]);
-    return latest("trend", p, function (r) { drawTrend(r[0], r[1], start); });
+    return latest("trend", p, function (r) { drawTrend(r[0], r[1], r[2].total > 0, start); });
   }
 
   function weekly(cube, start) {
@@ -317,14 +571,15 @@
     return counts;
   }
 
-  function drawTrend(cur, prior, start) {
+  function drawTrend(cur, prior, priorHeld, start) {
     var svg = $("trend");
     var ns = "http://www.w3.org/2000/svg";
     svg.textContent = "";
     var a = weekly(cur, start);
     var b = weekly(prior, addDays(start, -7 * 52));
     S.trend = a;
-    var max = Math.max(1, Math.max.apply(null, a), Math.max.apply(null, b));
+    var max = Math.max(2, Math.max.apply(null, a), priorHeld ? Math.max.apply(null, b) : 0);
+    max += max % 2; /* the axis reads 0, max/2, max: whole numbers */
     var W = 640, H = 220, L = 36, R = 8, T = 8, B = 22;
     function x(i) { return L + (W - L - R) * i / 51; }
     function y(v) { return T + (H - T - B) * (1 - v / max); }
@@ -334,19 +589,21 @@
       g.setAttribute("x1", L); g.setAttribute("x2", W - R);
       g.setAttribute("y1", y(max * f)); g.setAttribute("y2", y(max * f));
       svg.appendChild(g);
-      var t = document.createElementNS(ns, "text");
-      t.setAttribute("x", 2); t.setAttribute("y", y(max * f) + 4);
-      t.textContent = Math.round(max * f);
-      svg.appendChild(t);
+      var tx = document.createElementNS(ns, "text");
+      tx.setAttribute("x", 2); tx.setAttribute("y", y(max * f) + 4);
+      tx.textContent = Math.round(max * f);
+      svg.appendChild(tx);
     });
     [0, 13, 26, 39, 51].forEach(function (i) {
-      var t = document.createElementNS(ns, "text");
-      t.setAttribute("x", x(i)); t.setAttribute("y", H - 4);
-      t.setAttribute("text-anchor", i === 0 ? "start" : i === 51 ? "end" : "middle");
-      t.textContent = addDays(start, 7 * i).slice(5);
-      svg.appendChild(t);
+      var tx = document.createElementNS(ns, "text");
+      var d = addDays(start, 7 * i);
+      tx.setAttribute("x", x(i)); tx.setAttribute("y", H - 4);
+      tx.setAttribute("text-anchor", i === 0 ? "start" : i === 51 ? "end" : "middle");
+      tx.textContent = Number(d.slice(8, 10)) + " " + STR.months[Number(d.slice(5, 7)) - 1];
+      svg.appendChild(tx);
     });
-    [[b, "prior"], [a, "this"]].forEach(function (s) {
+    /* A year the data does not reach is not drawn as a line of zeros. */
+    (priorHeld ? [[b, "prior"], [a, "this"]] : [[a, "this"]]).forEach(function (s) {
       var path = document.createElementNS(ns, "polyline");
       path.setAttribute("class", s[1]);
       path.setAttribute("points", s[0].map(function (v, i) {
@@ -354,19 +611,22 @@
       }).join(" "));
       svg.appendChild(path);
     });
+    $("trend-prior-key").hidden = !priorHeld;
+    $("trend-prior-text").textContent = t(priorHeld ? "trendPrior" : "trendPriorNone");
     var total = a.reduce(function (s, v) { return s + v; }, 0);
-    $("trend-caption").textContent = total + " in 52 weeks, " + a[51] + " this week";
+    $("trend-caption").textContent = t("trendCaption", { date: fmtDay(chosenWeek()),
+      precinct: precinctText(), filter: filterText(), total: plural("incidents", total), last: a[51] });
     noteAsOf(cur.as_of);
   }
 
   /* ---- response times ----------------------------------------------- */
 
-  function mmss(s) {
+  /* One format throughout: m:ss below an hour, h:mm:ss from an hour on. */
+  function duration(s) {
     if (s === null || s === undefined) return "—";
     s = Math.round(s);
-    var m = Math.floor(s / 60);
-    return m >= 60 ? Math.floor(m / 60) + "h" + String(m % 60).padStart(2, "0") :
-      m + ":" + String(s % 60).padStart(2, "0");
+    var h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60), sec = s % 60;
+    return h > 0 ? h + ":" + pad2(m) + ":" + pad2(sec) : m + ":" + pad2(sec);
   }
 
   function loadResponseTimes() {
@@ -376,41 +636,64 @@
     return latest("rt", api(q), drawResponseTimes);
   }
 
+  var RT_COLUMNS = [["queue", ["p50"]], ["response", ["p50", "p90"]], ["travel", ["p50"]],
+    ["on_scene", ["p50"]]];
+  var RT_HEAD = { queue: "queue", response: "response", travel: "travel", on_scene: "onScene" };
+
   function drawResponseTimes(r) {
-    var t = $("rt");
-    t.textContent = "";
-    var head = el("tr");
-    ["Priority", "Calls", "Queue p50", "Response p50", "Response p90", "Travel p50",
-      "On scene p50"].forEach(function (h) { head.appendChild(el("th", null, h)); });
+    var tbl = $("rt");
+    tbl.textContent = "";
     var thead = el("thead");
-    thead.appendChild(head);
-    t.appendChild(thead);
+    var h1 = el("tr"), h2 = el("tr");
+    h1.appendChild(el("th"));
+    h1.appendChild(el("th"));
+    h2.appendChild(el("th", null, t("priority")));
+    h2.appendChild(el("th", null, t("calls")));
+    RT_COLUMNS.forEach(function (c) {
+      var th = el("th", "sep", t(RT_HEAD[c[0]]));
+      th.colSpan = c[1].length + 1;
+      h1.appendChild(th);
+      c[1].forEach(function (st, i) { h2.appendChild(el("th", i === 0 ? "sep" : null, st)); });
+      h2.appendChild(el("th", "n", "n"));
+    });
+    thead.appendChild(h1);
+    thead.appendChild(h2);
+    tbl.appendChild(thead);
     var tb = el("tbody");
     r.rows.forEach(function (row) {
       var tr = el("tr");
       tr.setAttribute("data-priority", row.priority === null ? "none" : row.priority);
-      tr.appendChild(el("td", null, row.priority === null ? "none" : row.priority));
-      tr.appendChild(el("td", null, row.incidents !== undefined ? row.incidents : row.response.n));
-      var cells = [["queue", "p50"], ["response", "p50"], ["response", "p90"],
-        ["travel", "p50"], ["on_scene", "p50"]];
-      cells.forEach(function (c) {
-        var td = el("td", null, mmss(row[c[0]][c[1]]));
-        td.setAttribute("data-interval", c[0]);
-        td.setAttribute("data-stat", c[1]);
-        td.title = row[c[0]][c[1]] === null ? "no data" : row[c[0]][c[1]] + " s (n " +
-          row[c[0]].n + ")";
-        tr.appendChild(td);
+      tr.appendChild(el("td", null, row.priority === null ? t("none") : row.priority));
+      var calls = el("td", null, row.incidents !== undefined ? row.incidents : row.response.n);
+      calls.setAttribute("data-field", "calls");
+      tr.appendChild(calls);
+      RT_COLUMNS.forEach(function (c) {
+        var iv = row[c[0]];
+        c[1].forEach(function (st, i) {
+          var td = el("td", i === 0 ? "sep" : null, duration(iv[st]));
+          td.setAttribute("data-interval", c[0]);
+          td.setAttribute("data-stat", st);
+          td.title = iv[st] === null ? t("noDataShort") : t("rtTitle", { stat: st, value: duration(iv[st]),
+            mean: duration(iv.mean), max: duration(iv.max), n: iv.n });
+          tr.appendChild(td);
+        });
+        var n = el("td", "n", iv.n);
+        n.setAttribute("data-interval", c[0]);
+        n.setAttribute("data-stat", "n");
+        tr.appendChild(n);
       });
       tb.appendChild(tr);
     });
     if (!r.rows.length) {
       var tr = el("tr");
-      var td = el("td", null, "No calls with lifecycle times in these 28 days.");
-      td.colSpan = 7;
+      var td = el("td", null, t("rtEmpty"));
+      td.colSpan = 11;
       tr.appendChild(td);
       tb.appendChild(tr);
     }
-    t.appendChild(tb);
+    tbl.appendChild(tb);
+    $("rt-caption").textContent = t("rtCaption", { date: fmtDay(chosenWeek()), precinct: precinctText(),
+      calls: t("allCalls") });
   }
 
   /* ---- map ---------------------------------------------------------- */
@@ -429,14 +712,16 @@
         var sw = el("i");
         sw.style.background = c[1];
         li.appendChild(sw);
-        li.appendChild(document.createTextNode(c[2]));
+        li.appendChild(document.createTextNode(STR.classes[c[0]]));
         legend.appendChild(li);
       });
     }
     if (S.boundaryLayer) S.boundaryLayer.remove();
     S.boundaryLayer = L.geoJSON(S.boundaries, {
       style: { color: "#1b2330", weight: 1.5, fill: false, className: "precinct" },
-      onEachFeature: function (f, layer) { layer.bindTooltip(f.properties.code, { sticky: true }); }
+      onEachFeature: function (f, layer) {
+        layer.bindTooltip(precinctText(f.properties.code), { sticky: true });
+      }
     }).addTo(S.map);
     fitMap();
   }
@@ -457,7 +742,7 @@
     var days = Number($("window").value);
     var to = endDate();
     var q = "/v1/hotspots?method=gi&from=" + addDays(to, -days) + "&to=" + to + "&cell_m=" +
-      $("cell").value + precinctParam() + offenseParam();
+      $("cell").value + ($("fdr").checked ? "&fdr=true" : "") + precinctParam() + offenseParam();
     return latest("hotspots", api(q), drawHotspots);
   }
 
@@ -472,21 +757,24 @@
       },
       onEachFeature: function (f, layer) {
         var p = f.properties;
-        layer.bindTooltip(p.count + " incidents" + (p.z !== undefined ? ", z = " +
-          Number(p.z).toFixed(2) + " (" + p.class + ")" : ""));
+        var tip = p.z !== undefined ? t("cellTip", { incidents: plural("incidents", p.count),
+          klass: STR.classes[p.class] || p.class, z: Number(p.z).toFixed(2) }) : plural("incidents", p.count);
+        layer.bindTooltip(tip);
       }
     }).addTo(S.map);
     S.boundaryLayer.bringToFront();
     var hot = fc.features.filter(function (f) { return /^hot/.test(f.properties.class); }).length;
-    $("map-caption").textContent = $("window").value + " days, " + fc.features.length +
-      " cells, " + hot + " hot";
+    $("map-caption").textContent = t("mapCaption", { days: $("window").value, date: fmtDay(chosenWeek()),
+      precinct: precinctText(), filter: filterText(), cells: plural("cells", fc.features.length), hot: hot });
+    $("map-empty").hidden = fc.features.length > 0;
+    $("map-note").textContent = t(fc.fdr ? "fdrOn" : "fdrOff");
   }
 
   /* ---- live feed (Server-Sent Events over fetch) -------------------- */
 
   function setLive(on) {
     var b = $("live");
-    b.textContent = on ? "live" : "offline";
+    b.textContent = on ? t("live") : t("offline");
     b.className = on ? "live on" : "live";
   }
 
@@ -505,7 +793,7 @@
     if (resume && S.lastEventId) headers["Last-Event-ID"] = S.lastEventId;
     var url = "/v1/stream" + (precinct() ? "?precinct=" + encodeURIComponent(precinct()) : "");
     fetch(url, { headers: headers, signal: ctrl.signal }).then(function (res) {
-      if (res.status === 401) { signOut("The token was refused."); return; }
+      if (res.status === 401) { signOut(t("tokenRefused")); return; }
       if (!res.ok || !res.body) throw new Error("stream: HTTP " + res.status);
       var reader = res.body.getReader();
       var dec = new TextDecoder();
@@ -555,11 +843,19 @@
     } else if (type === "incident") {
       addToFeed(d);
       noteAsOf(d.incident.updated_at);
+      /* Every change of a call may move its response times (also one that
+         moves no count: a lifecycle time, an unfounded call). */
+      soon("rt", loadResponseTimes, 500);
     } else if (type === "cube") {
       noteAsOf(d.as_of);
       soon("numbers", function () { loadCompstat(); loadTrend(); }, 300);
       soon("map", loadHotspots, 2000);
     }
+  }
+
+  function drawFeedCaption() {
+    $("feed-caption").textContent = t("feedCaption", { precinct: precinctText(),
+      filter: t("allOffensesLower"), zone: S.zone });
   }
 
   function addToFeed(ev) {
@@ -568,43 +864,74 @@
     var old = list.querySelector('li[data-id="' + inc.id + '"]');
     var li = el("li", "new");
     li.setAttribute("data-id", inc.id);
-    li.appendChild(el("span", "time", localTime(inc.occurred_at || inc.received_at ||
-      inc.updated_at)));
-    li.appendChild(el("span", "what", inc.offense + (inc.category ? " · " + inc.category : "") +
-      (ev.change === "updated" ? " (updated, " + inc.status + ")" : "")));
-    li.appendChild(el("span", "precinct", inc.precinct || "no precinct"));
+    var when = inc.occurred_at || inc.received_at || inc.updated_at;
+    var time = el("time", "time", fmtDateTime(when));
+    time.setAttribute("datetime", when);
+    time.title = zoneName(Date.parse(when)) + " (" + S.zone + ")";
+    li.appendChild(time);
+    var o = S.offenseByCode[inc.offense];
+    li.appendChild(el("span", "what", (o ? o.name : inc.offense) +
+      (inc.category ? " · " + categoryLabel(inc.category) : "") +
+      (ev.change === "updated" ? " (" + t("updated", { status: inc.status }) + ")" : "")));
+    li.appendChild(el("span", "precinct", inc.precinct ? precinctText(inc.precinct) : t("noPrecinct")));
     li.appendChild(el("span", "where", inc.address || (inc.location ? inc.location.lat.toFixed(4) +
       ", " + inc.location.lon.toFixed(4) : "")));
     if (old) old.remove();
     list.insertBefore(li, list.firstChild);
     while (list.children.length > 100) list.removeChild(list.lastChild);
+    $("feed-empty").hidden = true;
+  }
+
+  function clearFeed() {
+    $("feed").textContent = "";
+    $("feed-empty").hidden = false;
   }
 
   /* ---- wiring ------------------------------------------------------- */
 
   document.addEventListener("DOMContentLoaded", function () {
+    applyStrings(document);
     $("signin-form").addEventListener("submit", function (e) {
       e.preventDefault();
       $("signin-error").textContent = "";
       signIn($("token").value.trim());
     });
     $("signout").addEventListener("click", function () { signOut(""); });
+    $("notice-close").addEventListener("click", hideNotice);
     $("precinct").addEventListener("change", function () {
-      $("feed").textContent = "";
+      hideNotice();
+      clearFeed();
       fitMap();
       refreshAll();
       S.lastEventId = null;
       openStream(false);
     });
     $("week").addEventListener("change", function () {
-      var v = $("week").value;
-      if (!v) $("week").value = sundayOf(today());
-      else if (dow(v) !== 6) $("week").value = sundayOf(v);
+      setWeek($("week").value);
       refreshAll();
     });
-    $("offense").addEventListener("change", function () { saveHash(); loadTrend(); loadHotspots(); });
+    /* Arrow keys step a week whichever part of the date has the focus (the
+       browser's own step of a month or year field lands on any weekday). */
+    $("week").addEventListener("keydown", function (e) {
+      if ((e.key !== "ArrowUp" && e.key !== "ArrowDown") || e.altKey || e.ctrlKey || e.metaKey) return;
+      e.preventDefault();
+      setWeek(addDays(chosenWeek(), e.key === "ArrowUp" ? 7 : -7));
+      refreshAll();
+    });
+    $("week-prev").addEventListener("click", function () {
+      setWeek(addDays(chosenWeek(), -7));
+      refreshAll();
+    });
+    $("week-next").addEventListener("click", function () {
+      setWeek(addDays(chosenWeek(), 7));
+      refreshAll();
+    });
+    $("offense").addEventListener("change", function () {
+      saveHash(); loadCompstat(); loadTrend(); loadHotspots();
+    });
     $("window").addEventListener("change", function () { saveHash(); loadHotspots(); });
     $("cell").addEventListener("change", function () { saveHash(); loadHotspots(); });
+    $("fdr").addEventListener("change", function () { saveHash(); loadHotspots(); });
     var resizing = null;
     window.addEventListener("resize", function () {
       clearTimeout(resizing);

@@ -6,9 +6,17 @@ PROVENANCE.md there) are imported through tools/import; then
 tests/browser/dashboard.mjs drives Debian's chromium headless with
 playwright-core (installed by tools/deps and tools/test) and checks the page
 against the API's own answers: no console errors, the COMPSTAT sheet equals
-/v1/compstat, the map's cells are /v1/hotspots', a posted incident reaches
-the live feed and moves the counts without a reload, the tablet layout fits.
-Screenshots are kept in $COMPSTAT_ARTIFACTS (default build-test/artifacts).
+/v1/compstat (highlights only where its test is significant, "no data" where
+prior_data is false, the legend naming the test), the map's cells are
+/v1/hotspots' with the false-discovery-rate correction on by default and a
+toggle, the offense filter moves the sheet, trend and map and every panel's
+caption says what it shows, response times refresh on live events in one
+duration format with n, the feed shows local dates and offense names,
+tooltips read as English, the week picker steps Sunday to Sunday (buttons and
+arrow keys), empty map and feed say so, a bookmark naming a precinct the
+token may not see says so, a posted incident reaches the live feed and moves
+the counts without a reload, the tablet layout fits (issue 16). Screenshots
+are kept in $COMPSTAT_ARTIFACTS (default build-test/artifacts).
 
 Also here, without a browser: the files are served with their types and a
 content security policy, and /dashboard/config.json carries the tile
@@ -106,13 +114,13 @@ def test_in_chromium(ctx):
                READ_TOKEN=token(ctx["ci"], "commander", "NOPD"),
                DISPATCH_TOKEN=token(ctx["ci"], "dispatch", "NOPD"), WEEK=week,
                SCOPED_TOKEN=token(ctx["ci"], "commander", "NOPD", "NOPD-3"),
-               SCOPED_PRECINCT="NOPD-3",
+               SCOPED_PRECINCT="NOPD-3", OTHER_PRECINCT="NOPD-1",
                ARTIFACTS=ARTIFACTS)
     out = subprocess.run(["node", os.path.join(BROWSER, "dashboard.mjs")], env=env,
                          capture_output=True, text=True, timeout=300)
     print(out.stdout)
     expect_eq(out.returncode, 0, "the browser checks (stderr: %s)" % out.stderr[-3000:])
-    for shot in ("dashboard.png", "dashboard-tablet.png"):
+    for shot in ("dashboard.png", "dashboard-tablet.png", "dashboard-prior-year.png"):
         expect(os.path.getsize(os.path.join(ARTIFACTS, shot)) > 10000, shot + " kept")
 
 
