@@ -279,6 +279,16 @@ const sp_store *analytics_spatial(void)
     return sp_live;
 }
 
+sp_view *analytics_grid_view(int32_t agency, int64_t day_from, int64_t day_to)
+{
+    if (sp_live)
+        return sp_view_new(sp_live, agency, day_from, day_to);
+    sp_store *none = sp_new(); /* not loaded: an empty view */
+    sp_view *v = none ? sp_view_new(none, agency, day_from, day_to) : NULL;
+    sp_free(none);
+    return v;
+}
+
 /* ------------------------------------------------------------ loading */
 
 /* Replay: the COPY of old rows to take away passes &TAKE_AWAY, others NULL. */
