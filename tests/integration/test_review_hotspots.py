@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""The security review's hotspot findings (items 3, 6d).
+"""The security review's hotspot findings (items 3, 6c, 6d).
 
 3.  One hotspot question must not stall everyone: what a question may cost
     is bounded (hotspot_max_cells, hotspot_max_features: clear 422s naming
@@ -7,6 +7,9 @@
     computed off the loop -- /healthz and a POST answer promptly while
     several of the largest allowed questions are being computed, and their
     answers equal SQL over the incidents committed before they were asked.
+6c. Moving a precinct far (the agency's grid origin) rebuilds only that
+    agency's grid: another agency posting all the while never gets a 503,
+    and afterwards both agencies' hotspot counts equal SQL.
 6d. A precinct too large for the cap is refused from its bounding box,
     before any of its cells is built (the daemon's memory does not grow).
 
@@ -288,7 +291,132 @@ def test_huge_precinct_refused_before_building(ctx):
     expect(100000 < body["study_area_cells"] <= MAX_CELLS, body["study_area_cells"])
 
 
+# ------------------------------------------------------------ 6c
+
+A1 = (-90.60, 14.55, -90.45, 14.70)
+A2 = (-90.45, 14.55, -90.30, 14.70)   # origin of RA: (-90, 15)
+A2_FAR = (-70.15, -0.15, -70.00, 0.00)  # origin of RA then: (-80, 7)
+B1 = (-84.20, 9.85, -84.00, 10.05)
+
+
+def test_precinct_move_rebuilds_one_agency(ctx):
+    t0 = time.time()
+    phase = lambda what: print("%6.1f s %s" % (time.time() - t0, what), flush=True)  # noqa
+    ci = fresh_db("review_hotspots_move")
+    d = Daemon(ci)
+    try:
+        d.wait_ready()
+        ta, tb = token(ci, "admin", "RA"), token(ci, "admin", "RB")
+        for code, tz, tok in (("RA", "America/Guatemala", ta), ("RB", "America/Costa_Rica", tb)):
+            expect_eq(d.request("PUT", "/v1/agencies/" + code, {"name": code, "time_zone": tz},
+                                tok)[0], 200)
+            expect_eq(d.request("PUT", "/v1/offenses/ROB", {"name": "rob",
+                                                            "category": "robbery"}, tok)[0], 201)
+        for code, box, tok in (("RA-1", A1, ta), ("RA-2", A2, ta), ("RB-1", B1, tb)):
+            expect_eq(d.request("PUT", "/v1/precincts/" + code,
+                                {"name": code, "boundary": square(*box)}, tok)[0], 201)
+        # enough incidents that a reload of every cube takes a while
+        preload(ci, "RB", "ROB", "RB-1", 80000, B1, 0.1, "preb")
+        preload(ci, "RA", "ROB", "RA-1", 20000, A1, 0.2, "prea")
+        phase("preloaded")
+        d.stop()
+        d = Daemon(ci)
+        d.wait_ready(120)
+        phase("loaded")
+        ca, cb = token(ci, "commander", "RA"), token(ci, "commander", "RB")
+        da, db = token(ci, "dispatch", "RA"), token(ci, "dispatch", "RB")
+        origin = lambda: d.request("GET", "/v1/hotspots?method=count&limit=1&bbox=%r,%r,%r,%r"  # noqa
+                                   % A1, None, ca)[2]["grid"]["origin"]
+        expect_eq(origin(), [-90, 15])
+
+        stop = threading.Event()
+        statuses = {"b": {}, "a": {}, "a_read": {}}
+
+        def client():
+            c = Daemon.__new__(Daemon)
+            c.port, c.conn = d.port, None
+            return c
+
+        def post_b():
+            c, n = client(), 0
+            while not stop.is_set():
+                n += 1
+                inc = {"source": "live-b", "external_id": str(n), "offense": "ROB",
+                       "precinct": "RB-1", "occurred_at": "2026-%02d-10T12:00:00Z" % (1 + n % 9),
+                       "location": {"lat": 9.9 + (n % 97) * 0.001, "lon": -84.15 + (n % 89) * 0.001}}
+                st = c.request("POST", "/v1/incidents", inc, db)[0]
+                statuses["b"][st] = statuses["b"].get(st, 0) + 1
+
+        def post_a():
+            # new incidents, and reposts that move them (place, day, precinct) or unfound them
+            c, n = client(), 0
+            while not stop.is_set():
+                n += 1
+                k = n if n % 3 else n // 3
+                far = n % 3 == 0
+                box = A2 if far else A1
+                inc = {"source": "live-a", "external_id": str(k), "offense": "ROB",
+                       "precinct": "RA-2" if far else "RA-1",
+                       "occurred_at": "2026-%02d-%02dT08:00:00Z" % (1 + n % 9, 1 + n % 27),
+                       "location": {"lat": box[1] + 0.01 + (n % 13) * 0.01,
+                                    "lon": box[0] + 0.01 + (n % 11) * 0.01}}
+                if n % 7 == 0:
+                    inc["status"] = "unfounded"
+                st = c.request("POST", "/v1/incidents", inc, da)[0]
+                statuses["a"][st] = statuses["a"].get(st, 0) + 1
+
+        def read_a():
+            c = client()
+            while not stop.is_set():
+                st = c.request("GET", "/v1/hotspots?precinct=RA-1&cell_m=500", None, ca)[0]
+                statuses["a_read"][st] = statuses["a_read"].get(st, 0) + 1
+                time.sleep(0.05)
+
+        threads = [threading.Thread(target=f) for f in (post_b, post_a, read_a)]
+        for t in threads:
+            t.start()
+        time.sleep(1)
+        for i in range(10):
+            for box in (A2_FAR, A2):
+                st, _, _ = d.request("PUT", "/v1/precincts/RA-2",
+                                     {"name": "RA-2", "boundary": square(*box)}, ta)
+                expect_eq(st, 200, "precinct RA-2 moved (flip %d)" % i)
+                time.sleep(0.4)
+        time.sleep(1)
+        stop.set()
+        for t in threads:
+            t.join(60)
+        phase("flipped")
+        print("statuses during the flips:", statuses)
+        expect(statuses["b"].get(201, 0) > 50, "agency B kept posting", statuses)
+        expect_eq(sorted(statuses["b"]), [201], "agency B's posts while A's precinct moved")
+        expect_eq(sorted(statuses["a"]), [200, 201], "agency A's own posts went on too")
+        expect_eq(sorted(statuses["a_read"]), [200], "agency A's hotspots kept answering")
+        deadline = time.time() + 60
+        while origin() != [-90, 15] and time.time() < deadline:
+            time.sleep(0.2)
+        expect_eq(origin(), [-90, 15], "A's grid is back about its origin")
+        log = d.log()
+        rebuilt = [line for line in log.split("\n") if "hotspot grid rebuilt" in line]
+        print("\n".join(rebuilt))
+        expect(rebuilt, "A's grid was rebuilt, not every cube reloaded")
+        expect("reloading" not in log, "no cube was reloaded", log[-3000:])
+        phase("rebuilt")
+        # the counts equal SQL, for both agencies, over areas and precincts
+        margin = lambda b: "bbox=%r,%r,%r,%r" % (b[0] - 0.05, b[1] - 0.05, b[2] + 0.05,  # noqa
+                                                 b[3] + 0.05)
+        for tok, agency, area in ((ca, "RA", margin((A1[0], A1[1], A2[2], A2[3]))),
+                                  (ca, "RA", "precinct=RA-1"), (ca, "RA", "precinct=RA-2"),
+                                  (cb, "RB", margin(B1)), (cb, "RB", "precinct=RB-1")):
+            check_counts(d, ci, tok, agency, area, 2000)
+        # at the base cell too: every incident of A in its cells
+        check_counts(d, ci, ca, "RA", "precinct=RA-2", 100)
+        phase("checked")
+    finally:
+        expect_eq(d.stop(), 0)
+
+
 if __name__ == "__main__":
     run([test_large_questions_do_not_stall_the_loop, test_limits,
-         test_huge_precinct_refused_before_building],
+         test_huge_precinct_refused_before_building, test_precinct_move_rebuilds_one_agency],
         setup, teardown)
