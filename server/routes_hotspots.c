@@ -780,6 +780,7 @@ void h_hotspots(http_req *r)
         char tail;
         double *bb = j->bbox;
         if (sscanf(bv, "%lf,%lf,%lf,%lf%c", &bb[0], &bb[1], &bb[2], &bb[3], &tail) != 4 ||
+            !isfinite(bb[0]) || !isfinite(bb[1]) || !isfinite(bb[2]) || !isfinite(bb[3]) ||
             bb[0] < -180 || bb[2] > 180 || bb[1] < -90 || bb[3] > 90 || bb[0] >= bb[2] ||
             bb[1] >= bb[3]) {
             http_reply_error(r, 422, "invalid_field", "bbox",

@@ -291,6 +291,47 @@ def test_huge_precinct_refused_before_building(ctx):
     expect(100000 < body["study_area_cells"] <= MAX_CELLS, body["study_area_cells"])
 
 
+def test_settings(ctx):
+    """hotspot_max_cells, hotspot_max_features and hotspot_max_queue as set;
+    a bbox that is not numbers is refused (NaN compares false with every bound)."""
+    d, ci, cm = ctx["d"], ctx["ci"], ctx["commander"]
+    for bad in ("nan,14,-90.5,14.5", "-91,14,inf,14.5", "-91,nan,-90.5,nan"):
+        st, _, body = d.request("GET", "/v1/hotspots?bbox=" + bad, None, cm)
+        expect_eq((st, err(body)), (422, "bbox"), bad)
+    e = Daemon(ci, ["--hotspot-max-cells", "5000", "--hotspot-max-features", "30",
+                    "--hotspot-max-queue", "1"])
+    try:
+        e.wait_ready(120)
+        st, _, body = e.request("GET", "/v1/hotspots?bbox=-90.6,14.4,-90.5,14.5", None, cm)
+        expect_eq((st, err(body)), (422, "bbox"), "about 11,000 cells against 5,000")
+        expect("5000" in body["error"]["message"], body)
+        st, _, body = e.request("GET", "/v1/hotspots?bbox=-90.6,14.4,-90.55,14.45&method=count",
+                                None, cm)
+        expect_eq((st, err(body)), (422, "limit"), "more than 30 counted cells")
+        st, _, body = e.request("GET", "/v1/hotspots?bbox=-90.6,14.4,-90.55,14.45&method=count"
+                                       "&limit=30", None, cm)
+        expect_eq((st, len(body["features"])), (200, 30))
+        # one question at a time: of several at once, some get 429 with Retry-After
+        got = []
+
+        def ask(i):
+            c = Daemon.__new__(Daemon)
+            c.port, c.conn = e.port, None
+            st, h, body = c.request("GET", "/v1/hotspots?cell_m=%d&bbox=-90.6,14.4,-90.55,14.45"
+                                           "&limit=5" % (100 * (1 + i % 2)), None, cm)
+            got.append((st, h.get("Retry-After"), err(body) if st != 200 else None))
+
+        threads = [threading.Thread(target=ask, args=(i,)) for i in range(6)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(120)
+        expect(all(st == 200 or (st == 429 and ra) for st, ra, _ in got), got)
+        expect(any(st == 200 for st, _, _ in got), got)
+    finally:
+        expect_eq(e.stop(), 0)
+
+
 # ------------------------------------------------------------ 6c
 
 A1 = (-90.60, 14.55, -90.45, 14.70)
@@ -418,5 +459,6 @@ def test_precinct_move_rebuilds_one_agency(ctx):
 
 if __name__ == "__main__":
     run([test_large_questions_do_not_stall_the_loop, test_limits,
-         test_huge_precinct_refused_before_building, test_precinct_move_rebuilds_one_agency],
+         test_huge_precinct_refused_before_building, test_settings,
+         test_precinct_move_rebuilds_one_agency],
         setup, teardown)
