@@ -430,6 +430,46 @@ oom:
     return -1;
 }
 
+/* A copy of n bytes of p (NULL when p is NULL or out of memory). */
+static void *dup_bytes(const void *p, size_t n)
+{
+    void *c = p ? malloc(n ? n : 1) : NULL;
+    if (c)
+        memcpy(c, p, n);
+    return c;
+}
+
+geo_multipolygon *geo_clone(const geo_multipolygon *mp)
+{
+    if (mp == NULL)
+        return NULL;
+    geo_multipolygon *c = calloc(1, sizeof *c);
+    if (c == NULL)
+        return NULL;
+    *c = *mp;
+    c->polys = dup_bytes(mp->polys, mp->npolys * sizeof *mp->polys);
+    c->rings = calloc(mp->nrings ? mp->nrings : 1, sizeof *c->rings);
+    if (c->polys == NULL || c->rings == NULL) {
+        c->nrings = 0;
+        geo_free(c);
+        return NULL;
+    }
+    for (size_t i = 0; i < mp->nrings; i++) {
+        const geo_ring *r = &mp->rings[i];
+        geo_ring *d = &c->rings[i];
+        *d = *r;
+        d->xy = dup_bytes(r->xy, 2 * (size_t)r->npts * sizeof *r->xy);
+        d->band_off = dup_bytes(r->band_off, ((size_t)r->nbands + 1) * sizeof *r->band_off);
+        d->band_edge = dup_bytes(r->band_edge,
+                                 (size_t)r->band_off[r->nbands] * sizeof *r->band_edge);
+        if (d->xy == NULL || d->band_off == NULL || d->band_edge == NULL) {
+            geo_free(c); /* rings past i are zeroed: free(NULL) */
+            return NULL;
+        }
+    }
+    return c;
+}
+
 void geo_free(geo_multipolygon *mp)
 {
     size_t i;

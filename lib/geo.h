@@ -93,6 +93,13 @@ typedef struct geo_multipolygon geo_multipolygon;
 GEO_MUSTCHECK int geo_parse(const cJSON *geometry, geo_multipolygon **out,
                             char *err, size_t errlen);
 
+/*
+ * A deep copy of mp, answering exactly as mp does, that the caller frees
+ * with geo_free(): for a thread that must keep a boundary the loop may
+ * replace.  NULL when mp is NULL or out of memory.  O(size of mp).
+ */
+geo_multipolygon *geo_clone(const geo_multipolygon *mp);
+
 /* Release mp and everything it owns.  NULL is a no-op. */
 void geo_free(geo_multipolygon *mp);
 

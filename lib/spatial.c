@@ -3,6 +3,16 @@
  *
  * Each day is a sorted array of entries (ix, iy, precinct, offense,
  * count); updates binary-search it, a window walks the days in it.
+ *
+ * Views: a view holds the entry arrays of a range of days through a
+ * `struct share` (the array, its length and a holder count: the store,
+ * when it still uses the array, and each view). The store never writes an
+ * array a view holds: before it changes such a day it gives the day a
+ * copy of its own (own_day) and leaves the shared one to the views; the
+ * last holder to let go frees it. Holder counts change only on the
+ * store's thread (sp_view_new, own_day, sp_view_free), so they need no
+ * atomics; the arrays a view holds are never written again, so any thread
+ * may read them.
  */
 #include "spatial.h"
 
@@ -15,11 +25,19 @@ struct entry {
     uint32_t count;
 };
 
+/* An entry array held by views (and by its day, until the day changes). */
+struct share {
+    struct entry *e;
+    uint32_t n;
+    uint32_t holders;
+};
+
 struct day {
     struct entry *e;
     uint32_t n, cap;
     struct entry *pend; /* bulk load, unsorted, count 1 each */
     uint32_t np, pcap;
+    struct share *sh; /* non-NULL: e is also held by views (sh->e == e) */
 };
 
 struct agency {
@@ -43,18 +61,67 @@ sp_store *sp_new(void)
     return calloc(1, sizeof(sp_store));
 }
 
+/* One holder lets go of sh; the last frees the array. */
+static void share_release(struct share *sh)
+{
+    if (--sh->holders == 0) {
+        free(sh->e);
+        free(sh);
+    }
+}
+
+/* The day lets go of its entry array (freed unless views hold it). */
+static void day_release(struct day *d)
+{
+    if (d->sh)
+        share_release(d->sh);
+    else
+        free(d->e);
+    d->sh = NULL;
+    d->e = NULL;
+    d->n = d->cap = 0;
+    free(d->pend);
+    d->pend = NULL;
+    d->np = d->pcap = 0;
+}
+
+/*
+ * Before the day's entries change: when views hold its array, the day
+ * takes a copy of its own (the views keep theirs). 0, or -1 out of memory
+ * (nothing changed).
+ */
+static int own_day(struct day *d)
+{
+    if (d->sh == NULL)
+        return 0;
+    if (d->sh->holders > 1) {
+        struct entry *c = malloc((size_t)(d->cap ? d->cap : 1) * sizeof *c);
+        if (c == NULL)
+            return -1;
+        memcpy(c, d->e, (size_t)d->n * sizeof *c);
+        d->sh->holders--;
+        d->e = c;
+    } else {
+        free(d->sh); /* only the day held it: the array stays the day's */
+    }
+    d->sh = NULL;
+    return 0;
+}
+
+static void agency_release(struct agency *ag)
+{
+    for (int64_t d = 0; d < ag->ndays; d++)
+        day_release(&ag->days[d]);
+    free(ag->days);
+    memset(ag, 0, sizeof *ag);
+}
+
 void sp_free(sp_store *s)
 {
     if (s == NULL)
         return;
-    for (int32_t a = 0; a < s->nagencies; a++) {
-        struct agency *ag = &s->agencies[a];
-        for (int64_t d = 0; d < ag->ndays; d++) {
-            free(ag->days[d].e);
-            free(ag->days[d].pend);
-        }
-        free(ag->days);
-    }
+    for (int32_t a = 0; a < s->nagencies; a++)
+        agency_release(&s->agencies[a]);
     free(s->agencies);
     free(s);
 }
@@ -179,7 +246,7 @@ int sp_add(sp_store *s, int32_t agency, int32_t precinct, int32_t offense, int64
     uint32_t i = lower_bound(d, &k);
     int present = i < d->n && entry_cmp(&d->e[i], &k) == 0;
     if (delta < 0) {
-        if (!present)
+        if (!present || own_day(d) != 0)
             return -1;
         if (--d->e[i].count == 0) {
             memmove(d->e + i, d->e + i + 1, (size_t)(d->n - i - 1) * sizeof *d->e);
@@ -188,6 +255,8 @@ int sp_add(sp_store *s, int32_t agency, int32_t precinct, int32_t offense, int64
         }
         return 0;
     }
+    if (own_day(d) != 0)
+        return -1;
     if (present) {
         d->e[i].count++;
         return 0;
@@ -249,7 +318,12 @@ static int index_day(sp_store *s, struct day *d)
             m[n++] = *next;
     }
     s->nentries += n - d->n;
-    free(d->e);
+    if (d->sh) {
+        share_release(d->sh);
+        d->sh = NULL;
+    } else {
+        free(d->e);
+    }
     free(d->pend);
     d->e = m;
     d->n = d->cap = n;
@@ -338,41 +412,177 @@ static int acc_add(struct acc *a, int32_t cx, int32_t cy, uint32_t count)
     return 0;
 }
 
+/* Add a day's entries that q counts into a. 0, or -1 out of memory. */
+static int count_entries(struct acc *a, const sp_question *q, const struct entry *es, uint32_t n)
+{
+    int32_t k = q->k > 0 ? q->k : 1;
+    for (uint32_t i = 0; i < n; i++) {
+        const struct entry *e = &es[i];
+        if (q->precincts && (e->precinct >= q->nprecincts || !q->precincts[e->precinct]))
+            continue;
+        if (q->offenses && (e->offense >= q->noffenses || !q->offenses[e->offense]))
+            continue;
+        int32_t cx = k == 1 ? e->ix : grid_coarse(e->ix, k);
+        int32_t cy = k == 1 ? e->iy : grid_coarse(e->iy, k);
+        if (acc_add(a, cx, cy, e->count) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* The days of [day0, day0 + ndays) that q asks for: [*lo, *hi). */
+static void clamp_days(const sp_question *q, int64_t day0, int64_t ndays, int64_t *lo,
+                       int64_t *hi)
+{
+    *lo = q->day_from == INT64_MIN || q->day_from < day0 ? day0 : q->day_from;
+    *hi = q->day_to == INT64_MAX || q->day_to > day0 + ndays ? day0 + ndays : q->day_to;
+}
+
+static int acc_done(struct acc *a, int rc, sp_cell **cells, size_t *n)
+{
+    free(a->index);
+    if (rc != 0) {
+        free(a->cells);
+        return -1;
+    }
+    *cells = a->cells;
+    *n = a->n;
+    return 0;
+}
+
 int sp_count(const sp_store *s, const sp_question *q, sp_cell **cells, size_t *n)
 {
     struct acc a = {0};
+    int rc = 0;
     *cells = NULL;
     *n = 0;
-    int32_t k = q->k > 0 ? q->k : 1;
     if (q->agency >= 0 && q->agency < s->nagencies) {
         const struct agency *ag = &s->agencies[q->agency];
-        int64_t lo = q->day_from == INT64_MIN ? ag->day0 : q->day_from;
-        int64_t hi = q->day_to == INT64_MAX ? ag->day0 + ag->ndays : q->day_to;
-        if (lo < ag->day0)
-            lo = ag->day0;
-        if (hi > ag->day0 + ag->ndays)
-            hi = ag->day0 + ag->ndays;
-        for (int64_t day = lo; day < hi; day++) {
+        int64_t lo, hi;
+        clamp_days(q, ag->day0, ag->ndays, &lo, &hi);
+        for (int64_t day = lo; rc == 0 && day < hi; day++) {
             const struct day *d = &ag->days[day - ag->day0];
-            for (uint32_t i = 0; i < d->n; i++) {
-                const struct entry *e = &d->e[i];
-                if (q->precincts && (e->precinct >= q->nprecincts || !q->precincts[e->precinct]))
-                    continue;
-                if (q->offenses && (e->offense >= q->noffenses || !q->offenses[e->offense]))
-                    continue;
-                int32_t cx = k == 1 ? e->ix : grid_coarse(e->ix, k);
-                int32_t cy = k == 1 ? e->iy : grid_coarse(e->iy, k);
-                if (acc_add(&a, cx, cy, e->count) != 0) {
-                    free(a.cells);
-                    free(a.index);
-                    return -1;
-                }
-            }
+            rc = count_entries(&a, q, d->e, d->n);
         }
     }
-    free(a.index);
-    *cells = a.cells;
-    *n = a.n;
+    return acc_done(&a, rc, cells, n);
+}
+
+/* ------------------------------------------------------------ views */
+
+struct sp_view {
+    int has_grid;
+    grid g;
+    int64_t day0, ndays; /* days[i] is day day0 + i; NULL: no entries */
+    struct share **days;
+};
+
+sp_view *sp_view_new(sp_store *s, int32_t agency, int64_t day_from, int64_t day_to)
+{
+    sp_view *v = calloc(1, sizeof *v);
+    if (v == NULL)
+        return NULL;
+    struct agency *ag = agency_get(s, agency, 0);
+    if (ag == NULL)
+        return v;
+    v->has_grid = ag->has_grid;
+    v->g = ag->g;
+    sp_question q = {.day_from = day_from, .day_to = day_to};
+    int64_t lo, hi;
+    clamp_days(&q, ag->day0, ag->ndays, &lo, &hi);
+    if (hi <= lo)
+        return v;
+    if ((v->days = calloc((size_t)(hi - lo), sizeof *v->days)) == NULL) {
+        free(v);
+        return NULL;
+    }
+    /* Share first, count holders after: out of memory half-way leaves
+       nothing held. */
+    for (int64_t day = lo; day < hi; day++) {
+        struct day *d = &ag->days[day - ag->day0];
+        if (d->n == 0 || d->sh)
+            continue;
+        if ((d->sh = malloc(sizeof *d->sh)) == NULL) {
+            free(v->days);
+            free(v);
+            return NULL;
+        }
+        d->sh->e = d->e;
+        d->sh->n = d->n;
+        d->sh->holders = 1; /* the day */
+    }
+    v->day0 = lo;
+    v->ndays = hi - lo;
+    for (int64_t day = lo; day < hi; day++) {
+        struct day *d = &ag->days[day - ag->day0];
+        if (d->n == 0)
+            continue;
+        d->sh->holders++;
+        v->days[day - lo] = d->sh;
+    }
+    return v;
+}
+
+const grid *sp_view_grid(const sp_view *v)
+{
+    return v && v->has_grid ? &v->g : NULL;
+}
+
+int sp_view_count(const sp_view *v, const sp_question *q, sp_cell **cells, size_t *n)
+{
+    struct acc a = {0};
+    int rc = 0;
+    *cells = NULL;
+    *n = 0;
+    int64_t lo, hi;
+    clamp_days(q, v->day0, v->ndays, &lo, &hi);
+    for (int64_t day = lo; rc == 0 && day < hi; day++) {
+        const struct share *sh = v->days[day - v->day0];
+        if (sh)
+            rc = count_entries(&a, q, sh->e, sh->n);
+    }
+    return acc_done(&a, rc, cells, n);
+}
+
+void sp_view_free(sp_view *v)
+{
+    if (v == NULL)
+        return;
+    for (int64_t i = 0; i < v->ndays; i++)
+        if (v->days[i])
+            share_release(v->days[i]);
+    free(v->days);
+    free(v);
+}
+
+/* ------------------------------------------------------------ agencies */
+
+static size_t agency_entries(const struct agency *ag)
+{
+    size_t n = 0;
+    for (int64_t d = 0; d < ag->ndays; d++)
+        n += ag->days[d].n;
+    return n;
+}
+
+int sp_move_agency(sp_store *dst, sp_store *src, int32_t agency)
+{
+    struct agency *from = agency_get(src, agency, 0);
+    struct agency *to = agency_get(dst, agency, 1);
+    if (to == NULL)
+        return -1;
+    for (int64_t d = 0; from && d < from->ndays; d++)
+        if (from->days[d].np)
+            return -1; /* a bulk load is not finished */
+    dst->nentries -= agency_entries(to);
+    agency_release(to);
+    if (from) {
+        size_t n = agency_entries(from);
+        *to = *from;
+        memset(from, 0, sizeof *from);
+        src->nentries -= n;
+        dst->nentries += n;
+    }
     return 0;
 }
 

@@ -8,7 +8,9 @@
  * cell, precinct, offense) combinations touched, not with the grid.
  *
  * Like the cube, it holds what the caller adds: committed, located crimes.
- * Not thread-safe; no I/O.
+ * A store is used from one thread (its thread); a view (sp_view_new) is a
+ * frozen picture of one agency's days that any thread may count while the
+ * store goes on changing. No I/O.
  */
 #ifndef COMPSTAT_SPATIAL_H
 #define COMPSTAT_SPATIAL_H
@@ -67,6 +69,32 @@ typedef struct sp_cell {
  * and sets *cells (free()) and *n, or -1 out of memory.
  */
 int sp_count(const sp_store *s, const sp_question *q, sp_cell **cells, size_t *n);
+
+/*
+ * Views. sp_view_new freezes agency's days [day_from, day_to)
+ * (INT64_MIN / INT64_MAX: open) and its grid as they are now, in
+ * O(days): the view holds the days' entry arrays, and the store copies a
+ * day's array before it next changes that day (copy on write; one copy per
+ * day changed while views hold it). A view is immutable: sp_view_grid and
+ * sp_view_count may run on any thread, concurrently with anything the
+ * store's thread does. Create and free views on the store's thread; a view
+ * may outlive its store. NULL out of memory.
+ */
+typedef struct sp_view sp_view;
+sp_view *sp_view_new(sp_store *s, int32_t agency, int64_t day_from, int64_t day_to);
+/* The agency's grid when the view was taken, or NULL (none then). */
+const grid *sp_view_grid(const sp_view *v);
+/* As sp_count, over the view's days (q->agency is not read). */
+int sp_view_count(const sp_view *v, const sp_question *q, sp_cell **cells, size_t *n);
+void sp_view_free(sp_view *v);
+
+/*
+ * Replace agency's grid and days in dst by those in src (src keeps the
+ * agency without grid or days; dst's old ones are freed, or left to the
+ * views holding them). For a rebuild of one agency's grid. 0, or -1 out of
+ * memory or while src's bulk load is unfinished (nothing changed).
+ */
+int sp_move_agency(sp_store *dst, sp_store *src, int32_t agency);
 
 size_t sp_entries(const sp_store *s);
 size_t sp_bytes(const sp_store *s);

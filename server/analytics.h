@@ -125,8 +125,19 @@ const tz_zone *zone_get(const char *name);
 const sp_store *analytics_spatial(void);
 
 /*
+ * A view of the agency's hotspot grid days [day_from, day_to) as they are
+ * now (lib/spatial.h: O(days); a worker may count it while commits go on).
+ * Free with sp_view_free on the loop. NULL out of memory.
+ */
+sp_view *analytics_grid_view(int32_t agency, int64_t day_from, int64_t day_to);
+
+/*
  * A precinct changed: when the agency's grid origin (its precincts' centre,
- * rounded to a whole degree) moves, the grid is rebuilt by a reload.
+ * rounded to a whole degree) moves, that agency's hotspot grid alone is
+ * rebuilt from the database on a connection of its own, and swapped in
+ * with the changes committed meanwhile applied (analytics.c, "one agency's
+ * grid, rebuilt"): nothing waits for it, and until the swap the agency's
+ * hotspots answer, exactly, from its old grid.
  */
 void analytics_precinct_changed(int agency_id);
 

@@ -38,6 +38,15 @@ static const struct setting settings[] = {
     I(db_timeout, "30", 1, 3600, "seconds a database round trip may take before reconnecting"),
     I(retry_after, "2", 1, 3600, "Retry-After seconds sent with 503"),
     I(grid_base_m, "100", 10, 10000, "hotspot grid base cell size, metres"),
+    I(hotspot_max_cells, "1000000", 100, 100000000,
+      "most cells a hotspot study area may span (a bbox, or one precinct's bounding box, "
+      "at the cell size asked); larger questions get 422"),
+    I(hotspot_max_features, "100000", 1, 10000000,
+      "most cells one hotspot answer may return; more get 422 (ask with limit=, a larger "
+      "cell_m or a smaller area)"),
+    I(hotspot_threads, "1", 1, 64, "worker threads computing hotspot questions off the loop"),
+    I(hotspot_max_queue, "16", 1, 100000,
+      "hotspot questions waiting for or on a worker before new ones get 429"),
     I(max_queue, "100000", 100, 100000000,
       "incidents waiting for a commit before new posts get 429 (memory bound)"),
     I(max_streams, "256", 0, 100000, "open live streams (GET /v1/stream) before new ones get 503"),

@@ -22,6 +22,10 @@ typedef struct config {
     long db_timeout;       /* seconds before a silent database is dropped */
     long retry_after;      /* seconds clients are told to wait on 503 */
     long grid_base_m;      /* hotspot grid base cell, metres */
+    long hotspot_max_cells;    /* cells a study area may span */
+    long hotspot_max_features; /* cells one answer may return */
+    long hotspot_threads;      /* workers computing hotspot questions */
+    long hotspot_max_queue;    /* questions on or waiting for a worker */
     long max_queue;        /* incidents waiting for commit before posts get 429 */
     long max_streams;       /* open SSE streams before 503 */
     long stream_backlog;    /* events kept for Last-Event-ID resume */

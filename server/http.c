@@ -840,6 +840,11 @@ void http_reply_raw(http_req *r, int status, const char *content_type, const cha
         evbuffer_free(b);
 }
 
+void http_reply_buffer(http_req *r, int status, const char *content_type, struct evbuffer *body)
+{
+    send_reply(r, status, content_type, body);
+}
+
 void http_reply_json(http_req *r, int status, cJSON *body)
 {
     http_reply_json_as(r, status, "application/json", body);

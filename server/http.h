@@ -117,6 +117,9 @@ void http_reply_json_as(http_req *r, int status, const char *content_type, cJSON
 /* Send a preformatted body. */
 void http_reply_raw(http_req *r, int status, const char *content_type, const char *body,
                     size_t len);
+/* Send body's contents (body is left empty; the caller frees it): with
+   evbuffer_add_reference, a large answer goes out without a copy. */
+void http_reply_buffer(http_req *r, int status, const char *content_type, struct evbuffer *body);
 /* Send the error envelope; field may be NULL. 503 adds Retry-After. */
 void http_reply_error(http_req *r, int status, const char *code, const char *field,
                       const char *fmt, ...) __attribute__((format(printf, 5, 6)));

@@ -501,6 +501,28 @@ static void test_multipolygon(void)
     geo_free(mp);
 }
 
+/* A clone answers as the original, also after the original is freed. */
+static void test_clone(void)
+{
+    geo_multipolygon *mp = parse_ok(
+        "{\"type\":\"MultiPolygon\",\"coordinates\":["
+        "[[[0,0],[2,0],[2,2],[0,2],[0,0]]],"
+        "[[[10,10],[20,10],[20,20],[10,20],[10,10]],"
+        " [[12,12],[18,12],[13,18],[12,18],[12,12]]]]}");
+    geo_multipolygon *c = geo_clone(mp);
+    CHECK(c != NULL && geo_clone(NULL) == NULL);
+    int differ = 0;
+    for (int i = 0; i < 20000; i++) {
+        double lon = -1 + 22.0 * (i % 200) / 199, lat = -1 + 22.0 * (i / 200) / 99;
+        differ += geo_covers(mp, lon, lat) != geo_covers(c, lon, lat);
+    }
+    CHECK_INT(differ, 0);
+    CHECK_INT(geo_npoints(c), geo_npoints(mp));
+    geo_free(mp);
+    CHECK(geo_covers(c, 15, 11) == 1 && geo_covers(c, 14, 14) == 0 && geo_covers(c, 1, 1) == 1);
+    geo_free(c);
+}
+
 static void test_horizontal_edges(void)
 {
     /* A staircase: horizontal edges at y = 0, 1, 2, 3. */
@@ -873,7 +895,7 @@ static void test_comb(void)
 }
 
 UNIT_MAIN(UNIT(test_square), UNIT(test_concave), UNIT(test_hole),
-          UNIT(test_multipolygon), UNIT(test_horizontal_edges),
+          UNIT(test_multipolygon), UNIT(test_clone), UNIT(test_horizontal_edges),
           UNIT(test_ray_through_vertex),
           UNIT(test_orientation_duplicates_degenerate),
           UNIT(test_nonfinite_queries), UNIT(test_feature),

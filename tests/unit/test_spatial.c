@@ -146,4 +146,100 @@ static void test_add_remove_load(void)
     sp_free(b);
 }
 
-UNIT_MAIN(UNIT(test_add_remove_load))
+static int cell_cmp(const void *a, const void *b)
+{
+    const sp_cell *x = a, *y = b;
+    if (x->cx != y->cx)
+        return x->cx < y->cx ? -1 : 1;
+    if (x->cy != y->cy)
+        return x->cy < y->cy ? -1 : 1;
+    return 0;
+}
+
+/* 1 when the two answers hold the same cells and counts (in any order). */
+static int same_cells(sp_cell *a, size_t na, sp_cell *b, size_t nb)
+{
+    if (na != nb)
+        return 0;
+    qsort(a, na, sizeof *a, cell_cmp);
+    qsort(b, nb, sizeof *b, cell_cmp);
+    for (size_t i = 0; i < na; i++)
+        if (a[i].cx != b[i].cx || a[i].cy != b[i].cy || a[i].count != b[i].count)
+            return 0;
+    return 1;
+}
+
+/* A view keeps counting what the store held when it was taken, while the
+   store changes (copy on write) and after the store is gone. */
+static void test_views(void)
+{
+    grid g;
+    grid_init(&g, 42, -88, 100);
+    sp_store *s = sp_new();
+    sp_set_grid(s, 1, &g);
+    srand(5);
+    for (int i = 0; i < N; i++) {
+        struct inc *c = &incs[i];
+        *c = (struct inc){1, rand() % 3, 1 + rand() % 2, 19000 + rand() % 60,
+                          -88.02 + 0.02 * rand() / RAND_MAX, 41.99 + 0.02 * rand() / RAND_MAX,
+                          1};
+        CHECK_INT(sp_add(s, 1, c->precinct, c->offense, c->day, c->lon, c->lat, 1), 0);
+    }
+    uint8_t pm[3] = {1, 0, 1};
+    sp_question q = {1, pm, 3, NULL, 0, 19010, 19040, 2};
+    sp_cell *before, *cells;
+    size_t nbefore, n;
+    CHECK_INT(sp_count(s, &q, &before, &nbefore), 0);
+    sp_view *v = sp_view_new(s, 1, 19010, 19040);
+    sp_view *v2 = sp_view_new(s, 1, INT64_MIN, INT64_MAX); /* two views share days */
+    sp_view *none = sp_view_new(s, 7, INT64_MIN, INT64_MAX); /* an agency without data */
+    CHECK(v && v2 && none);
+    CHECK(sp_view_grid(v) && sp_view_grid(v)->lat0 == 42 && sp_view_grid(none) == NULL);
+    CHECK_INT(sp_view_count(none, &q, &cells, &n), 0);
+    CHECK_INT(n, 0);
+    free(cells);
+    /* The store changes under the views: removals, additions, a new day. */
+    for (int i = 0; i < N; i += 2) {
+        struct inc *c = &incs[i];
+        c->live = 0;
+        CHECK_INT(sp_add(s, 1, c->precinct, c->offense, c->day, c->lon, c->lat, -1), 0);
+    }
+    for (int i = 0; i < N; i += 4) {
+        struct inc *c = &incs[i];
+        c->live = 1;
+        c->day = 19000 + (c->day + 7) % 70;
+        CHECK_INT(sp_add(s, 1, c->precinct, c->offense, c->day, c->lon, c->lat, 1), 0);
+    }
+    check(s, &g, &q); /* the store answers as it is now */
+    CHECK_INT(sp_view_count(v, &q, &cells, &n), 0);
+    CHECK(same_cells(before, nbefore, cells, n)); /* the view as it was */
+    free(cells);
+    /* The view's own window bounds it: a wider question counts no more. */
+    sp_question wide = q;
+    wide.day_from = INT64_MIN;
+    wide.day_to = INT64_MAX;
+    CHECK_INT(sp_view_count(v, &wide, &cells, &n), 0);
+    CHECK(same_cells(before, nbefore, cells, n));
+    free(cells);
+    sp_view_free(v2);
+    /* Replacing the agency and freeing the store leave the view intact. */
+    sp_store *fresh = sp_new();
+    grid g2;
+    grid_init(&g2, 41, -87, 100);
+    sp_set_grid(fresh, 1, &g2);
+    CHECK_INT(sp_add(fresh, 1, 0, 1, 19020, -88.0, 42.0, 1), 0);
+    size_t other = sp_entries(s);
+    CHECK_INT(sp_move_agency(s, fresh, 1), 0);
+    CHECK(other > 1 && sp_entries(s) == 1 && sp_entries(fresh) == 0);
+    CHECK(sp_grid(s, 1) && sp_grid(s, 1)->lat0 == 41 && sp_grid(fresh, 1) == NULL);
+    sp_free(s);
+    sp_free(fresh);
+    CHECK_INT(sp_view_count(v, &q, &cells, &n), 0);
+    CHECK(same_cells(before, nbefore, cells, n));
+    free(cells);
+    free(before);
+    sp_view_free(v);
+    sp_view_free(none);
+}
+
+UNIT_MAIN(UNIT(test_add_remove_load), UNIT(test_views))
