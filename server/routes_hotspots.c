@@ -470,7 +470,10 @@ static void job_run(void *arg)
         }
     }
     if (j->gi && ncells > 0) {
-        if (hs_gistar(cells, ncells) != 0 || (j->fdr && hs_fdr(cells, ncells) != 0))
+        /* z as Getis and Ord define it; p and class from the exact
+           distribution of the neighbourhood count (lib/hotspot.h). */
+        if (hs_gistar(cells, ncells) != 0 || hs_exact(cells, ncells) != 0 ||
+            (j->fdr && hs_fdr(cells, ncells) != 0))
             goto oom;
     }
     /* Keep what is shown, then order only that (and only the first
