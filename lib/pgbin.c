@@ -77,6 +77,18 @@ int pgbin_int4(pgbin *b, int32_t *out)
     return rc;
 }
 
+int pgbin_bool(pgbin *b, int *out)
+{
+    const unsigned char *d;
+    int rc = fixed(b, 1, &d);
+    if (rc == 1) {
+        if (d[0] > 1)
+            return -1;
+        *out = d[0];
+    }
+    return rc;
+}
+
 int pgbin_int8(pgbin *b, int64_t *out)
 {
     const unsigned char *d;

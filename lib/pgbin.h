@@ -31,6 +31,8 @@ int pgbin_int2(pgbin *b, int16_t *out);
 int pgbin_int4(pgbin *b, int32_t *out);
 int pgbin_int8(pgbin *b, int64_t *out);
 int pgbin_float8(pgbin *b, double *out);
+/* A boolean (one byte, 0 or 1): *out 0 or 1; any other byte is -1. */
+int pgbin_bool(pgbin *b, int *out);
 /*
  * A timestamptz (microseconds since 2000-01-01 UTC) as whole seconds since
  * the Unix epoch, rounded as date_part('epoch', t)::bigint rounds: to the

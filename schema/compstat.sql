@@ -242,6 +242,7 @@ CREATE TABLE cube_dirty (
     cleared_at    timestamptz,
     units         text[] NOT NULL,
     updated_at    timestamptz NOT NULL,
+    self_initiated boolean NOT NULL DEFAULT false, -- 0009
     PRIMARY KEY (generation, id)
 );
 
@@ -257,10 +258,10 @@ BEGIN
     END IF;
     INSERT INTO cube_dirty (generation, id, agency_id, precinct_id, offense_id, priority,
                             status, geom, counted_at, received_at, dispatched_at, en_route_at,
-                            on_scene_at, cleared_at, units, updated_at)
+                            on_scene_at, cleared_at, units, updated_at, self_initiated)
     SELECT g.n, o.id, o.agency_id, o.precinct_id, o.offense_id, o.priority, o.status, o.geom,
            o.counted_at, o.received_at, o.dispatched_at, o.en_route_at, o.on_scene_at,
-           o.cleared_at, o.units, o.updated_at
+           o.cleared_at, o.units, o.updated_at, o.self_initiated
     FROM old_rows o,
          (SELECT CASE WHEN is_called THEN last_value ELSE 0 END AS n FROM cube_generation) g
     ON CONFLICT (generation, id) DO NOTHING;

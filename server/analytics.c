@@ -716,22 +716,41 @@ static void replay_misfit(const char *what)
     load_failed = 1;
 }
 
+/* One row of ANALYTICS_LOAD_COLS. 0, or -1 when unreadable. */
+struct count_row {
+    int32_t v[4]; /* agency, precinct, offense, priority */
+    int64_t t, commit;
+    double lon, lat;
+    int located;
+};
+
+static int read_count_row(const char *row, int len, struct count_row *c)
+{
+    pgbin b;
+    c->lon = c->lat = 0;
+    c->located = 0;
+    if (pgbin_begin(&b, row, (size_t)len) != 8 || pgbin_int4(&b, &c->v[0]) != 1 ||
+        pgbin_int4(&b, &c->v[1]) != 1 || pgbin_int4(&b, &c->v[2]) != 1 ||
+        pgbin_int4(&b, &c->v[3]) != 1 || pgbin_timestamptz(&b, &c->t) != 1 ||
+        pgbin_int8(&b, &c->commit) != 1 || (c->located = pgbin_float8(&b, &c->lon)) < 0 ||
+        pgbin_float8(&b, &c->lat) != c->located)
+        return -1;
+    return 0;
+}
+
 static void on_row(void *arg, char *row, int len)
 {
     /* agency, precinct, offense, priority, counted_at, updated_ms, lon, lat */
     int delta = arg ? *(const int *)arg : 1;
-    pgbin b;
-    int32_t v[4];
-    int64_t t, commit;
-    double lon = 0, lat = 0;
-    int located = 0;
-    if (pgbin_begin(&b, row, (size_t)len) != 8 || pgbin_int4(&b, &v[0]) != 1 ||
-        pgbin_int4(&b, &v[1]) != 1 || pgbin_int4(&b, &v[2]) != 1 || pgbin_int4(&b, &v[3]) != 1 ||
-        pgbin_timestamptz(&b, &t) != 1 || pgbin_int8(&b, &commit) != 1 ||
-        (located = pgbin_float8(&b, &lon)) < 0 || pgbin_float8(&b, &lat) != located) {
+    struct count_row c;
+    if (read_count_row(row, len, &c) != 0) {
         log_error("cube", "unreadable row while loading (%d bytes)", len);
         return;
     }
+    int32_t *v = c.v;
+    int64_t t = c.t, commit = c.commit;
+    double lon = c.lon, lat = c.lat;
+    int located = c.located;
     /* Reference data was queued before the COPY on the same connection,
        so it is in by the first row: declare the categories before any
        incident lands in the cube. */
@@ -772,7 +791,7 @@ static void snapshot_soon(void);
 
 /* An incident's response-time fact; 0 when it has none (no received_at). */
 static int fact_of(int agency, int precinct, int priority, const int64_t *times, unsigned set,
-                   char *const *units, size_t nunits, rt_fact *f)
+                   int self_initiated, char *const *units, size_t nunits, rt_fact *f)
 {
     if (!(set & (1u << INC_T_RECEIVED)))
         return 0;
@@ -782,6 +801,10 @@ static int fact_of(int agency, int precinct, int priority, const int64_t *times,
     f->priority = priority;
     f->received = times[INC_T_RECEIVED];
     f->mask = rt_intervals(times, set, f->v);
+    /* An officer started it: no caller waited, so no queue, travel or
+       response time; on scene and committed time stand. */
+    if (self_initiated)
+        f->mask &= ~((1u << RT_QUEUE) | (1u << RT_TRAVEL) | (1u << RT_RESPONSE));
     f->units = units;
     f->nunits = nunits;
     return 1;
@@ -942,7 +965,7 @@ static void on_rt_row(void *arg, char *row, int len)
     size_t status_len, json_len = 0;
     int64_t times[INC_T_COUNT] = {0};
     unsigned set = 0;
-    int ok = pgbin_begin(&b, row, (size_t)len) == 11 && pgbin_int8(&b, &id) == 1 &&
+    int ok = pgbin_begin(&b, row, (size_t)len) == 12 && pgbin_int8(&b, &id) == 1 &&
              pgbin_int4(&b, &agency) == 1 && pgbin_int4(&b, &precinct) == 1 &&
              pgbin_int4(&b, &priority) == 1 && pgbin_bytes(&b, &status, &status_len) == 1 &&
              status_len < 16;
@@ -952,7 +975,8 @@ static void on_rt_row(void *arg, char *row, int len)
             set |= 1u << t;
         ok = rc >= 0;
     }
-    if (!ok || pgbin_bytes(&b, &json, &json_len) < 0) {
+    int self_initiated = 0;
+    if (!ok || pgbin_bytes(&b, &json, &json_len) < 0 || pgbin_bool(&b, &self_initiated) != 1) {
         log_error("cube", "unreadable response-time row (%d bytes)", len);
         return;
     }
@@ -968,7 +992,7 @@ static void on_rt_row(void *arg, char *row, int len)
             units[nunits++] = u->valuestring;
     }
     rt_fact fact;
-    if (fact_of(agency, precinct, priority, times, set, units, nunits, &fact) &&
+    if (fact_of(agency, precinct, priority, times, set, self_initiated, units, nunits, &fact) &&
         (replaying ? rt_add(rt_loading, &fact, delta) : rt_load(rt_loading, &fact)) != 0) {
         if (replaying)
             replay_misfit("an incident's response times do not fit the cube");
@@ -1018,7 +1042,7 @@ static void rt_move(const stored *s, int delta)
     rt_fact f;
     int bad = 0;
     if (rt_live && fact_of(s->agency_id, s->precinct_id, in->priority, in->times, in->times_set,
-                           in->units, in->nunits, &f))
+                           in->self_initiated, in->units, in->nunits, &f))
         bad = rt_add(rt_live, &f, delta) != 0;
     if (board_move(board_live, s->agency_id, s->id, in->status, s->precinct_id, in->units,
                    in->nunits, delta))
@@ -1878,4 +1902,134 @@ void analytics_free(void)
     ncategories = category_cap = 0;
     strmap_free(category_ids);
     category_ids = NULL;
+}
+
+/* ------------------------------------------------------------ crime flags */
+
+/*
+ * An offense's crime flag changed (analytics.h): its incidents, read by a
+ * COPY queued right behind the write on the writer, come in (+1) or go out
+ * (-1) of the live cube and grid. Pending recounts form a queue in the
+ * order their writes were queued, which is the order the writes' results
+ * arrive in: the oldest undecided one is the one a result decides.
+ */
+struct recount {
+    struct recount *next;
+    int agency, offense;
+    int decided, delta;
+    int broken; /* a row did not fit, or came before the decision: reload */
+    size_t rows;
+    void (*done)(void *arg);
+    void *arg;
+};
+static struct recount *rc_head;
+
+static void on_recount_row(void *arg, char *row, int len)
+{
+    struct recount *rc = arg;
+    struct count_row c;
+    if (!rc->decided) {
+        rc->broken = 1;
+        return;
+    }
+    if (rc->delta == 0 || live == NULL || rc->broken)
+        return;
+    if (read_count_row(row, len, &c) != 0 || c.v[0] != rc->agency || c.v[2] != rc->offense) {
+        rc->broken = 1;
+        return;
+    }
+    cube_key k = {c.v[0], c.v[1], c.v[2], c.v[3]};
+    int bad = cube_add(live, &k, c.t, rc->delta, c.commit) != 0;
+    if (!bad && c.located && sp_live)
+        bad = ensure_grid(sp_live, c.v[0], c.lon, c.lat) == NULL ||
+              sp_add(sp_live, c.v[0], c.v[1], c.v[2], local_day(c.v[0], c.t), c.lon, c.lat,
+                     rc->delta) != 0;
+    if (bad)
+        rc->broken = 1;
+    rc->rows++;
+}
+
+static void on_recount_done(void *arg, PGresult *res, const char *error)
+{
+    struct recount *rc = arg;
+    struct recount **link = &rc_head;
+    while (*link && *link != rc)
+        link = &(*link)->next;
+    if (*link)
+        *link = rc->next;
+    if (rc->delta != 0 || rc->broken || error || res == NULL) {
+        if (error || res == NULL || rc->broken) {
+            /* Part of the offense's incidents may have moved: never answer
+               from such a cube. (A connection that failed reloads anyway.) */
+            log_error("cube", "recounting offense %d %s; reloading", rc->offense,
+                      error ? error : res == NULL ? "lost the connection" : "did not fit");
+            invalidate();
+            if (res != NULL && db_is_up(app.writer))
+                analytics_reload(app.writer); /* replaces a load under way too */
+        } else {
+            log_info("cube", "offense %d %s the crime counts: %zu incidents moved", rc->offense,
+                     rc->delta > 0 ? "joins" : "leaves", rc->rows);
+            changed_since_snap += rc->rows;
+        }
+    }
+    if (rc->done)
+        rc->done(rc->arg);
+    free(rc);
+}
+
+int analytics_recount_queue(db_conn *db, int agency_id, int offense_id, void (*done)(void *arg),
+                            void *arg)
+{
+    struct recount *rc = calloc(1, sizeof *rc);
+    if (rc == NULL)
+        return -1;
+    rc->agency = agency_id;
+    rc->offense = offense_id;
+    rc->done = done;
+    rc->arg = arg;
+    char sql[512];
+    snprintf(sql, sizeof sql,
+             "COPY (SELECT " ANALYTICS_LOAD_COLS " FROM incidents WHERE agency_id = %d"
+             " AND offense_id = %d AND status NOT IN ('unfounded', 'cancelled'))"
+             " TO STDOUT (FORMAT binary)",
+             agency_id, offense_id);
+    if (db_copy_out(db, sql, on_recount_row, on_recount_done, rc) != 0) {
+        free(rc);
+        return -1;
+    }
+    struct recount **link = &rc_head;
+    while (*link)
+        link = &(*link)->next;
+    *link = rc;
+    return 0;
+}
+
+void analytics_recount_decide(int agency_id, int offense_id, int old_crime, int new_crime)
+{
+    struct recount *rc = rc_head;
+    while (rc && (rc->decided || rc->agency != agency_id || rc->offense != offense_id))
+        rc = rc->next;
+    if (rc == NULL)
+        return;
+    rc->decided = 1;
+    if ((old_crime != 0) == (new_crime != 0))
+        return; /* nothing changed (or the write failed) */
+    snap_due = 1; /* the reference data a snapshot on disk was checked against moved */
+    if (live == NULL || load_in_progress()) {
+        /* A load is under way or the cubes are not current: they are about
+           to be read afresh, with the new flag, from the database. */
+        if (!load_in_progress() && db_is_up(app.writer))
+            analytics_reload(app.writer);
+        else if (load_in_progress())
+            rc->broken = 1; /* the loading cube counted the old flag: reload after */
+        return;
+    }
+    rc->delta = new_crime ? +1 : -1;
+    /* A grid being rebuilt for the agency copies what it read under the old
+       flag: start it again once this is done (rb_next picks it up). */
+    if (rb.active && rb.agency == agency_id) {
+        rb_stop();
+        rb_want(agency_id);
+        rb_next();
+    }
 }

@@ -29,7 +29,11 @@
 #define ANALYTICS_LOAD_COLS                                                                 \
     "agency_id, coalesce(precinct_id, 0), offense_id, coalesce(priority, -1)::integer,"      \
     " counted_at, (date_part('epoch', updated_at) * 1000)::bigint, ST_X(geom), ST_Y(geom)"
-#define ANALYTICS_LOAD_WHERE "status NOT IN ('unfounded', 'cancelled')"
+/* Crimes: not unfounded or cancelled, and of an offense that is a crime
+   (offenses.crime: calls such as traffic accidents are not). */
+#define ANALYTICS_LOAD_WHERE                                                                \
+    "status NOT IN ('unfounded', 'cancelled')"                                              \
+    " AND offense_id IN (SELECT id FROM offenses WHERE crime)"
 #define ANALYTICS_LOAD_SELECT \
     "SELECT " ANALYTICS_LOAD_COLS " FROM incidents WHERE " ANALYTICS_LOAD_WHERE
 #define ANALYTICS_LOAD_SQL "COPY (" ANALYTICS_LOAD_SELECT ") TO STDOUT (FORMAT binary)"
@@ -42,7 +46,7 @@
 #define ANALYTICS_RT_LOAD_COLS                                                                \
     "id, agency_id, coalesce(precinct_id, 0), coalesce(priority, -1)::integer, status::text,"  \
     " received_at, dispatched_at, en_route_at, on_scene_at, cleared_at,"                       \
-    " CASE WHEN units = '{}' THEN NULL ELSE array_to_json(units)::text END"
+    " CASE WHEN units = '{}' THEN NULL ELSE array_to_json(units)::text END, self_initiated"
 #define ANALYTICS_RT_LOAD_WHERE                                                               \
     "(received_at IS NOT NULL OR (units <> '{}'"                                              \
     " AND status IN ('open', 'dispatched', 'en_route', 'on_scene')))"
@@ -98,6 +102,25 @@ const char *analytics_category_name(int id);
 
 /* An offense was created or changed category: tell the cube. */
 void analytics_offense_changed(int agency_id, int offense_id, const char *category);
+
+/*
+ * An offense's crime flag may change: every incident of it comes in or out
+ * of the crime counts (the cube and the hotspot grid) at once. The caller
+ * queues the offense's write on db (the writer) and, right behind it, with
+ * nothing queued between, analytics_recount_queue: a COPY of the offense's
+ * incidents. When the write's result arrives, analytics_recount_decide
+ * says what it did (old and new flag; equal when it failed or changed
+ * nothing); the COPY then adds (crime now) or takes away (no longer) each
+ * incident. The write and the COPY run back to back on the one connection
+ * every commit uses, so each incident is counted under the flag of its
+ * commit, and moved exactly once. done(arg) runs when the incidents have
+ * moved (or the cubes were sent to reload): the write's answer waits for
+ * it, so a 2xx means the counts moved. Returns 0, or -1 when nothing was
+ * queued (the caller then must not call decide, and done never runs).
+ */
+int analytics_recount_queue(db_conn *db, int agency_id, int offense_id, void (*done)(void *arg),
+                            void *arg);
+void analytics_recount_decide(int agency_id, int offense_id, int old_crime, int new_crime);
 
 /* 1 when everything (cube, grid, response times, unit board) is loaded and current. */
 int analytics_ready(void);

@@ -412,11 +412,60 @@ void h_offenses_get(http_req *r)
     http_reply_json(r, 200, root);
 }
 
+/* A PUT whose offense's incidents are recounted (analytics_recount_queue):
+   the answer waits for the recount. */
+struct offense_put {
+    int offense;
+    int status;    /* the answer, once the write's result is in */
+    cJSON *answer; /* ... its body (NULL: answer with the error below) */
+    char error[160];
+};
+
+static void offense_put_free(void *arg)
+{
+    struct offense_put *op = arg;
+    cJSON_Delete(op->answer);
+    free(op);
+}
+
+static void offense_put_answer(void *arg)
+{
+    http_req *r = arg;
+    struct offense_put *op = r->state;
+    if (op->answer) {
+        cJSON *a = op->answer;
+        op->answer = NULL;
+        http_reply_json(r, op->status, a);
+    } else if (op->status == 503) {
+        reply_db_down(r);
+    } else {
+        http_reply_error(r, op->status, "internal", NULL, "%s", op->error);
+    }
+}
+
 static void on_offense_put(void *arg, PGresult *res, const char *error)
 {
     http_req *r = arg;
-    if (req_write_failed(r, res, error, "offense update"))
+    struct offense_put *op = r->state; /* NULL: no recount behind this write */
+    int ok = res != NULL && error == NULL && PQntuples(res) == 1;
+    if (op) {
+        /* The old flag and the new (equal when the write failed). */
+        int now = ok && PQgetvalue(res, 0, 6)[0] == 't';
+        int was = ok && !PQgetisnull(res, 0, 7) ? PQgetvalue(res, 0, 7)[0] == 't' : now;
+        if (ok)
+            ref_put_offense(app.ref, op->offense, r->who.agency_id, PQgetvalue(res, 0, 2),
+                            PQgetvalue(res, 0, 3), PQgetvalue(res, 0, 4), now);
+        analytics_recount_decide(r->who.agency_id, op->offense, was, now);
+        if (!ok) {
+            if (error)
+                log_error(r->id, "offense update failed: %s", error);
+            op->status = res == NULL ? 503 : 500;
+            snprintf(op->error, sizeof op->error, "offense update failed");
+            return; /* answered when the recount is done */
+        }
+    } else if (req_write_failed(r, res, error, "offense update")) {
         return;
+    }
     int id = atoi(PQgetvalue(res, 0, 0));
     int created = PQgetvalue(res, 0, 5)[0] == 't';
     int crime = PQgetvalue(res, 0, 6)[0] == 't';
@@ -424,7 +473,13 @@ static void on_offense_put(void *arg, PGresult *res, const char *error)
                     PQgetvalue(res, 0, 3), PQgetvalue(res, 0, 4), crime);
     /* A reclassified offense moves its counts between categories. */
     analytics_offense_changed(atoi(PQgetvalue(res, 0, 1)), id, PQgetvalue(res, 0, 4));
-    http_reply_json(r, created ? 201 : 200, offense_json(ref_offense_by_id(app.ref, id)));
+    cJSON *answer = offense_json(ref_offense_by_id(app.ref, id));
+    if (op) {
+        op->status = created ? 201 : 200;
+        op->answer = answer; /* sent once its incidents have moved */
+        return;
+    }
+    http_reply_json(r, created ? 201 : 200, answer);
 }
 
 void h_offense_put(http_req *r)
@@ -480,6 +535,29 @@ void h_offense_put(http_req *r)
                       "  o.crime, (SELECT crime FROM old)",
                       5, params, on_offense_put, r);
     cJSON_Delete(doc);
-    if (rc != 0)
+    if (rc != 0) {
         reply_db_down(r);
+        return;
+    }
+    /* The flag of an existing offense may change: its incidents move in or
+       out of the crime counts, read right behind the write (analytics.h),
+       and the answer waits for them. */
+    const ref_offense *o = crime ? ref_offense_by_code(app.ref, r->who.agency_id, code) : NULL;
+    struct offense_put *op = o ? calloc(1, sizeof *op) : NULL;
+    if (op) {
+        op->offense = o->id;
+        r->state = op;
+        r->state_free = offense_put_free;
+        if (analytics_recount_queue(app.writer, r->who.agency_id, o->id, offense_put_answer, r) !=
+            0) {
+            r->state = NULL;
+            r->state_free = NULL;
+            offense_put_free(op);
+            op = NULL;
+        }
+    }
+    if (o && op == NULL) {
+        log_error(r->id, "cannot queue a recount of offense %s; reloading the cubes", code);
+        analytics_reload(app.writer);
+    }
 }

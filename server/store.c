@@ -99,7 +99,10 @@ cJSON *store_to_json(const stored *s)
 
 int store_counted(const stored *s)
 {
-    return s->inc.status != INC_UNFOUNDED && s->inc.status != INC_CANCELLED;
+    if (s->inc.status == INC_UNFOUNDED || s->inc.status == INC_CANCELLED)
+        return 0;
+    const ref_offense *o = ref_offense_by_id(app.ref, s->offense_id);
+    return o == NULL || o->crime;
 }
 
 int64_t store_counted_at(const stored *s)

@@ -46,7 +46,9 @@ typedef struct stored {
 int store_from_row(const PGresult *res, int row, int col, stored *out);
 void store_clear(stored *s);
 
-/* 1 when the incident counts as a crime (not unfounded or cancelled). */
+/* 1 when the incident counts as a crime: not unfounded or cancelled, and
+   of an offense that is a crime (offenses.crime, as the reference data in
+   memory has it). */
 int store_counted(const stored *s);
 /* The cube's counting time: occurred_at, or received_at where absent. */
 int64_t store_counted_at(const stored *s);

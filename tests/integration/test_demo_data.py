@@ -72,9 +72,12 @@ def test_response_times_equal_sql(ctx):
     the exact value, at most 1/128 below it, exact under 256 s."""
     import urllib.parse
     cmd = token(ctx["ci"], "commander", "NOPD")
-    intervals = [("queue", "dispatched_at - received_at"),
-                 ("travel", "on_scene_at - coalesce(en_route_at, dispatched_at)"),
-                 ("response", "on_scene_at - received_at"),
+    # Officer-initiated calls (self_initiated) had no waiting caller: no
+    # queue, travel or response time (their on-scene time stands).
+    intervals = [("queue", "CASE WHEN NOT self_initiated THEN dispatched_at - received_at END"),
+                 ("travel", "CASE WHEN NOT self_initiated"
+                            " THEN on_scene_at - coalesce(en_route_at, dispatched_at) END"),
+                 ("response", "CASE WHEN NOT self_initiated THEN on_scene_at - received_at END"),
                  ("on_scene", "cleared_at - on_scene_at")]
     stats = ", ".join(
         "count(x.%s), avg(x.%s), max(x.%s), percentile_disc(0.5) WITHIN GROUP (ORDER BY x.%s),"
@@ -101,7 +104,7 @@ def test_response_times_equal_sql(ctx):
         expect_eq(st, 200)
         rows = {(r["precinct"], r["priority"]): r for r in got["rows"]}
         expect_eq(sorted(rows, key=repr), sorted(want, key=repr), "groups %r" % window)
-        expect(sum(r["response"]["n"] for r in rows.values()) > 3000,
+        expect(sum(r["response"]["n"] for r in rows.values()) > 1000,
                "thousands of response times")
         for key, (incidents, cols) in want.items():
             g = rows[key]

@@ -107,6 +107,31 @@ static void test_wrong_types(void)
     CHECK_INT(pgbin_float8(&b, &f), 1); /* 8 bytes are 8 bytes: the caller knows its columns */
 }
 
+/* COPY (SELECT true, false, NULL::bool) TO STDOUT (FORMAT binary): the
+   tuple after the header, as PostgreSQL 15 wrote it. */
+static void test_bool(void)
+{
+    static const unsigned char t[] = {0x00, 0x03, 0x00, 0x00, 0x00, 0x01, 0x01, 0x00, 0x00,
+                                      0x00, 0x01, 0x00, 0xff, 0xff, 0xff, 0xff};
+    pgbin b;
+    int v = -7;
+    CHECK_INT(pgbin_begin(&b, t, sizeof t), 3);
+    CHECK_INT(pgbin_bool(&b, &v), 1);
+    CHECK_INT(v, 1);
+    CHECK_INT(pgbin_bool(&b, &v), 1);
+    CHECK_INT(v, 0);
+    CHECK_INT(pgbin_bool(&b, &v), 0); /* NULL */
+    CHECK_INT(v, 0);
+    CHECK_INT(pgbin_bool(&b, &v), -1); /* no fourth field */
+    unsigned char bad[sizeof t];
+    memcpy(bad, t, sizeof t);
+    bad[6] = 2; /* not a boolean */
+    CHECK_INT(pgbin_begin(&b, bad, sizeof bad), 3);
+    CHECK_INT(pgbin_bool(&b, &v), -1);
+    pgbin_begin(&b, copy + TUPLE1, TUPLE1_LEN);
+    CHECK_INT(pgbin_bool(&b, &v), -1); /* a 4-byte field is not one */
+}
+
 static void test_truncated(void)
 {
     /* Every prefix of a tuple: reading all six fields fails somewhere, never reads past. */
@@ -174,5 +199,5 @@ static void test_timestamptz(void)
     CHECK(t == 42);
 }
 
-UNIT_MAIN(UNIT(test_timestamptz), UNIT(test_header_and_trailer), UNIT(test_tuples), UNIT(test_wrong_types),
+UNIT_MAIN(UNIT(test_timestamptz), UNIT(test_bool), UNIT(test_header_and_trailer), UNIT(test_tuples), UNIT(test_wrong_types),
           UNIT(test_truncated))
