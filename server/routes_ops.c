@@ -4,6 +4,7 @@
  */
 #include "analytics.h"
 #include "app.h"
+#include "audit.h"
 #include "hr.h"
 #include "metrics.h"
 #include "sbuf.h"
@@ -17,7 +18,11 @@ void h_healthz(http_req *r)
 
 void h_readyz(http_req *r)
 {
-    int db = db_is_up(app.writer) && db_is_up(app.reader);
+    /* With audit_sync on, reads of incident data wait for the audit
+       connection: while it is down they are 503, so the daemon is not ready. */
+    const db_conn *audit = audit_conn();
+    int db = db_is_up(app.writer) && db_is_up(app.reader) &&
+             (!app.cfg.audit_sync || audit == NULL || db_is_up(audit));
     int ready = db && app.ref_loaded && hr_ready() && analytics_ready() && !app.draining;
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "status", ready ? "ready" : "not_ready");
