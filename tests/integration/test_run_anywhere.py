@@ -103,22 +103,29 @@ def test_run_as_root_from_a_0700_folder():
         stop = subprocess.run([os.path.join(checkout, "tools", "run"), "stop"], env=env,
                               capture_output=True, text=True, timeout=300)
         pg = os.path.realpath(os.path.join(checkout, "var", "pg"))
-    expect_eq(stop.returncode, 0, "tools/run stop: " + stop.stderr)
-    refused = False
-    for _ in range(50):
         try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            time.sleep(0.1)
-        except OSError:
-            refused = True
-            break
-    expect(refused, "the daemon is stopped")
-    st = subprocess.run(["runuser", "-u", "postgres", "--", "/usr/lib/postgresql/15/bin/pg_ctl",
-                         "-D", os.path.join(pg, "data"), "status"], capture_output=True)
-    expect(st.returncode != 0, "the cluster is stopped")
-    shutil.rmtree(outer, ignore_errors=True)
-    if pg.startswith("/var/tmp/compstatd-"):
-        shutil.rmtree(os.path.dirname(pg), ignore_errors=True)
+            expect_eq(stop.returncode, 0, "tools/run stop: " + stop.stderr)
+            refused = False
+            for _ in range(50):
+                try:
+                    socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                    time.sleep(0.1)
+                except OSError:
+                    refused = True
+                    break
+            expect(refused, "the daemon is stopped")
+            st = subprocess.run(["runuser", "-u", "postgres", "--",
+                                 "/usr/lib/postgresql/15/bin/pg_ctl", "-D",
+                                 os.path.join(pg, "data"), "status"], capture_output=True)
+            expect(st.returncode != 0, "the cluster is stopped")
+        finally:
+            # Whatever happened: leave nothing behind (the copy, the cluster).
+            subprocess.run(["runuser", "-u", "postgres", "--",
+                            "/usr/lib/postgresql/15/bin/pg_ctl", "-D", os.path.join(pg, "data"),
+                            "-m", "immediate", "stop"], capture_output=True)
+            shutil.rmtree(outer, ignore_errors=True)
+            if pg.startswith("/var/tmp/compstatd-"):
+                shutil.rmtree(os.path.dirname(pg), ignore_errors=True)
 
 
 if __name__ == "__main__":
