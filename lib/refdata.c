@@ -292,3 +292,16 @@ const ref_precinct *ref_assign_precinct(const ref_data *r, int agency_id, double
     }
     return NULL;
 }
+
+int ref_code_ok(const char *s, size_t n, size_t maxlen)
+{
+    if (n < 1 || n > maxlen)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        int alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+        if (!alnum && (i == 0 || (c != '-' && c != '_' && c != '.')))
+            return 0;
+    }
+    return 1;
+}

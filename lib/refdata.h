@@ -73,6 +73,12 @@ const ref_precinct *ref_precinct_by_code(const ref_data *r, const char *code);
 const ref_offense *ref_offense_by_id(const ref_data *r, int id);
 const ref_offense *ref_offense_by_code(const ref_data *r, int agency_id, const char *code);
 
+/*
+ * A code as the schema has it (precincts, badges, tours): 1..maxlen bytes
+ * of s[0..n), [A-Za-z0-9] first, then also '-', '_', '.'. 1 or 0.
+ */
+int ref_code_ok(const char *s, size_t n, size_t maxlen);
+
 /* Largest id in use + 1 for each table (iterate ids 1..max-1; gaps are NULL). */
 int ref_agency_max(const ref_data *r);
 int ref_precinct_max(const ref_data *r);

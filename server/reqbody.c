@@ -10,6 +10,7 @@
 #include "jsonin.h"
 #include "log.h"
 #include "qs.h"
+#include "refdata.h"
 
 /* Parse the JSON object body, or reply 400/415 and return NULL. */
 cJSON *req_json_object(http_req *r)
@@ -67,16 +68,7 @@ const char *req_str_member(http_req *r, cJSON *doc, const char *name, int requir
 
 int req_code_ok(const char *s, size_t maxlen)
 {
-    size_t n = strlen(s);
-    if (n < 1 || n > maxlen)
-        return 0;
-    for (size_t i = 0; i < n; i++) {
-        char c = s[i];
-        int alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
-        if (!alnum && (i == 0 || (c != '-' && c != '_' && c != '.')))
-            return 0;
-    }
-    return 1;
+    return ref_code_ok(s, strlen(s), maxlen);
 }
 
 

@@ -29,6 +29,8 @@
 
 #include <libpq-fe.h>
 
+#include "refdata.h"
+
 #include "secret.h"
 
 #ifndef COMPSTAT_MIGRATIONS_DIR
@@ -225,15 +227,7 @@ static void put_escaped(const char *s)
 /* A precinct code as the schema has it: [A-Za-z0-9][A-Za-z0-9._-]{0,63}. */
 static int precinct_code_ok(const char *s, size_t n)
 {
-    if (n < 1 || n > 64)
-        return 0;
-    for (size_t i = 0; i < n; i++) {
-        char c = s[i];
-        int alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
-        if (!alnum && (i == 0 || (c != '-' && c != '_' && c != '.')))
-            return 0;
-    }
-    return 1;
+    return ref_code_ok(s, n, 64);
 }
 
 /*

@@ -327,6 +327,17 @@ class SSE:
         self.sock.close()
 
 
+def rscript(script, rows):
+    """Run an R script (Debian's r-base-core) over rows, given on stdin one
+    per line (space-separated); return the numbers it prints."""
+    src = "\n".join(" ".join("%r" % v for v in r) for r in rows) + "\n"
+    out = subprocess.run(["Rscript", "--vanilla", "-e", script], input=src, capture_output=True,
+                         text=True)
+    if out.returncode != 0:
+        raise RuntimeError("Rscript failed: " + out.stderr)
+    return [float(x) for x in out.stdout.split()]
+
+
 def expect(cond, msg="", *ctx):
     if not cond:
         raise AssertionError(msg + ("\n" + "\n".join(repr(c) for c in ctx) if ctx else ""))

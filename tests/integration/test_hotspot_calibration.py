@@ -18,7 +18,7 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import Daemon, expect, expect_eq, fresh_db, run, scalar, token  # noqa: E402
+from harness import Daemon, expect, expect_eq, fresh_db, rscript, run, scalar, token  # noqa: E402
 
 # A 2 km x 2 km study area near the equator: 20 x 20 cells of 100 m.
 LON0, LAT0 = 0.2, 0.2
@@ -47,16 +47,10 @@ def teardown(ctx):
 
 def r_pvalues(rows):
     """min(1, 2 min(P(S >= s), P(S <= s))) for S ~ Binomial(N, W/n), by R."""
-    src = "\n".join("%d %d %d %d" % r for r in rows) + "\n"
-    script = ("d <- read.table(file('stdin')); for (i in seq_len(nrow(d))) {"
-              " s <- d[i,1]; w <- d[i,2]; N <- d[i,3]; n <- d[i,4]; q <- w / n;"
-              " up <- pbinom(s - 1, N, q, lower.tail = FALSE); dn <- pbinom(s, N, q);"
-              " cat(sprintf('%.17g\\n', min(1, 2 * min(up, dn)))) }")
-    out = subprocess.run(["Rscript", "--vanilla", "-e", script], input=src, capture_output=True,
-                         text=True)
-    if out.returncode != 0:
-        raise RuntimeError("Rscript failed: " + out.stderr)
-    return [float(x) for x in out.stdout.split()]
+    return rscript("d <- read.table(file('stdin')); for (i in seq_len(nrow(d))) {"
+                   " s <- d[i,1]; w <- d[i,2]; N <- d[i,3]; n <- d[i,4]; q <- w / n;"
+                   " up <- pbinom(s - 1, N, q, lower.tail = FALSE); dn <- pbinom(s, N, q);"
+                   " cat(sprintf('%.17g\\n', min(1, 2 * min(up, dn)))) }", rows)
 
 
 def study_cells(ctx, day):

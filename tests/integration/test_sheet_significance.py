@@ -16,7 +16,8 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import Daemon, expect, expect_eq, fresh_db, psql, run, scalar, token  # noqa: E402
+from harness import (Daemon, expect, expect_eq, fresh_db, psql, rscript, run,  # noqa: E402
+                     scalar, token)
 
 STATS_CLI = os.environ.get("STATS_CLI_BIN", os.path.join(os.path.dirname(__file__), "..", "..",
                                                          "build", "stats_cli"))
@@ -24,16 +25,10 @@ STATS_CLI = os.environ.get("STATS_CLI_BIN", os.path.join(os.path.dirname(__file_
 
 def r_pvalues(rows):
     """R's binom.test two-sided p-value for each (current, prior, dc, dp)."""
-    src = "\n".join("%d %d %r %r" % r for r in rows) + "\n"
-    script = ("d <- read.table(file('stdin'));"
-              "for (i in seq_len(nrow(d))) { n <- d[i,1] + d[i,2];"
-              " p <- if (n == 0) 1 else binom.test(d[i,1], n, d[i,3] / (d[i,3] + d[i,4]))$p.value;"
-              " cat(sprintf('%.17g\\n', p)) }")
-    out = subprocess.run(["Rscript", "--vanilla", "-e", script], input=src, capture_output=True,
-                         text=True)
-    if out.returncode != 0:
-        raise RuntimeError("Rscript failed: " + out.stderr)
-    return [float(x) for x in out.stdout.split()]
+    return rscript("d <- read.table(file('stdin'));"
+                   "for (i in seq_len(nrow(d))) { n <- d[i,1] + d[i,2];"
+                   " p <- if (n == 0) 1 else binom.test(d[i,1], n, d[i,3] / (d[i,3] + d[i,4]))$p.value;"
+                   " cat(sprintf('%.17g\\n', p)) }", rows)
 
 
 def ours(rows):
