@@ -39,6 +39,7 @@ typedef struct client {
     http_req *r;
     int agency_id;
     int token_id;  /* whose: revoking it ends the stream */
+    int checking;  /* its token is in the validation query in flight */
     int all;       /* sees every precinct, and incidents without one */
     uint8_t *mask; /* else: precinct ids it sees */
     int32_t nmask;
@@ -431,12 +432,17 @@ static void on_recheck_result(void *arg, PGresult *res, const char *error)
     if (res == NULL || error) {
         if (error)
             log_warn("stream", "cannot check the streams' tokens: %s", error);
+        for (client *c = S.head; c; c = c->next)
+            c->checking = 0;
         return; /* the reader reconnects and auth_watch asks again */
     }
     /* The rows are the token ids still valid; end the others' streams. */
     int n = PQntuples(res);
     for (client *c = S.head, *next; c; c = next) {
         next = c->next;
+        if (!c->checking)
+            continue; /* opened since the query was sent: its token was just looked up */
+        c->checking = 0;
         int valid = 0;
         for (int i = 0; i < n && !valid; i++)
             valid = atoi(PQgetvalue(res, i, 0)) == c->token_id;
@@ -473,8 +479,11 @@ void stream_check_tokens(void)
     if (!sbuf_failed(&ids) &&
         db_query(app.reader,
                  "SELECT id FROM api_tokens WHERE id = ANY($1::int[]) AND revoked_at IS NULL", 1,
-                 params, on_recheck_result, NULL) == 0)
+                 params, on_recheck_result, NULL) == 0) {
         S.recheck_running = 1;
+        for (client *c = S.head; c; c = c->next)
+            c->checking = 1;
+    }
     sbuf_free(&ids);
 }
 
