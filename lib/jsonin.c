@@ -60,6 +60,40 @@ static int scan(const char *s, size_t len, json_in_error *e)
     return 0;
 }
 
+size_t json_in_array_length(const char *s, size_t len)
+{
+    size_t i = 0;
+    while (i < len && json_in_space(s[i]))
+        i++;
+    if (i == len || s[i] != '[')
+        return 0;
+    size_t commas = 0;
+    int depth = 0, in_string = 0, any = 0;
+    for (; i < len; i++) {
+        char c = s[i];
+        if (in_string) {
+            if (c == '\\')
+                i++;
+            else if (c == '"')
+                in_string = 0;
+            continue;
+        }
+        if (depth == 1 && !json_in_space(c) && c != ']' && c != ',')
+            any = 1;
+        if (c == '"') {
+            in_string = 1;
+        } else if (c == '[' || c == '{') {
+            depth++;
+        } else if (c == ']' || c == '}') {
+            if (--depth == 0)
+                break;
+        } else if (c == ',' && depth == 1) {
+            commas++;
+        }
+    }
+    return any ? commas + 1 : 0;
+}
+
 cJSON *json_in_parse(const char *s, size_t len, json_in_error *e)
 {
     if (scan(s, len, e) != 0)

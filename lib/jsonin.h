@@ -37,6 +37,15 @@ typedef struct json_in_error {
  */
 cJSON *json_in_parse(const char *s, size_t len, json_in_error *e);
 
+/*
+ * When s[0..len) is (or starts as) a JSON array: how many elements its top
+ * level holds, counted from the commas outside strings and deeper values,
+ * without building anything; 0 otherwise. Lets a caller refuse an array too
+ * long before cJSON allocates a node for each element (malformed text is
+ * json_in_parse's to refuse; the count is then only an upper bound).
+ */
+size_t json_in_array_length(const char *s, size_t len);
+
 /* 1 for the four bytes JSON counts as whitespace. */
 int json_in_space(char c);
 

@@ -224,6 +224,15 @@ void h_incidents_post(http_req *r)
     size_t maxn = (size_t)app.cfg.max_batch_lines;
 
     if (!ndjson) {
+        /* Too long an array is refused before a node is built per element
+           (16 MiB of "{}," would be millions). */
+        size_t count = json_in_array_length(body, len);
+        if (count > maxn) {
+            free(body);
+            http_reply_error(r, 413, "too_many_incidents", NULL,
+                             "at most %zu incidents per request, this one holds %zu", maxn, count);
+            return;
+        }
         /* Exactly one value: anything after it would be dropped unseen. */
         json_in_error je;
         cJSON *doc = json_in_parse(body, len, &je);

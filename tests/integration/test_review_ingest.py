@@ -85,6 +85,16 @@ def test_array_longer_than_the_limit_is_413(ctx):
         expect_eq((st, body["error"]["code"]), (413, "too_many_incidents"), "%d elements" % n)
     st, _, _ = d.request("GET", "/healthz")
     expect_eq(st, 200, "alive after the 413s")
+    # A long array is refused before a node is built per element: a million
+    # "{}" must not cost the daemon a hundred megabytes to say 413.
+    def hwm():
+        with open("/proc/%d/status" % d.proc.pid) as f:
+            return int([l.split()[1] for l in f if l.startswith("VmHWM")][0])
+    before = hwm()
+    st, _, body = d.request("POST", "/v1/incidents", "[" + ",".join(["{}"] * 1000000) + "]",
+                            ctx["RA"])
+    expect_eq((st, body["error"]["code"]), (413, "too_many_incidents"), "a million elements")
+    expect(hwm() - before < 40 * 1024, "peak memory grew %d KiB" % (hwm() - before))
     lines = "\n".join(json.dumps(inc("nd413-%d" % i)) for i in range(51))
     st, _, body = d.request("POST", "/v1/incidents", lines, ctx["RA"], ctype="application/x-ndjson")
     expect_eq(st, 413, "51 NDJSON lines")

@@ -69,5 +69,33 @@ static void test_depth(void)
     CHECK(ok_s(buf)); /* exactly JSON_MAX_DEPTH levels */
 }
 
-UNIT_MAIN(UNIT(test_one_value), UNIT(test_more_after_the_value), UNIT(test_nul),
+static size_t alen(const char *s)
+{
+    return json_in_array_length(s, strlen(s));
+}
+
+static void test_array_length(void)
+{
+    CHECK_INT((int)alen("[]"), 0);
+    CHECK_INT((int)alen(" [ ] "), 0);
+    CHECK_INT((int)alen("[{}]"), 1);
+    CHECK_INT((int)alen("[{},{},{}]"), 3);
+    CHECK_INT((int)alen("[{\"a\":[1,2,3],\"b\":\",,\"}, \"x,y\", [1,[2,3]]]"), 3);
+    CHECK_INT((int)alen("{\"a\":[1,2]}"), 0); /* not an array */
+    CHECK_INT((int)alen("[\"a\\\",\",1]"), 2); /* an escaped quote stays in its string */
+    char big[30010];
+    big[0] = '[';
+    size_t n = 1;
+    for (int i = 0; i < 10001; i++) {
+        if (i)
+            big[n++] = ',';
+        big[n++] = '{';
+        big[n++] = '}';
+    }
+    big[n++] = ']';
+    big[n] = '\0';
+    CHECK_INT((int)json_in_array_length(big, n), 10001);
+}
+
+UNIT_MAIN(UNIT(test_one_value), UNIT(test_array_length), UNIT(test_more_after_the_value), UNIT(test_nul),
           UNIT(test_depth))
