@@ -44,6 +44,11 @@ static int scan(const char *s, size_t len, json_in_error *e)
             }
             continue;
         }
+        if ((unsigned char)c < 0x20 && !json_in_space(c)) {
+            /* cJSON would skip it as whitespace; JSON does not allow it */
+            fail(e, i, "a control character outside a string");
+            return -1;
+        }
         if (c == '"') {
             in_string = 1;
         } else if (c == '[' || c == '{') {

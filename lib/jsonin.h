@@ -11,6 +11,8 @@
  *   - the escape \u0000 inside a string (text columns cannot hold NUL, and
  *     cJSON would cut the string there: two identities would collide);
  *     an escaped backslash followed by "u0000" is ordinary text;
+ *   - a control character outside strings other than the four whitespace
+ *     bytes (cJSON would skip it as whitespace: "[\x03]" is not JSON);
  *   - nesting deeper than JSON_MAX_DEPTH.
  * Errors say what and at which byte (0-based), for the client's message.
  *

@@ -33,6 +33,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     cJSON_free(pa);
     cJSON_free(pb);
     cJSON_Delete(plain);
+    /* The pre-parse count of an array's elements is exact on valid JSON. */
+    if (json_in_array_length((const char *)data, size) !=
+        (cJSON_IsArray(doc) ? (size_t)cJSON_GetArraySize(doc) : 0))
+        abort();
     inc_incident a, b, merged;
     inc_error err;
     if (inc_parse(doc, INC_PARSE_FULL, &a, &err) == 0) {

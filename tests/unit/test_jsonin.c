@@ -40,6 +40,8 @@ static void test_more_after_the_value(void)
     CHECK(!ok_s("{\"a\":1}{\"b\":2}"));              /* two on one line */
     CHECK(!ok_s("{}\f"));                            /* form feed is not JSON whitespace */
     CHECK(!ok_s("[1] ]"));
+    CHECK(!ok_s("[\x03]")); /* cJSON skips it as whitespace; JSON does not */
+    CHECK(!ok_s("{\"a\":\x01 1}"));
 }
 
 static void test_nul(void)
