@@ -313,6 +313,7 @@ struct rb_version {
 static struct {
     int active;    /* a rebuild is under way */
     int agency;
+    int zone;      /* started after the agency's zone changed: it clears zone_stale */
     double lat0, lon0; /* its new origin */
     uint64_t gen;  /* bumped by every start and cancel: stale callbacks see it */
     sp_store *st;  /* the new grid, filling */
@@ -328,6 +329,8 @@ static struct {
 
 static db_conn *grid_db;       /* the rebuilds' connection */
 static uint8_t *rb_wanted;     /* by agency id: the origin moved, rebuild */
+static uint8_t *zone_stale;    /* by agency id: its zone changed, its grid's days are the old
+                                  zone's until a rebuild started since swaps in (sized as rb_wanted) */
 static int rb_nwanted;
 static struct event *rb_step_ev, *rb_retry_ev;
 static int rb_closing;         /* analytics_free: start nothing */
@@ -355,6 +358,11 @@ static void rb_want(int agency)
             return;
         memset(w + rb_nwanted, 0, (size_t)(n - rb_nwanted));
         rb_wanted = w;
+        uint8_t *z = realloc(zone_stale, (size_t)n);
+        if (z == NULL)
+            return; /* rb_wanted grew: harmless */
+        memset(z + rb_nwanted, 0, (size_t)(n - rb_nwanted));
+        zone_stale = z;
         rb_nwanted = n;
     }
     rb_wanted[agency] = 1;
@@ -516,6 +524,8 @@ static void on_rb_step(evutil_socket_t fd, short what, void *arg)
         rb_fail("out of memory swapping the grid in");
         return;
     }
+    if (rb.zone && rb.agency < rb_nwanted)
+        zone_stale[rb.agency] = 0; /* its days are the zone's now: hotspots answer again */
     log_info("cube", "agency %d: hotspot grid rebuilt about its new origin %.0f, %.0f from %zu "
              "incidents in %.0f ms (of %zu changes committed meanwhile %zu were in the copy, "
              "%zu applied after it); nothing waited for it",
@@ -633,9 +643,17 @@ static void rb_next(void)
         rb_wanted[a] = 0;
         const grid *g = sp_grid(sp_live, a);
         double lat0, lon0;
-        if (g == NULL || agency_origin(a, &lat0, &lon0) != 0 ||
-            (lat0 == g->lat0 && lon0 == g->lon0))
+        int stale = zone_stale[a];
+        if (g && stale && agency_origin(a, &lat0, &lon0) != 0) {
+            lat0 = g->lat0; /* no precincts: the grid stays where it is, its days move */
+            lon0 = g->lon0;
+        } else if (g == NULL || agency_origin(a, &lat0, &lon0) != 0 ||
+                   (lat0 == g->lat0 && lon0 == g->lon0 && !stale)) {
+            if (g == NULL)
+                zone_stale[a] = 0; /* no grid yet: it will be made in the new zone */
             continue; /* nothing to move (a grid is made where the first incident lands) */
+        }
+        rb.zone = stale;
         rb.active = 1;
         rb.agency = a;
         rb.lat0 = lat0;
@@ -648,8 +666,12 @@ static void rb_next(void)
             rb_fail("out of memory");
             return;
         }
-        log_info("cube", "agency %d: grid origin moves to %.0f, %.0f; rebuilding its hotspot "
-                 "grid (everything keeps answering)", a, lat0, lon0);
+        if (stale)
+            log_info("cube", "agency %d: its time zone changed; rebuilding its hotspot grid "
+                     "(its hotspots answer 503 until then, everything else keeps answering)", a);
+        else
+            log_info("cube", "agency %d: grid origin moves to %.0f, %.0f; rebuilding its hotspot "
+                     "grid (everything keeps answering)", a, lat0, lon0);
         char sql[1024];
         snprintf(sql, sizeof sql,
                  "COPY (SELECT " ANALYTICS_LOAD_COLS " FROM incidents WHERE agency_id = %d"
@@ -685,6 +707,23 @@ void analytics_precinct_changed(int agency_id)
 {
     rb_want(agency_id);
     rb_next(); /* while a load or another rebuild goes on: when it ends */
+}
+
+int analytics_grid_stale(int agency_id)
+{
+    return agency_id > 0 && agency_id < rb_nwanted && zone_stale[agency_id];
+}
+
+void analytics_zone_changed(int agency_id)
+{
+    rb_want(agency_id);
+    if (agency_id <= 0 || agency_id >= rb_nwanted)
+        return; /* out of memory: the grid stays as it was (a restart rebuilds it) */
+    zone_stale[agency_id] = 1;
+    snap_due = 1;
+    if (rb.active && rb.agency == agency_id)
+        rb_stop(); /* it counts in the old zone's days: start again */
+    rb_next();
 }
 
 const sp_store *analytics_spatial(void)
@@ -1785,7 +1824,9 @@ static void move(const stored *s, int delta, int64_t commit_ms)
 {
     cube_key k = {s->agency_id, s->precinct_id, s->offense_id, s->inc.priority};
     int bad = cube_add(live, &k, store_counted_at(s), delta, commit_ms) != 0;
-    if (!bad && s->inc.has_location && sp_live) {
+    /* An agency whose zone changed keeps its old grid untouched until the
+       rebuild swaps in (which catches up on every change: rb_log). */
+    if (!bad && s->inc.has_location && sp_live && !analytics_grid_stale(s->agency_id)) {
         bad = ensure_grid(sp_live, s->agency_id, s->inc.lon, s->inc.lat) == NULL ||
               sp_add(sp_live, s->agency_id, s->precinct_id, s->offense_id,
                      local_day(s->agency_id, store_counted_at(s)), s->inc.lon, s->inc.lat,
@@ -1876,6 +1917,8 @@ void analytics_free(void)
         event_free(rb_retry_ev);
     rb_step_ev = rb_retry_ev = NULL;
     free(rb_wanted);
+    free(zone_stale);
+    zone_stale = NULL;
     rb_wanted = NULL;
     rb_nwanted = 0;
     discard_loading();
@@ -1940,7 +1983,7 @@ static void on_recount_row(void *arg, char *row, int len)
     }
     cube_key k = {c.v[0], c.v[1], c.v[2], c.v[3]};
     int bad = cube_add(live, &k, c.t, rc->delta, c.commit) != 0;
-    if (!bad && c.located && sp_live)
+    if (!bad && c.located && sp_live && !analytics_grid_stale(c.v[0]))
         bad = ensure_grid(sp_live, c.v[0], c.lon, c.lat) == NULL ||
               sp_add(sp_live, c.v[0], c.v[1], c.v[2], local_day(c.v[0], c.t), c.lon, c.lat,
                      rc->delta) != 0;

@@ -164,6 +164,16 @@ sp_view *analytics_grid_view(int32_t agency, int64_t day_from, int64_t day_to);
  */
 void analytics_precinct_changed(int agency_id);
 
+/*
+ * The agency's time zone changed: its hotspot grid counts local days, so it
+ * is rebuilt the same way, from the database, and until that swaps in the
+ * agency's hotspots are not answered (analytics_grid_stale: 1) -- its old
+ * grid's days are the old zone's. Nothing else waits: the count cube works
+ * in UTC cells and every other agency's grid is untouched.
+ */
+void analytics_zone_changed(int agency_id);
+int analytics_grid_stale(int agency_id);
+
 /* The zone of an agency (UTC when its zone cannot be read). */
 const tz_zone *zone_of_agency(int agency_id);
 

@@ -822,6 +822,13 @@ void h_hotspots(http_req *r)
         q->noffenses = no;
     }
 
+    if (analytics_grid_stale(agency)) {
+        /* Its days are the old zone's until the rebuild swaps in. */
+        http_reply_error(r, 503, "rebuilding", NULL,
+                         "the agency's hotspot grid is being rebuilt for its new time zone; "
+                         "retry after the delay in Retry-After");
+        goto answered;
+    }
     /* The counts as they stand now: later commits do not reach this answer. */
     if ((j->view = analytics_grid_view(agency, q->day_from, q->day_to)) == NULL)
         goto oom;

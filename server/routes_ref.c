@@ -202,8 +202,12 @@ static void on_agency_put(void *arg, PGresult *res, const char *error)
         return;
     }
     int id = atoi(PQgetvalue(res, 0, 0));
+    const ref_agency *before = ref_agency_by_id(app.ref, id);
+    int zone_moved = before && strcmp(before->time_zone, PQgetvalue(res, 0, 3)) != 0;
     ref_put_agency(app.ref, id, PQgetvalue(res, 0, 1), PQgetvalue(res, 0, 2),
                    PQgetvalue(res, 0, 3));
+    if (zone_moved)
+        analytics_zone_changed(id); /* the hotspot grid counts local days: rebuild it */
     http_reply_json(r, 200, agency_json(ref_agency_by_id(app.ref, id)));
 }
 
