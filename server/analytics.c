@@ -1614,6 +1614,16 @@ static int child_ended(int status)
     return -1;
 }
 
+/* An agency's grid still counts its old zone's days (analytics_zone_changed):
+   a snapshot now would hold them under the new zone's fingerprint. */
+static int any_grid_stale(void)
+{
+    for (int a = 1; a < rb_nwanted; a++)
+        if (zone_stale[a])
+            return 1;
+    return 0;
+}
+
 void analytics_save_snapshot(void)
 {
     const char *path = app.cfg.snapshot_path;
@@ -1626,8 +1636,10 @@ void analytics_save_snapshot(void)
             child_ended(status);
         snap_child = 0;
     }
-    if (!ready || load_in_progress() || live == NULL || rt_live == NULL || !have_load_state) {
-        /* Any snapshot on disk stays: cube_dirty keeps it exact. */
+    if (!ready || load_in_progress() || live == NULL || rt_live == NULL || !have_load_state ||
+        any_grid_stale()) {
+        /* Any snapshot on disk stays: cube_dirty keeps it exact (or, after a
+           zone change, its fingerprint makes it stale). */
         log_warn("cube", "no snapshot written: the cubes are not loaded and current");
         return;
     }
@@ -1724,7 +1736,8 @@ static void on_sigchld(evutil_socket_t fd, short what, void *arg)
 
 static int can_snapshot(void)
 {
-    return ready && !load_in_progress() && live && rt_live && have_load_state && !app.draining;
+    return ready && !load_in_progress() && live && rt_live && have_load_state && !app.draining &&
+           !any_grid_stale();
 }
 
 static void on_bump(void *arg, PGresult *res, const char *error)

@@ -15,8 +15,10 @@ SQ = {"type": "Polygon", "coordinates": [[[0, 0], [0.1, 0], [0.1, 0.1], [0, 0.1]
 
 def setup():
     ci = fresh_db("zone_change")
-    ctx = {"ci": ci, "n": 0}
-    d = Daemon(ci)
+    ctx = {"ci": ci, "n": 0,
+           "snap": ["--snapshot-path", os.path.join(os.environ.get("TMPDIR", "/tmp"),
+                                                    "zc-%d.snap" % os.getpid())]}
+    d = Daemon(ci, ctx["snap"])
     d.wait_ready()
     ctx["d"] = d
     for ag, zone in (("ZA", "America/Chicago"), ("ZB", "America/Guatemala")):
@@ -111,7 +113,13 @@ def test_zone_change_rebuilds_that_agency_alone(ctx):
               int(scalar(ctx["ci"], "SELECT count(*) FROM incidents i JOIN agencies a ON a.id ="
                                     " i.agency_id WHERE a.code = 'ZB'")),
               "the other agency's hotspots")
-    expect("rebuilding a" in d.log() or "hotspot grid rebuilt" in d.log(), d.log()[-2000:])
+    expect("time zone changed" in d.log(), d.log()[-2000:])
+    # A restart (from the snapshot written at the stop) has the new zone's days too.
+    expect_eq(d.stop(), 0)
+    ctx["d"] = d = Daemon(ctx["ci"], ctx["snap"])
+    d.wait_ready()
+    expect_eq(hotspot_count(ctx, "2026-11-21", "2026-11-22"),
+              (200, sql_count(ctx, "2026-11-21", "UTC")), "after a restart")
 
 
 if __name__ == "__main__":
