@@ -213,6 +213,13 @@ void metrics_render(sbuf *out)
                 stream_count(), (unsigned long long)stream_events(),
                 (unsigned long long)stream_dropped(), stream_buffered(),
                 stream_backlog_bytes());
+    sbuf_printf(out,
+                "# HELP compstatd_stream_ended_total Streams the server ended: their token "
+                "was revoked, or another agency took its fair share of the slots.\n"
+                "# TYPE compstatd_stream_ended_total counter\n"
+                "compstatd_stream_ended_total{why=\"revoked\"} %llu\n"
+                "compstatd_stream_ended_total{why=\"fair_share\"} %llu\n",
+                (unsigned long long)stream_revoked(), (unsigned long long)stream_evicted());
     http_metrics(out);
     auth_metrics(out);
     audit_metrics(out);

@@ -381,6 +381,7 @@ def test_stream_slots_are_shared_fairly(ctx):
             pass
     expect_eq(ended, 4, "four of A's streams ended to make room")
     st, _, m = d.request("GET", "/metrics", raw=True)
+    expect('compstatd_stream_ended_total{why="fair_share"} 4' in m.decode(), "counted")
     for s in a_streams + b_streams:
         s.close()
 
