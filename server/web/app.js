@@ -9,8 +9,8 @@
  * with Last-Event-ID). Stream events schedule a re-read of the numbers they
  * change, so the page never computes a count of its own.
  *
- * Every text a person reads is in STRINGS below (English; a language is one
- * more table of the same keys). index.html marks its texts with data-str*
+ * Every text a person reads is in STRINGS below, in English and Spanish
+ * (another language is one more table of the same keys). index.html marks its texts with data-str*
  * attributes naming keys of the table.
  */
 (function () {
@@ -100,10 +100,110 @@
         murder: "Murder", rape: "Rape", robbery: "Robbery", felony_assault: "Felony assault",
         burglary: "Burglary", grand_larceny: "Grand larceny",
         grand_larceny_auto: "Grand larceny auto", other: "Other", total: "Total"
-      }
+      },
+      language: "Language",
+      testName: "exact conditional binomial test of the two counts, two-sided"
+    },
+    es: {
+      /* index.html */
+      signinLead: "Tablero COMPSTAT. Ingrese con un token de la API (comandante, supervisor o administrador).",
+      token: "Token", signIn: "Ingresar", signOut: "Salir",
+      precinct: "Delegación", weekEnding: "Semana que termina", offense: "Delito", hotspots: "Puntos calientes",
+      cell: "Celda", days7: "7 días", days28: "28 días", days90: "90 días", days365: "365 días",
+      prevWeek: "Semana anterior", nextWeek: "Semana siguiente",
+      fdr: "FDR",
+      fdrTitle: "Corregir las clases de puntos calientes por probar muchas celdas a la vez " +
+        "(tasa de falsos descubrimientos de Benjamini–Hochberg)",
+      liveTitle: "feed en vivo", live: "en vivo", offline: "sin conexión", dismiss: "Cerrar",
+      hotspotsHead: "Puntos calientes", trendHead: "Incidentes por semana", rtHead: "Tiempos de respuesta",
+      feedHead: "En vivo",
+      trendThis: "las 52 semanas hasta la semana elegida",
+      trendPrior: "las 52 semanas un año antes",
+      trendPriorNone: "· sin línea para las 52 semanas un año antes: no hay datos de ellas (los datos " +
+        "no llegan tan atrás)",
+      rtNote: "Duraciones en m:ss, o h:mm:ss desde una hora. p50 es la mediana, p90 el percentil 90; " +
+        "n cuenta las llamadas con las dos horas del intervalo. La prioridad 0 es la más urgente.",
+      mapEmpty: "No hay incidentes en este periodo",
+      feedEmpty: "Todavía no hay incidentes en vivo",
+      /* app.js */
+      dataAsOf: "datos al {when}",
+      allPrecincts: "Todas las delegaciones", allPrecinctsLower: "todas las delegaciones",
+      allOffenses: "Todos los delitos", allOffensesLower: "todos los delitos", allCalls: "todas las llamadas",
+      allOfCategory: "{category}: todos los delitos",
+      precinctName: "{name} · {code}",
+      offenseName: "{name} ({code})",
+      precinctCaption: "{name} ({code})",
+      week: "Semana", weekToDate: "Semana en curso", d28: "28 días", ytd: "Año en curso",
+      category: "Categoría", pctChg: "% var.", noData: "sin datos",
+      noDataTitle: "No hay ningún incidente del {from} al {to}: los datos no llegan tan atrás, " +
+        "así que no se compara nada.",
+      periodTitle: "{from} a {to}, frente a {pfrom} a {pto}",
+      zTitle: "z = {z}, p = {p}: {verdict}",
+      significant: "significativo", notSignificant: "no significativo",
+      noComparison: "sin datos un año antes, no se compara",
+      pBelow: "< 0,0001",
+      compstatCaption: "{precinct} · semana que termina el {date} · {filter}",
+      compstatLegend: "Anterior: las mismas fechas un año antes. {up} / {down}: un aumento / una baja " +
+        "significativos ({test}, p < {alpha}); z y p en la ayuda de cada cifra.",
+      boldRed: "Rojo en negrita", boldBlue: "azul en negrita",
+      compstatLegendNoData: " «sin datos»: la institución no tiene ningún incidente en esas fechas un año " +
+        "antes (los datos no llegan tan atrás), así que no se compara ni se resalta nada.",
+      mapCaption: "{days} días al {date} · {precinct} · {filter} · {cells}, {hot} calientes",
+      fdrOn: "Clases corregidas por probar muchas celdas a la vez: tasa de falsos descubrimientos de " +
+        "Benjamini–Hochberg (99 %: 1 %, 95 %: 5 %, 90 %: 10 %). Desmarque FDR para las clases sin corregir.",
+      fdrOff: "Clases sin corregir por probar muchas celdas a la vez: entre miles de celdas algunas " +
+        "salen marcadas por azar. Marque FDR para la corrección de Benjamini–Hochberg.",
+      trendCaption: "52 semanas al {date} · {precinct} · {filter}: {total}, {last} en la última semana",
+      rtCaption: "28 días al {date} · {precinct} · {calls} (los tiempos de respuesta no tienen filtro de " +
+        "delito) · por prioridad",
+      feedCaption: "{precinct} · {filter} · los más recientes primero, horas en {zone}",
+      priority: "Prioridad", calls: "Llamadas", queue: "Espera", response: "Respuesta", travel: "Traslado",
+      onScene: "En el lugar", none: "ninguno", noDataShort: "sin datos",
+      rtTitle: "{stat} {value} (media {mean}, máx. {max}, n {n})",
+      rtEmpty: "No hay llamadas con horas del ciclo en estos 28 días.",
+      updated: "actualizado, {status}", noPrecinct: "sin delegación",
+      noticePrecinct: "Este enlace nombra la delegación {code}, que este ingreso no puede ver (o que no " +
+        "existe). Se muestra {shown} en su lugar.",
+      noticeOffense: "Este enlace nombra el filtro de delito {code}, que no existe aquí. " +
+        "Se muestra {shown} en su lugar.",
+      tokenRefused: "El token fue rechazado (¿vencido o revocado?).",
+      noDispatch: "un token de despacho no puede leer estadísticas",
+      incidents: { one: "{n} incidente", other: "{n} incidentes" },
+      cells: { one: "{n} celda", other: "{n} celdas" },
+      cellTip: "{incidents} — {klass} (z = {z})",
+      months: ["ene", "feb", "mar", "abr", "may", "jun", "jul", "ago", "sep", "oct", "nov", "dic"],
+      weekdays: ["lun", "mar", "mié", "jue", "vie", "sáb", "dom"],
+      dayFmt: "{d} {mon} {y}",
+      dateTimeFmt: "{wd} {d} {mon} {y} {hh}:{mm}",
+      asOfFmt: "{d} {mon} {y}, {hh}:{mm}:{ss} {zone}",
+      classes: {
+        hot_99: "Punto caliente, 99 % de confianza", hot_95: "Punto caliente, 95 % de confianza",
+        hot_90: "Punto caliente, 90 % de confianza", none: "No significativo",
+        cold_90: "Punto frío, 90 % de confianza", cold_95: "Punto frío, 95 % de confianza",
+        cold_99: "Punto frío, 99 % de confianza"
+      },
+      categories: {
+        murder: "Homicidio", rape: "Violación", robbery: "Robo", felony_assault: "Agresión grave",
+        burglary: "Robo en vivienda o local", grand_larceny: "Hurto mayor",
+        grand_larceny_auto: "Robo de vehículo", other: "Otros", total: "Total"
+      },
+      language: "Idioma",
+      testName: "prueba binomial condicional exacta de los dos recuentos, bilateral"
     }
   };
-  var LANG = "en";
+  /* The language: #lang= in the URL (the selector writes it), else the
+     browser's first language that has a table, else English. */
+  var LANG = (function () {
+    var asked = new URLSearchParams(location.hash.replace(/^#/, "")).get("lang");
+    if (asked && STRINGS[asked]) return asked;
+    var prefs = navigator.languages && navigator.languages.length ? navigator.languages
+                                                                 : [navigator.language || "en"];
+    for (var i = 0; i < prefs.length; i++) {
+      var l = String(prefs[i]).toLowerCase().split("-")[0];
+      if (STRINGS[l]) return l;
+    }
+    return "en";
+  })();
   var STR = STRINGS[LANG];
 
   /* t("key", {name: value}) fills {name} in the string; plural("incidents", n). */
@@ -157,6 +257,14 @@
     timers: {}, seq: {}
   };
   window.dashboard = S; /* for the browser tests and the curious */
+  /* The language shown, and the keys a table lacks (the browser test wants none). */
+  S.lang = LANG;
+  S.missingStrings = [];
+  Object.keys(STRINGS).forEach(function (l) {
+    Object.keys(STRINGS.en).forEach(function (k) {
+      if (STRINGS[l][k] === undefined) S.missingStrings.push(l + ":" + k);
+    });
+  });
 
   function $(id) { return document.getElementById(id); }
   function el(tag, cls, text) {
@@ -405,6 +513,7 @@
       if ($(k).value) h.set(k, $(k).value);
     });
     if (!$("fdr").checked) h.set("fdr", "0");
+    if (new URLSearchParams(location.hash.replace(/^#/, "")).get("lang")) h.set("lang", LANG);
     history.replaceState(null, "", "#" + h.toString());
   }
 
@@ -531,7 +640,9 @@
     var legend = $("compstat-legend");
     legend.textContent = "";
     var test = c.test || {};
-    var text = t("compstatLegend", { test: test.name || "", alpha: test.alpha });
+    /* The answer names its test in English; other languages say it in theirs. */
+    var testName = LANG === "en" ? test.name || "" : t("testName");
+    var text = t("compstatLegend", { test: testName, alpha: test.alpha });
     var parts = text.split(/(\{up\}|\{down\})/);
     parts.forEach(function (s) {
       if (s === "{up}") legend.appendChild(el("span", "sig-up", t("boldRed")));
@@ -890,7 +1001,16 @@
   /* ---- wiring ------------------------------------------------------- */
 
   document.addEventListener("DOMContentLoaded", function () {
+    document.documentElement.lang = LANG;
     applyStrings(document);
+    var langSel = $("lang");
+    langSel.value = LANG;
+    langSel.addEventListener("change", function () {
+      var h = new URLSearchParams(location.hash.replace(/^#/, ""));
+      h.set("lang", langSel.value);
+      location.hash = h.toString();
+      location.reload();
+    });
     $("signin-form").addEventListener("submit", function (e) {
       e.preventDefault();
       $("signin-error").textContent = "";

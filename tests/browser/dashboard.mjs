@@ -599,6 +599,44 @@ try {
     await scoped.close();
   }
 
+  // Spanish: a browser that prefers Spanish gets the page in Spanish, every
+  // key of the English table has its Spanish text, and the selector switches.
+  {
+    const esCtx = await browser.newContext({ viewport: { width: 1440, height: 1000 }, locale: "es-CR" });
+    const ep = await esCtx.newPage();
+    ep.on("console", (m) => { if (m.type() === "error") consoleErrors.push("es: " + m.text()); });
+    ep.on("pageerror", (e) => consoleErrors.push("es: " + String(e)));
+    await ep.goto(base + "/#week=" + week);
+    await ep.waitForSelector("#signin-form", { state: "visible" });
+    check(await text(ep, "#signin-form button[type=submit]") === "Ingresar", "español: the sign-in page");
+    await ep.fill("#token", readToken);
+    await ep.click("#signin-form button[type=submit]");
+    await ep.waitForSelector("#compstat tbody tr");
+    await ep.waitForFunction(() => window.dashboard.cells !== null);
+    const st = await ep.evaluate(() => ({ lang: window.dashboard.lang, missing: window.dashboard.missingStrings,
+                                          html: document.documentElement.lang }));
+    check(st.lang === "es" && st.html === "es", "español: chosen from the browser's language", st);
+    check(st.missing.length === 0, "every text exists in English and Spanish", st.missing);
+    check(await text(ep, "#trend-panel h2 span") === "Incidentes por semana" &&
+          await text(ep, "#rt-panel h2 span") === "Tiempos de respuesta",
+          "español: panel headings");
+    const heads = await ep.$$eval("#compstat thead th", (ths) => ths.map((th) => th.textContent));
+    check(heads.includes("Categoría") && heads.some((h) => h === "Semana" || h === "Semana en curso"),
+          "español: the sheet's headings", heads);
+    const legend = await text(ep, "#compstat-legend");
+    check(legend.includes("prueba binomial condicional exacta"), "español: the legend names the test", legend);
+    const robbery = await ep.$eval('#compstat tr[data-category="robbery"] td', (td) => td.textContent);
+    check(robbery === "Robo", "español: category names", robbery);
+    await ep.waitForTimeout(1500);
+    await ep.screenshot({ path: path.join(artifacts, "dashboard-es.png"), fullPage: true });
+    await ep.selectOption("#lang", "en");
+    await ep.waitForSelector("#compstat tbody tr");
+    check(await holds(ep, () => document.querySelector("#trend-panel h2 span").textContent === "Incidents by week"),
+          "the language selector switches to English");
+    check((await ep.evaluate(() => location.hash)).includes("lang=en"), "and keeps it in the URL");
+    await esCtx.close();
+  }
+
   check(consoleErrors.length === 0, "no console errors", consoleErrors);
 } finally {
   await browser.close();
