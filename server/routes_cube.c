@@ -611,17 +611,6 @@ void h_compstat(http_req *r)
             sbuf_puts(&periods, "\",\"");
             put_date(&periods, e);
             sbuf_puts(&periods, "\"]");
-            if (prior) {
-                cube_result any;
-                whole.from = q.from;
-                whole.to = q.to;
-                int held = 0;
-                if (cube_query(analytics_cube(), &whole, &any) == 0) {
-                    held = any.n > 0 && any.cells[0].count > 0;
-                    cube_result_free(&any);
-                }
-                sbuf_puts(&periods, held ? ",\"prior_data\":true" : ",\"prior_data\":false");
-            }
             cube_result res;
             if (cube_query(analytics_cube(), &q, &res) != 0)
                 continue;
@@ -634,6 +623,21 @@ void h_compstat(http_req *r)
             if (res.as_of > as_of)
                 as_of = res.as_of;
             cube_result_free(&res);
+            if (prior) {
+                /* The whole agency's sheet has the answer in its total; a
+                   precinct's or a filtered one asks the agency's. */
+                uint64_t total = counts[(size_t)cats.max * 6 + (size_t)(p * 2 + 1)];
+                int held = total > 0;
+                cube_result any;
+                whole.from = q.from;
+                whole.to = q.to;
+                if (!held && (prec || orc == 0 || crc == 0) &&
+                    cube_query(analytics_cube(), &whole, &any) == 0) {
+                    held = any.n > 0 && any.cells[0].count > 0;
+                    cube_result_free(&any);
+                }
+                sbuf_puts(&periods, held ? ",\"prior_data\":true" : ",\"prior_data\":false");
+            }
         }
         sbuf_putc(&periods, '}');
     }

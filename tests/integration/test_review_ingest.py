@@ -351,24 +351,22 @@ def test_stream_slots_are_shared_fairly(ctx):
     """max_streams is 8 here: agency A takes all 8, then B still gets its
     streams (up to its fair share, 4), each taken from A; A gets no more."""
     d = ctx["d"]
-    a_streams = []
-    for i in range(8):
-        s = SSE(d.port, "/v1/stream", ctx["RA_cmd"])
-        expect_eq(s.status, 200, "A's stream %d" % i)
-        s.until("ready")
-        a_streams.append(s)
-    s9 = SSE(d.port, "/v1/stream", ctx["RA_cmd"])
-    expect_eq(s9.status, 503, "A beyond the slots")
-    s9.close()
-    b_streams = []
-    for i in range(4):
-        s = SSE(d.port, "/v1/stream", ctx["RB_cmd"])
-        expect_eq(s.status, 200, "B's stream %d despite A holding every slot" % i)
-        s.until("ready")
-        b_streams.append(s)
-    s = SSE(d.port, "/v1/stream", ctx["RB_cmd"])
-    expect_eq(s.status, 503, "B beyond its fair share")
-    s.close()
+
+    def open_streams(tok, n, what):
+        """n streams that must open, then one more that must be refused."""
+        out = []
+        for i in range(n):
+            s = SSE(d.port, "/v1/stream", tok)
+            expect_eq(s.status, 200, "%s stream %d" % (what, i))
+            s.until("ready")
+            out.append(s)
+        s = SSE(d.port, "/v1/stream", tok)
+        expect_eq(s.status, 503, "%s beyond its share of the slots" % what)
+        s.close()
+        return out
+
+    a_streams = open_streams(ctx["RA_cmd"], 8, "A's")
+    b_streams = open_streams(ctx["RB_cmd"], 4, "B's (A holding every slot)")
     ended = 0
     for s in a_streams:
         try:
