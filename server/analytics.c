@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "app.h"
+#include "clock.h"
 #include "http.h"
 #include "ingest.h"
 #include "log.h"
@@ -530,7 +531,7 @@ static void on_rb_step(evutil_socket_t fd, short what, void *arg)
              "incidents in %.0f ms (of %zu changes committed meanwhile %zu were in the copy, "
              "%zu applied after it); nothing waited for it",
              rb.agency, rb.lat0, rb.lon0, rb.rows,
-             (double)(http_now_ns() - rb.started_ns) / 1e6, rb.nlog, held, applied);
+             (double)(clock_now_ns() - rb.started_ns) / 1e6, rb.nlog, held, applied);
 
     rb_stop();
     snapshot_soon(); /* a snapshot on disk has the old origin (a start would rebuild it) */
@@ -659,7 +660,7 @@ static void rb_next(void)
         rb.lat0 = lat0;
         rb.lon0 = lon0;
         rb.gen++;
-        rb.started_ns = http_now_ns();
+        rb.started_ns = clock_now_ns();
         grid ng;
         grid_init(&ng, lat0, lon0, (double)app.cfg.grid_base_m);
         if ((rb.st = sp_new()) == NULL || sp_set_grid(rb.st, a, &ng) != 0) {
@@ -1123,7 +1124,7 @@ static void maybe_complete(void)
     outside_logged = 0;
     if (!replaying || load_rows > 0)
         snapshot_soon();
-    load_seconds = (double)(http_now_ns() - load_started_ns) / 1e9;
+    load_seconds = (double)(clock_now_ns() - load_started_ns) / 1e9;
     ready = 1;
     ingest_resume(app.ingest);
     /* A precinct moved while the grid loaded (or since the snapshot): rebuild that agency. */
@@ -1133,7 +1134,7 @@ static void maybe_complete(void)
              (unsigned long long)cube_total(live), cube_cells(live), cube_series(live),
              (double)cube_bytes(live) / 1048576.0, rt_facts(rt_live),
              (double)rt_bytes(rt_live) / 1048576.0,
-             (double)(http_now_ns() - load_started_ns) / 1e6);
+             (double)(clock_now_ns() - load_started_ns) / 1e6);
 }
 
 static void on_finish_step(evutil_socket_t fd, short what, void *arg)
@@ -1163,7 +1164,7 @@ static void on_finish_step(evutil_socket_t fd, short what, void *arg)
     sp_loading = NULL;
     counts_ready = 1;
     log_info("cube", "counts loaded in %.0f ms: the cube, COMPSTAT and hotspots answer",
-             (double)(http_now_ns() - load_started_ns) / 1e6);
+             (double)(clock_now_ns() - load_started_ns) / 1e6);
     maybe_complete();
 }
 
@@ -1470,7 +1471,7 @@ static void on_state(void *arg, PGresult *res, const char *error)
     if (snap.map) {
         const char *path = app.cfg.snapshot_path;
         const char *why = have_load_state ? snapshot_stale(&st) : "cube_state is unreadable";
-        uint64_t t0 = http_now_ns();
+        uint64_t t0 = clock_now_ns();
         if (why == NULL && restore_payload(snap.payload, snap.payload_len) != 0)
             why = "its contents do not restore";
         if (why) {
@@ -1485,7 +1486,7 @@ static void on_state(void *arg, PGresult *res, const char *error)
             log_info("cube", "restored the snapshot %s (written %s) in %.0f ms: %" PRId64
                      " incidents up to id %" PRId64 "; replaying %" PRId64 " newer and those "
                      "updated since generation %" PRId64 " from the database", path, written,
-                     (double)(http_now_ns() - t0) / 1e6, snap.mark.rows, snap.mark.max_id,
+                     (double)(clock_now_ns() - t0) / 1e6, snap.mark.rows, snap.mark.max_id,
                      st.rows_above, snap.mark.generation);
         }
         snapshot_close(&snap);
@@ -1516,7 +1517,7 @@ void analytics_reload(db_conn *db)
     replaying = 0;
     load_failed = 0;
     load_rows = 0;
-    load_started_ns = http_now_ns();
+    load_started_ns = clock_now_ns();
     if (loading == NULL || sp_loading == NULL || rt_loading == NULL || board_loading == NULL) {
         log_error("cube", "cannot start loading: out of memory");
         discard_loading();
@@ -1602,7 +1603,7 @@ static int child_ended(int status)
     if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
         log_info("cube", "snapshot %s written in the background in %.0f ms: %" PRId64
                  " incidents up to id %" PRId64 ", generation %" PRId64,
-                 app.cfg.snapshot_path, (double)(http_now_ns() - child_started_ns) / 1e6,
+                 app.cfg.snapshot_path, (double)(clock_now_ns() - child_started_ns) / 1e6,
                  child_mark.rows, child_mark.max_id, child_mark.generation);
         return 0;
     }
@@ -1643,7 +1644,7 @@ void analytics_save_snapshot(void)
         log_warn("cube", "no snapshot written: the cubes are not loaded and current");
         return;
     }
-    uint64_t t0 = http_now_ns();
+    uint64_t t0 = clock_now_ns();
     /* A connection of its own, blocking (the loop has stopped), and not
        waiting long for a database that is gone. */
     const char *keys[] = {"dbname", "connect_timeout", NULL};
@@ -1681,7 +1682,7 @@ void analytics_save_snapshot(void)
         return;
     }
     log_info("cube", "snapshot %s written in %.0f ms: %" PRId64 " incidents up to id %" PRId64
-             ", generation %" PRId64, path, (double)(http_now_ns() - t0) / 1e6, m.rows,
+             ", generation %" PRId64, path, (double)(clock_now_ns() - t0) / 1e6, m.rows,
              m.max_id, m.generation);
     char g[24];
     snprintf(g, sizeof g, "%" PRId64, m.generation);
@@ -1789,7 +1790,7 @@ static void on_bump(void *arg, PGresult *res, const char *error)
     }
     snap_child = pid;
     child_mark = m;
-    child_started_ns = http_now_ns();
+    child_started_ns = clock_now_ns();
     changed_since_snap = 0;
     snap_due = 0;
 }

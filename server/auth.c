@@ -244,7 +244,7 @@ static void on_lookup(void *arg, PGresult *res, const char *error)
             finish(r, stale, p->roles, p->proceed); /* database down: keep serving */
         } else {
             log_warn(r->id, "token look-up failed: %s", error);
-            reply_db_down(r);
+            http_reply_db_down(r);
         }
         free(p);
         return;
@@ -369,7 +369,7 @@ void auth_check(http_req *r, int roles, void (*proceed)(http_req *r))
         if (c && c->known)
             finish(r, c, roles, proceed);
         else
-            reply_db_down(r);
+            http_reply_db_down(r);
     }
 }
 

@@ -29,10 +29,12 @@
 #include "app.h"
 #include "audit.h"
 #include "auth.h"
+#include "clock.h"
 #include "hr.h"
 #include "log.h"
 #include "lrumap.h"
 #include "metrics.h"
+#include "routes.h"
 #include "stream.h"
 #include "web.h"
 
@@ -386,13 +388,6 @@ void http_metrics(sbuf *out)
                 nconns, max_per_address, refused, deadline_closed);
 }
 
-uint64_t http_now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
-
 long http_inflight(void)
 {
     return inflight;
@@ -472,7 +467,7 @@ static void account(http_req *r, int status, const char *content_type)
     evhttp_add_header(h, "Cache-Control", "no-store");
     if (app.draining || r->close)
         evhttp_add_header(h, "Connection", "close");
-    double secs = (double)(http_now_ns() - r->started_ns) / 1e9;
+    double secs = (double)(clock_now_ns() - r->started_ns) / 1e9;
     metrics_request(r->route, status, secs);
     const char *m = r->head ? "HEAD" : method_name(r->method);
     if (status >= 500 && status != 503)
@@ -871,6 +866,12 @@ void http_reply_json_as(http_req *r, int status, const char *content_type, cJSON
     cJSON_free(text);
 }
 
+void http_reply_db_down(http_req *r)
+{
+    http_reply_error(r, 503, "database_unavailable", NULL,
+                     "the database is unavailable; retry after the delay in Retry-After");
+}
+
 void http_reply_error(http_req *r, int status, const char *code, const char *field,
                       const char *fmt, ...)
 {
@@ -1079,7 +1080,7 @@ static void on_request(struct evhttp_request *ev, void *arg)
     r->ev = ev;
 
     r->route = -1;
-    r->started_ns = http_now_ns();
+    r->started_ns = clock_now_ns();
     r->method = evhttp_request_get_command(ev);
     r->who.nprecincts = 0;
     if (hc)

@@ -120,6 +120,9 @@ void http_reply_raw(http_req *r, int status, const char *content_type, const cha
 /* Send body's contents (body is left empty; the caller frees it): with
    evbuffer_add_reference, a large answer goes out without a copy. */
 void http_reply_buffer(http_req *r, int status, const char *content_type, struct evbuffer *body);
+/* 503 database_unavailable with Retry-After: the answer whenever the
+   database is needed but down. */
+void http_reply_db_down(http_req *r);
 /* Send the error envelope; field may be NULL. 503 adds Retry-After. */
 void http_reply_error(http_req *r, int status, const char *code, const char *field,
                       const char *fmt, ...) __attribute__((format(printf, 5, 6)));
@@ -130,8 +133,6 @@ char *http_body(http_req *r, size_t *len);
 const char *http_header(http_req *r, const char *name);
 /* 1 when the Content-Type's media type is mt (parameters ignored). */
 int http_content_type_is(http_req *r, const char *mt);
-
-uint64_t http_now_ns(void);
 
 /*
  * Streams (Server-Sent Events): the reply starts with 200 now and stays

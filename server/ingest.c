@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "analytics.h"
+#include "clock.h"
 #include "http.h"
 #include "log.h"
 #include "metrics.h"
@@ -213,7 +214,7 @@ static void finish_batch(struct ingest *g)
 static void on_result(void *arg, PGresult *res, const char *error)
 {
     struct ingest *g = arg;
-    double secs = (double)(http_now_ns() - g->flight_started) / 1e9;
+    double secs = (double)(clock_now_ns() - g->flight_started) / 1e9;
 
     if (res == NULL) {
         metrics_commit(g->nflight, secs, 0);
@@ -358,7 +359,7 @@ static void flush(struct ingest *g)
     int ok = build_params(g, p) == 0;
     for (int c = 0; c < NPARAMS; c++)
         params[c] = sbuf_str(&p[c]);
-    g->flight_started = http_now_ns();
+    g->flight_started = clock_now_ns();
     if (!ok || db_query_prepared(g->db, "ingest_upsert", NPARAMS, params, on_result, g) != 0) {
         for (size_t k = 0; k < g->nflight; k++)
             set_error(g->flight[k], ok ? 503 : 500, ok ? "database_unavailable" : "internal",

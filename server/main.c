@@ -29,6 +29,7 @@
 #include "ingest.h"
 #include "hr.h"
 #include "log.h"
+#include "routes.h"
 #include "stream.h"
 #include "tls.h"
 

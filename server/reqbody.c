@@ -75,7 +75,7 @@ int req_code_ok(const char *s, size_t maxlen)
 int req_write_failed(http_req *r, PGresult *res, const char *error, const char *what)
 {
     if (res == NULL) {
-        reply_db_down(r);
+        http_reply_db_down(r);
         return 1;
     }
     if (error) {

@@ -12,6 +12,7 @@
 #include "compstat.h"
 #include "filters.h"
 #include "rfc3339.h"
+#include "routes.h"
 #include "sbuf.h"
 
 /* The categories of an agency's offenses (ids of analytics_category_id). */

@@ -38,10 +38,12 @@
 #include "analytics.h"
 #include "app.h"
 #include "cellindex.h"
+#include "clock.h"
 #include "filters.h"
 #include "hotspot.h"
 #include "log.h"
 #include "rfc3339.h"
+#include "routes.h"
 #include "sbuf.h"
 #include "strmap.h"
 #include "workq.h"
@@ -426,7 +428,7 @@ static int centre_inside(const struct job *j, const grid *g, int32_t cx, int32_t
 static void job_run(void *arg)
 {
     struct job *j = arg;
-    uint64_t t0 = http_now_ns();
+    uint64_t t0 = clock_now_ns();
     const grid *g = sp_view_grid(j->view);
     hs_cell *cells = NULL;
     sp_cell *counts = NULL;
@@ -535,7 +537,7 @@ oom:
 out:
     free(cells);
     free(counts);
-    j->work_ns = http_now_ns() - t0;
+    j->work_ns = clock_now_ns() - t0;
 }
 
 static void free_body(const void *data, size_t len, void *arg)
@@ -547,7 +549,7 @@ static void free_body(const void *data, size_t len, void *arg)
 static void job_done(void *arg)
 {
     struct job *j = arg;
-    uint64_t t0 = http_now_ns();
+    uint64_t t0 = clock_now_ns();
     for (int i = 0; i < j->nprec; i++) {
         struct jprec *p = &j->prec[i];
         if (p->built && p->area) {
@@ -579,7 +581,7 @@ static void job_done(void *arg)
     job_free(j);
     log_debug("hotspots", "%d, %zu bytes: %.3f ms on the loop before the worker, %.3f ms on "
               "the worker, %.3f ms on the loop after", status, bytes, (double)loop_ns / 1e6,
-              (double)work_ns / 1e6, (double)(http_now_ns() - t0) / 1e6);
+              (double)work_ns / 1e6, (double)(clock_now_ns() - t0) / 1e6);
 }
 
 static void job_drop(void *arg)
@@ -706,7 +708,7 @@ void h_hotspots(http_req *r)
     int agency = r->who.agency_id;
     const tz_zone *zone = zone_of_agency(agency);
     const char *v;
-    uint64_t t0 = http_now_ns();
+    uint64_t t0 = clock_now_ns();
 
     int gi = 1, include_empty = 0, fdr = 0;
     long limit = -1;
@@ -853,7 +855,7 @@ void h_hotspots(http_req *r)
                          app.cfg.hotspot_max_queue);
         goto answered;
     }
-    j->loop_ns = http_now_ns() - t0;
+    j->loop_ns = clock_now_ns() - t0;
     if (workq_submit(wq, job_run, job_done, job_drop, j) != 0)
         goto oom;
     return; /* job_done answers */

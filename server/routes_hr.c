@@ -17,6 +17,7 @@
 #include "log.h"
 #include "reqbody.h"
 #include "rfc3339.h"
+#include "routes.h"
 #include "sbuf.h"
 
 /* ------------------------------------------------------------ helpers */
@@ -335,7 +336,7 @@ void h_unit_put(http_req *r)
                       4, params, on_unit_written, r);
     cJSON_Delete(doc);
     if (rc != 0)
-        reply_db_down(r);
+        http_reply_db_down(r);
 }
 
 void h_unit_status_put(http_req *r)
@@ -380,7 +381,7 @@ void h_unit_status_put(http_req *r)
                  "UPDATE units SET status = $2, updated_at = now() WHERE id = $1"
                  " RETURNING id, agency_id, callsign, precinct_id, type, status, false",
                  2, params, on_unit_written, r) != 0)
-        reply_db_down(r);
+        http_reply_db_down(r);
 }
 
 /* ------------------------------------------------------------ officers */
@@ -470,7 +471,7 @@ void h_officer_put(http_req *r)
                       5, params, on_officer_written, r);
     cJSON_Delete(doc);
     if (rc != 0)
-        reply_db_down(r);
+        http_reply_db_down(r);
 }
 
 /* ------------------------------------------------------------ shifts */
@@ -589,7 +590,7 @@ void h_shift_put(http_req *r)
                  "  ends = EXCLUDED.ends, updated_at = now()"
                  " RETURNING id, agency_id, code, starts, ends, (xmax = 0)",
                  4, params, on_shift_written, r) != 0)
-        reply_db_down(r);
+        http_reply_db_down(r);
 }
 
 /* ------------------------------------------------------------ rosters */
@@ -877,7 +878,7 @@ void h_roster_put(http_req *r)
                  "  AND a.officer_id NOT IN (SELECT officer_id FROM del)"
                  "  AND a.officer_id NOT IN (SELECT officer_id FROM ins)",
                  5, params, on_roster_written, r) != 0)
-        reply_db_down(r);
+        http_reply_db_down(r);
 fail:
     free(held);
     sbuf_free(&officers);

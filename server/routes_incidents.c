@@ -17,14 +17,9 @@
 #include "ingest.h"
 #include "log.h"
 #include "rfc3339.h"
+#include "routes.h"
 #include "sbuf.h"
 #include "store.h"
-
-void reply_db_down(http_req *r)
-{
-    http_reply_error(r, 503, "database_unavailable", NULL,
-                     "the database is unavailable; retry after the delay in Retry-After");
-}
 
 static void reply_inc_error(http_req *r, const inc_error *e)
 {
@@ -130,7 +125,7 @@ static void post_reply(struct post *p)
             if (p->items[i].status != 503)
                 all_down = 0;
         if (all_down) {
-            reply_db_down(r);
+            http_reply_db_down(r);
             return;
         }
     }
@@ -195,7 +190,7 @@ void h_incidents_post(http_req *r)
         return;
     }
     if (!db_is_up(app.writer)) {
-        reply_db_down(r);
+        http_reply_db_down(r);
         return;
     }
     if (ingest_depth(app.ingest) >= (size_t)app.cfg.max_queue) {
@@ -394,7 +389,7 @@ static void on_patch_current(void *arg, PGresult *res, const char *error)
     http_req *r = p->r;
     if (res == NULL || error) {
         if (res == NULL)
-            reply_db_down(r);
+            http_reply_db_down(r);
         else
             http_reply_error(r, 500, "internal", NULL, "cannot read the incident");
         return;
@@ -445,7 +440,7 @@ static void on_patch_current(void *arg, PGresult *res, const char *error)
     }
     p->attempts++;
     if (ingest_submit(app.ingest, it) != 0)
-        reply_db_down(r);
+        http_reply_db_down(r);
 }
 
 static void patch_fetch(struct patch *p)
@@ -458,7 +453,7 @@ static void patch_fetch(struct patch *p)
                  "SELECT " STORE_COLS("i") " FROM incidents i"
                  " WHERE i.agency_id = $1 AND i.source = $2 AND i.external_id = $3",
                  3, params, on_patch_current, p) != 0)
-        reply_db_down(p->r);
+        http_reply_db_down(p->r);
 }
 
 void h_incident_patch(http_req *r)
@@ -514,7 +509,7 @@ void h_incident_patch(http_req *r)
         return;
     }
     if (!db_is_up(app.writer)) {
-        reply_db_down(r);
+        http_reply_db_down(r);
         return;
     }
     patch_fetch(p);
@@ -527,7 +522,7 @@ static void on_get_one(void *arg, PGresult *res, const char *error)
     http_req *r = arg;
     if (res == NULL || error) {
         if (res == NULL)
-            reply_db_down(r);
+            http_reply_db_down(r);
         else
             http_reply_error(r, 500, "internal", NULL, "cannot read the incident");
         return;
@@ -564,7 +559,7 @@ void h_incident_get(http_req *r)
                  "SELECT " STORE_COLS("i") " FROM incidents i"
                  " WHERE i.id = $1 AND i.agency_id = $2",
                  2, params, on_get_one, r) != 0)
-        reply_db_down(r);
+        http_reply_db_down(r);
 }
 
 /* ---------------------------------------------------------------- list */
@@ -642,7 +637,7 @@ static void on_list(void *arg, PGresult *res, const char *error)
     http_req *r = l->r;
     if (res == NULL || error) {
         if (res == NULL)
-            reply_db_down(r);
+            http_reply_db_down(r);
         else {
             log_error(r->id, "list query failed: %s", error);
             http_reply_error(r, 500, "internal", NULL, "cannot list incidents");
@@ -905,7 +900,7 @@ void h_incidents_list(http_req *r)
         if (sbuf_failed(&sql))
             http_reply_error(r, 500, "internal", NULL, "out of memory");
         else if (db_query(app.reader, sbuf_str(&sql), np, params, on_list, l) != 0)
-            reply_db_down(r);
+            http_reply_db_down(r);
     }
     sbuf_free(&sql);
     for (int i = 0; i < 4; i++)

@@ -7,6 +7,7 @@
 #include "audit.h"
 #include "hr.h"
 #include "metrics.h"
+#include "routes.h"
 #include "sbuf.h"
 
 void h_healthz(http_req *r)

@@ -17,6 +17,7 @@
 #include "log.h"
 #include "qs.h"
 #include "reqbody.h"
+#include "routes.h"
 
 /* ------------------------------------------------------------ loading */
 
@@ -243,7 +244,7 @@ void h_agency_put(http_req *r)
                       3, params, on_agency_put, r);
     cJSON_Delete(doc);
     if (rc != 0)
-        reply_db_down(r);
+        http_reply_db_down(r);
 }
 
 /* ------------------------------------------------------------ precincts */
@@ -399,7 +400,7 @@ void h_precinct_put(http_req *r)
     cJSON_free(gj);
     cJSON_Delete(doc);
     if (rc != 0)
-        reply_db_down(r);
+        http_reply_db_down(r);
 }
 
 /* ------------------------------------------------------------ offenses */
@@ -441,7 +442,7 @@ static void offense_put_answer(void *arg)
         op->answer = NULL;
         http_reply_json(r, op->status, a);
     } else if (op->status == 503) {
-        reply_db_down(r);
+        http_reply_db_down(r);
     } else {
         http_reply_error(r, op->status, "internal", NULL, "%s", op->error);
     }
@@ -540,7 +541,7 @@ void h_offense_put(http_req *r)
                       5, params, on_offense_put, r);
     cJSON_Delete(doc);
     if (rc != 0) {
-        reply_db_down(r);
+        http_reply_db_down(r);
         return;
     }
     /* The flag of an existing offense may change: its incidents move in or

@@ -12,6 +12,7 @@
 #include "filters.h"
 #include "hr.h"
 #include "rfc3339.h"
+#include "routes.h"
 
 #define MAX_PCTS 8
 

@@ -1,0 +1,57 @@
+/*
+ * routes.h -- the route handlers (routes_*.c), for the route table
+ * (router.c) and main.c.
+ *
+ * Each handler replies exactly once (http.h). Which route a request takes,
+ * who may call it, whether it may answer while the cubes load, its audit
+ * action and its metric name are the route table's (router.c), one row a
+ * route.
+ */
+#ifndef COMPSTAT_ROUTES_H
+#define COMPSTAT_ROUTES_H
+
+#include "db.h"
+#include "http.h"
+
+/* Route handlers (routes_*.c). Each replies exactly once. */
+void h_healthz(http_req *r);
+void h_readyz(http_req *r);
+void h_metrics(http_req *r);
+
+void h_whoami(http_req *r);
+void h_agency_get(http_req *r);
+void h_agency_put(http_req *r);
+void h_precincts_get(http_req *r);
+void h_precinct_put(http_req *r);
+void h_offenses_get(http_req *r);
+void h_offense_put(http_req *r);
+
+void h_incidents_post(http_req *r);
+void h_incident_patch(http_req *r);
+void h_incident_get(http_req *r);
+void h_incidents_list(http_req *r);
+
+void h_cube(http_req *r);
+void h_compstat(http_req *r);
+void h_hotspots(http_req *r);
+void h_response_times(http_req *r);
+void h_workload(http_req *r);
+
+void h_units_get(http_req *r);
+void h_unit_get(http_req *r);
+void h_unit_put(http_req *r);
+void h_unit_status_put(http_req *r);
+void h_officers_get(http_req *r);
+void h_officer_put(http_req *r);
+void h_shifts_get(http_req *r);
+void h_shift_put(http_req *r);
+void h_roster_get(http_req *r);
+void h_roster_put(http_req *r);
+
+/* Free the hotspot study-area cache (at exit). */
+void hotspots_free(void);
+
+/* Load (or reload) agencies, precincts and offenses from the database. */
+void refdata_reload(db_conn *db);
+
+#endif
