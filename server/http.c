@@ -25,18 +25,13 @@
 #include <event2/event.h>
 #include <event2/keyvalq_struct.h>
 
-#include "analytics.h"
 #include "app.h"
 #include "audit.h"
-#include "auth.h"
 #include "clock.h"
-#include "hr.h"
 #include "log.h"
 #include "lrumap.h"
 #include "metrics.h"
-#include "routes.h"
-#include "stream.h"
-#include "web.h"
+#include "route.h"
 
 #define STREAM_SNDBUF 65536
 /*
@@ -49,61 +44,10 @@
  */
 #define HTTP_MAX_INPUT 65536
 
-struct route {
-    int method;
-    const char *pattern;
-    int roles; /* 0: no token needed */
-    void (*fn)(http_req *r);
-    const char *name;
-    const char *audit; /* a read of incident data: the audit action, else NULL */
-};
-
-static const struct route routes[] = {
-    /* The dashboard: "" matches "/" alone; the other files are found by
-       web_find when no route matches (see on_request). Keep it first. */
-    {EVHTTP_REQ_GET, "", 0, h_web_asset, "web", NULL},
-    {EVHTTP_REQ_GET, "/dashboard/config.json", 0, h_web_config, "web_config", NULL},
-    {EVHTTP_REQ_GET, "/healthz", 0, h_healthz, "healthz", NULL},
-    {EVHTTP_REQ_GET, "/v1/whoami", ROLE_ANY, h_whoami, "whoami", NULL},
-    {EVHTTP_REQ_GET, "/readyz", 0, h_readyz, "readyz", NULL},
-    {EVHTTP_REQ_GET, "/metrics", 0, h_metrics, "metrics", NULL},
-    {EVHTTP_REQ_GET, "/v1/agencies/*", ROLE_ANY, h_agency_get, "agency_get", NULL},
-    {EVHTTP_REQ_PUT, "/v1/agencies/*", ROLE_ADMIN, h_agency_put, "agency_put", NULL},
-    {EVHTTP_REQ_GET, "/v1/precincts", ROLE_ANY, h_precincts_get, "precincts_get", NULL},
-    {EVHTTP_REQ_PUT, "/v1/precincts/*", ROLE_ADMIN, h_precinct_put, "precinct_put", NULL},
-    {EVHTTP_REQ_GET, "/v1/offenses", ROLE_ANY, h_offenses_get, "offenses_get", NULL},
-    {EVHTTP_REQ_PUT, "/v1/offenses/*", ROLE_ADMIN, h_offense_put, "offense_put", NULL},
-    {EVHTTP_REQ_POST, "/v1/incidents", ROLE_DISPATCH | ROLE_ADMIN, h_incidents_post,
-     "incidents_post", NULL},
-    {EVHTTP_REQ_GET, "/v1/incidents", ROLE_READ, h_incidents_list, "incidents_list",
-     "incident.list"},
-    {EVHTTP_REQ_GET, "/v1/incidents/*", ROLE_READ, h_incident_get, "incident_get",
-     "incident.read"},
-    {EVHTTP_REQ_GET, "/v1/cube", ROLE_READ, h_cube, "cube", "cube.read"},
-    {EVHTTP_REQ_GET, "/v1/compstat", ROLE_READ, h_compstat, "compstat", "compstat.read"},
-    {EVHTTP_REQ_GET, "/v1/hotspots", ROLE_READ, h_hotspots, "hotspots", "hotspots.read"},
-    {EVHTTP_REQ_PATCH, "/v1/incidents/*/*", ROLE_DISPATCH | ROLE_ADMIN, h_incident_patch,
-     "incident_patch", NULL},
-    {EVHTTP_REQ_GET, "/v1/stream", ROLE_READ, h_stream, "stream", "stream.open"},
-    {EVHTTP_REQ_GET, "/v1/response-times", ROLE_READ, h_response_times, "response_times",
-     "response_times.read"},
-    {EVHTTP_REQ_GET, "/v1/reports/workload", ROLE_READ, h_workload, "workload",
-     "workload.read"},
-    {EVHTTP_REQ_GET, "/v1/units", ROLE_READ, h_units_get, "units_get", "units.read"},
-    {EVHTTP_REQ_GET, "/v1/units/*", ROLE_READ, h_unit_get, "unit_get", "units.read"},
-    {EVHTTP_REQ_PUT, "/v1/units/*", ROLE_HR, h_unit_put, "unit_put", "unit.write"},
-    {EVHTTP_REQ_PUT, "/v1/units/*/status", ROLE_DISPATCH | ROLE_HR, h_unit_status_put,
-     "unit_status_put", "unit_status.write"},
-    {EVHTTP_REQ_GET, "/v1/officers", ROLE_HR, h_officers_get, "officers_get", "officers.read"},
-    {EVHTTP_REQ_PUT, "/v1/officers/*", ROLE_HR, h_officer_put, "officer_put", "officer.write"},
-    {EVHTTP_REQ_GET, "/v1/shifts", ROLE_READ, h_shifts_get, "shifts_get", NULL},
-    {EVHTTP_REQ_PUT, "/v1/shifts/*", ROLE_HR, h_shift_put, "shift_put", NULL},
-    {EVHTTP_REQ_GET, "/v1/shifts/*/roster/*", ROLE_HR, h_roster_get, "roster_get",
-     "roster.read"},
-    {EVHTTP_REQ_PUT, "/v1/shifts/*/roster/*", ROLE_HR, h_roster_put, "roster_put",
-     "roster.write"},
-};
-#define NROUTES ((int)(sizeof routes / sizeof routes[0]))
+/* The route table and what the router asks of the layers above (http_setup). */
+static const http_route *routes;
+static int nroutes;
+static const http_hooks *hooks;
 
 static long inflight;
 static uint64_t req_counter;
@@ -413,8 +357,7 @@ static void req_free(http_req *r)
         drop_hold(r);
     if (r->state_free)
         r->state_free(r->state);
-    for (int i = 0; i < r->nseg; i++)
-        free(r->seg[i]);
+    route_free_segs(r->seg, r->nseg);
     for (int i = 0; i < r->who.nprecincts; i++)
         free(r->who.precincts[i]);
     free(r->who.precincts);
@@ -939,53 +882,6 @@ int http_check_params(http_req *r, const char *const *allowed)
     return -1;
 }
 
-/* Split "/a/b%20c" into decoded segments. -1 on bad encoding or too deep. */
-static int split_path(http_req *r, const char *path)
-{
-    const char *p = path;
-    if (*p != '/')
-        return -1;
-    while (*p) {
-        p++; /* skip '/' */
-        const char *end = strchr(p, '/');
-        size_t len = end ? (size_t)(end - p) : strlen(p);
-        if (len == 0 && end == NULL)
-            break; /* trailing slash */
-        if (r->nseg == HTTP_MAX_SEGS)
-            return -1;
-        char *s = malloc(len + 1);
-        if (s == NULL || qs_decode(p, len, 0, s) < 0) {
-            free(s);
-            return -1;
-        }
-        r->seg[r->nseg++] = s;
-        p += len;
-    }
-    return 0;
-}
-
-/* 1 when r's segments match pattern. */
-static int match(const http_req *r, const char *pattern)
-{
-    int i = 0;
-    const char *p = pattern;
-    while (*p) {
-        p++;
-        const char *end = strchr(p, '/');
-        size_t len = end ? (size_t)(end - p) : strlen(p);
-        if (i >= r->nseg)
-            return 0;
-        if (!(len == 1 && *p == '*') &&
-            (strlen(r->seg[i]) != len || strncmp(r->seg[i], p, len) != 0))
-            return 0;
-        if (len == 1 && *p == '*' && r->seg[i][0] == '\0')
-            return 0;
-        i++;
-        p += len;
-    }
-    return i == r->nseg;
-}
-
 static void make_id(http_req *r)
 {
     const char *given = http_header(r, "X-Request-Id");
@@ -1003,21 +899,6 @@ static void make_id(http_req *r)
         }
     }
     snprintf(r->id, sizeof r->id, "%08x-%08llx", req_prefix, (unsigned long long)++req_counter);
-}
-
-/*
- * While the cubes load, reads that need only the counts (the cube, COMPSTAT,
- * hotspots, incidents, reference data, streams) answer as soon as the count
- * cube is in; writes, response times and the unit board wait for all of it.
- */
-static int route_ready(int i)
-{
-    if (analytics_ready())
-        return 1;
-    const struct route *rt = &routes[i];
-    return analytics_counts_ready() && rt->method == EVHTTP_REQ_GET &&
-           rt->fn != h_response_times && rt->fn != h_workload && rt->fn != h_units_get &&
-           rt->fn != h_unit_get;
 }
 
 static void run_handler(http_req *r)
@@ -1097,7 +978,7 @@ static void on_request(struct evhttp_request *ev, void *arg)
     const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
     if (path == NULL || *path == '\0')
         path = "/";
-    if (split_path(r, path) != 0) {
+    if (route_split(path, r->seg, HTTP_MAX_SEGS, &r->nseg) != 0) {
         http_reply_error(r, 400, "bad_request", NULL, "malformed request path");
         return;
     }
@@ -1111,8 +992,8 @@ static void on_request(struct evhttp_request *ev, void *arg)
 
     int path_matched = 0;
     char allow[64] = "";
-    for (int i = 0; i < NROUTES; i++) {
-        if (!match(r, routes[i].pattern))
+    for (int i = 0; i < nroutes; i++) {
+        if (!route_match(routes[i].pattern, r->seg, r->nseg))
             continue;
         path_matched = 1;
         if ((int)routes[i].method == r->method) {
@@ -1124,9 +1005,13 @@ static void on_request(struct evhttp_request *ev, void *arg)
                  routes[i].method == EVHTTP_REQ_GET ? "GET, HEAD"
                                                     : method_name((int)routes[i].method));
     }
-    if (r->route < 0 && !path_matched && r->method == EVHTTP_REQ_GET && web_find(path)) {
-        r->route = 0; /* a file of the dashboard */
-        run_handler(r);
+    void (*fallback)(http_req *) = r->route < 0 && !path_matched && r->method == EVHTTP_REQ_GET &&
+                                           hooks->fallback
+                                       ? hooks->fallback(path)
+                                       : NULL;
+    if (fallback) {
+        r->route = 0; /* accounted as the table's first route (the dashboard's) */
+        fallback(r);
         return;
     }
     if (r->route < 0) {
@@ -1143,7 +1028,7 @@ static void on_request(struct evhttp_request *ev, void *arg)
         http_reply_error(r, 503, "shutting_down", NULL, "the server is shutting down");
         return;
     }
-    if (routes[r->route].roles && (!app.ref_loaded || !hr_ready() || !route_ready(r->route))) {
+    if (routes[r->route].roles && !hooks->ready(routes[r->route].need)) {
         http_reply_error(r, 503, "starting_up", NULL,
                          "reference data and the cube are loading from the database");
         return;
@@ -1151,15 +1036,20 @@ static void on_request(struct evhttp_request *ev, void *arg)
     if (routes[r->route].roles == 0)
         run_handler(r);
     else
-        auth_check(r, routes[r->route].roles, run_handler);
+        hooks->authenticate(r, routes[r->route].roles, run_handler);
 }
 
-void http_setup(struct evhttp *http)
+void http_setup(struct evhttp *http, const http_route *table, int n, const http_hooks *h)
 {
-    static const char *route_names[NROUTES];
-    for (int i = 0; i < NROUTES; i++)
+    routes = table;
+    nroutes = n;
+    hooks = h;
+    const char **route_names = malloc((size_t)n * sizeof *route_names);
+    if (route_names == NULL)
+        abort(); /* start-up only */
+    for (int i = 0; i < n; i++)
         route_names[i] = routes[i].name;
-    metrics_init(NROUTES, route_names);
+    metrics_init(n, route_names);
     req_prefix = (unsigned)time(NULL) ^ ((unsigned)getpid() << 16);
     evhttp_set_allowed_methods(http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_PUT |
                                          EVHTTP_REQ_PATCH | EVHTTP_REQ_DELETE |

@@ -89,8 +89,50 @@ typedef struct http_req {
     struct http_req *hold_prev, *hold_next;
 } http_req;
 
-/* Install the router, the connection tracking and the limits on http. */
-void http_setup(struct evhttp *http);
+/*
+ * Routes. One row says everything about a route: its method and pattern
+ * (lib/route.h: '*' is one segment), who may call it (roles; 0: no token
+ * is asked for), what it needs before it may answer, its audit action (a
+ * read of incident data; NULL: none) and its metric name. The table is
+ * the composition root's (router.c).
+ */
+enum http_need {
+    HTTP_NEED_NOTHING, /* answers at once, even while starting up */
+    HTTP_NEED_COUNTS,  /* the reference data and the count cube and grid */
+    HTTP_NEED_ALL,     /* everything loaded: the response times and the unit board too */
+};
+
+typedef struct http_route {
+    int method; /* EVHTTP_REQ_*; a GET route answers HEAD too */
+    const char *pattern;
+    int roles;
+    enum http_need need;
+    void (*fn)(http_req *r);
+    const char *name;
+    const char *audit;
+} http_route;
+
+/*
+ * What the router asks of the layers above it, handed down at start-up
+ * (router.c): whether what a route needs is loaded; who is asking (a
+ * route with roles: authenticate answers 401/403/503 itself, or calls
+ * then(r) with r->who filled in); and a handler for a GET path no route
+ * matches (the dashboard's files), or NULL.
+ */
+typedef struct http_hooks {
+    int (*ready)(enum http_need need);
+    void (*authenticate)(http_req *r, int roles, void (*then)(http_req *r));
+    void (*(*fallback)(const char *path))(http_req *r);
+} http_hooks;
+
+/*
+ * Install the router (routes and hooks must outlive it), the connection
+ * tracking and the limits on http. A request for a route with roles gets
+ * 503 shutting_down while the daemon drains, and 503 starting_up while
+ * hooks->ready(its need) is 0.
+ */
+void http_setup(struct evhttp *http, const http_route *routes, int nroutes,
+                const http_hooks *hooks);
 /*
  * Make each connection's bufferevent with make (TLS: tls.c) instead of a
  * plain socket one; call before http_setup. make must return a bufferevent

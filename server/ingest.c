@@ -5,17 +5,15 @@
 
 #include <event2/event.h>
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "analytics.h"
 #include "clock.h"
-#include "http.h"
 #include "log.h"
 #include "metrics.h"
 #include "sbuf.h"
-#include "stream.h"
 #include "strmap.h"
 
 #define NPARAMS INGEST_NPARAMS
@@ -25,12 +23,13 @@ static void flush(struct ingest *g);
 struct ingest {
     db_conn *db;
     size_t batch_max;
-    ingest_item *head, *tail; /* waiting */
-    size_t queued;
+    ingest_hooks hooks;
+    batch_queue waiting;
     ingest_item **flight; /* the batch in flight, by ord */
     size_t nflight;
     uint64_t flight_started;
-    strmap *keys;
+    strmap *keys;        /* the identities in the batch being taken */
+    batch_link **taken;  /* ... and the batch, as links */
     struct event *kick; /* flush at the end of this loop pass */
 };
 
@@ -39,22 +38,25 @@ static void on_kick(evutil_socket_t fd, short what, void *arg)
     flush(arg);
 }
 
-struct ingest *ingest_new(struct event_base *base, db_conn *writer, size_t batch_max)
+struct ingest *ingest_new(struct event_base *base, db_conn *writer, size_t batch_max,
+                          const ingest_hooks *hooks)
 {
     struct ingest *g = calloc(1, sizeof *g);
     if (g == NULL)
         return NULL;
+    g->hooks = *hooks;
     g->kick = event_new(base, -1, 0, on_kick, g);
     g->db = writer;
     g->batch_max = batch_max;
     g->flight = calloc(batch_max, sizeof *g->flight);
+    g->taken = calloc(batch_max, sizeof *g->taken);
     /* Prepared once per connection: the upsert is planned once, not per batch. */
     if (db_prepare(writer, "ingest_upsert", INGEST_UPSERT_SQL) != 0) {
         ingest_free(g);
         return NULL;
     }
     g->keys = strmap_new();
-    if (g->flight == NULL || g->keys == NULL || g->kick == NULL) {
+    if (g->flight == NULL || g->taken == NULL || g->keys == NULL || g->kick == NULL) {
         ingest_free(g);
         return NULL;
     }
@@ -66,6 +68,7 @@ void ingest_free(struct ingest *g)
     if (g == NULL)
         return;
     free(g->flight);
+    free(g->taken);
     strmap_free(g->keys);
     if (g->kick)
         event_free(g->kick);
@@ -74,7 +77,7 @@ void ingest_free(struct ingest *g)
 
 size_t ingest_depth(const struct ingest *g)
 {
-    return g->queued + g->nflight;
+    return g->waiting.n + g->nflight;
 }
 
 void ingest_item_clear(ingest_item *it)
@@ -201,7 +204,6 @@ static void finish_batch(struct ingest *g)
     if (items)
         memcpy(items, g->flight, n * sizeof *items);
     g->nflight = 0;
-    strmap_clear(g->keys);
     for (size_t k = 0; items && k < n; k++) {
         if (items[k]->status == 0)
             set_error(items[k], 500, "internal", NULL, "no result for this incident");
@@ -231,17 +233,9 @@ static void on_result(void *arg, PGresult *res, const char *error)
             /* Split: put every item back at the head, each to run alone. */
             log_warn("ingest", "batch of %zu rejected (%s), retrying one by one", g->nflight,
                      db_sqlstate(res));
-            for (size_t k = g->nflight; k-- > 0;) {
-                ingest_item *it = g->flight[k];
-                it->solo = 1;
-                it->next = g->head;
-                g->head = it;
-                if (g->tail == NULL)
-                    g->tail = it;
-                g->queued++;
-            }
+            for (size_t k = g->nflight; k-- > 0;)
+                batch_push_front_solo(&g->waiting, &g->flight[k]->link);
             g->nflight = 0;
-            strmap_clear(g->keys);
             flush(g);
             return;
         }
@@ -277,15 +271,13 @@ static void on_result(void *arg, PGresult *res, const char *error)
                 set_error(it, 500, "internal", NULL, "cannot read the stored incident");
                 continue;
             }
-            /* Committed: move the cube before anyone is answered. */
+            /* Committed: move the cubes and the streams before anyone is answered. */
             stored old;
             if (!is_new && store_from_row(res, r, old_col, &old) == 0) {
-                analytics_apply(&old, &it->row);
-                stream_publish(&old, &it->row);
+                g->hooks.committed(g->hooks.arg, &old, &it->row);
                 store_clear(&old);
             } else {
-                analytics_apply(NULL, &it->row);
-                stream_publish(NULL, &it->row);
+                g->hooks.committed(g->hooks.arg, NULL, &it->row);
             }
             continue;
         }
@@ -299,58 +291,40 @@ static void on_result(void *arg, PGresult *res, const char *error)
                 set_error(it, 500, "internal", NULL, "cannot read the stored incident");
         }
     }
-    stream_flush(); /* live streams carry the batch before anyone is answered */
+    g->hooks.batch_applied(g->hooks.arg);
     finish_batch(g);
 }
 
-static void identity_key(const ingest_item *it, char *buf, size_t n)
+static ingest_item *item_of(const batch_link *l)
 {
+    return (ingest_item *)((char *)l - offsetof(ingest_item, link));
+}
+
+static void identity_key(const batch_link *l, char *buf, size_t n)
+{
+    const ingest_item *it = item_of(l);
     snprintf(buf, n, "%d\x1f%s\x1f%s", it->agency_id, it->inc.source, it->inc.external_id);
 }
 
 static void flush(struct ingest *g)
 {
-    if (g->nflight > 0 || g->head == NULL)
+    if (g->nflight > 0 || g->waiting.head == NULL)
         return;
-    if (db_is_up(g->db) && !analytics_ready())
-        return; /* the cube is reloading: writes wait (ingest_resume) */
+    if (db_is_up(g->db) && !g->hooks.may_run(g->hooks.arg))
+        return; /* the cubes are reloading: writes wait (ingest_resume) */
     if (!db_is_up(g->db)) {
         /* Fail what is queued: clients get 503 promptly. */
-        while (g->head) {
-            ingest_item *it = g->head;
-            g->head = it->next;
-            g->queued--;
+        batch_link *l;
+        while ((l = batch_pop(&g->waiting)) != NULL) {
+            ingest_item *it = item_of(l);
             set_error(it, 503, "database_unavailable", NULL, "the database is unavailable");
             it->done(it);
         }
-        g->tail = NULL;
         return;
     }
-    /* Take items in order, at most one per identity, up to batch_max; a
-       solo item (from a split batch) goes alone. */
-    char key[300];
-    ingest_item **link = &g->head, *prev = NULL;
-    while (*link && g->nflight < g->batch_max) {
-        ingest_item *it = *link;
-        if (it->solo && g->nflight > 0)
-            break;
-        identity_key(it, key, sizeof key);
-        if (strmap_get(g->keys, key) != NULL) {
-            prev = it;
-            link = &it->next;
-            continue;
-        }
-        strmap_put(g->keys, key, it);
-        *link = it->next;
-        if (g->tail == it)
-            g->tail = prev;
-        g->queued--;
-        g->flight[g->nflight++] = it;
-        if (it->solo) {
-            it->solo = 0;
-            break;
-        }
-    }
+    g->nflight = batch_take(&g->waiting, g->taken, g->batch_max, g->keys, identity_key);
+    for (size_t k = 0; k < g->nflight; k++)
+        g->flight[k] = item_of(g->taken[k]);
 
     sbuf p[NPARAMS];
     const char *params[NPARAMS];
@@ -375,7 +349,7 @@ static void flush(struct ingest *g)
 
 void ingest_resume(struct ingest *g)
 {
-    if (g->nflight == 0 && g->head)
+    if (g->nflight == 0 && g->waiting.head)
         event_active(g->kick, 0, 0);
 }
 
@@ -383,16 +357,10 @@ int ingest_submit(struct ingest *g, ingest_item *it)
 {
     if (!db_is_up(g->db))
         return -1;
-    it->next = NULL;
     it->status = 0;
     it->conflict = 0;
-    it->solo = 0;
-    if (g->tail)
-        g->tail->next = it;
-    else
-        g->head = it;
-    g->tail = it;
-    g->queued++;
+    it->link.solo = 0;
+    batch_push(&g->waiting, &it->link);
     /* Not now: let every request read in this loop pass join the batch. */
     if (g->nflight == 0)
         event_active(g->kick, 0, 0);

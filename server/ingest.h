@@ -22,6 +22,7 @@
 
 #include <event2/event.h>
 
+#include "batch.h"
 #include "db.h"
 #include "incident.h"
 #include "store.h"
@@ -121,14 +122,30 @@ struct ingest_item {
     void *owner;
     size_t index;
 
-    /* Queue links, private. */
-    ingest_item *next;
-    int solo;
+    /* The queue's link, private (lib/batch.h). */
+    batch_link link;
 };
 
 struct ingest;
 
-struct ingest *ingest_new(struct event_base *base, db_conn *writer, size_t batch_max);
+/*
+ * What ingest asks of the live state, handed down at start-up (main.c):
+ * may_run -- may a batch be sent now (writes wait while the cubes load;
+ * ingest_resume sends what waited); committed -- one committed change (old:
+ * the incident before it, NULL when new), called for each before anyone is
+ * answered; batch_applied -- after the last of a batch's changes, still
+ * before the answers. arg is passed to each.
+ */
+typedef struct ingest_hooks {
+    int (*may_run)(void *arg);
+    void (*committed)(void *arg, const stored *old, const stored *new_row);
+    void (*batch_applied)(void *arg);
+    void *arg;
+} ingest_hooks;
+
+/* hooks is copied. */
+struct ingest *ingest_new(struct event_base *base, db_conn *writer, size_t batch_max,
+                          const ingest_hooks *hooks);
 void ingest_free(struct ingest *g);
 
 /*
@@ -137,7 +154,7 @@ void ingest_free(struct ingest *g);
  */
 int ingest_submit(struct ingest *g, ingest_item *it);
 
-/* Send what waited while the cube was loading. */
+/* Send what waited while may_run said no (the cubes were loading). */
 void ingest_resume(struct ingest *g);
 
 /* Items queued or in flight. */

@@ -29,6 +29,7 @@
 #include "ingest.h"
 #include "hr.h"
 #include "log.h"
+#include "router.h"
 #include "routes.h"
 #include "stream.h"
 #include "tls.h"
@@ -65,6 +66,35 @@ static void on_accept_retry(evutil_socket_t fd, short what, void *arg)
     if (bound)
         evconnlistener_enable(evhttp_bound_socket_get_listener(bound));
 }
+/* ------------------------------------------------------------ wiring */
+
+/* Writes wait while the cubes load: a write moves every cube. */
+static int writes_may_run(void *arg)
+{
+    return analytics_ready();
+}
+
+/* A committed change moves the cubes and goes to the live streams... */
+static void change_committed(void *arg, const stored *old, const stored *new_row)
+{
+    analytics_apply(old, new_row);
+    stream_publish(old, new_row);
+}
+
+/* ... and the streams carry the batch before anyone is answered. */
+static void batch_applied(void *arg)
+{
+    stream_flush();
+}
+
+static const ingest_hooks ingest_wiring = {
+    .may_run = writes_may_run,
+    .committed = change_committed,
+    .batch_applied = batch_applied,
+};
+
+/* ------------------------------------------------------------ start-up */
+
 static struct event *drain_timer;
 static int drain_ticks;
 
@@ -185,7 +215,8 @@ int main(int argc, char **argv)
                         NULL);
     app.reader = db_new(app.base, app.cfg.database, "reader", app.cfg.db_timeout, on_reader_up,
                         NULL);
-    app.ingest = app.writer ? ingest_new(app.base, app.writer, (size_t)app.cfg.commit_batch_max)
+    app.ingest = app.writer ? ingest_new(app.base, app.writer, (size_t)app.cfg.commit_batch_max,
+                                         &ingest_wiring)
                             : NULL;
     app.http = evhttp_new(app.base);
     if (!app.writer || !app.reader || !app.ingest || !app.http) {
@@ -210,7 +241,7 @@ int main(int argc, char **argv)
     evhttp_set_max_body_size(app.http, (ev_ssize_t)app.cfg.max_body_bytes);
     evhttp_set_max_headers_size(app.http, (ev_ssize_t)app.cfg.max_header_bytes);
     evhttp_set_timeout(app.http, (int)app.cfg.request_timeout);
-    http_setup(app.http);
+    router_setup(app.http);
 
     bound = evhttp_bind_socket_with_handle(app.http, host, (ev_uint16_t)port);
     if (bound == NULL) {

@@ -1,9 +1,12 @@
 /*
- * metrics.h -- counters and histograms served at /metrics.
+ * metrics.h -- the request and commit counters and histograms served at
+ * /metrics.
  *
  * Prometheus text exposition (version 0.0.4). Counters and histograms are
- * recorded here as events happen; gauges (queue depths, connection state)
- * are read from their owners when /metrics is rendered.
+ * recorded here as events happen. This module knows no other: the gauges
+ * (queue depths, connection state, the cubes) and each module's own
+ * counters are rendered by /metrics (routes_ops.c) from their owners'
+ * accessors.
  */
 #ifndef COMPSTAT_METRICS_H
 #define COMPSTAT_METRICS_H
@@ -18,7 +21,7 @@ void metrics_init(int nroutes, const char *const *route_names);
 void metrics_request(int route, int status, double seconds);
 /* One group commit of n incidents, ok or failed, taking seconds. */
 void metrics_commit(size_t n, double seconds, int ok);
-/* Write the exposition into out. */
+/* Append the exposition of these counters to out. */
 void metrics_render(sbuf *out);
 
 #endif
