@@ -1,5 +1,6 @@
 /*
- * main.c -- compstatd: start-up, signals, the loop, shutdown.
+ * main.c -- compstatd: start-up, the wiring of the layers, signals, the
+ * loop, shutdown.
  *
  *   compstatd --listen HOST:PORT --database CONNINFO [--config FILE]
  *
@@ -36,6 +37,43 @@
 
 struct app app;
 
+/*
+ * ------------------------------------------------------------ wiring
+ *
+ * main.c and router.c are the composition root: the only files that know
+ * every layer (server/LAYERS). What a lower layer needs from a higher one
+ * is handed down from here at start-up -- ingest's hooks below, the
+ * router's in router.c, auth's token notifications to the streams, the
+ * loaders' "ready" to ingest -- so that no module calls up.
+ */
+
+/* Writes wait while the cubes load: a write moves every cube. */
+static int writes_may_run(void *arg)
+{
+    return analytics_ready();
+}
+
+/* A committed change moves the cubes and goes to the live streams... */
+static void change_committed(void *arg, const stored *old, const stored *new_row)
+{
+    analytics_apply(old, new_row);
+    stream_publish(old, new_row);
+}
+
+/* ... and the streams carry the batch before anyone is answered. */
+static void batch_applied(void *arg)
+{
+    stream_flush();
+}
+
+static const ingest_hooks ingest_wiring = {
+    .may_run = writes_may_run,
+    .committed = change_committed,
+    .batch_applied = batch_applied,
+};
+
+/* ------------------------------------------------------------ accepting */
+
 static struct evhttp_bound_socket *bound;
 static struct event *accept_retry;
 static unsigned long accept_pauses;
@@ -66,34 +104,8 @@ static void on_accept_retry(evutil_socket_t fd, short what, void *arg)
     if (bound)
         evconnlistener_enable(evhttp_bound_socket_get_listener(bound));
 }
-/* ------------------------------------------------------------ wiring */
 
-/* Writes wait while the cubes load: a write moves every cube. */
-static int writes_may_run(void *arg)
-{
-    return analytics_ready();
-}
-
-/* A committed change moves the cubes and goes to the live streams... */
-static void change_committed(void *arg, const stored *old, const stored *new_row)
-{
-    analytics_apply(old, new_row);
-    stream_publish(old, new_row);
-}
-
-/* ... and the streams carry the batch before anyone is answered. */
-static void batch_applied(void *arg)
-{
-    stream_flush();
-}
-
-static const ingest_hooks ingest_wiring = {
-    .may_run = writes_may_run,
-    .committed = change_committed,
-    .batch_applied = batch_applied,
-};
-
-/* ------------------------------------------------------------ start-up */
+/* ------------------------------------------------------------ the database, draining */
 
 static struct event *drain_timer;
 static int drain_ticks;
