@@ -34,7 +34,7 @@ static cube *live;         /* answering, when ready */
 static cube *loading;      /* being filled */
 static sp_store *sp_live, *sp_loading; /* the hotspot grid counts, alongside */
 static rt_cube *rt_live, *rt_loading;  /* response times, alongside */
-static strmap *board_live, *board_loading; /* "agency\x1fcallsign" -> struct unit_live */
+static unitboard *board_live, *board_loading; /* the unit board, alongside */
 static int cube_finished, rt_finished;     /* the two halves of a load */
 static int ready;        /* everything loaded and current: writes may go */
 static int counts_ready; /* the count cube and grid are: reads of them may go */
@@ -850,146 +850,17 @@ static int fact_of(int agency, int precinct, int priority, const int64_t *times,
     return 1;
 }
 
-/* A unit's open incidents, for the unit board (with their precincts, so a
-   token limited to precincts sees only its precincts' ids). */
-struct unit_live {
-    int n, cap;
-    struct {
-        int64_t id;
-        int status;
-        int precinct; /* 0: none */
-    } *inc;
-};
-
-static int board_active(int status)
-{
-    return status == INC_OPEN || status == INC_DISPATCHED || status == INC_EN_ROUTE ||
-           status == INC_ON_SCENE;
-}
-
-static void board_key(char *buf, size_t size, int agency, const char *callsign)
-{
-    snprintf(buf, size, "%d\x1f%s", agency, callsign);
-}
-
-/* Attach (delta +1) or detach (-1) incident id (in precinct) to/from each of its units. */
-static int board_move(strmap *b, int agency, int64_t id, int status, int precinct,
-                      char *const *units, size_t nunits, int delta)
-{
-    if (b == NULL || !board_active(status))
-        return 0;
-    for (size_t i = 0; i < nunits; i++) {
-        char key[96];
-        board_key(key, sizeof key, agency, units[i]);
-        struct unit_live *u = strmap_get(b, key);
-        if (delta < 0) {
-            int k = 0;
-            while (u && k < u->n && u->inc[k].id != id)
-                k++;
-            if (u == NULL || k == u->n)
-                return -1;
-            u->inc[k] = u->inc[--u->n];
-            continue;
-        }
-        if (u == NULL) {
-            if ((u = calloc(1, sizeof *u)) == NULL || strmap_put(b, key, u) != 0) {
-                free(u);
-                return -1;
-            }
-        }
-        if (u->n == u->cap) {
-            int ncap = u->cap ? u->cap * 2 : 2;
-            void *ni = realloc(u->inc, (size_t)ncap * sizeof *u->inc);
-            if (ni == NULL)
-                return -1;
-            u->inc = ni;
-            u->cap = ncap;
-        }
-        u->inc[u->n].id = id;
-        u->inc[u->n].status = status;
-        u->inc[u->n].precinct = precinct;
-        u->n++;
-    }
-    return 0;
-}
-
-static void free_unit_live(const char *key, void *value, void *arg)
-{
-    struct unit_live *u = value;
-    free(u->inc);
-    free(u);
-}
-
-static void board_free(strmap *b)
-{
-    if (b == NULL)
-        return;
-    strmap_foreach(b, free_unit_live, NULL);
-    strmap_free(b);
-}
-
-static void fill_activity(const struct unit_live *u, const uint8_t *scope, int32_t nscope,
-                          unit_activity *out)
-{
-    memset(out, 0, sizeof *out);
-    out->status = -1;
-    for (int i = 0; u && i < u->n; i++) {
-        int st = u->inc[i].status == INC_OPEN ? INC_DISPATCHED : u->inc[i].status;
-        if (st > out->status)
-            out->status = st;
-        int p = u->inc[i].precinct;
-        if (scope && (p <= 0 || p >= nscope || !scope[p]))
-            continue; /* the unit's status, but not the incident */
-        out->total++;
-        /* The newest (highest ids) first: the same answer whatever order
-           the board was built in (a load, a replay, live updates). */
-        int64_t id = u->inc[i].id;
-        int k = out->n < UNIT_ACTIVITY_MAX ? out->n++ : UNIT_ACTIVITY_MAX;
-        if (k == UNIT_ACTIVITY_MAX && id < out->incidents[k - 1])
-            continue;
-        if (k == UNIT_ACTIVITY_MAX)
-            k--;
-        while (k > 0 && out->incidents[k - 1] < id) {
-            out->incidents[k] = out->incidents[k - 1];
-            k--;
-        }
-        out->incidents[k] = id;
-    }
-}
-
 void analytics_unit_activity(int agency, const char *callsign, const uint8_t *scope,
                              int32_t nscope, unit_activity *out)
 {
-    char key[96];
-    board_key(key, sizeof key, agency, callsign);
-    fill_activity(board_live ? strmap_get(board_live, key) : NULL, scope, nscope, out);
-}
-
-struct board_walk {
-    int agency;
-    void (*fn)(const char *callsign, const unit_activity *a, void *arg);
-    void *arg;
-};
-
-static void walk_one(const char *key, void *value, void *arg)
-{
-    struct board_walk *w = arg;
-    const char *sep = strchr(key, '\x1f');
-    const struct unit_live *u = value;
-    if (sep == NULL || atoi(key) != w->agency || u->n == 0)
-        return;
-    unit_activity a;
-    fill_activity(u, NULL, 0, &a);
-    w->fn(sep + 1, &a, w->arg);
+    unitboard_activity(board_live, agency, callsign, scope, nscope, out);
 }
 
 void analytics_units_foreach(int agency,
                              void (*fn)(const char *callsign, const unit_activity *a, void *arg),
                              void *arg)
 {
-    struct board_walk w = {agency, fn, arg};
-    if (board_live)
-        strmap_foreach(board_live, walk_one, &w);
+    unitboard_foreach(board_live, agency, fn, arg);
 }
 
 static void on_rt_row(void *arg, char *row, int len)
@@ -1039,7 +910,7 @@ static void on_rt_row(void *arg, char *row, int len)
         else
             log_error("cube", "out of memory while loading response times");
     }
-    if (board_move(board_loading, agency, id, inc_status_parse(st), precinct, units, nunits,
+    if (unitboard_move(board_loading, agency, id, inc_status_parse(st), precinct, units, nunits,
                    delta) != 0) {
         if (replaying)
             replay_misfit("an incident's units do not fit the unit board");
@@ -1084,7 +955,7 @@ static void rt_move(const stored *s, int delta)
     if (rt_live && fact_of(s->agency_id, s->precinct_id, in->priority, in->times, in->times_set,
                            in->self_initiated, in->units, in->nunits, &f))
         bad = rt_add(rt_live, &f, delta) != 0;
-    if (board_move(board_live, s->agency_id, s->id, in->status, s->precinct_id, in->units,
+    if (unitboard_move(board_live, s->agency_id, s->id, in->status, s->precinct_id, in->units,
                    in->nunits, delta))
         bad = 1;
     if (bad) {
@@ -1102,7 +973,7 @@ static void discard_loading(void)
     sp_loading = NULL;
     rt_free(rt_loading);
     rt_loading = NULL;
-    board_free(board_loading);
+    unitboard_free(board_loading);
     board_loading = NULL;
 }
 
@@ -1114,7 +985,7 @@ static void maybe_complete(void)
     rt_free(rt_live);
     rt_live = rt_loading;
     rt_loading = NULL;
-    board_free(board_live);
+    unitboard_free(board_live);
     board_live = board_loading;
     board_loading = NULL;
     loaded_from = replaying ? "snapshot" : "database";
@@ -1236,19 +1107,6 @@ static int read_state(const PGresult *res, struct db_state *st)
     return 0;
 }
 
-static void save_board_entry(const char *key, void *value, void *arg)
-{
-    snap_out *out = arg;
-    const struct unit_live *u = value;
-    snap_str(out, key);
-    snap_i32(out, u->n);
-    for (int i = 0; i < u->n; i++) {
-        snap_i64(out, u->inc[i].id);
-        snap_i32(out, u->inc[i].status);
-        snap_i32(out, u->inc[i].precinct);
-    }
-}
-
 /* The payload: categories (their ids are the cube's), cube, grid,
    response-time cube, unit board. */
 static int save_payload(snap_out *out, void *arg)
@@ -1258,45 +1116,8 @@ static int save_payload(snap_out *out, void *arg)
         snap_str(out, category_names[i]);
     if (cube_save(live, out) != 0 || sp_save(sp_live, out) != 0 || rt_save(rt_live, out) != 0)
         return -1;
-    strmap_foreach(board_live, save_board_entry, out);
-    snap_str(out, ""); /* keys are never empty */
+    unitboard_save(board_live, out);
     return out->failed ? -1 : 0;
-}
-
-static strmap *restore_board(snap_in *in)
-{
-    strmap *b = strmap_new();
-    for (;;) {
-        char *key = snap_get_str(in, 95);
-        if (b == NULL || key == NULL || key[0] == '\0') {
-            free(key);
-            break;
-        }
-        int32_t n = snap_get_i32(in);
-        struct unit_live *u = calloc(1, sizeof *u);
-        if (u == NULL || n < 0 || n > (in->end - in->p) / 16 || strmap_get(b, key) ||
-            (n && (u->inc = calloc((size_t)n, sizeof *u->inc)) == NULL) ||
-            strmap_put(b, key, u) != 0) {
-            free(key);
-            if (u)
-                free(u->inc);
-            free(u);
-            snap_fail(in);
-            break;
-        }
-        free(key);
-        u->n = u->cap = n;
-        for (int32_t i = 0; i < n; i++) {
-            u->inc[i].id = snap_get_i64(in);
-            u->inc[i].status = snap_get_i32(in);
-            u->inc[i].precinct = snap_get_i32(in);
-        }
-    }
-    if (in->failed) {
-        board_free(b);
-        return NULL;
-    }
-    return b;
 }
 
 /* Restore the payload into the `loading` set. 0, or -1 (nothing changed). */
@@ -1315,12 +1136,12 @@ static int restore_payload(const unsigned char *p, size_t n)
     cube *c = in.failed ? NULL : cube_restore(&in);
     sp_store *sp = in.failed ? NULL : sp_restore(&in);
     rt_cube *rt = in.failed ? NULL : rt_restore(&in);
-    strmap *board = in.failed ? NULL : restore_board(&in);
+    unitboard *board = in.failed ? NULL : unitboard_restore(&in);
     if (in.failed || in.p != in.end) {
         cube_free(c);
         sp_free(sp);
         rt_free(rt);
-        board_free(board);
+        unitboard_free(board);
         return -1;
     }
     discard_loading();
@@ -1511,7 +1332,7 @@ void analytics_reload(db_conn *db)
     loading = cube_new();
     sp_loading = sp_new();
     rt_loading = rt_new();
-    board_loading = strmap_new();
+    board_loading = unitboard_new();
     categories_declared = 0;
     cube_finished = rt_finished = 0;
     replaying = 0;
@@ -1942,7 +1763,7 @@ void analytics_free(void)
     sp_live = NULL;
     rt_free(rt_live);
     rt_live = NULL;
-    board_free(board_live);
+    unitboard_free(board_live);
     board_live = NULL;
     if (finish_ev)
         event_free(finish_ev);

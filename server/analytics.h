@@ -17,6 +17,7 @@
 #include "spatial.h"
 #include "store.h"
 #include "tz.h"
+#include "unitboard.h"
 
 /*
  * The rows the cube is built from, one per counted incident: agency,
@@ -181,20 +182,10 @@ const tz_zone *zone_of_agency(int agency_id);
 const rt_cube *analytics_rt(void);
 
 /*
- * The unit board: the open incidents (open, dispatched, en route, on scene)
- * a call sign is attached to. status is the furthest of their statuses
- * (an open incident with the unit attached counts as dispatched), -1 when
- * none; incidents lists the UNIT_ACTIVITY_MAX highest ids of total, highest
- * (newest) first. With scope (a mask of precinct ids, nscope entries),
- * total and incidents count only the incidents in those precincts, while
- * status stays the unit's own, from all of them; scope NULL: all.
+ * The unit board (lib/unitboard.h): the open incidents (open, dispatched,
+ * en route, on scene) a call sign is attached to, as unitboard_activity
+ * tells them.
  */
-#define UNIT_ACTIVITY_MAX 8
-typedef struct unit_activity {
-    int status;
-    int n, total;
-    int64_t incidents[UNIT_ACTIVITY_MAX];
-} unit_activity;
 void analytics_unit_activity(int agency, const char *callsign, const uint8_t *scope,
                              int32_t nscope, unit_activity *out);
 /* Every call sign of the agency attached to an open incident. */
