@@ -533,7 +533,7 @@ void an_reload(db_conn *db, const char *reason)
 
 void analytics_reload(db_conn *db)
 {
-    an_reload(db, "asked");
+    an_reload(db, "a load is asked for");
 }
 
 void an_load_free(void)
