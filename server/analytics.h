@@ -171,8 +171,8 @@ sp_view *analytics_grid_view(int32_t agency, int64_t day_from, int64_t day_to);
  * rounded to a whole degree) moves, that agency's hotspot grid alone is
  * rebuilt from the database on a connection of its own, and swapped in
  * with the changes committed meanwhile applied (analytics_grid.c, "one
- * agency's grid, rebuilt"): nothing waits for it, and until the swap the agency's
- * hotspots answer, exactly, from its old grid.
+ * agency's grid, rebuilt"): nothing waits for it, and until the swap the
+ * agency's hotspots answer, exactly, from its old grid.
  */
 void analytics_precinct_changed(int agency_id);
 
