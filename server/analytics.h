@@ -1,12 +1,20 @@
 /*
- * analytics.h -- the live cube and the agencies' time zones.
+ * analytics.h -- the live cubes: counts, hotspot grid, response times and
+ * the unit board.
  *
  * The cube (lib/cube.h) is a materialised view of the committed incidents:
  * loaded from PostGIS whenever the writer connection (re)opens -- streamed
  * with COPY on the same connection, so no write can slip between the
  * snapshot and the live updates -- and then moved by every commit, after
  * the commit, before the reply. While it loads, /readyz says not ready and
- * the API answers 503.
+ * the API answers 503. The load passes through the states of
+ * lib/loadstate.h, each change logged ("load: A -> B (why)").
+ *
+ * Its parts (analytics_int.h, private to them): analytics.c (category
+ * ids, what answers), analytics_load.c, analytics_grid.c,
+ * analytics_snapshot.c, analytics_apply.c. It calls nothing above it:
+ * whoever must hear that writes may go again is told through
+ * analytics_on_ready.
  */
 #ifndef COMPSTAT_ANALYTICS_H
 #define COMPSTAT_ANALYTICS_H
@@ -16,7 +24,7 @@
 #include "rtcube.h"
 #include "spatial.h"
 #include "store.h"
-#include "tz.h"
+#include "unitboard.h"
 
 /*
  * The rows the cube is built from, one per counted incident: agency,
@@ -122,6 +130,13 @@ int analytics_recount_queue(db_conn *db, int agency_id, int offense_id, void (*d
                             void *arg);
 void analytics_recount_decide(int agency_id, int offense_id, int old_crime, int new_crime);
 
+/*
+ * When a load completes and everything answers, fn(arg) runs (once per
+ * load, on the loop): writes, which wait for the cubes, may go again.
+ * Set once at start-up; NULL: nobody is told.
+ */
+void analytics_on_ready(void (*fn)(void *arg), void *arg);
+
 /* 1 when everything (cube, grid, response times, unit board) is loaded and current. */
 int analytics_ready(void);
 /*
@@ -131,18 +146,15 @@ int analytics_ready(void);
  */
 int analytics_counts_ready(void);
 
+/* The load's state, by name (lib/loadstate.h: "ready", "counts_ready", ...). */
+const char *analytics_load_state(void);
+
 /* The last completed load: where the cubes came from ("snapshot" or
    "database", NULL before the first) and how long it took, start to ready. */
 const char *analytics_loaded_from(void);
 double analytics_load_seconds(void);
 /* The cube (valid while analytics_ready()). */
 const cube *analytics_cube(void);
-
-/*
- * The zone of an IANA name, read from /usr/share/zoneinfo once and cached
- * (the cache lives until exit). NULL when the name is not a zone there.
- */
-const tz_zone *zone_get(const char *name);
 
 /* The hotspot grid store (valid while analytics_ready()). */
 const sp_store *analytics_spatial(void);
@@ -158,9 +170,9 @@ sp_view *analytics_grid_view(int32_t agency, int64_t day_from, int64_t day_to);
  * A precinct changed: when the agency's grid origin (its precincts' centre,
  * rounded to a whole degree) moves, that agency's hotspot grid alone is
  * rebuilt from the database on a connection of its own, and swapped in
- * with the changes committed meanwhile applied (analytics.c, "one agency's
- * grid, rebuilt"): nothing waits for it, and until the swap the agency's
- * hotspots answer, exactly, from its old grid.
+ * with the changes committed meanwhile applied (analytics_grid.c, "one
+ * agency's grid, rebuilt"): nothing waits for it, and until the swap the
+ * agency's hotspots answer, exactly, from its old grid.
  */
 void analytics_precinct_changed(int agency_id);
 
@@ -174,27 +186,14 @@ void analytics_precinct_changed(int agency_id);
 void analytics_zone_changed(int agency_id);
 int analytics_grid_stale(int agency_id);
 
-/* The zone of an agency (UTC when its zone cannot be read). */
-const tz_zone *zone_of_agency(int agency_id);
-
 /* The response-time cube (valid while analytics_ready()). */
 const rt_cube *analytics_rt(void);
 
 /*
- * The unit board: the open incidents (open, dispatched, en route, on scene)
- * a call sign is attached to. status is the furthest of their statuses
- * (an open incident with the unit attached counts as dispatched), -1 when
- * none; incidents lists the UNIT_ACTIVITY_MAX highest ids of total, highest
- * (newest) first. With scope (a mask of precinct ids, nscope entries),
- * total and incidents count only the incidents in those precincts, while
- * status stays the unit's own, from all of them; scope NULL: all.
+ * The unit board (lib/unitboard.h): the open incidents (open, dispatched,
+ * en route, on scene) a call sign is attached to, as unitboard_activity
+ * tells them.
  */
-#define UNIT_ACTIVITY_MAX 8
-typedef struct unit_activity {
-    int status;
-    int n, total;
-    int64_t incidents[UNIT_ACTIVITY_MAX];
-} unit_activity;
 void analytics_unit_activity(int agency, const char *callsign, const uint8_t *scope,
                              int32_t nscope, unit_activity *out);
 /* Every call sign of the agency attached to an open incident. */

@@ -34,6 +34,7 @@
 #include "routes.h"
 #include "stream.h"
 #include "tls.h"
+#include "zones.h"
 
 struct app app;
 
@@ -137,6 +138,12 @@ static void on_writer_up(void *arg, db_conn *db)
     analytics_reload(db);
 }
 
+/* The cubes are loaded: the writes that waited for them go. */
+static void on_cubes_ready(void *arg)
+{
+    ingest_resume(app.ingest);
+}
+
 static void on_drain_tick(evutil_socket_t fd, short what, void *arg)
 {
     int done = http_inflight() == 0 && ingest_depth(app.ingest) == 0 && audit_drained();
@@ -235,6 +242,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "compstatd: out of memory at start-up\n");
         return 1;
     }
+    analytics_on_ready(on_cubes_ready, NULL);
     audit_init(app.base, app.cfg.database, app.cfg.db_timeout, (size_t)app.cfg.audit_max_queue);
     analytics_snapshots_start();
     if (stream_init(app.base) != 0) {
@@ -313,6 +321,7 @@ int main(int argc, char **argv)
     audit_free();
     ref_free(app.ref);
     analytics_free();
+    zones_free();
     hotspots_free();
     hr_free();
     if (drain_timer)

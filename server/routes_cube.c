@@ -14,6 +14,7 @@
 #include "rfc3339.h"
 #include "routes.h"
 #include "sbuf.h"
+#include "zones.h"
 
 /* The categories of an agency's offenses (ids of analytics_category_id). */
 struct categories {

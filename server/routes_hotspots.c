@@ -47,6 +47,7 @@
 #include "sbuf.h"
 #include "strmap.h"
 #include "workq.h"
+#include "zones.h"
 
 /* ------------------------------------------------------------ caches (loop only) */
 

@@ -35,6 +35,7 @@ void h_readyz(http_req *r)
     cJSON_AddBoolToObject(o, "reference_data_loaded", app.ref_loaded);
     cJSON_AddBoolToObject(o, "cube_loaded", analytics_ready());
     cJSON_AddBoolToObject(o, "counts_loaded", analytics_counts_ready());
+    cJSON_AddStringToObject(o, "load_state", analytics_load_state());
     if (analytics_loaded_from())
         cJSON_AddStringToObject(o, "loaded_from", analytics_loaded_from());
     else

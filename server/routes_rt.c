@@ -13,6 +13,7 @@
 #include "hr.h"
 #include "rfc3339.h"
 #include "routes.h"
+#include "zones.h"
 
 #define MAX_PCTS 8
 

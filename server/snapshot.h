@@ -5,7 +5,7 @@
  * Layout (host byte order; the build that wrote it reads it):
  *
  *   header   "CSTATSNP", format version, byte-order mark, the mark below
- *   payload  whatever the writer's callback produced (analytics.c: the
+ *   payload  whatever the writer's callback produced (analytics_snapshot.c: the
  *            categories, cube, grid, response-time cube and unit board)
  *   trailer  payload length, SHA-256 of everything before the digest
  *
@@ -14,7 +14,7 @@
  * changes made outside compstatd, the highest incident id and the number
  * of incidents, and its generation (migrations/0004_cube_dirty.sql: the
  * first old row of every incident updated since is kept in cube_dirty).
- * analytics.c decides from it whether the snapshot is exact, exact after
+ * analytics_snapshot.c decides from it whether the snapshot is exact, exact after
  * replaying what changed since, or stale.
  *
  * snapshot_write writes "<path>.tmp", fsyncs it and renames it over path

@@ -26,6 +26,7 @@
 #include "log.h"
 #include "rfc3339.h"
 #include "sbuf.h"
+#include "zones.h"
 
 typedef struct sevent {
     uint64_t seq; /* 0: slot unused */

@@ -4,7 +4,7 @@
  * the distribution of tools/bench-data.sql (agency BENCH of
  * tools/bench-setup.sql), loaded into the count cube, the hotspot grid and
  * the response-time cube through their bulk paths exactly as
- * server/analytics.c loads a row of its COPYs, then resident memory and the
+ * server/analytics_load.c loads a row of its COPYs, then resident memory and the
  * in-process part of the benchmark questions (those of tools/compstat-bench
  * plus the hotspot and response-time questions it asks over HTTP), timed
  * over many iterations. Used by `tools/bench growth`, one process per size.

@@ -1,7 +1,7 @@
 /*
- * fuzz_snapshot.c -- libFuzzer target: restoring the cube, the grid and the
- * response-time cube from snapshot bytes (lib/cube, lib/spatial,
- * lib/rtcube over lib/snap). The first byte picks the structure, the rest
+ * fuzz_snapshot.c -- libFuzzer target: restoring the cube, the grid, the
+ * response-time cube and the unit board from snapshot bytes (lib/cube,
+ * lib/spatial, lib/rtcube, lib/unitboard over lib/snap). The first byte picks the structure, the rest
  * are its bytes. Invariants: no crash, no leak, no read past the input;
  * whatever restores answers questions over all of it and takes an update
  * without failing the sanitizers; a failed restore marks the input failed.
@@ -13,6 +13,7 @@
 #include "rtcube.h"
 #include "spatial.h"
 #include "tz.h"
+#include "unitboard.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -61,6 +62,25 @@ static void exercise_rt(rt_cube *c, tz_zone *utc)
     }
 }
 
+static void count_unit(const char *callsign, const unit_activity *a, void *arg)
+{
+    *(int *)arg += a->total;
+}
+
+static void exercise_board(unitboard *b)
+{
+    static char *units[] = {"A1", "B2"};
+    uint8_t scope[4] = {0, 1, 0, 1};
+    for (int agency = 0; agency < 4; agency++) {
+        unit_activity a;
+        unitboard_activity(b, agency, "A1", scope, 4, &a);
+        int total = 0;
+        unitboard_foreach(b, agency, count_unit, &total);
+    }
+    if (unitboard_move(b, 1, 7, 0, 1, units, 2, +1) == 0)
+        unitboard_move(b, 1, 7, 0, 1, units, 2, -1);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < 1)
@@ -68,7 +88,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     tz_zone *utc = tz_fixed(0);
     snap_in in;
     snap_in_init(&in, data + 1, size - 1);
-    switch (data[0] % 3) {
+    switch (data[0] % 4) {
     case 0: {
         cube *c = cube_restore(&in);
         if ((c == NULL) != (in.failed != 0))
@@ -87,13 +107,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         sp_free(s);
         break;
     }
-    default: {
+    case 2: {
         rt_cube *c = rt_restore(&in);
         if ((c == NULL) != (in.failed != 0))
             abort();
         if (c)
             exercise_rt(c, utc);
         rt_free(c);
+        break;
+    }
+    default: {
+        unitboard *b = unitboard_restore(&in);
+        if ((b == NULL) != (in.failed != 0))
+            abort();
+        if (b)
+            exercise_board(b);
+        unitboard_free(b);
         break;
     }
     }
