@@ -73,6 +73,12 @@ static const ingest_hooks ingest_wiring = {
     .batch_applied = batch_applied,
 };
 
+/* The cubes are loaded: the writes that waited for them go. */
+static void on_cubes_ready(void *arg)
+{
+    ingest_resume(app.ingest);
+}
+
 /* ------------------------------------------------------------ accepting */
 
 static struct evhttp_bound_socket *bound;
@@ -136,12 +142,6 @@ static void on_writer_up(void *arg, db_conn *db)
     refdata_reload(db);
     hr_reload(db);
     analytics_reload(db);
-}
-
-/* The cubes are loaded: the writes that waited for them go. */
-static void on_cubes_ready(void *arg)
-{
-    ingest_resume(app.ingest);
 }
 
 static void on_drain_tick(evutil_socket_t fd, short what, void *arg)
