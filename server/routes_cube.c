@@ -77,12 +77,12 @@ static int parse_codes(http_req *r, const char *name, uint8_t *mask, int32_t n,
     if (strcmp(name, "offense") == 0)
         return filter_offenses(r, name, v, mask, n);
     /* category: the cube's category ids */
-    char *copy = strdup(v), *save = NULL;
+    char *copy = strdup(v), *tok;
     if (copy == NULL) {
         http_reply_error(r, 500, "internal", NULL, "out of memory");
         return -1;
     }
-    for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+    for (size_t at = 0; (tok = params_list_next(copy, &at)) != NULL;) {
         int found = 0;
         for (int k = 0; k < cats->n; k++) {
             if (strcmp(category_name(cats->ids[k]), tok) == 0 && cats->ids[k] < n) {
@@ -164,10 +164,10 @@ static int parse_by(http_req *r, struct dims *d)
     const char *v = qs_get(&r->query, "by");
     if (v == NULL || *v == '\0')
         return 0;
-    char *copy = strdup(v), *save = NULL;
+    char *copy = strdup(v), *tok;
     if (copy == NULL)
         return -1;
-    for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+    for (size_t at = 0; (tok = params_list_next(copy, &at)) != NULL;) {
         size_t k = 0;
         while (k < 6 && strcmp(all[k].name, tok) != 0)
             k++;

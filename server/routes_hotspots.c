@@ -591,32 +591,6 @@ static void job_drop(void *arg)
 
 /* ------------------------------------------------------------ the route */
 
-/* A day bound: a local date, or an instant at local midnight. */
-static int day_bound(http_req *r, const char *name, const tz_zone *zone, int64_t *day)
-{
-    const char *v = qs_get(&r->query, name);
-    int y, m, d;
-    int64_t t;
-    if (v == NULL)
-        return 0;
-    if (rfc3339_parse_date(v, &y, &m, &d) == 0) {
-        *day = rfc3339_days_from_civil(y, m, d);
-        return 0;
-    }
-    if (rfc3339_parse(v, &t) == 0) {
-        int64_t local = tz_local(zone, t);
-        if (local % 86400 == 0) {
-            *day = local / 86400;
-            return 0;
-        }
-    }
-    http_reply_error(r, 422, "invalid_field", name,
-                     "%s must be a date YYYY-MM-DD or a local midnight (hotspots count whole "
-                     "days)",
-                     name);
-    return -1;
-}
-
 /*
  * Loop: the study area, bounded before anything is built, and what the
  * worker needs of it. 0, -1 out of memory, -2 answered (too large).
@@ -720,33 +694,12 @@ void h_hotspots(http_req *r)
             return;
         }
     }
-    if ((v = qs_get(&r->query, "include_empty")) != NULL) {
-        if (strcmp(v, "true") && strcmp(v, "false")) {
-            http_reply_error(r, 422, "invalid_field", "include_empty", "true or false");
-            return;
-        }
-        include_empty = strcmp(v, "true") == 0;
-    }
-    if ((v = qs_get(&r->query, "fdr")) != NULL) {
-        if (strcmp(v, "true") && strcmp(v, "false")) {
-            http_reply_error(r, 422, "invalid_field", "fdr", "true or false");
-            return;
-        }
-        fdr = strcmp(v, "true") == 0;
-    }
-    if ((v = qs_get(&r->query, "limit")) != NULL) {
-        char *end;
-        limit = strtol(v, &end, 10);
-        if (*end || end == v || limit < 1 || limit > 1000000) {
-            http_reply_error(r, 422, "invalid_field", "limit", "limit must be from 1 to 1000000");
-            return;
-        }
-    }
+    if (filter_bool(r, "include_empty", &include_empty) != 0 ||
+        filter_bool(r, "fdr", &fdr) != 0 || filter_int(r, "limit", 1, 1000000, &limit) != 0)
+        return;
     long base = app.cfg.grid_base_m, cell_m = base;
     if ((v = qs_get(&r->query, "cell_m")) != NULL) {
-        char *end;
-        cell_m = strtol(v, &end, 10);
-        if (*end || end == v || cell_m < base || cell_m % base != 0 || cell_m > base * 1000) {
+        if (params_int(v, base, base * 1000, &cell_m) != 0 || cell_m % base != 0) {
             http_reply_error(r, 422, "invalid_field", "cell_m",
                              "cell_m must be a multiple of the base cell (%ld m)", base);
             return;
@@ -774,7 +727,7 @@ void h_hotspots(http_req *r)
     q->k = j->k;
     q->day_from = INT64_MIN;
     q->day_to = INT64_MAX;
-    if (day_bound(r, "from", zone, &q->day_from) || day_bound(r, "to", zone, &q->day_to))
+    if (filter_day(r, "from", zone, &q->day_from) || filter_day(r, "to", zone, &q->day_to))
         goto answered;
     const char *pv = qs_get(&r->query, "precinct"), *bv = qs_get(&r->query, "bbox");
     if (pv && bv) {
@@ -782,8 +735,14 @@ void h_hotspots(http_req *r)
         goto answered;
     }
     if (bv) {
-        if (filter_bbox(r, "bbox", bv, 0, j->bbox) != 0)
+        /* Cells need an area: a zero-width box, which the incident list
+           takes as a line or a point, is refused here. */
+        if (params_bbox(bv, j->bbox) != 0 || j->bbox[0] >= j->bbox[2] ||
+            j->bbox[1] >= j->bbox[3]) {
+            http_reply_error(r, 422, "invalid_field", "bbox", FILTER_BBOX_MESSAGE, "bbox",
+                             "below");
             goto answered;
+        }
         j->has_bbox = 1;
     }
 

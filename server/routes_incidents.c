@@ -712,30 +712,28 @@ static void on_list(void *arg, PGresult *res, const char *error)
     http_reply_json_as(r, 200, l->format == 1 ? "application/geo+json" : "application/json", root);
 }
 
-/* A from/to bound: RFC 3339, or a local date in the agency's zone. */
-static int time_bound(http_req *r, const char *name, const char *v, sbuf *sql,
-                      const char **params, int *np, const char *op, char *store, size_t sz)
+/* A from/to bound: an instant, or a local date in the agency's zone (its
+   midnight found by the database). 0, or -1 after replying. */
+static int time_bound(http_req *r, const char *name, sbuf *sql, const char **params, int *np,
+                      const char *op, char *store, size_t sz)
 {
-    int64_t t;
-    int y, m, d;
-    const ref_agency *a = ref_agency_by_id(app.ref, r->who.agency_id);
-    if (rfc3339_parse(v, &t) == 0) {
-        snprintf(store, sz, "%lld", (long long)t);
+    params_time pt;
+    int rc = filter_time(r, name, &pt);
+    if (rc <= 0)
+        return rc;
+    if (!pt.is_date) {
+        snprintf(store, sz, "%lld", (long long)pt.t);
         params[(*np)++] = store;
         sbuf_printf(sql, " AND i.counted_at %s to_timestamp($%d)", op, *np);
         return 0;
     }
-    if (rfc3339_parse_date(v, &y, &m, &d) == 0) {
-        snprintf(store, sz, "%s", v);
-        params[(*np)++] = store;
-        params[(*np)++] = a ? a->time_zone : "UTC";
-        sbuf_printf(sql, " AND i.counted_at %s ($%d::date::timestamp AT TIME ZONE $%d)", op,
-                    *np - 1, *np);
-        return 0;
-    }
-    http_reply_error(r, 422, "invalid_field", name,
-                     "%s must be an RFC 3339 time with offset or a date YYYY-MM-DD, years 1900 to 2199", name);
-    return -1;
+    const ref_agency *a = ref_agency_by_id(app.ref, r->who.agency_id);
+    snprintf(store, sz, "%04d-%02d-%02d", pt.y, pt.m, pt.d);
+    params[(*np)++] = store;
+    params[(*np)++] = a ? a->time_zone : "UTC";
+    sbuf_printf(sql, " AND i.counted_at %s ($%d::date::timestamp AT TIME ZONE $%d)", op,
+                *np - 1, *np);
+    return 0;
 }
 
 /* Append "AND col = ANY($n)" for a comma list of precincts, offenses or categories. */
@@ -818,14 +816,8 @@ void h_incidents_list(http_req *r)
         return;
     }
     l->limit = 100;
-    if ((v = qs_get(&r->query, "limit")) != NULL) {
-        char *end;
-        l->limit = strtol(v, &end, 10);
-        if (*end || end == v || l->limit < 1 || l->limit > 1000) {
-            http_reply_error(r, 422, "invalid_field", "limit", "limit must be from 1 to 1000");
-            return;
-        }
-    }
+    if (filter_int(r, "limit", 1, 1000, &l->limit) != 0)
+        return;
 
     const char *params[24]; /* at most 16 used: see the filters below */
     int np = 0;
@@ -860,15 +852,14 @@ void h_incidents_list(http_req *r)
         rc = id_filter(r, "offense", v, &sql, &arrs[2], params, &np, "i.offense_id");
     if (rc == 0 && (v = qs_get(&r->query, "category")) != NULL)
         rc = id_filter(r, "category", v, &sql, &arrs[3], params, &np, "i.offense_id");
-    if (rc == 0 && (v = qs_get(&r->query, "from")) != NULL)
-        rc = time_bound(r, "from", v, &sql, params, &np, ">=", from, sizeof from);
-    if (rc == 0 && (v = qs_get(&r->query, "to")) != NULL)
-        rc = time_bound(r, "to", v, &sql, params, &np, "<", to, sizeof to);
-    if (rc == 0 && (v = qs_get(&r->query, "bbox")) != NULL) {
-        double b[4];
-        if (filter_bbox(r, "bbox", v, 1, b) != 0) {
-            rc = -1;
-        } else {
+    if (rc == 0)
+        rc = time_bound(r, "from", &sql, params, &np, ">=", from, sizeof from);
+    if (rc == 0)
+        rc = time_bound(r, "to", &sql, params, &np, "<", to, sizeof to);
+    double b[4];
+    if (rc == 0 && (rc = filter_bbox(r, "bbox", b)) != 0) {
+        if (rc > 0) {
+            rc = 0;
             for (int i = 0; i < 4; i++) {
                 snprintf(bbox[i], sizeof bbox[i], "%.17g", b[i]);
                 params[np++] = bbox[i];

@@ -94,9 +94,8 @@ static int parse_by(http_req *r, unsigned *by)
     *by = 0;
     if (v == NULL || *v == '\0')
         return 0;
-    char *copy = strdup(v), *save = NULL;
-    for (char *tok = copy ? strtok_r(copy, ",", &save) : NULL; tok;
-         tok = strtok_r(NULL, ",", &save)) {
+    char *copy = strdup(v), *tok;
+    for (size_t at = 0; copy && (tok = params_list_next(copy, &at)) != NULL;) {
         int k = 0;
         while (k < NBY && strcmp(by_names[k].name, tok) != 0)
             k++;
@@ -157,9 +156,8 @@ static int read_question(http_req *r, struct rtq *x)
             http_reply_error(r, 500, "internal", NULL, "out of memory");
             return -1;
         }
-        char *copy = strdup(v), *save = NULL;
-        for (char *tok = copy ? strtok_r(copy, ",", &save) : NULL; tok;
-             tok = strtok_r(NULL, ",", &save)) {
+        char *copy = strdup(v), *tok;
+        for (size_t at = 0; copy && (tok = params_list_next(copy, &at)) != NULL;) {
             int32_t id = rt_unit_id(c, q->agency, tok);
             /* Another precinct's unit is, to a token limited to precincts,
                as unknown as a unit that does not exist. */
@@ -177,9 +175,8 @@ static int read_question(http_req *r, struct rtq *x)
         q->nunits = nu;
     }
     if ((v = qs_get(&r->query, "shift")) != NULL) {
-        char *copy = strdup(v), *save = NULL;
-        for (char *tok = copy ? strtok_r(copy, ",", &save) : NULL; tok;
-             tok = strtok_r(NULL, ",", &save)) {
+        char *copy = strdup(v), *tok;
+        for (size_t at = 0; copy && (tok = params_list_next(copy, &at)) != NULL;) {
             int k = 0;
             while (k < x->nshifts && strcmp(x->order[k]->code, tok) != 0)
                 k++;
@@ -207,9 +204,8 @@ static int read_percentiles(http_req *r, struct rtq *x)
     const char *v = qs_get(&r->query, "p");
     if (v == NULL)
         return 0;
-    char *copy = strdup(v), *save = NULL;
-    for (char *tok = copy ? strtok_r(copy, ",", &save) : NULL; tok;
-         tok = strtok_r(NULL, ",", &save)) {
+    char *copy = strdup(v), *tok;
+    for (size_t at = 0; copy && (tok = params_list_next(copy, &at)) != NULL;) {
         uint32_t pm;
         if (rt_percentile_parse(tok, &pm) != 0) {
             http_reply_error(r, 422, "invalid_field", "p",
