@@ -16,6 +16,7 @@
 #include "filters.h"
 #include "ingest.h"
 #include "log.h"
+#include "ndjson.h"
 #include "rfc3339.h"
 #include "routes.h"
 #include "sbuf.h"
@@ -269,20 +270,10 @@ void h_incidents_post(http_req *r)
         }
         cJSON_Delete(doc);
     } else {
-        /* NDJSON: one incident per non-blank line, lines end at LF (an
-           optional CR before it is whitespace). A line that is not exactly
-           one JSON value is that line's error: nothing on it is stored. */
-        size_t lines = 0;
-        for (size_t i = 0; i < len;) {
-            char *nl = memchr(body + i, '\n', len - i);
-            size_t end = nl ? (size_t)(nl - body) : len;
-            for (size_t k = i; k < end; k++)
-                if (!json_in_space(body[k])) {
-                    lines++;
-                    break;
-                }
-            i = end + 1;
-        }
+        /* NDJSON: one incident per non-blank line (lib/ndjson.h). A line
+           that is not exactly one JSON value is that line's error: nothing
+           on it is stored. */
+        size_t lines = ndjson_count(body, len);
         if (lines > maxn) {
             free(body);
             http_reply_error(r, 413, "too_many_incidents", NULL,
@@ -297,33 +288,28 @@ void h_incidents_post(http_req *r)
             return;
         }
         p->n = lines;
-        size_t idx = 0, lineno = 0;
-        for (size_t i = 0; i < len && idx < lines;) {
-            char *nl = memchr(body + i, '\n', len - i);
-            size_t end = nl ? (size_t)(nl - body) : len;
-            lineno++;
-            int blank = 1;
-            for (size_t k = i; k < end; k++)
-                if (!json_in_space(body[k]))
-                    blank = 0;
-            if (!blank) {
-                json_in_error je;
-                cJSON *doc = json_in_parse(body + i, end - i, &je);
-                ingest_item *it = &p->items[idx];
-                it->owner = p;
-                it->index = idx;
-                it->done = post_item_done;
-                if (doc == NULL) {
-                    char msg[220];
-                    snprintf(msg, sizeof msg, "line %zu holds %s", lineno, je.message);
-                    parse_error_item(p, idx, msg);
-                } else {
-                    prepare(p, idx, doc);
-                }
-                cJSON_Delete(doc);
-                idx++;
+        ndjson_iter lit;
+        ndjson_line line;
+        size_t idx = 0;
+        ndjson_begin(&lit, body, len);
+        while (idx < lines && ndjson_next(&lit, &line)) {
+            if (line.blank)
+                continue;
+            json_in_error je;
+            cJSON *doc = json_in_parse(line.text, line.len, &je);
+            ingest_item *it = &p->items[idx];
+            it->owner = p;
+            it->index = idx;
+            it->done = post_item_done;
+            if (doc == NULL) {
+                char msg[220];
+                snprintf(msg, sizeof msg, "line %zu holds %s", line.number, je.message);
+                parse_error_item(p, idx, msg);
+            } else {
+                prepare(p, idx, doc);
             }
-            i = end + 1;
+            cJSON_Delete(doc);
+            idx++;
         }
         free(body);
     }
