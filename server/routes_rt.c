@@ -487,6 +487,50 @@ static cJSON *workload_row(const rt_group *g, int64_t officer_tours, int64_t tou
     return row;
 }
 
+/* The rows of keys with staff but no calls (not listed): tours, units that took no call. */
+static void add_staffed_rows(cJSON *rows, const struct rtq *x, char kind,
+                             const struct staffing *st, const uint8_t *listed)
+{
+    rt_group empty;
+    memset(&empty, 0, sizeof empty);
+    empty.precinct = empty.unit = -1;
+    empty.priority = empty.shift = empty.hour = empty.dow = -1;
+    if (kind == 's') {
+        for (int k = 0; k < x->nshifts; k++) {
+            if (listed[k] || (x->q.shifts && !(x->q.shifts & (1ull << (k + 1)))))
+                continue;
+            empty.shift = (int8_t)k;
+            cJSON *row = workload_row(NULL, st->officer_tours[k], st->tours[k]);
+            add_keys(row, &empty, x);
+            cJSON_AddItemToArray(rows, row);
+        }
+    } else if (kind == 'p') {
+        for (size_t k = 1; k < st->n; k++) {
+            const ref_precinct *p = ref_precinct_by_id(app.ref, (int)k);
+            if (listed[k] || p == NULL || p->agency_id != x->q.agency ||
+                (x->q.precincts && !x->q.precincts[k]))
+                continue;
+            empty.precinct = (int32_t)k;
+            cJSON *row = workload_row(NULL, st->officer_tours[k], st->tours[k]);
+            add_keys(row, &empty, x);
+            cJSON_AddItemToArray(rows, row);
+        }
+    } else {
+        for (size_t id = 1; id < hr_unit_max(); id++) {
+            const hr_unit *u = hr_unit_by_id((int)id);
+            if (u == NULL || u->agency_id != x->q.agency ||
+                (x->q.precincts && (u->precinct_id == 0 || u->precinct_id >= x->q.nprecincts ||
+                                    !x->q.precincts[u->precinct_id])))
+                continue;
+            if (listed[id])
+                continue;
+            cJSON *row = workload_row(NULL, st->officer_tours[id], st->tours[id]);
+            cJSON_AddStringToObject(row, "unit", u->callsign);
+            cJSON_AddItemToArray(rows, row);
+        }
+    }
+}
+
 void h_workload(http_req *r)
 {
     static const char *const allowed[] = {"from", "to", "by", "precinct", "priority", NULL};
@@ -544,45 +588,7 @@ void h_workload(http_req *r)
         add_keys(row, g, &x);
         cJSON_AddItemToArray(rows, row);
     }
-    /* Keys with staff but no calls: tours, and units that took no call. */
-    rt_group empty;
-    memset(&empty, 0, sizeof empty);
-    empty.precinct = empty.unit = -1;
-    empty.priority = empty.shift = empty.hour = empty.dow = -1;
-    if (kind == 's') {
-        for (int k = 0; k < x.nshifts; k++) {
-            if (listed[k] || (x.q.shifts && !(x.q.shifts & (1ull << (k + 1)))))
-                continue;
-            empty.shift = (int8_t)k;
-            cJSON *row = workload_row(NULL, st.officer_tours[k], st.tours[k]);
-            add_keys(row, &empty, &x);
-            cJSON_AddItemToArray(rows, row);
-        }
-    } else if (kind == 'p') {
-        for (size_t k = 1; k < st.n; k++) {
-            const ref_precinct *p = ref_precinct_by_id(app.ref, (int)k);
-            if (listed[k] || p == NULL || p->agency_id != x.q.agency ||
-                (x.q.precincts && !x.q.precincts[k]))
-                continue;
-            empty.precinct = (int32_t)k;
-            cJSON *row = workload_row(NULL, st.officer_tours[k], st.tours[k]);
-            add_keys(row, &empty, &x);
-            cJSON_AddItemToArray(rows, row);
-        }
-    } else {
-        for (size_t id = 1; id < hr_unit_max(); id++) {
-            const hr_unit *u = hr_unit_by_id((int)id);
-            if (u == NULL || u->agency_id != x.q.agency ||
-                (x.q.precincts && (u->precinct_id == 0 || u->precinct_id >= x.q.nprecincts ||
-                                   !x.q.precincts[u->precinct_id])))
-                continue;
-            if (listed[id])
-                continue;
-            cJSON *row = workload_row(NULL, st.officer_tours[id], st.tours[id]);
-            cJSON_AddStringToObject(row, "unit", u->callsign);
-            cJSON_AddItemToArray(rows, row);
-        }
-    }
+    add_staffed_rows(rows, &x, kind, &st, listed);
     http_reply_json(r, 200, root);
 out:
     free(listed);
