@@ -3,26 +3,23 @@
  */
 #include "filters.h"
 
-#include <errno.h>
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "app.h"
-#include "rfc3339.h"
 
 enum kind { PRECINCTS, OFFENSES, CATEGORIES };
 
 static int read_list(http_req *r, enum kind kind, const char *param, const char *list,
                      uint8_t *mask, int32_t n)
 {
-    char *copy = strdup(list), *save = NULL;
+    char *copy = strdup(list), *tok;
     if (copy == NULL) {
         http_reply_error(r, 500, "internal", NULL, "out of memory");
         return -1;
     }
     int agency = r->who.agency_id;
-    for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+    for (size_t at = 0; (tok = params_list_next(copy, &at)) != NULL;) {
         int found = 0;
         if (kind == PRECINCTS) {
             const ref_precinct *p = ref_precinct_by_code(app.ref, tok);
@@ -81,25 +78,53 @@ int filter_categories(http_req *r, const char *param, const char *list, uint8_t 
     return read_list(r, CATEGORIES, param, list, mask, n);
 }
 
-int filter_bound(http_req *r, const char *name, const tz_zone *zone, int64_t quantum,
-                 const char *why, int64_t *out)
+int filter_time(http_req *r, const char *name, params_time *out)
 {
     const char *v = qs_get(&r->query, name);
-    int y, m, d;
     if (v == NULL)
         return 0;
-    if (rfc3339_parse_date(v, &y, &m, &d) == 0) {
-        *out = tz_utc(zone, rfc3339_days_from_civil(y, m, d) * 86400);
-    } else if (rfc3339_parse(v, out) != 0) {
+    if (params_time_parse(v, out) != 0) {
         http_reply_error(r, 422, "invalid_field", name,
                          "%s must be an RFC 3339 time with offset or a date YYYY-MM-DD, years 1900 to 2199", name);
         return -1;
     }
-    if (*out % quantum != 0) {
+    return 1;
+}
+
+int filter_bound(http_req *r, const char *name, const tz_zone *zone, int64_t quantum,
+                 const char *why, int64_t *out)
+{
+    params_time pt;
+    int rc = filter_time(r, name, &pt);
+    if (rc <= 0)
+        return rc;
+    int64_t t = pt.is_date ? tz_utc(zone, pt.day * 86400) : pt.t;
+    if (t % quantum != 0) {
         http_reply_error(r, 422, "invalid_field", name, "%s must fall on %s", name, why);
         return -1;
     }
+    *out = t;
     return 0;
+}
+
+int filter_day(http_req *r, const char *name, const tz_zone *zone, int64_t *day)
+{
+    const char *v = qs_get(&r->query, name);
+    params_time pt;
+    if (v == NULL)
+        return 0;
+    if (params_time_parse(v, &pt) == 0) {
+        int64_t local = pt.is_date ? pt.day * 86400 : tz_local(zone, pt.t);
+        if (local % 86400 == 0) {
+            *day = local / 86400;
+            return 0;
+        }
+    }
+    http_reply_error(r, 422, "invalid_field", name,
+                     "%s must be a date YYYY-MM-DD or a local midnight (hotspots count whole "
+                     "days)",
+                     name);
+    return -1;
 }
 
 void filter_scope(const http_req *r, uint8_t *mask, int32_t n, int had_filter)
@@ -123,58 +148,42 @@ int filter_priorities(http_req *r, const char *param, unsigned *bits)
 {
     const char *v = qs_get(&r->query, param);
     *bits = 0;
+    if (v != NULL && params_priorities(v, bits) != 0) {
+        http_reply_error(r, 422, "invalid_field", param,
+                         "%s takes integers from 0 to 9 (a comma list)", param);
+        return -1;
+    }
+    return 0;
+}
+
+int filter_bbox(http_req *r, const char *name, double out[4])
+{
+    const char *v = qs_get(&r->query, name);
     if (v == NULL)
         return 0;
-    for (const char *p = v;; p += 2) {
-        if (p[0] < '0' || p[0] > '9' || (p[1] != ',' && p[1] != '\0')) {
-            http_reply_error(r, 422, "invalid_field", param,
-                             "%s takes integers from 0 to 9 (a comma list)", param);
-            return -1;
-        }
-        *bits |= 1u << (p[0] - '0' + 1);
-        if (p[1] == '\0')
-            return 0;
-    }
-}
-
-/* One number of a bbox: a plain decimal (digits, '.', sign, exponent). */
-static int bbox_number(const char *s, size_t n, double *out)
-{
-    char buf[64];
-    if (n == 0 || n >= sizeof buf)
+    if (params_bbox(v, out) != 0) {
+        http_reply_error(r, 422, "invalid_field", name, FILTER_BBOX_MESSAGE, name, "at most");
         return -1;
-    for (size_t i = 0; i < n; i++)
-        if (!((s[i] >= '0' && s[i] <= '9') || s[i] == '.' || s[i] == '-' || s[i] == '+' ||
-              s[i] == 'e' || s[i] == 'E'))
-            return -1;
-    memcpy(buf, s, n);
-    buf[n] = '\0';
-    char *end;
-    errno = 0;
-    *out = strtod(buf, &end);
-    return *end == '\0' && errno == 0 && isfinite(*out) ? 0 : -1;
+    }
+    return 1;
 }
 
-int filter_bbox(http_req *r, const char *param, const char *v, int zero_width_ok,
-                double out[4])
+int filter_bool(http_req *r, const char *name, int *out)
 {
-    const char *p = v;
-    int ok = 1;
-    for (int i = 0; i < 4 && ok; i++) {
-        const char *comma = strchr(p, ',');
-        size_t n = comma ? (size_t)(comma - p) : strlen(p);
-        ok = bbox_number(p, n, &out[i]) == 0 && ((i < 3) == (comma != NULL));
-        p = comma ? comma + 1 : p + n;
+    const char *v = qs_get(&r->query, name);
+    if (v != NULL && params_bool(v, out) != 0) {
+        http_reply_error(r, 422, "invalid_field", name, "true or false");
+        return -1;
     }
-    if (ok)
-        ok = out[0] >= -180 && out[2] <= 180 && out[1] >= -90 && out[3] <= 90 &&
-             (zero_width_ok ? out[0] <= out[2] && out[1] <= out[3]
-                            : out[0] < out[2] && out[1] < out[3]);
-    if (!ok) {
-        http_reply_error(r, 422, "invalid_field", param,
-                         "%s must be minlon,minlat,maxlon,maxlat: four finite numbers in WGS84 "
-                         "(longitudes -180..180, latitudes -90..90), minimum %s maximum",
-                         param, zero_width_ok ? "at most" : "below");
+    return 0;
+}
+
+int filter_int(http_req *r, const char *name, long lo, long hi, long *out)
+{
+    const char *v = qs_get(&r->query, name);
+    if (v != NULL && params_int(v, lo, hi, out) != 0) {
+        http_reply_error(r, 422, "invalid_field", name, "%s must be from %ld to %ld", name, lo,
+                         hi);
         return -1;
     }
     return 0;

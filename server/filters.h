@@ -1,11 +1,23 @@
 /*
- * filters.h -- query filters naming reference data, read into id masks.
+ * filters.h -- the query parameters every route reads, one function per
+ * kind, each answering the client itself when the value is wrong.
  *
- * The list endpoints, the cube and the hotspots all take comma lists of
- * precinct codes, offense codes and category names. These read one into a
- * mask indexed by id (mask[id] = 1), within the token's agency, and answer
- * the client themselves when a name is unknown (422, naming the parameter)
- * or a precinct lies outside the token's precincts (403).
+ * The rule of each kind is lib/params.h's; these read the parameter from
+ * the query string (or take its value), and reply 422 naming it (the
+ * field) with the message clients have always had. Reference data: comma
+ * lists of precinct codes, offense codes and category names are read into
+ * a mask indexed by id (mask[id] = 1), within the token's agency; an
+ * unknown name is a 422, a precinct outside the token's precincts a 403.
+ *
+ * The bbox rule, decided once: a box is west <= east and south <= north
+ * (in range, no antimeridian). A zero-width box -- a line or a point -- is
+ * valid and selects what lies on it (the incident list). A route that
+ * needs an area, such as the hotspots, which cut the box into cells,
+ * checks that after parsing, as its own rule, with its own message
+ * (FILTER_BBOX_MESSAGE with "below").
+ *
+ * Unless said otherwise each returns 0, or -1 after replying, and leaves
+ * *out untouched when the parameter is absent (the caller's default).
  */
 #ifndef COMPSTAT_FILTERS_H
 #define COMPSTAT_FILTERS_H
@@ -13,22 +25,34 @@
 #include <stdint.h>
 
 #include "http.h"
+#include "params.h"
 #include "tz.h"
 
-/* Each returns 0, or -1 after replying. mask has n entries (ids >= n are ignored). */
+/* mask has n entries (ids >= n are ignored). */
 int filter_precincts(http_req *r, const char *param, const char *list, uint8_t *mask, int32_t n);
 int filter_offenses(http_req *r, const char *param, const char *list, uint8_t *mask, int32_t n);
 /* Category names -> the mask of the agency's offenses in those categories. */
 int filter_categories(http_req *r, const char *param, const char *list, uint8_t *mask, int32_t n);
 
 /*
- * A from/to bound: RFC 3339 or a local date YYYY-MM-DD (the start of that
- * day in zone), which must fall on a multiple of `quantum` seconds (what
- * explains it goes in the 422: `why`). Absent: *out untouched. 0, or -1
- * after replying.
+ * A from/to bound as written (params_time_parse): 1 and *out, 0 when
+ * absent, or -1 after replying.
+ */
+int filter_time(http_req *r, const char *name, params_time *out);
+
+/*
+ * A from/to bound as an instant: a date is the start of that day in zone.
+ * It must fall on a multiple of `quantum` seconds (what explains it goes in
+ * the 422: `why`).
  */
 int filter_bound(http_req *r, const char *name, const tz_zone *zone, int64_t quantum,
                  const char *why, int64_t *out);
+
+/*
+ * A from/to bound as a whole day (days since 1970-01-01, local): a date,
+ * or an instant at local midnight in zone.
+ */
+int filter_day(http_req *r, const char *name, const tz_zone *zone, int64_t *day);
 
 /*
  * Restrict a precinct mask to the token's precincts: with had_filter the
@@ -37,14 +61,22 @@ int filter_bound(http_req *r, const char *name, const tz_zone *zone, int64_t qua
  */
 void filter_scope(const http_req *r, uint8_t *mask, int32_t n, int had_filter);
 
+/* The 422's message for a bbox, naming the parameter (%s) and the rule (%s). */
+#define FILTER_BBOX_MESSAGE                                                                    \
+    "%s must be minlon,minlat,maxlon,maxlat: four finite numbers in WGS84 (longitudes "       \
+    "-180..180, latitudes -90..90), minimum %s maximum"
+
 /*
- * A bbox "minlon,minlat,maxlon,maxlat": four finite decimal numbers in
- * WGS84 range with min <= max (min < max unless zero_width_ok). 0, or -1
- * after replying 422 naming param. (strtod alone would take "nan", "inf"
- * and hex floats, and NaN passes every range comparison.)
+ * A bbox (params_bbox; a zero-width box is valid): 1 and out[4], 0 when
+ * absent, or -1 after replying.
  */
-int filter_bbox(http_req *r, const char *param, const char *v, int zero_width_ok,
-                double out[4]);
+int filter_bbox(http_req *r, const char *name, double out[4]);
+
+/* true or false. */
+int filter_bool(http_req *r, const char *name, int *out);
+
+/* An integer from lo to hi (params_int). */
+int filter_int(http_req *r, const char *name, long lo, long hi, long *out);
 
 /*
  * A positive integer id written canonically: ASCII digits only, no sign,
@@ -52,7 +84,7 @@ int filter_bbox(http_req *r, const char *param, const char *v, int zero_width_ok
  */
 int filter_id(const char *s, long long *out);
 
-/* A comma list of priorities 0..9 into bits (p + 1). 0, or -1 after replying. */
+/* A comma list of priorities 0..9 into bits (p + 1); absent: 0. */
 int filter_priorities(http_req *r, const char *param, unsigned *bits);
 
 #endif

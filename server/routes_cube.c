@@ -78,12 +78,12 @@ static int parse_codes(http_req *r, const char *name, uint8_t *mask, int32_t n,
     if (strcmp(name, "offense") == 0)
         return filter_offenses(r, name, v, mask, n);
     /* category: the cube's category ids */
-    char *copy = strdup(v), *save = NULL;
+    char *copy = strdup(v), *tok;
     if (copy == NULL) {
         http_reply_error(r, 500, "internal", NULL, "out of memory");
         return -1;
     }
-    for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+    for (size_t at = 0; (tok = params_list_next(copy, &at)) != NULL;) {
         int found = 0;
         for (int k = 0; k < cats->n; k++) {
             if (strcmp(category_name(cats->ids[k]), tok) == 0 && cats->ids[k] < n) {
@@ -165,10 +165,10 @@ static int parse_by(http_req *r, struct dims *d)
     const char *v = qs_get(&r->query, "by");
     if (v == NULL || *v == '\0')
         return 0;
-    char *copy = strdup(v), *save = NULL;
+    char *copy = strdup(v), *tok;
     if (copy == NULL)
         return -1;
-    for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+    for (size_t at = 0; (tok = params_list_next(copy, &at)) != NULL;) {
         size_t k = 0;
         while (k < 6 && strcmp(all[k].name, tok) != 0)
             k++;
@@ -265,39 +265,51 @@ static void csv_cell(sbuf *b, const cube_cell *c, const struct dims *d, int gran
     sbuf_printf(b, "%llu\r\n", (unsigned long long)c->count);
 }
 
-void h_cube(http_req *r)
+/* What a cube question asks. */
+struct cubeq {
+    cube_question q;
+    struct dims d;
+    struct categories cats;
+    uint8_t *pmask, *omask, *cmask;
+    int csv;
+};
+
+static void cubeq_free(struct cubeq *x)
+{
+    free(x->pmask);
+    free(x->omask);
+    free(x->cmask);
+    categories_free(&x->cats);
+}
+
+/* Read and check the question into x (zeroed first). 0, or -1 after replying. */
+static int read_cube_question(http_req *r, struct cubeq *x)
 {
     static const char *const allowed[] = {"from", "to", "by", "precinct", "offense", "category",
                                           "priority", "granularity", "format", NULL};
+    memset(x, 0, sizeof *x);
     if (http_check_params(r, allowed) != 0)
-        return;
-    const tz_zone *zone = zone_of_agency(r->who.agency_id);
-    cube_question q;
-    memset(&q, 0, sizeof q);
-    q.agency = r->who.agency_id;
-    q.from = INT64_MIN;
-    q.to = INT64_MAX;
-    q.zone = zone;
-    struct dims d;
-    struct categories cats;
-    uint8_t *pmask = NULL, *omask = NULL, *cmask = NULL;
+        return -1;
+    cube_question *q = &x->q;
+    q->agency = r->who.agency_id;
+    q->from = INT64_MIN;
+    q->to = INT64_MAX;
+    q->zone = zone_of_agency(r->who.agency_id);
     int32_t np = ref_precinct_max(app.ref) + 1, no = ref_offense_max(app.ref) + 1;
-    if (categories_build(&cats, q.agency) != 0) {
-        categories_free(&cats);
+    if (categories_build(&x->cats, q->agency) != 0) {
         http_reply_error(r, 500, "internal", NULL, "out of memory");
-        return;
+        return -1;
     }
-    int format_csv = 0;
     const char *v = qs_get(&r->query, "format");
     if (v && strcmp(v, "csv") == 0)
-        format_csv = 1;
+        x->csv = 1;
     else if (v && strcmp(v, "json") != 0) {
         http_reply_error(r, 422, "invalid_field", "format", "format must be json or csv");
-        goto out;
+        return -1;
     }
-    if (parse_bound(r, "from", zone, &q.from) || parse_bound(r, "to", zone, &q.to) ||
-        parse_by(r, &d))
-        goto out;
+    if (parse_bound(r, "from", q->zone, &q->from) || parse_bound(r, "to", q->zone, &q->to) ||
+        parse_by(r, &x->d))
+        return -1;
     v = qs_get(&r->query, "granularity");
     if (v) {
         int g = 0;
@@ -306,104 +318,117 @@ void h_cube(http_req *r)
         if (g == 6) {
             http_reply_error(r, 422, "invalid_field", "granularity",
                              "granularity must be none, hour, day, week, month or year");
-            goto out;
+            return -1;
         }
-        q.granularity = g;
+        q->granularity = g;
     }
-    pmask = calloc((size_t)np, 1);
-    omask = calloc((size_t)no, 1);
-    if (!pmask || !omask) {
+    x->pmask = calloc((size_t)np, 1);
+    x->omask = calloc((size_t)no, 1);
+    if (!x->pmask || !x->omask) {
         http_reply_error(r, 500, "internal", NULL, "out of memory");
-        goto out;
+        return -1;
     }
-    int rc = parse_codes(r, "precinct", pmask, np, &cats);
+    int rc = parse_codes(r, "precinct", x->pmask, np, &x->cats);
     if (rc < 0)
-        goto out;
-    filter_scope(r, pmask, np, rc == 0);
+        return -1;
+    filter_scope(r, x->pmask, np, rc == 0);
     if (rc == 0 || r->who.nprecincts >= 0) {
-        q.precincts = pmask;
-        q.nprecincts = np;
+        q->precincts = x->pmask;
+        q->nprecincts = np;
     }
-    int orc = parse_codes(r, "offense", omask, no, &cats);
+    int orc = parse_codes(r, "offense", x->omask, no, &x->cats);
     if (orc < 0)
-        goto out;
+        return -1;
     if (orc == 0) {
-        q.offenses = omask;
-        q.noffenses = no;
+        q->offenses = x->omask;
+        q->noffenses = no;
     }
-    cmask = calloc((size_t)cats.max + 1, 1);
-    int crc = cmask ? parse_codes(r, "category", cmask, cats.max, &cats) : -1;
+    x->cmask = calloc((size_t)x->cats.max + 1, 1);
+    int crc = x->cmask ? parse_codes(r, "category", x->cmask, x->cats.max, &x->cats) : -1;
     if (crc < 0)
-        goto out;
+        return -1;
     if (crc == 0) {
-        q.categories = cmask;
-        q.ncategories = cats.max;
+        q->categories = x->cmask;
+        q->ncategories = x->cats.max;
     }
-    if (filter_priorities(r, "priority", &q.priorities) != 0)
-        goto out;
-    q.by = d.by;
+    if (filter_priorities(r, "priority", &q->priorities) != 0)
+        return -1;
+    q->by = x->d.by;
+    return 0;
+}
 
+static void render_cube_csv(sbuf *b, const struct cubeq *x, const cube_result *res)
+{
+    if (x->q.granularity != CUBE_NONE)
+        sbuf_puts(b, "bucket,");
+    for (int i = 0; i < x->d.n; i++)
+        sbuf_printf(b, "%s,", x->d.names[i]);
+    sbuf_puts(b, "count\r\n");
+    for (size_t i = 0; i < res->n; i++)
+        csv_cell(b, &res->cells[i], &x->d, x->q.granularity, x->q.zone);
+}
+
+static void render_cube_json(sbuf *b, const struct cubeq *x, const cube_result *res)
+{
+    const cube_question *q = &x->q;
+    char buf[RFC3339_BUFSZ];
+    sbuf_puts(b, "{\"from\":");
+    if (q->from != INT64_MIN)
+        sbuf_printf(b, "\"%s\"", rfc3339_format(q->from, tz_offset(q->zone, q->from), buf));
+    else
+        sbuf_puts(b, "null");
+    sbuf_puts(b, ",\"to\":");
+    if (q->to != INT64_MAX)
+        sbuf_printf(b, "\"%s\"", rfc3339_format(q->to, tz_offset(q->zone, q->to), buf));
+    else
+        sbuf_puts(b, "null");
+    sbuf_puts(b, ",\"by\":[");
+    for (int i = 0; i < x->d.n; i++)
+        sbuf_printf(b, "%s\"%s\"", i ? "," : "", x->d.names[i]);
+    sbuf_printf(b, "],\"granularity\":\"%s\",\"cells\":[", granularities[q->granularity]);
+    for (size_t i = 0; i < res->n; i++) {
+        if (i)
+            sbuf_putc(b, ',');
+        json_cell(b, &res->cells[i], &x->d, q->granularity, q->zone);
+    }
+    sbuf_printf(b, "],\"total\":%llu,\"as_of\":\"%s\"}\n", (unsigned long long)res->total,
+                rfc3339_format_ms(res->as_of, 0, buf));
+}
+
+void h_cube(http_req *r)
+{
+    struct cubeq x;
     cube_result res;
-    if (cube_query(analytics_cube(), &q, &res) != 0) {
+    if (read_cube_question(r, &x) != 0) {
+        cubeq_free(&x);
+        return;
+    }
+    if (cube_query(analytics_cube(), &x.q, &res) != 0) {
+        cubeq_free(&x);
         http_reply_error(r, 500, "internal", NULL, "out of memory");
-        goto out;
+        return;
     }
     if (res.n > 1)
         qsort(res.cells, res.n, sizeof *res.cells, cmp_cells);
-    char buf[RFC3339_BUFSZ];
-    if (format_csv) {
-        sbuf b;
-        sbuf_init(&b);
-        if (q.granularity != CUBE_NONE)
-            sbuf_puts(&b, "bucket,");
-        for (int i = 0; i < d.n; i++)
-            sbuf_printf(&b, "%s,", d.names[i]);
-        sbuf_puts(&b, "count\r\n");
-        for (size_t i = 0; i < res.n; i++)
-            csv_cell(&b, &res.cells[i], &d, q.granularity, zone);
+    sbuf b;
+    sbuf_init(&b);
+    if (x.csv) {
+        char buf[RFC3339_BUFSZ];
+        render_cube_csv(&b, &x, &res);
         evhttp_add_header(evhttp_request_get_output_headers(r->ev), "X-As-Of",
                           rfc3339_format_ms(res.as_of, 0, buf));
-        if (sbuf_failed(&b))
-            http_reply_error(r, 500, "internal", NULL, "out of memory");
-        else
-            http_reply_raw(r, 200, "text/csv; charset=utf-8", sbuf_str(&b), b.len);
-        sbuf_free(&b);
     } else {
-        sbuf b;
-        sbuf_init(&b);
-        sbuf_puts(&b, "{\"from\":");
-        if (q.from != INT64_MIN)
-            sbuf_printf(&b, "\"%s\"", rfc3339_format(q.from, tz_offset(zone, q.from), buf));
-        else
-            sbuf_puts(&b, "null");
-        sbuf_puts(&b, ",\"to\":");
-        if (q.to != INT64_MAX)
-            sbuf_printf(&b, "\"%s\"", rfc3339_format(q.to, tz_offset(zone, q.to), buf));
-        else
-            sbuf_puts(&b, "null");
-        sbuf_puts(&b, ",\"by\":[");
-        for (int i = 0; i < d.n; i++)
-            sbuf_printf(&b, "%s\"%s\"", i ? "," : "", d.names[i]);
-        sbuf_printf(&b, "],\"granularity\":\"%s\",\"cells\":[", granularities[q.granularity]);
-        for (size_t i = 0; i < res.n; i++) {
-            if (i)
-                sbuf_putc(&b, ',');
-            json_cell(&b, &res.cells[i], &d, q.granularity, zone);
-        }
-        sbuf_printf(&b, "],\"total\":%llu,\"as_of\":\"%s\"}\n", (unsigned long long)res.total,
-                    rfc3339_format_ms(res.as_of, 0, buf));
-        if (sbuf_failed(&b))
-            http_reply_error(r, 500, "internal", NULL, "out of memory");
-        else
-            http_reply_raw(r, 200, "application/json", sbuf_str(&b), b.len);
-        sbuf_free(&b);
+        render_cube_json(&b, &x, &res);
     }
+    if (sbuf_failed(&b))
+        http_reply_error(r, 500, "internal", NULL, "out of memory");
+    else if (x.csv)
+        http_reply_raw(r, 200, "text/csv; charset=utf-8", sbuf_str(&b), b.len);
+    else
+        http_reply_raw(r, 200, "application/json", sbuf_str(&b), b.len);
+    sbuf_free(&b);
     cube_result_free(&res);
-out:
-    free(pmask);
-    free(omask);
-    free(cmask);
-    categories_free(&cats);
+    cubeq_free(&x);
 }
 
 /* ------------------------------------------------------------ COMPSTAT */
@@ -485,216 +510,260 @@ static int cmp_cat(const void *a, const void *b)
     return strcmp(x, y);
 }
 
-void h_compstat(http_req *r)
+static const char *const pnames[3] = {"week", "d28", "ytd"};
+
+/* What a COMPSTAT sheet asks, and what is gathered for it. */
+struct sheet {
+    const ref_precinct *prec; /* NULL: the whole agency */
+    int64_t wday;             /* the week's Sunday, a day number */
+    compstat_range ranges[COMPSTAT_NPERIODS];
+    struct categories cats;
+    int32_t no;
+    uint8_t *pmask, *omask, *cmask;
+    int orc, crc; /* parse_codes: 0 when an offense or category filter was given */
+    cube_question q;
+    /* gathered: per category (cats.max: the total) six counts, period by
+       period, current then prior */
+    uint64_t *counts;
+    int prior_data[3]; /* -1: not known (the prior count failed) */
+    int64_t as_of;
+};
+
+static void sheet_free(struct sheet *x)
+{
+    free(x->pmask);
+    free(x->omask);
+    free(x->cmask);
+    free(x->counts);
+    categories_free(&x->cats);
+}
+
+/* The precinct, week and filters of the sheet into x (zeroed first). 0, or -1 after replying. */
+static int read_sheet_question(http_req *r, struct sheet *x)
 {
     static const char *const allowed[] = {"precinct", "week_ending", "offense", "category",
                                           NULL};
+    memset(x, 0, sizeof *x);
     if (http_check_params(r, allowed) != 0)
-        return;
-    const ref_agency *ag = ref_agency_by_id(app.ref, r->who.agency_id);
+        return -1;
     const tz_zone *zone = zone_of_agency(r->who.agency_id);
     const char *pc = qs_get(&r->query, "precinct");
-    const ref_precinct *prec = NULL;
     if (pc) {
-        prec = ref_precinct_by_code(app.ref, pc);
-        if (prec == NULL || prec->agency_id != r->who.agency_id) {
+        x->prec = ref_precinct_by_code(app.ref, pc);
+        if (x->prec == NULL || x->prec->agency_id != r->who.agency_id) {
             http_reply_error(r, 422, "invalid_field", "precinct", "unknown precinct \"%.64s\"", pc);
-            return;
+            return -1;
         }
-        if (!principal_allows(&r->who, prec->code)) {
+        if (!principal_allows(&r->who, x->prec->code)) {
             http_reply_error(r, 403, "forbidden", "precinct", "this token may not read precinct %s",
-                             prec->code);
-            return;
+                             x->prec->code);
+            return -1;
         }
     } else if (r->who.nprecincts >= 0) {
         http_reply_error(r, 403, "forbidden", "precinct",
                          "this token is limited to some precincts: name one with precinct=");
-        return;
+        return -1;
     }
-    int64_t wday;
     const char *we = qs_get(&r->query, "week_ending");
     if (we) {
         int y, m, d;
         if (rfc3339_parse_date(we, &y, &m, &d) != 0) {
             http_reply_error(r, 422, "invalid_field", "week_ending",
                              "week_ending must be a date YYYY-MM-DD, years 1900 to 2199");
-            return;
+            return -1;
         }
-        wday = rfc3339_days_from_civil(y, m, d);
-        if (cube_iso_dow(wday) != 7) {
+        x->wday = rfc3339_days_from_civil(y, m, d);
+        if (cube_iso_dow(x->wday) != 7) {
             http_reply_error(r, 422, "invalid_field", "week_ending",
                              "week_ending must be a Sunday (weeks run Monday to Sunday)");
-            return;
+            return -1;
         }
     } else {
         int64_t today = tz_local(zone, (int64_t)time(NULL));
         today = today >= 0 ? today / 86400 : -((-today + 86399) / 86400);
-        wday = compstat_week_ending(today);
+        x->wday = compstat_week_ending(today);
     }
-    compstat_range ranges[COMPSTAT_NPERIODS];
-    compstat_periods(wday, ranges);
-    static const char *const pnames[3] = {"week", "d28", "ytd"};
-
-    struct categories cats;
-    if (categories_build(&cats, r->who.agency_id) != 0) {
-        categories_free(&cats);
+    compstat_periods(x->wday, x->ranges);
+    if (categories_build(&x->cats, r->who.agency_id) != 0) {
         http_reply_error(r, 500, "internal", NULL, "out of memory");
-        return;
+        return -1;
     }
-    int32_t np = ref_precinct_max(app.ref) + 1, no = ref_offense_max(app.ref) + 1;
-    uint8_t *pmask = calloc((size_t)np, 1);
-    uint8_t *omask = calloc((size_t)no, 1);
-    uint8_t *cmask = calloc((size_t)cats.max + 1, 1);
-    uint64_t *counts = calloc((size_t)(cats.max + 1) * 6, sizeof *counts);
-    if (!pmask || !omask || !cmask || !counts) {
-        free(pmask);
-        free(omask);
-        free(cmask);
-        free(counts);
-        categories_free(&cats);
+    int32_t np = ref_precinct_max(app.ref) + 1;
+    x->no = ref_offense_max(app.ref) + 1;
+    x->pmask = calloc((size_t)np, 1);
+    x->omask = calloc((size_t)x->no, 1);
+    x->cmask = calloc((size_t)x->cats.max + 1, 1);
+    x->counts = calloc((size_t)(x->cats.max + 1) * 6, sizeof *x->counts);
+    if (!x->pmask || !x->omask || !x->cmask || !x->counts) {
         http_reply_error(r, 500, "internal", NULL, "out of memory");
-        return;
+        return -1;
     }
-    cube_question q;
-    memset(&q, 0, sizeof q);
-    q.agency = r->who.agency_id;
-    q.zone = zone;
-    q.by = CUBE_BY_CATEGORY;
-    if (prec) {
-        pmask[prec->id] = 1;
-        q.precincts = pmask;
-        q.nprecincts = np;
+    cube_question *q = &x->q;
+    q->agency = r->who.agency_id;
+    q->zone = zone;
+    q->by = CUBE_BY_CATEGORY;
+    if (x->prec) {
+        x->pmask[x->prec->id] = 1;
+        q->precincts = x->pmask;
+        q->nprecincts = np;
     }
     /* The sheet of some offenses or categories: its rows are still
        categories (those the filter leaves), and the total theirs. */
-    int orc = parse_codes(r, "offense", omask, no, &cats);
-    int crc = orc < 0 ? -1 : parse_codes(r, "category", cmask, cats.max, &cats);
-    if (orc < 0 || crc < 0) {
-        free(pmask);
-        free(omask);
-        free(cmask);
-        free(counts);
-        categories_free(&cats);
-        return;
+    x->orc = parse_codes(r, "offense", x->omask, x->no, &x->cats);
+    x->crc = x->orc < 0 ? -1 : parse_codes(r, "category", x->cmask, x->cats.max, &x->cats);
+    if (x->orc < 0 || x->crc < 0)
+        return -1;
+    if (x->orc == 0) {
+        q->offenses = x->omask;
+        q->noffenses = x->no;
     }
-    if (orc == 0) {
-        q.offenses = omask;
-        q.noffenses = no;
+    if (x->crc == 0) {
+        q->categories = x->cmask;
+        q->ncategories = x->cats.max;
     }
-    if (crc == 0) {
-        q.categories = cmask;
-        q.ncategories = cats.max;
-    }
+    return 0;
+}
+
+/* The counts of each period, current and prior, per category and in all. */
+static void gather_sheet(struct sheet *x)
+{
+    const tz_zone *zone = x->q.zone;
+    int cmax = x->cats.max;
     /* Whether the agency holds any incident at all in each prior period:
        a sheet whose prior column is 0 because the data does not reach back
        that far says so (prior_data: false), rather than look counted. */
     cube_question whole;
     memset(&whole, 0, sizeof whole);
-    whole.agency = r->who.agency_id;
+    whole.agency = x->q.agency;
     whole.zone = zone;
-    int64_t as_of = 0;
-    /* Written with sbuf, not cJSON: a sheet is ~140 values, and allocating
-       a node for each was most of the request's cost (BENCHMARKS.md). */
-    sbuf periods;
-    sbuf_init(&periods);
-    char buf[RFC3339_BUFSZ];
-    sbuf_putc(&periods, '{');
     for (int p = 0; p < 3; p++) {
-        sbuf_puts(&periods, p ? ",\"" : "\"");
-        sbuf_puts(&periods, pnames[p]);
-        sbuf_puts(&periods, "\":{");
+        x->prior_data[p] = -1;
         for (int prior = 0; prior < 2; prior++) {
-            int64_t s = prior ? ranges[p].prior_first : ranges[p].first;
-            int64_t e = prior ? ranges[p].prior_last : ranges[p].last; /* inclusive */
-            q.from = tz_utc(zone, s * 86400);
-            q.to = tz_utc(zone, (e + 1) * 86400);
-            sbuf_puts(&periods, prior ? ",\"prior\":[\"" : "\"current\":[\"");
-            put_date(&periods, s);
-            sbuf_puts(&periods, "\",\"");
-            put_date(&periods, e);
-            sbuf_puts(&periods, "\"]");
+            const compstat_range *rg = &x->ranges[p];
+            int64_t s = prior ? rg->prior_first : rg->first;
+            int64_t e = prior ? rg->prior_last : rg->last; /* inclusive */
+            x->q.from = tz_utc(zone, s * 86400);
+            x->q.to = tz_utc(zone, (e + 1) * 86400);
             cube_result res;
-            if (cube_query(analytics_cube(), &q, &res) != 0)
+            if (cube_query(analytics_cube(), &x->q, &res) != 0)
                 continue;
             for (size_t i = 0; i < res.n; i++) {
                 int c = res.cells[i].category;
-                if (c >= 0 && c < cats.max)
-                    counts[(size_t)c * 6 + (size_t)(p * 2 + prior)] += res.cells[i].count;
-                counts[(size_t)cats.max * 6 + (size_t)(p * 2 + prior)] += res.cells[i].count;
+                if (c >= 0 && c < cmax)
+                    x->counts[(size_t)c * 6 + (size_t)(p * 2 + prior)] += res.cells[i].count;
+                x->counts[(size_t)cmax * 6 + (size_t)(p * 2 + prior)] += res.cells[i].count;
             }
-            if (res.as_of > as_of)
-                as_of = res.as_of;
+            if (res.as_of > x->as_of)
+                x->as_of = res.as_of;
             cube_result_free(&res);
             if (prior) {
                 /* The whole agency's sheet has the answer in its total; a
                    precinct's or a filtered one asks the agency's. */
-                uint64_t total = counts[(size_t)cats.max * 6 + (size_t)(p * 2 + 1)];
+                uint64_t total = x->counts[(size_t)cmax * 6 + (size_t)(p * 2 + 1)];
                 int held = total > 0;
                 cube_result any;
-                whole.from = q.from;
-                whole.to = q.to;
-                if (!held && (prec || orc == 0 || crc == 0) &&
+                whole.from = x->q.from;
+                whole.to = x->q.to;
+                if (!held && (x->prec || x->orc == 0 || x->crc == 0) &&
                     cube_query(analytics_cube(), &whole, &any) == 0) {
                     held = any.n > 0 && any.cells[0].count > 0;
                     cube_result_free(&any);
                 }
-                sbuf_puts(&periods, held ? ",\"prior_data\":true" : ",\"prior_data\":false");
+                x->prior_data[p] = held;
             }
         }
-        sbuf_putc(&periods, '}');
     }
-    sbuf_putc(&periods, '}');
+}
 
-    sbuf b;
-    sbuf_init(&b);
-    sbuf_puts(&b, "{\"agency\":");
-    sbuf_json_str(&b, ag ? ag->code : "");
-    sbuf_puts(&b, ",\"precinct\":");
-    sbuf_json_str(&b, prec ? prec->code : NULL);
-    sbuf_puts(&b, ",\"week_ending\":\"");
-    put_date(&b, wday);
-    sbuf_puts(&b, "\",\"test\":{\"name\":\"exact conditional binomial test of the two "
-                  "counts, two-sided\",\"alpha\":0.05},\"periods\":");
-    sbuf_append(&b, periods.data ? periods.data : "{}", periods.data ? periods.len : 2);
-    sbuf_free(&periods);
-    sbuf_puts(&b, ",\"rows\":[");
-    int *order = malloc(((size_t)cats.n + 1) * sizeof *order);
-    for (int i = 0; order && i < cats.n; i++)
-        order[i] = cats.ids[i];
-    if (order && cats.n > 1)
-        qsort(order, (size_t)cats.n, sizeof *order, cmp_cat);
+/* "periods":{"week":{"current":[first,last],"prior":[..],"prior_data":..},..} */
+static void render_periods(sbuf *b, const struct sheet *x)
+{
+    sbuf_putc(b, '{');
+    for (int p = 0; p < 3; p++) {
+        const compstat_range *rg = &x->ranges[p];
+        sbuf_puts(b, p ? ",\"" : "\"");
+        sbuf_puts(b, pnames[p]);
+        sbuf_puts(b, "\":{\"current\":[\"");
+        put_date(b, rg->first);
+        sbuf_puts(b, "\",\"");
+        put_date(b, rg->last);
+        sbuf_puts(b, "\"],\"prior\":[\"");
+        put_date(b, rg->prior_first);
+        sbuf_puts(b, "\",\"");
+        put_date(b, rg->prior_last);
+        sbuf_puts(b, "\"]");
+        if (x->prior_data[p] >= 0)
+            sbuf_puts(b, x->prior_data[p] ? ",\"prior_data\":true" : ",\"prior_data\":false");
+        sbuf_putc(b, '}');
+    }
+    sbuf_putc(b, '}');
+}
+
+/* The sheet as JSON. 0, or -1 out of memory. */
+static int render_sheet(sbuf *b, struct sheet *x)
+{
+    const ref_agency *ag = ref_agency_by_id(app.ref, x->q.agency);
+    const struct categories *cats = &x->cats;
+    char buf[RFC3339_BUFSZ];
+    sbuf_puts(b, "{\"agency\":");
+    sbuf_json_str(b, ag ? ag->code : "");
+    sbuf_puts(b, ",\"precinct\":");
+    sbuf_json_str(b, x->prec ? x->prec->code : NULL);
+    sbuf_puts(b, ",\"week_ending\":\"");
+    put_date(b, x->wday);
+    sbuf_puts(b, "\",\"test\":{\"name\":\"exact conditional binomial test of the two "
+                 "counts, two-sided\",\"alpha\":0.05},\"periods\":");
+    render_periods(b, x);
+    sbuf_puts(b, ",\"rows\":[");
+    int *order = malloc(((size_t)cats->n + 1) * sizeof *order);
+    for (int i = 0; order && i < cats->n; i++)
+        order[i] = cats->ids[i];
+    if (order && cats->n > 1)
+        qsort(order, (size_t)cats->n, sizeof *order, cmp_cat);
     /* With an offense or category filter, the rows are the categories it
        leaves (and the total). */
-    for (int id = 1; orc == 0 && id < no; id++) {
-        const ref_offense *o = omask[id] ? ref_offense_by_id(app.ref, id) : NULL;
+    for (int id = 1; x->orc == 0 && id < x->no; id++) {
+        const ref_offense *o = x->omask[id] ? ref_offense_by_id(app.ref, id) : NULL;
         int cat = o ? analytics_category_id(o->category) : -1;
-        if (cat >= 0 && cat < cats.max && crc != 0)
-            cmask[cat] = 1;
+        if (cat >= 0 && cat < cats->max && x->crc != 0)
+            x->cmask[cat] = 1;
     }
     int rows = 0;
-    for (int k = 0; order && k <= cats.n; k++) {
-        int c = k < cats.n ? order[k] : cats.max; /* cats.max: the total */
-        if (k < cats.n && (orc == 0 || crc == 0) && !cmask[c])
+    for (int k = 0; order && k <= cats->n; k++) {
+        int c = k < cats->n ? order[k] : cats->max; /* cats->max: the total */
+        if (k < cats->n && (x->orc == 0 || x->crc == 0) && !x->cmask[c])
             continue;
-        sbuf_puts(&b, rows++ ? ",{\"category\":" : "{\"category\":");
-        sbuf_json_str(&b, k < cats.n ? category_name(c) : "total");
+        sbuf_puts(b, rows++ ? ",{\"category\":" : "{\"category\":");
+        sbuf_json_str(b, k < cats->n ? category_name(c) : "total");
         for (int p = 0; p < 3; p++) {
-            sbuf_putc(&b, ',');
-            put_period(&b, pnames[p], counts[(size_t)c * 6 + (size_t)p * 2],
-                       counts[(size_t)c * 6 + (size_t)p * 2 + 1], &ranges[p]);
+            sbuf_putc(b, ',');
+            put_period(b, pnames[p], x->counts[(size_t)c * 6 + (size_t)p * 2],
+                       x->counts[(size_t)c * 6 + (size_t)p * 2 + 1], &x->ranges[p]);
         }
-        sbuf_putc(&b, '}');
+        sbuf_putc(b, '}');
     }
-    sbuf_puts(&b, "],\"as_of\":\"");
-    sbuf_puts(&b, rfc3339_format_ms(as_of, 0, buf));
-    sbuf_puts(&b, "\"}\n");
-    int failed = order == NULL || sbuf_failed(&b);
+    sbuf_puts(b, "],\"as_of\":\"");
+    sbuf_puts(b, rfc3339_format_ms(x->as_of, 0, buf));
+    sbuf_puts(b, "\"}\n");
+    int failed = order == NULL;
     free(order);
-    free(pmask);
-    free(omask);
-    free(cmask);
-    free(counts);
-    categories_free(&cats);
+    return failed ? -1 : 0;
+}
+
+void h_compstat(http_req *r)
+{
+    struct sheet x;
+    if (read_sheet_question(r, &x) != 0) {
+        sheet_free(&x);
+        return;
+    }
+    gather_sheet(&x);
+    /* Written with sbuf, not cJSON: a sheet is ~140 values, and allocating
+       a node for each was most of the request's cost (BENCHMARKS.md). */
+    sbuf b;
+    sbuf_init(&b);
+    int failed = render_sheet(&b, &x) != 0 || sbuf_failed(&b);
+    sheet_free(&x);
     if (failed)
         http_reply_error(r, 500, "internal", NULL, "out of memory");
     else

@@ -425,22 +425,21 @@ static int centre_inside(const struct job *j, const grid *g, int32_t cx, int32_t
     return 0;
 }
 
-/* Worker: everything between the frozen question and the answer's bytes. */
-static void job_run(void *arg)
+/*
+ * Worker: the cells of the study area with their counts -- only those
+ * counted when empty cells are neither tested nor shown. 0, -1 out of
+ * memory, -2 too large (j->status set).
+ */
+static int study_cells(struct job *j, const grid *g, const sp_cell *counts, size_t ncounts,
+                       hs_cell **out, size_t *nout)
 {
-    struct job *j = arg;
-    uint64_t t0 = clock_now_ns();
-    const grid *g = sp_view_grid(j->view);
-    hs_cell *cells = NULL;
-    sp_cell *counts = NULL;
-    size_t ncounts = 0, ncells = 0;
-    if (g && sp_view_count(j->view, &j->q, &counts, &ncounts) != 0)
-        goto oom;
-    if (g && !j->whole_area) {
+    hs_cell *cells;
+    size_t ncells = 0;
+    if (!j->whole_area) {
         /* Counting without empty cells needs only the counted cells that
            lie in the study area (a centre test each), not the whole area. */
         if ((cells = malloc((ncounts ? ncounts : 1) * sizeof *cells)) == NULL)
-            goto oom;
+            return -1;
         for (size_t i = 0; i < ncounts; i++) {
             if (!centre_inside(j, g, counts[i].cx, counts[i].cy))
                 continue;
@@ -450,18 +449,16 @@ static void job_run(void *arg)
             cells[ncells].x = (double)counts[i].count;
             ncells++;
         }
-    } else if (g) {
+    } else {
         if (j->whole == NULL) {
             int rc = build_whole(j, g);
-            if (rc == -2)
-                goto out;
             if (rc != 0)
-                goto oom;
+                return rc;
         }
         const struct whole *w = j->whole;
         ncells = w->n;
         if ((cells = calloc(ncells ? ncells : 1, sizeof *cells)) == NULL)
-            goto oom;
+            return -1;
         for (size_t i = 0; i < ncells; i++) {
             cells[i].ix = w->xy[2 * i];
             cells[i].iy = w->xy[2 * i + 1];
@@ -472,34 +469,15 @@ static void job_run(void *arg)
                 cells[at - 1].x = (double)counts[i].count;
         }
     }
-    if (j->gi && ncells > 0) {
-        /* z as Getis and Ord define it; p and class from the exact
-           distribution of the neighbourhood count (lib/hotspot.h). */
-        if (hs_gistar(cells, ncells) != 0 || hs_exact(cells, ncells) != 0 ||
-            (j->fdr && hs_fdr(cells, ncells) != 0))
-            goto oom;
-    }
-    /* Keep what is shown, then order only that (and only the first
-       `limit` of it). */
-    size_t nkept = 0;
-    for (size_t i = 0; i < ncells; i++)
-        if (j->include_empty || cells[i].x > 0 || (j->gi && fabs(cells[i].z) >= 1.645))
-            cells[nkept++] = cells[i];
-    size_t shown = j->limit > 0 && (size_t)j->limit < nkept ? (size_t)j->limit : nkept;
-    if (shown > j->max_features) {
-        job_fail(j, 422, j->include_empty ? "include_empty" : "limit",
-                 "the answer would hold %zu cells, more than hotspot_max_features (%zu): ask for "
-                 "the first ones with limit= (at most %zu), or use a larger cell_m or a smaller "
-                 "area%s",
-                 shown, j->max_features, j->max_features,
-                 j->include_empty ? ", or leave out include_empty" : "");
-        goto out;
-    }
-    if (shown < nkept)
-        hs_select_top(cells, nkept, shown, j->gi ? hs_cmp_z : hs_cmp_count);
-    nkept = shown;
-    if (nkept > 1)
-        qsort(cells, nkept, sizeof *cells, j->gi ? hs_cmp_z : hs_cmp_count);
+    *out = cells;
+    *nout = ncells;
+    return 0;
+}
+
+/* Worker: the GeoJSON of the cells shown, in order, into j->body. */
+static void render(struct job *j, const grid *g, const hs_cell *cells, size_t nkept,
+                   size_t ncells)
+{
     sbuf *b = &j->body;
     sbuf_printf(b, "{\"type\":\"FeatureCollection\",\"method\":\"%s\",\"cell_m\":%ld,",
                 j->gi ? "gi" : "count", j->cell_m);
@@ -529,7 +507,56 @@ static void job_run(void *arg)
         sbuf_puts(b, "}}");
     }
     sbuf_puts(b, "]}\n");
-    if (sbuf_failed(b))
+}
+
+/* Worker: everything between the frozen question and the answer's bytes. */
+static void job_run(void *arg)
+{
+    struct job *j = arg;
+    uint64_t t0 = clock_now_ns();
+    const grid *g = sp_view_grid(j->view);
+    hs_cell *cells = NULL;
+    sp_cell *counts = NULL;
+    size_t ncounts = 0, ncells = 0;
+    if (g) {
+        if (sp_view_count(j->view, &j->q, &counts, &ncounts) != 0)
+            goto oom;
+        int rc = study_cells(j, g, counts, ncounts, &cells, &ncells);
+        if (rc == -2)
+            goto out;
+        if (rc != 0)
+            goto oom;
+    }
+    if (j->gi && ncells > 0) {
+        /* z as Getis and Ord define it; p and class from the exact
+           distribution of the neighbourhood count (lib/hotspot.h). */
+        if (hs_gistar(cells, ncells) != 0 || hs_exact(cells, ncells) != 0 ||
+            (j->fdr && hs_fdr(cells, ncells) != 0))
+            goto oom;
+    }
+    /* Keep what is shown, then order only that (and only the first
+       `limit` of it). */
+    size_t nkept = 0;
+    for (size_t i = 0; i < ncells; i++)
+        if (j->include_empty || cells[i].x > 0 || (j->gi && fabs(cells[i].z) >= 1.645))
+            cells[nkept++] = cells[i];
+    size_t shown = j->limit > 0 && (size_t)j->limit < nkept ? (size_t)j->limit : nkept;
+    if (shown > j->max_features) {
+        job_fail(j, 422, j->include_empty ? "include_empty" : "limit",
+                 "the answer would hold %zu cells, more than hotspot_max_features (%zu): ask for "
+                 "the first ones with limit= (at most %zu), or use a larger cell_m or a smaller "
+                 "area%s",
+                 shown, j->max_features, j->max_features,
+                 j->include_empty ? ", or leave out include_empty" : "");
+        goto out;
+    }
+    if (shown < nkept)
+        hs_select_top(cells, nkept, shown, j->gi ? hs_cmp_z : hs_cmp_count);
+    nkept = shown;
+    if (nkept > 1)
+        qsort(cells, nkept, sizeof *cells, j->gi ? hs_cmp_z : hs_cmp_count);
+    render(j, g, cells, nkept, ncells);
+    if (sbuf_failed(&j->body))
         goto oom;
     j->status = 200;
     goto out;
@@ -591,32 +618,6 @@ static void job_drop(void *arg)
 }
 
 /* ------------------------------------------------------------ the route */
-
-/* A day bound: a local date, or an instant at local midnight. */
-static int day_bound(http_req *r, const char *name, const tz_zone *zone, int64_t *day)
-{
-    const char *v = qs_get(&r->query, name);
-    int y, m, d;
-    int64_t t;
-    if (v == NULL)
-        return 0;
-    if (rfc3339_parse_date(v, &y, &m, &d) == 0) {
-        *day = rfc3339_days_from_civil(y, m, d);
-        return 0;
-    }
-    if (rfc3339_parse(v, &t) == 0) {
-        int64_t local = tz_local(zone, t);
-        if (local % 86400 == 0) {
-            *day = local / 86400;
-            return 0;
-        }
-    }
-    http_reply_error(r, 422, "invalid_field", name,
-                     "%s must be a date YYYY-MM-DD or a local midnight (hotspots count whole "
-                     "days)",
-                     name);
-    return -1;
-}
 
 /*
  * Loop: the study area, bounded before anything is built, and what the
@@ -699,18 +700,85 @@ static int prepare_area(http_req *r, struct job *j, const grid *g, int32_t np, c
     return 0;
 }
 
-void h_hotspots(http_req *r)
+/*
+ * Loop: the days, the study area and the offenses of the question, as
+ * masks for the counts. 0, -1 out of memory, -2 answered.
+ */
+static int read_where(http_req *r, struct job *j)
+{
+    int agency = j->q.agency;
+    const tz_zone *zone = zone_of_agency(agency);
+    sp_question *q = &j->q;
+    if (filter_day(r, "from", zone, &q->day_from) || filter_day(r, "to", zone, &q->day_to))
+        return -2;
+    const char *pv = qs_get(&r->query, "precinct"), *bv = qs_get(&r->query, "bbox");
+    if (pv && bv) {
+        http_reply_error(r, 422, "invalid_field", "bbox", "give precinct or bbox, not both");
+        return -2;
+    }
+    if (bv) {
+        /* Cells need an area: a zero-width box, which the incident list
+           takes as a line or a point, is refused here. */
+        if (params_bbox(bv, j->bbox) != 0 || j->bbox[0] >= j->bbox[2] ||
+            j->bbox[1] >= j->bbox[3]) {
+            http_reply_error(r, 422, "invalid_field", "bbox", FILTER_BBOX_MESSAGE, "bbox",
+                             "below");
+            return -2;
+        }
+        j->has_bbox = 1;
+    }
+    /* Precincts: chosen (or all the token sees), as a mask for the counts. */
+    int32_t np = ref_precinct_max(app.ref) + 1, no = ref_offense_max(app.ref) + 1;
+    if ((j->pmask = calloc((size_t)np, 1)) == NULL)
+        return -1;
+    if (pv) {
+        if (filter_precincts(r, "precinct", pv, j->pmask, np) != 0)
+            return -2;
+    } else {
+        for (int32_t id = 1; id < np; id++) {
+            const ref_precinct *p = ref_precinct_by_id(app.ref, id);
+            if (p && p->agency_id == agency && principal_allows(&r->who, p->code))
+                j->pmask[id] = 1;
+        }
+        if (bv && r->who.nprecincts < 0)
+            j->pmask[0] = 1; /* a bbox of an unscoped token counts the unassigned too */
+    }
+    q->precincts = j->pmask;
+    q->nprecincts = np;
+    const char *ov = qs_get(&r->query, "offense"), *cv = qs_get(&r->query, "category");
+    if (ov == NULL && cv == NULL)
+        return 0;
+    uint8_t *cmask = calloc((size_t)no, 1);
+    if ((j->omask = calloc((size_t)no, 1)) == NULL || cmask == NULL) {
+        free(cmask);
+        return -1;
+    }
+    if ((ov && filter_offenses(r, "offense", ov, j->omask, no) != 0) ||
+        (cv && filter_categories(r, "category", cv, cmask, no) != 0)) {
+        free(cmask);
+        return -2;
+    }
+    for (int32_t id = 0; id < no; id++)
+        j->omask[id] = (uint8_t)((ov ? j->omask[id] : 1) && (cv ? cmask[id] : 1));
+    free(cmask);
+    q->offenses = j->omask;
+    q->noffenses = no;
+    return 0;
+}
+
+/*
+ * Loop: read and check the question into a new job: the method and its
+ * options, the days, the study area (precincts or a bbox) and the
+ * offenses. NULL after replying.
+ */
+static struct job *read_question(http_req *r)
 {
     static const char *const allowed[] = {"from",   "to",     "precinct",      "bbox", "offense",
                                           "category", "cell_m", "method", "include_empty",
                                           "fdr",    "limit",  NULL};
     if (http_check_params(r, allowed) != 0)
-        return;
-    int agency = r->who.agency_id;
-    const tz_zone *zone = zone_of_agency(agency);
+        return NULL;
     const char *v;
-    uint64_t t0 = clock_now_ns();
-
     int gi = 1, include_empty = 0, fdr = 0;
     long limit = -1;
     if ((v = qs_get(&r->query, "method")) != NULL) {
@@ -718,45 +786,24 @@ void h_hotspots(http_req *r)
             gi = 0;
         else if (strcmp(v, "gi") != 0) {
             http_reply_error(r, 422, "invalid_field", "method", "method must be gi or count");
-            return;
+            return NULL;
         }
     }
-    if ((v = qs_get(&r->query, "include_empty")) != NULL) {
-        if (strcmp(v, "true") && strcmp(v, "false")) {
-            http_reply_error(r, 422, "invalid_field", "include_empty", "true or false");
-            return;
-        }
-        include_empty = strcmp(v, "true") == 0;
-    }
-    if ((v = qs_get(&r->query, "fdr")) != NULL) {
-        if (strcmp(v, "true") && strcmp(v, "false")) {
-            http_reply_error(r, 422, "invalid_field", "fdr", "true or false");
-            return;
-        }
-        fdr = strcmp(v, "true") == 0;
-    }
-    if ((v = qs_get(&r->query, "limit")) != NULL) {
-        char *end;
-        limit = strtol(v, &end, 10);
-        if (*end || end == v || limit < 1 || limit > 1000000) {
-            http_reply_error(r, 422, "invalid_field", "limit", "limit must be from 1 to 1000000");
-            return;
-        }
-    }
+    if (filter_bool(r, "include_empty", &include_empty) != 0 ||
+        filter_bool(r, "fdr", &fdr) != 0 || filter_int(r, "limit", 1, 1000000, &limit) != 0)
+        return NULL;
     long base = app.cfg.grid_base_m, cell_m = base;
     if ((v = qs_get(&r->query, "cell_m")) != NULL) {
-        char *end;
-        cell_m = strtol(v, &end, 10);
-        if (*end || end == v || cell_m < base || cell_m % base != 0 || cell_m > base * 1000) {
+        if (params_int(v, base, base * 1000, &cell_m) != 0 || cell_m % base != 0) {
             http_reply_error(r, 422, "invalid_field", "cell_m",
                              "cell_m must be a multiple of the base cell (%ld m)", base);
-            return;
+            return NULL;
         }
     }
     struct job *j = calloc(1, sizeof *j);
     if (j == NULL) {
         http_reply_error(r, 500, "internal", NULL, "out of memory");
-        return;
+        return NULL;
     }
     sbuf_init(&j->body);
     j->r = r;
@@ -770,82 +817,49 @@ void h_hotspots(http_req *r)
     j->k = (int32_t)(cell_m / base);
     j->max_cells = (size_t)app.cfg.hotspot_max_cells;
     j->max_features = (size_t)app.cfg.hotspot_max_features;
-    sp_question *q = &j->q;
-    q->agency = agency;
-    q->k = j->k;
-    q->day_from = INT64_MIN;
-    q->day_to = INT64_MAX;
-    if (day_bound(r, "from", zone, &q->day_from) || day_bound(r, "to", zone, &q->day_to))
-        goto answered;
-    const char *pv = qs_get(&r->query, "precinct"), *bv = qs_get(&r->query, "bbox");
-    if (pv && bv) {
-        http_reply_error(r, 422, "invalid_field", "bbox", "give precinct or bbox, not both");
-        goto answered;
+    j->q.agency = r->who.agency_id;
+    j->q.k = j->k;
+    j->q.day_from = INT64_MIN;
+    j->q.day_to = INT64_MAX;
+    int rc = read_where(r, j);
+    if (rc != 0) {
+        if (rc == -1)
+            http_reply_error(r, 500, "internal", NULL, "out of memory");
+        job_free(j);
+        return NULL;
     }
-    if (bv) {
-        if (filter_bbox(r, "bbox", bv, 0, j->bbox) != 0)
-            goto answered;
-        j->has_bbox = 1;
-    }
+    return j;
+}
 
-    /* Precincts: chosen (or all the token sees), as a mask for the counts. */
-    int32_t np = ref_precinct_max(app.ref) + 1, no = ref_offense_max(app.ref) + 1;
-    if ((j->pmask = calloc((size_t)np, 1)) == NULL)
-        goto oom;
-    if (pv) {
-        if (filter_precincts(r, "precinct", pv, j->pmask, np) != 0)
-            goto answered;
-    } else {
-        for (int32_t id = 1; id < np; id++) {
-            const ref_precinct *p = ref_precinct_by_id(app.ref, id);
-            if (p && p->agency_id == agency && principal_allows(&r->who, p->code))
-                j->pmask[id] = 1;
-        }
-        if (bv && r->who.nprecincts < 0)
-            j->pmask[0] = 1; /* a bbox of an unscoped token counts the unassigned too */
-    }
-    q->precincts = j->pmask;
-    q->nprecincts = np;
-    const char *ov = qs_get(&r->query, "offense"), *cv = qs_get(&r->query, "category");
-    if (ov || cv) {
-        uint8_t *cmask = calloc((size_t)no, 1);
-        if ((j->omask = calloc((size_t)no, 1)) == NULL || cmask == NULL) {
-            free(cmask);
-            goto oom;
-        }
-        if ((ov && filter_offenses(r, "offense", ov, j->omask, no) != 0) ||
-            (cv && filter_categories(r, "category", cv, cmask, no) != 0)) {
-            free(cmask);
-            goto answered;
-        }
-        for (int32_t id = 0; id < no; id++)
-            j->omask[id] = (uint8_t)((ov ? j->omask[id] : 1) && (cv ? cmask[id] : 1));
-        free(cmask);
-        q->offenses = j->omask;
-        q->noffenses = no;
-    }
-
+/*
+ * Loop: freeze what the worker reads -- the counts as they stand now
+ * (later commits do not reach this answer) and the study area, bounded
+ * before anything is built. 0, -1 out of memory, -2 answered.
+ */
+static int gather(http_req *r, struct job *j)
+{
+    int agency = j->q.agency;
     if (analytics_grid_stale(agency)) {
         /* Its days are the old zone's until the rebuild swaps in. */
         http_reply_error(r, 503, "rebuilding", NULL,
                          "the agency's hotspot grid is being rebuilt for its new time zone; "
                          "retry after the delay in Retry-After");
-        goto answered;
+        return -2;
     }
-    /* The counts as they stand now: later commits do not reach this answer. */
-    if ((j->view = analytics_grid_view(agency, q->day_from, q->day_to)) == NULL)
-        goto oom;
+    if ((j->view = analytics_grid_view(agency, j->q.day_from, j->q.day_to)) == NULL)
+        return -1;
     rfc3339_format_ms(cube_as_of(analytics_cube()), 0, j->as_of);
     const grid *g = sp_view_grid(j->view);
-    if (g) {
-        int rc = prepare_area(r, j, g, np, pv);
-        if (rc == -2)
-            goto answered;
-        if (rc != 0)
-            goto oom;
-    }
+    if (g == NULL)
+        return 0;
+    return prepare_area(r, j, g, j->q.nprecincts, qs_get(&r->query, "precinct"));
+}
+
+/* Loop: hand the job to a worker, unless too many wait. 0, -1, -2 as gather. */
+static int submit(http_req *r, struct job *j)
+{
     if (wq == NULL && (wq = workq_new(app.base, (int)app.cfg.hotspot_threads)) == NULL)
-        goto oom;
+        return -1;
     if (workq_jobs(wq) >= (size_t)app.cfg.hotspot_max_queue) {
         char ra[16];
         snprintf(ra, sizeof ra, "%ld", app.cfg.retry_after);
@@ -854,14 +868,22 @@ void h_hotspots(http_req *r)
                          "%ld hotspot questions are being computed or waiting "
                          "(hotspot_max_queue): try again shortly",
                          app.cfg.hotspot_max_queue);
-        goto answered;
+        return -2;
     }
+    return workq_submit(wq, job_run, job_done, job_drop, j) != 0 ? -1 : 0;
+}
+
+void h_hotspots(http_req *r)
+{
+    uint64_t t0 = clock_now_ns();
+    struct job *j = read_question(r);
+    if (j == NULL)
+        return;
+    int rc = gather(r, j);
     j->loop_ns = clock_now_ns() - t0;
-    if (workq_submit(wq, job_run, job_done, job_drop, j) != 0)
-        goto oom;
-    return; /* job_done answers */
-oom:
-    http_reply_error(r, 500, "internal", NULL, "out of memory");
-answered:
+    if (rc == 0 && (rc = submit(r, j)) == 0)
+        return; /* job_done answers */
+    if (rc == -1)
+        http_reply_error(r, 500, "internal", NULL, "out of memory");
     job_free(j);
 }

@@ -706,122 +706,109 @@ static void on_roster_written(void *arg, PGresult *res, const char *error)
     http_reply_json(r, 200, roster_json(r, hr_shift_by_id(p->shift_id), p->day));
 }
 
-void h_roster_put(http_req *r)
+/*
+ * The officers of (s, day) whose entries the token does not see (another
+ * precinct's officer or unit): they keep them, and cannot be listed.
+ * 0, or -1 after replying.
+ */
+static int held_officers(http_req *r, const struct roster_put *p, int **held, size_t *nheld)
 {
-    const hr_shift *s;
-    int64_t day;
-    if (roster_target(r, &s, &day) != 0)
-        return;
-    cJSON *doc = req_json_object(r);
-    if (doc == NULL)
-        return;
-    const cJSON *list = cJSON_GetObjectItemCaseSensitive(doc, "assignments");
-    if (!cJSON_IsArray(list)) {
-        cJSON_Delete(doc);
-        http_reply_error(r, 422, "invalid_field", "assignments",
-                         "assignments must be an array of {\"officer\", \"unit\"}");
-        return;
+    *held = NULL;
+    *nheld = 0;
+    if (r->who.nprecincts < 0)
+        return 0;
+    size_t na;
+    const hr_assignment *cur = hr_assignments(&na);
+    for (size_t k = 0; k < na; k++) {
+        if (cur[k].shift_id != p->shift_id || cur[k].day != p->day ||
+            roster_entry_in_scope(r, &cur[k]))
+            continue;
+        int *grown = realloc(*held, (*nheld + 1) * sizeof **held);
+        if (grown == NULL) {
+            http_reply_error(r, 500, "internal", NULL, "out of memory");
+            return -1;
+        }
+        *held = grown;
+        (*held)[(*nheld)++] = cur[k].officer_id;
     }
-    int n = cJSON_GetArraySize(list);
-    if (n > 10000) {
-        cJSON_Delete(doc);
-        http_reply_error(r, 422, "invalid_field", "assignments", "at most 10000 assignments");
-        return;
+    return 0;
+}
+
+/*
+ * Entry p->n of the roster from item, checked: an officer of the agency
+ * listed once, both it and its unit (if any) the token's to write.
+ * 0, or -1 after replying.
+ */
+static int read_assignment(http_req *r, struct roster_put *p, const cJSON *item,
+                           const int *held, size_t nheld)
+{
+    int i = (int)p->n;
+    char field[48];
+    const cJSON *ob = cJSON_GetObjectItemCaseSensitive(item, "officer");
+    const cJSON *un = cJSON_GetObjectItemCaseSensitive(item, "unit");
+    snprintf(field, sizeof field, "assignments[%d].officer", i);
+    const hr_officer *o =
+        cJSON_IsString(ob) ? hr_officer_get(r->who.agency_id, ob->valuestring) : NULL;
+    if (o == NULL) {
+        http_reply_error(r, 422, "invalid_field", field,
+                         "%s must be the badge of one of the agency's officers", field);
+        return -1;
     }
-    struct roster_put *p = calloc(1, sizeof *p);
+    for (size_t k = 0; k < p->n; k++)
+        if (p->a[k].officer_id == o->id) {
+            http_reply_error(r, 422, "invalid_field", field, "officer %s is listed twice",
+                             o->badge);
+            return -1;
+        }
+    if (!in_scope(r, o->precinct_id)) {
+        http_reply_error(r, 403, "forbidden", field,
+                         "%s is an officer of a precinct this token may not write", field);
+        return -1;
+    }
+    /* The officer's entry here may be another precinct's (on its unit). */
+    for (size_t k = 0; k < nheld; k++)
+        if (held[k] == o->id) {
+            http_reply_error(r, 403, "forbidden", field,
+                             "officer %s is on a unit of a precinct this token may not write "
+                             "in this tour",
+                             o->badge);
+            return -1;
+        }
+    const hr_unit *u = NULL;
+    if (un && !cJSON_IsNull(un)) {
+        snprintf(field, sizeof field, "assignments[%d].unit", i);
+        u = cJSON_IsString(un) ? hr_unit_get(r->who.agency_id, un->valuestring) : NULL;
+        if (u == NULL) {
+            http_reply_error(r, 422, "invalid_field", field,
+                             "%s must be the call sign of one of the agency's units", field);
+            return -1;
+        }
+        if (!in_scope(r, u->precinct_id)) {
+            http_reply_error(r, 403, "forbidden", field,
+                             "%s is a unit of a precinct this token may not write", field);
+            return -1;
+        }
+    }
+    p->a[p->n].shift_id = p->shift_id;
+    p->a[p->n].day = p->day;
+    p->a[p->n].officer_id = o->id;
+    p->a[p->n].unit_id = u ? u->id : 0;
+    p->n++;
+    return 0;
+}
+
+/* Write the roster p->a in one statement; on_roster_written answers. */
+static void write_roster(http_req *r, const struct roster_put *p)
+{
     sbuf officers, unit_ids, scope;
     sbuf_init(&officers);
     sbuf_init(&unit_ids);
     sbuf_init(&scope);
-    int *held = NULL; /* officers whose entry here the token does not see */
-    size_t nheld = 0;
-    if (p == NULL || (n && (p->a = calloc((size_t)n, sizeof *p->a)) == NULL)) {
-        free(p);
-        cJSON_Delete(doc);
-        http_reply_error(r, 500, "internal", NULL, "out of memory");
-        return;
-    }
-    p->shift_id = s->id;
-    p->day = day;
-    r->state = p;
-    r->state_free = roster_put_free;
     sbuf_putc(&officers, '{');
     sbuf_putc(&unit_ids, '{');
-    if (r->who.nprecincts >= 0) {
-        /* One pass over the rosters: this one's entries the token does not
-           see (another precinct's officer or unit) keep their officers. */
-        size_t na;
-        const hr_assignment *cur = hr_assignments(&na);
-        for (size_t k = 0; k < na; k++) {
-            if (cur[k].shift_id != s->id || cur[k].day != day ||
-                roster_entry_in_scope(r, &cur[k]))
-                continue;
-            int *grown = realloc(held, (nheld + 1) * sizeof *held);
-            if (grown == NULL) {
-                http_reply_error(r, 500, "internal", NULL, "out of memory");
-                goto fail;
-            }
-            held = grown;
-            held[nheld++] = cur[k].officer_id;
-        }
-    }
-    const cJSON *item;
-    char field[48];
-    cJSON_ArrayForEach(item, list) {
-        int i = (int)p->n;
-        const cJSON *ob = cJSON_GetObjectItemCaseSensitive(item, "officer");
-        const cJSON *un = cJSON_GetObjectItemCaseSensitive(item, "unit");
-        snprintf(field, sizeof field, "assignments[%d].officer", i);
-        const hr_officer *o = cJSON_IsString(ob)
-                                  ? hr_officer_get(r->who.agency_id, ob->valuestring)
-                                  : NULL;
-        if (o == NULL) {
-            http_reply_error(r, 422, "invalid_field", field,
-                             "%s must be the badge of one of the agency's officers", field);
-            goto fail;
-        }
-        for (size_t k = 0; k < p->n; k++)
-            if (p->a[k].officer_id == o->id) {
-                http_reply_error(r, 422, "invalid_field", field,
-                                 "officer %s is listed twice", o->badge);
-                goto fail;
-            }
-        if (!in_scope(r, o->precinct_id)) {
-            http_reply_error(r, 403, "forbidden", field,
-                             "%s is an officer of a precinct this token may not write", field);
-            goto fail;
-        }
-        /* The officer's entry here may be another precinct's (on its unit). */
-        for (size_t k = 0; k < nheld; k++)
-            if (held[k] == o->id) {
-                http_reply_error(r, 403, "forbidden", field,
-                                 "officer %s is on a unit of a precinct this token may not write "
-                                 "in this tour",
-                                 o->badge);
-                goto fail;
-            }
-        const hr_unit *u = NULL;
-        if (un && !cJSON_IsNull(un)) {
-            snprintf(field, sizeof field, "assignments[%d].unit", i);
-            u = cJSON_IsString(un) ? hr_unit_get(r->who.agency_id, un->valuestring) : NULL;
-            if (u == NULL) {
-                http_reply_error(r, 422, "invalid_field", field,
-                                 "%s must be the call sign of one of the agency's units", field);
-                goto fail;
-            }
-            if (!in_scope(r, u->precinct_id)) {
-                http_reply_error(r, 403, "forbidden", field,
-                                 "%s is a unit of a precinct this token may not write", field);
-                goto fail;
-            }
-        }
-        p->a[p->n].shift_id = s->id;
-        p->a[p->n].day = day;
-        p->a[p->n].officer_id = o->id;
-        p->a[p->n].unit_id = u ? u->id : 0;
-        sbuf_printf(&officers, "%s%d", p->n ? "," : "", o->id);
-        sbuf_printf(&unit_ids, "%s%d", p->n ? "," : "", u ? u->id : 0);
-        p->n++;
+    for (size_t k = 0; k < p->n; k++) {
+        sbuf_printf(&officers, "%s%d", k ? "," : "", p->a[k].officer_id);
+        sbuf_printf(&unit_ids, "%s%d", k ? "," : "", p->a[k].unit_id);
     }
     sbuf_putc(&officers, '}');
     sbuf_putc(&unit_ids, '}');
@@ -838,13 +825,13 @@ void h_roster_put(http_req *r)
     }
     if (sbuf_failed(&officers) || sbuf_failed(&unit_ids) || sbuf_failed(&scope)) {
         http_reply_error(r, 500, "internal", NULL, "out of memory");
-        goto fail;
+        goto out;
     }
     char sid[16], date[16];
     int64_t y;
     int mo, d;
-    rfc3339_civil_from_days(day, &y, &mo, &d);
-    snprintf(sid, sizeof sid, "%d", s->id);
+    rfc3339_civil_from_days(p->day, &y, &mo, &d);
+    snprintf(sid, sizeof sid, "%d", p->shift_id);
     snprintf(date, sizeof date, "%04lld-%02d-%02d", (long long)y, mo, d);
     const char *params[5] = {sid, date, sbuf_str(&officers), sbuf_str(&unit_ids),
                              r->who.nprecincts >= 0 ? sbuf_str(&scope) : NULL};
@@ -879,10 +866,52 @@ void h_roster_put(http_req *r)
                  "  AND a.officer_id NOT IN (SELECT officer_id FROM ins)",
                  5, params, on_roster_written, r) != 0)
         http_reply_db_down(r);
-fail:
-    free(held);
+out:
     sbuf_free(&officers);
     sbuf_free(&unit_ids);
     sbuf_free(&scope);
+}
+
+void h_roster_put(http_req *r)
+{
+    const hr_shift *s;
+    int64_t day;
+    if (roster_target(r, &s, &day) != 0)
+        return;
+    cJSON *doc = req_json_object(r);
+    if (doc == NULL)
+        return;
+    const cJSON *list = cJSON_GetObjectItemCaseSensitive(doc, "assignments");
+    if (!cJSON_IsArray(list)) {
+        cJSON_Delete(doc);
+        http_reply_error(r, 422, "invalid_field", "assignments",
+                         "assignments must be an array of {\"officer\", \"unit\"}");
+        return;
+    }
+    int n = cJSON_GetArraySize(list);
+    if (n > 10000) {
+        cJSON_Delete(doc);
+        http_reply_error(r, 422, "invalid_field", "assignments", "at most 10000 assignments");
+        return;
+    }
+    struct roster_put *p = calloc(1, sizeof *p);
+    if (p == NULL || (n && (p->a = calloc((size_t)n, sizeof *p->a)) == NULL)) {
+        free(p);
+        cJSON_Delete(doc);
+        http_reply_error(r, 500, "internal", NULL, "out of memory");
+        return;
+    }
+    p->shift_id = s->id;
+    p->day = day;
+    r->state = p;
+    r->state_free = roster_put_free;
+    int *held;
+    size_t nheld;
+    int rc = held_officers(r, p, &held, &nheld);
+    for (const cJSON *item = list->child; rc == 0 && item; item = item->next)
+        rc = read_assignment(r, p, item, held, nheld);
+    if (rc == 0)
+        write_roster(r, p);
+    free(held);
     cJSON_Delete(doc);
 }

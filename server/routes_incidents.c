@@ -16,6 +16,7 @@
 #include "filters.h"
 #include "ingest.h"
 #include "log.h"
+#include "ndjson.h"
 #include "rfc3339.h"
 #include "routes.h"
 #include "sbuf.h"
@@ -180,18 +181,22 @@ static void parse_error_item(struct post *p, size_t i, const char *msg)
     it->status = 400;
 }
 
-void h_incidents_post(http_req *r)
+/*
+ * May a batch be taken now: a media type read here, the writer up, room
+ * in the queue. 1 for NDJSON, 0 for JSON, or -1 after replying.
+ */
+static int post_admit(http_req *r)
 {
     int ndjson = http_content_type_is(r, "application/x-ndjson");
     if (!ndjson && !http_content_type_is(r, "application/json")) {
         http_reply_error(r, 415, "unsupported_media_type", NULL,
                          "send application/json (an incident or an array) or "
                          "application/x-ndjson (one incident per line)");
-        return;
+        return -1;
     }
     if (!db_is_up(app.writer)) {
         http_reply_db_down(r);
-        return;
+        return -1;
     }
     if (ingest_depth(app.ingest) >= (size_t)app.cfg.max_queue) {
         /* Overload: refuse at once rather than let the queue (and memory) grow. */
@@ -199,137 +204,124 @@ void h_incidents_post(http_req *r)
         http_reply_error(r, 429, "overloaded", NULL,
                          "%zu incidents are waiting for a commit; retry shortly",
                          ingest_depth(app.ingest));
-        return;
+        return -1;
     }
-    size_t len;
-    char *body = http_body(r, &len);
-    if (body == NULL) {
-        http_reply_error(r, 500, "internal", NULL, "out of memory");
-        return;
-    }
-    struct post *p = calloc(1, sizeof *p);
-    if (p == NULL) {
-        free(body);
-        http_reply_error(r, 500, "internal", NULL, "out of memory");
-        return;
-    }
-    p->r = r;
-    r->state = p;
-    r->state_free = post_free;
-    size_t maxn = (size_t)app.cfg.max_batch_lines;
+    return ndjson;
+}
 
-    if (!ndjson) {
-        /* Too long an array is refused before a node is built per element
-           (16 MiB of "{}," would be millions). */
-        size_t count = json_in_array_length(body, len);
-        if (count > maxn) {
-            free(body);
-            http_reply_error(r, 413, "too_many_incidents", NULL,
-                             "at most %zu incidents per request, this one holds %zu", maxn, count);
-            return;
-        }
-        /* Exactly one value: anything after it would be dropped unseen. */
-        json_in_error je;
-        cJSON *doc = json_in_parse(body, len, &je);
+/*
+ * The items of a JSON body: one incident, or an array. The body is freed
+ * as soon as it is parsed (it may be 16 MiB). 0, or -1 after replying.
+ */
+static int read_json_items(http_req *r, struct post *p, char *body, size_t len)
+{
+    size_t maxn = (size_t)app.cfg.max_batch_lines;
+    /* Too long an array is refused before a node is built per element
+       (16 MiB of "{}," would be millions). */
+    size_t count = json_in_array_length(body, len);
+    if (count > maxn) {
         free(body);
+        http_reply_error(r, 413, "too_many_incidents", NULL,
+                         "at most %zu incidents per request, this one holds %zu", maxn, count);
+        return -1;
+    }
+    /* Exactly one value: anything after it would be dropped unseen. */
+    json_in_error je;
+    cJSON *doc = json_in_parse(body, len, &je);
+    free(body);
+    if (doc == NULL) {
+        http_reply_error(r, 400, "malformed_json", NULL, "the body holds %s", je.message);
+        return -1;
+    }
+    size_t n = 1;
+    if (cJSON_IsArray(doc)) {
+        n = (size_t)cJSON_GetArraySize(doc);
+    } else if (cJSON_IsObject(doc)) {
+        p->single = 1;
+    } else {
+        cJSON_Delete(doc);
+        http_reply_error(r, 400, "malformed_json", NULL,
+                         "the body must be an incident object or an array of them");
+        return -1;
+    }
+    if (n > maxn) {
+        cJSON_Delete(doc);
+        http_reply_error(r, 413, "too_many_incidents", NULL,
+                         "at most %zu incidents per request, this one holds %zu", maxn, n);
+        return -1;
+    }
+    p->items = calloc(n ? n : 1, sizeof *p->items);
+    if (p->items == NULL) {
+        cJSON_Delete(doc);
+        http_reply_error(r, 500, "internal", NULL, "out of memory");
+        return -1;
+    }
+    p->n = n; /* only now: post_free clears p->n items */
+    if (p->single) {
+        prepare(p, 0, doc);
+    } else {
+        size_t i = 0;
+        const cJSON *v;
+        cJSON_ArrayForEach(v, doc) prepare(p, i++, v);
+    }
+    cJSON_Delete(doc);
+    return 0;
+}
+
+/*
+ * The items of an NDJSON body: one per non-blank line (lib/ndjson.h). A
+ * line that is not exactly one JSON value is that line's error: nothing on
+ * it is stored. The body is freed. 0, or -1 after replying.
+ */
+static int read_ndjson_items(http_req *r, struct post *p, char *body, size_t len)
+{
+    size_t maxn = (size_t)app.cfg.max_batch_lines;
+    size_t lines = ndjson_count(body, len);
+    if (lines > maxn) {
+        free(body);
+        http_reply_error(r, 413, "too_many_incidents", NULL,
+                         "at most %zu incidents per request, this one holds %zu lines", maxn,
+                         lines);
+        return -1;
+    }
+    p->items = calloc(lines ? lines : 1, sizeof *p->items);
+    if (p->items == NULL) {
+        free(body);
+        http_reply_error(r, 500, "internal", NULL, "out of memory");
+        return -1;
+    }
+    p->n = lines;
+    ndjson_iter lit;
+    ndjson_line line;
+    size_t idx = 0;
+    ndjson_begin(&lit, body, len);
+    while (idx < lines && ndjson_next(&lit, &line)) {
+        if (line.blank)
+            continue;
+        json_in_error je;
+        cJSON *doc = json_in_parse(line.text, line.len, &je);
+        ingest_item *it = &p->items[idx];
+        it->owner = p;
+        it->index = idx;
+        it->done = post_item_done;
         if (doc == NULL) {
-            http_reply_error(r, 400, "malformed_json", NULL, "the body holds %s", je.message);
-            return;
-        }
-        size_t n = 1;
-        if (cJSON_IsArray(doc)) {
-            n = (size_t)cJSON_GetArraySize(doc);
-        } else if (cJSON_IsObject(doc)) {
-            p->single = 1;
+            char msg[220];
+            snprintf(msg, sizeof msg, "line %zu holds %s", line.number, je.message);
+            parse_error_item(p, idx, msg);
         } else {
-            cJSON_Delete(doc);
-            http_reply_error(r, 400, "malformed_json", NULL,
-                             "the body must be an incident object or an array of them");
-            return;
-        }
-        if (n > maxn) {
-            cJSON_Delete(doc);
-            http_reply_error(r, 413, "too_many_incidents", NULL,
-                             "at most %zu incidents per request, this one holds %zu", maxn, n);
-            return;
-        }
-        p->items = calloc(n ? n : 1, sizeof *p->items);
-        if (p->items == NULL) {
-            cJSON_Delete(doc);
-            http_reply_error(r, 500, "internal", NULL, "out of memory");
-            return;
-        }
-        p->n = n; /* only now: post_free clears p->n items */
-        if (p->single) {
-            prepare(p, 0, doc);
-        } else {
-            size_t i = 0;
-            const cJSON *v;
-            cJSON_ArrayForEach(v, doc) prepare(p, i++, v);
+            prepare(p, idx, doc);
         }
         cJSON_Delete(doc);
-    } else {
-        /* NDJSON: one incident per non-blank line, lines end at LF (an
-           optional CR before it is whitespace). A line that is not exactly
-           one JSON value is that line's error: nothing on it is stored. */
-        size_t lines = 0;
-        for (size_t i = 0; i < len;) {
-            char *nl = memchr(body + i, '\n', len - i);
-            size_t end = nl ? (size_t)(nl - body) : len;
-            for (size_t k = i; k < end; k++)
-                if (!json_in_space(body[k])) {
-                    lines++;
-                    break;
-                }
-            i = end + 1;
-        }
-        if (lines > maxn) {
-            free(body);
-            http_reply_error(r, 413, "too_many_incidents", NULL,
-                             "at most %zu incidents per request, this one holds %zu lines",
-                             maxn, lines);
-            return;
-        }
-        p->items = calloc(lines ? lines : 1, sizeof *p->items);
-        if (p->items == NULL) {
-            free(body);
-            http_reply_error(r, 500, "internal", NULL, "out of memory");
-            return;
-        }
-        p->n = lines;
-        size_t idx = 0, lineno = 0;
-        for (size_t i = 0; i < len && idx < lines;) {
-            char *nl = memchr(body + i, '\n', len - i);
-            size_t end = nl ? (size_t)(nl - body) : len;
-            lineno++;
-            int blank = 1;
-            for (size_t k = i; k < end; k++)
-                if (!json_in_space(body[k]))
-                    blank = 0;
-            if (!blank) {
-                json_in_error je;
-                cJSON *doc = json_in_parse(body + i, end - i, &je);
-                ingest_item *it = &p->items[idx];
-                it->owner = p;
-                it->index = idx;
-                it->done = post_item_done;
-                if (doc == NULL) {
-                    char msg[220];
-                    snprintf(msg, sizeof msg, "line %zu holds %s", lineno, je.message);
-                    parse_error_item(p, idx, msg);
-                } else {
-                    prepare(p, idx, doc);
-                }
-                cJSON_Delete(doc);
-                idx++;
-            }
-            i = end + 1;
-        }
-        free(body);
+        idx++;
     }
+    free(body);
+    return 0;
+}
 
-    /* Queue the valid items; count them first so a synchronous completion
-       cannot reply early. */
+/* Queue the valid items; reply once every one is done. */
+static void submit_items(struct post *p)
+{
+    /* Count them first so a synchronous completion cannot reply early. */
     for (size_t i = 0; i < p->n; i++)
         if (p->items[i].status == 0)
             p->pending++;
@@ -348,6 +340,31 @@ void h_incidents_post(http_req *r)
     }
     if (--p->pending == 0)
         post_reply(p);
+}
+
+void h_incidents_post(http_req *r)
+{
+    int ndjson = post_admit(r);
+    if (ndjson < 0)
+        return;
+    size_t len;
+    char *body = http_body(r, &len);
+    if (body == NULL) {
+        http_reply_error(r, 500, "internal", NULL, "out of memory");
+        return;
+    }
+    struct post *p = calloc(1, sizeof *p);
+    if (p == NULL) {
+        free(body);
+        http_reply_error(r, 500, "internal", NULL, "out of memory");
+        return;
+    }
+    p->r = r;
+    r->state = p;
+    r->state_free = post_free;
+    int rc = ndjson ? read_ndjson_items(r, p, body, len) : read_json_items(r, p, body, len);
+    if (rc == 0)
+        submit_items(p);
 }
 
 /* ---------------------------------------------------------------- PATCH */
@@ -631,61 +648,44 @@ static void csv_row(sbuf *b, const stored *s)
     sbuf_printf(b, ",%s\r\n", rfc3339_format_ms(s->updated_ms, 0, t));
 }
 
-static void on_list(void *arg, PGresult *res, const char *error)
+/* The first n rows of res as CSV. */
+static void render_list_csv(http_req *r, PGresult *res, int n, const char *cursor)
 {
-    struct list *l = arg;
-    http_req *r = l->r;
-    if (res == NULL || error) {
-        if (res == NULL)
-            http_reply_db_down(r);
-        else {
-            log_error(r->id, "list query failed: %s", error);
-            http_reply_error(r, 500, "internal", NULL, "cannot list incidents");
+    sbuf b;
+    sbuf_init(&b);
+    sbuf_puts(&b, "id,source,external_id,agency,offense,category,priority,precinct,lat,"
+                  "lon,address,occurred_at,received_at,dispatched_at,en_route_at,"
+                  "on_scene_at,cleared_at,status,units,created_at,updated_at\r\n");
+    for (int i = 0; i < n; i++) {
+        stored s;
+        if (store_from_row(res, i, 0, &s) == 0) {
+            csv_row(&b, &s);
+            store_clear(&s);
         }
-        return;
     }
-    int n = PQntuples(res);
-    char cursor[64] = "";
-    if (n > l->limit) {
-        /* One row more than asked: there is a next page, starting after
-           the last row returned. */
-        n = (int)l->limit;
-        snprintf(cursor, sizeof cursor, "%s_%s", PQgetvalue(res, n - 1, STORE_NCOLS),
-                 PQgetvalue(res, n - 1, 0));
-    }
-    if (l->format == 2) {
-        sbuf b;
-        sbuf_init(&b);
-        sbuf_puts(&b, "id,source,external_id,agency,offense,category,priority,precinct,lat,"
-                      "lon,address,occurred_at,received_at,dispatched_at,en_route_at,"
-                      "on_scene_at,cleared_at,status,units,created_at,updated_at\r\n");
-        for (int i = 0; i < n; i++) {
-            stored s;
-            if (store_from_row(res, i, 0, &s) == 0) {
-                csv_row(&b, &s);
-                store_clear(&s);
-            }
-        }
-        if (cursor[0])
-            evhttp_add_header(evhttp_request_get_output_headers(r->ev), "X-Next-Cursor", cursor);
-        if (sbuf_failed(&b))
-            http_reply_error(r, 500, "internal", NULL, "out of memory");
-        else
-            http_reply_raw(r, 200, "text/csv; charset=utf-8", sbuf_str(&b), b.len);
-        sbuf_free(&b);
-        return;
-    }
+    if (cursor[0])
+        evhttp_add_header(evhttp_request_get_output_headers(r->ev), "X-Next-Cursor", cursor);
+    if (sbuf_failed(&b))
+        http_reply_error(r, 500, "internal", NULL, "out of memory");
+    else
+        http_reply_raw(r, 200, "text/csv; charset=utf-8", sbuf_str(&b), b.len);
+    sbuf_free(&b);
+}
+
+/* The first n rows of res as JSON, or as GeoJSON features. */
+static void render_list_json(http_req *r, PGresult *res, int n, const char *cursor, int geojson)
+{
     cJSON *root = cJSON_CreateObject();
     cJSON *arr = cJSON_CreateArray();
-    if (l->format == 1)
+    if (geojson)
         cJSON_AddStringToObject(root, "type", "FeatureCollection");
-    cJSON_AddItemToObject(root, l->format == 1 ? "features" : "incidents", arr);
+    cJSON_AddItemToObject(root, geojson ? "features" : "incidents", arr);
     for (int i = 0; i < n; i++) {
         stored s;
         if (store_from_row(res, i, 0, &s) != 0)
             continue;
         cJSON *o = store_to_json(&s);
-        if (l->format == 1) {
+        if (geojson) {
             cJSON *f = cJSON_CreateObject();
             cJSON_AddStringToObject(f, "type", "Feature");
             cJSON_AddNumberToObject(f, "id", (double)s.id);
@@ -709,33 +709,59 @@ static void on_list(void *arg, PGresult *res, const char *error)
     else
         cJSON_AddNullToObject(root, "next_cursor");
     /* GeoJSON is application/geo+json (RFC 7946), as hotspots are. */
-    http_reply_json_as(r, 200, l->format == 1 ? "application/geo+json" : "application/json", root);
+    http_reply_json_as(r, 200, geojson ? "application/geo+json" : "application/json", root);
 }
 
-/* A from/to bound: RFC 3339, or a local date in the agency's zone. */
-static int time_bound(http_req *r, const char *name, const char *v, sbuf *sql,
-                      const char **params, int *np, const char *op, char *store, size_t sz)
+static void on_list(void *arg, PGresult *res, const char *error)
 {
-    int64_t t;
-    int y, m, d;
-    const ref_agency *a = ref_agency_by_id(app.ref, r->who.agency_id);
-    if (rfc3339_parse(v, &t) == 0) {
-        snprintf(store, sz, "%lld", (long long)t);
+    struct list *l = arg;
+    http_req *r = l->r;
+    if (res == NULL || error) {
+        if (res == NULL)
+            http_reply_db_down(r);
+        else {
+            log_error(r->id, "list query failed: %s", error);
+            http_reply_error(r, 500, "internal", NULL, "cannot list incidents");
+        }
+        return;
+    }
+    int n = PQntuples(res);
+    char cursor[64] = "";
+    if (n > l->limit) {
+        /* One row more than asked: there is a next page, starting after
+           the last row returned. */
+        n = (int)l->limit;
+        snprintf(cursor, sizeof cursor, "%s_%s", PQgetvalue(res, n - 1, STORE_NCOLS),
+                 PQgetvalue(res, n - 1, 0));
+    }
+    if (l->format == 2)
+        render_list_csv(r, res, n, cursor);
+    else
+        render_list_json(r, res, n, cursor, l->format == 1);
+}
+
+/* A from/to bound: an instant, or a local date in the agency's zone (its
+   midnight found by the database). 0, or -1 after replying. */
+static int time_bound(http_req *r, const char *name, sbuf *sql, const char **params, int *np,
+                      const char *op, char *store, size_t sz)
+{
+    params_time pt;
+    int rc = filter_time(r, name, &pt);
+    if (rc <= 0)
+        return rc;
+    if (!pt.is_date) {
+        snprintf(store, sz, "%lld", (long long)pt.t);
         params[(*np)++] = store;
         sbuf_printf(sql, " AND i.counted_at %s to_timestamp($%d)", op, *np);
         return 0;
     }
-    if (rfc3339_parse_date(v, &y, &m, &d) == 0) {
-        snprintf(store, sz, "%s", v);
-        params[(*np)++] = store;
-        params[(*np)++] = a ? a->time_zone : "UTC";
-        sbuf_printf(sql, " AND i.counted_at %s ($%d::date::timestamp AT TIME ZONE $%d)", op,
-                    *np - 1, *np);
-        return 0;
-    }
-    http_reply_error(r, 422, "invalid_field", name,
-                     "%s must be an RFC 3339 time with offset or a date YYYY-MM-DD, years 1900 to 2199", name);
-    return -1;
+    const ref_agency *a = ref_agency_by_id(app.ref, r->who.agency_id);
+    snprintf(store, sz, "%04d-%02d-%02d", pt.y, pt.m, pt.d);
+    params[(*np)++] = store;
+    params[(*np)++] = a ? a->time_zone : "UTC";
+    sbuf_printf(sql, " AND i.counted_at %s ($%d::date::timestamp AT TIME ZONE $%d)", op,
+                *np - 1, *np);
+    return 0;
 }
 
 /* Append "AND col = ANY($n)" for a comma list of precincts, offenses or categories. */
@@ -791,6 +817,106 @@ static int parse_cursor(const char *v, long long *t, long long *id)
     return 0;
 }
 
+/* The list's statement as it is built: its SQL and parameters. */
+struct list_sql {
+    sbuf sql, arrs[4];
+    const char *params[24]; /* at most 16 used: see list_where */
+    int np;
+    char agency[16], limit[24], from[40], to[40], bbox[4][40], cur_t[32], cur_id[32];
+};
+
+/* The token's precincts, never the unassigned: a scope a filter cannot widen. */
+static void scope_filter(const http_req *r, struct list_sql *ls)
+{
+    sbuf_array_begin(&ls->arrs[1]);
+    for (int i = 0; i < r->who.nprecincts; i++) {
+        const ref_precinct *p = ref_precinct_by_code(app.ref, r->who.precincts[i]);
+        char num[16];
+        if (p) {
+            snprintf(num, sizeof num, "%d", p->id);
+            sbuf_array_raw(&ls->arrs[1], num);
+        }
+    }
+    sbuf_array_end(&ls->arrs[1]);
+    ls->params[ls->np++] = sbuf_str(&ls->arrs[1]);
+    sbuf_printf(&ls->sql, " AND i.precinct_id = ANY($%d::int[])", ls->np);
+}
+
+/*
+ * The WHERE of the list from the query string, each filter read and its
+ * condition appended, in the order they are checked. 0, or -1 after
+ * replying.
+ */
+static int list_where(http_req *r, struct list_sql *ls)
+{
+    const char *v;
+    int rc = 0;
+    double b[4];
+    if ((v = qs_get(&r->query, "precinct")) != NULL)
+        rc = id_filter(r, "precinct", v, &ls->sql, &ls->arrs[0], ls->params, &ls->np,
+                       "i.precinct_id");
+    if (rc == 0 && r->who.nprecincts >= 0)
+        scope_filter(r, ls);
+    if (rc == 0 && (v = qs_get(&r->query, "offense")) != NULL)
+        rc = id_filter(r, "offense", v, &ls->sql, &ls->arrs[2], ls->params, &ls->np,
+                       "i.offense_id");
+    if (rc == 0 && (v = qs_get(&r->query, "category")) != NULL)
+        rc = id_filter(r, "category", v, &ls->sql, &ls->arrs[3], ls->params, &ls->np,
+                       "i.offense_id");
+    if (rc == 0)
+        rc = time_bound(r, "from", &ls->sql, ls->params, &ls->np, ">=", ls->from,
+                        sizeof ls->from);
+    if (rc == 0)
+        rc = time_bound(r, "to", &ls->sql, ls->params, &ls->np, "<", ls->to, sizeof ls->to);
+    if (rc != 0 || (rc = filter_bbox(r, "bbox", b)) < 0)
+        return -1;
+    if (rc > 0) {
+        int np = ls->np;
+        for (int i = 0; i < 4; i++) {
+            snprintf(ls->bbox[i], sizeof ls->bbox[i], "%.17g", b[i]);
+            ls->params[np++] = ls->bbox[i];
+        }
+        ls->np = np;
+        sbuf_printf(&ls->sql,
+                    " AND i.geom && ST_MakeEnvelope($%d, $%d, $%d, $%d, 4326)"
+                    " AND ST_Covers(ST_MakeEnvelope($%d, $%d, $%d, $%d, 4326), i.geom)",
+                    np - 3, np - 2, np - 1, np, np - 3, np - 2, np - 1, np);
+    }
+    if ((v = qs_get(&r->query, "cursor")) != NULL) {
+        long long ct, cid;
+        if (parse_cursor(v, &ct, &cid) != 0) {
+            http_reply_error(r, 422, "invalid_field", "cursor",
+                             "cursor is not one this server gave");
+            return -1;
+        }
+        snprintf(ls->cur_t, sizeof ls->cur_t, "%lld", ct);
+        snprintf(ls->cur_id, sizeof ls->cur_id, "%lld", cid);
+        ls->params[ls->np++] = ls->cur_t;
+        ls->params[ls->np++] = ls->cur_id;
+        sbuf_printf(&ls->sql, " AND (i.counted_at, i.id) < (to_timestamp($%d), $%d::bigint)",
+                    ls->np - 1, ls->np);
+    }
+    return 0;
+}
+
+/* The format and page size of the list into l. 0, or -1 after replying. */
+static int read_list_question(http_req *r, struct list *l)
+{
+    const char *v = qs_get(&r->query, "format");
+    if (v == NULL || strcmp(v, "json") == 0)
+        l->format = 0;
+    else if (strcmp(v, "geojson") == 0)
+        l->format = 1;
+    else if (strcmp(v, "csv") == 0)
+        l->format = 2;
+    else {
+        http_reply_error(r, 422, "invalid_field", "format", "format must be json, geojson or csv");
+        return -1;
+    }
+    l->limit = 100;
+    return filter_int(r, "limit", 1, 1000, &l->limit);
+}
+
 void h_incidents_list(http_req *r)
 {
     static const char *const allowed[] = {"precinct", "offense", "category", "from", "to",
@@ -805,104 +931,27 @@ void h_incidents_list(http_req *r)
     l->r = r;
     r->state = l;
     r->state_free = list_free;
-
-    const char *v = qs_get(&r->query, "format");
-    if (v == NULL || strcmp(v, "json") == 0)
-        l->format = 0;
-    else if (strcmp(v, "geojson") == 0)
-        l->format = 1;
-    else if (strcmp(v, "csv") == 0)
-        l->format = 2;
-    else {
-        http_reply_error(r, 422, "invalid_field", "format", "format must be json, geojson or csv");
+    if (read_list_question(r, l) != 0)
         return;
-    }
-    l->limit = 100;
-    if ((v = qs_get(&r->query, "limit")) != NULL) {
-        char *end;
-        l->limit = strtol(v, &end, 10);
-        if (*end || end == v || l->limit < 1 || l->limit > 1000) {
-            http_reply_error(r, 422, "invalid_field", "limit", "limit must be from 1 to 1000");
-            return;
-        }
-    }
-
-    const char *params[24]; /* at most 16 used: see the filters below */
-    int np = 0;
-    char agency[16], limit[24], from[40], to[40], bbox[4][40], cur_t[32], cur_id[32];
-    sbuf sql, arrs[4];
-    sbuf_init(&sql);
+    struct list_sql ls;
+    memset(&ls, 0, sizeof ls);
+    sbuf_init(&ls.sql);
     for (int i = 0; i < 4; i++)
-        sbuf_init(&arrs[i]);
-    snprintf(agency, sizeof agency, "%d", r->who.agency_id);
-    params[np++] = agency;
-    sbuf_puts(&sql, "SELECT " STORE_COLS("i") ", extract(epoch FROM i.counted_at)::bigint"
-                    " FROM incidents i WHERE i.agency_id = $1");
-    int rc = 0;
-    if ((v = qs_get(&r->query, "precinct")) != NULL)
-        rc = id_filter(r, "precinct", v, &sql, &arrs[0], params, &np, "i.precinct_id");
-    if (rc == 0 && r->who.nprecincts >= 0) {
-        /* Scope: only the token's precincts, never the unassigned. */
-        sbuf_array_begin(&arrs[1]);
-        for (int i = 0; i < r->who.nprecincts; i++) {
-            const ref_precinct *p = ref_precinct_by_code(app.ref, r->who.precincts[i]);
-            char num[16];
-            if (p) {
-                snprintf(num, sizeof num, "%d", p->id);
-                sbuf_array_raw(&arrs[1], num);
-            }
-        }
-        sbuf_array_end(&arrs[1]);
-        params[np++] = sbuf_str(&arrs[1]);
-        sbuf_printf(&sql, " AND i.precinct_id = ANY($%d::int[])", np);
-    }
-    if (rc == 0 && (v = qs_get(&r->query, "offense")) != NULL)
-        rc = id_filter(r, "offense", v, &sql, &arrs[2], params, &np, "i.offense_id");
-    if (rc == 0 && (v = qs_get(&r->query, "category")) != NULL)
-        rc = id_filter(r, "category", v, &sql, &arrs[3], params, &np, "i.offense_id");
-    if (rc == 0 && (v = qs_get(&r->query, "from")) != NULL)
-        rc = time_bound(r, "from", v, &sql, params, &np, ">=", from, sizeof from);
-    if (rc == 0 && (v = qs_get(&r->query, "to")) != NULL)
-        rc = time_bound(r, "to", v, &sql, params, &np, "<", to, sizeof to);
-    if (rc == 0 && (v = qs_get(&r->query, "bbox")) != NULL) {
-        double b[4];
-        if (filter_bbox(r, "bbox", v, 1, b) != 0) {
-            rc = -1;
-        } else {
-            for (int i = 0; i < 4; i++) {
-                snprintf(bbox[i], sizeof bbox[i], "%.17g", b[i]);
-                params[np++] = bbox[i];
-            }
-            sbuf_printf(&sql,
-                        " AND i.geom && ST_MakeEnvelope($%d, $%d, $%d, $%d, 4326)"
-                        " AND ST_Covers(ST_MakeEnvelope($%d, $%d, $%d, $%d, 4326), i.geom)",
-                        np - 3, np - 2, np - 1, np, np - 3, np - 2, np - 1, np);
-        }
-    }
-    if (rc == 0 && (v = qs_get(&r->query, "cursor")) != NULL) {
-        long long ct, cid;
-        if (parse_cursor(v, &ct, &cid) != 0) {
-            http_reply_error(r, 422, "invalid_field", "cursor", "cursor is not one this server gave");
-            rc = -1;
-        } else {
-            snprintf(cur_t, sizeof cur_t, "%lld", ct);
-            snprintf(cur_id, sizeof cur_id, "%lld", cid);
-            params[np++] = cur_t;
-            params[np++] = cur_id;
-            sbuf_printf(&sql, " AND (i.counted_at, i.id) < (to_timestamp($%d), $%d::bigint)",
-                        np - 1, np);
-        }
-    }
-    if (rc == 0) {
-        snprintf(limit, sizeof limit, "%ld", l->limit + 1);
-        params[np++] = limit;
-        sbuf_printf(&sql, " ORDER BY i.counted_at DESC, i.id DESC LIMIT $%d", np);
-        if (sbuf_failed(&sql))
+        sbuf_init(&ls.arrs[i]);
+    snprintf(ls.agency, sizeof ls.agency, "%d", r->who.agency_id);
+    ls.params[ls.np++] = ls.agency;
+    sbuf_puts(&ls.sql, "SELECT " STORE_COLS("i") ", extract(epoch FROM i.counted_at)::bigint"
+                       " FROM incidents i WHERE i.agency_id = $1");
+    if (list_where(r, &ls) == 0) {
+        snprintf(ls.limit, sizeof ls.limit, "%ld", l->limit + 1);
+        ls.params[ls.np++] = ls.limit;
+        sbuf_printf(&ls.sql, " ORDER BY i.counted_at DESC, i.id DESC LIMIT $%d", ls.np);
+        if (sbuf_failed(&ls.sql))
             http_reply_error(r, 500, "internal", NULL, "out of memory");
-        else if (db_query(app.reader, sbuf_str(&sql), np, params, on_list, l) != 0)
+        else if (db_query(app.reader, sbuf_str(&ls.sql), ls.np, ls.params, on_list, l) != 0)
             http_reply_db_down(r);
     }
-    sbuf_free(&sql);
+    sbuf_free(&ls.sql);
     for (int i = 0; i < 4; i++)
-        sbuf_free(&arrs[i]);
+        sbuf_free(&ls.arrs[i]);
 }

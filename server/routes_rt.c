@@ -95,9 +95,8 @@ static int parse_by(http_req *r, unsigned *by)
     *by = 0;
     if (v == NULL || *v == '\0')
         return 0;
-    char *copy = strdup(v), *save = NULL;
-    for (char *tok = copy ? strtok_r(copy, ",", &save) : NULL; tok;
-         tok = strtok_r(NULL, ",", &save)) {
+    char *copy = strdup(v), *tok;
+    for (size_t at = 0; copy && (tok = params_list_next(copy, &at)) != NULL;) {
         int k = 0;
         while (k < NBY && strcmp(by_names[k].name, tok) != 0)
             k++;
@@ -158,9 +157,8 @@ static int read_question(http_req *r, struct rtq *x)
             http_reply_error(r, 500, "internal", NULL, "out of memory");
             return -1;
         }
-        char *copy = strdup(v), *save = NULL;
-        for (char *tok = copy ? strtok_r(copy, ",", &save) : NULL; tok;
-             tok = strtok_r(NULL, ",", &save)) {
+        char *copy = strdup(v), *tok;
+        for (size_t at = 0; copy && (tok = params_list_next(copy, &at)) != NULL;) {
             int32_t id = rt_unit_id(c, q->agency, tok);
             /* Another precinct's unit is, to a token limited to precincts,
                as unknown as a unit that does not exist. */
@@ -178,9 +176,8 @@ static int read_question(http_req *r, struct rtq *x)
         q->nunits = nu;
     }
     if ((v = qs_get(&r->query, "shift")) != NULL) {
-        char *copy = strdup(v), *save = NULL;
-        for (char *tok = copy ? strtok_r(copy, ",", &save) : NULL; tok;
-             tok = strtok_r(NULL, ",", &save)) {
+        char *copy = strdup(v), *tok;
+        for (size_t at = 0; copy && (tok = params_list_next(copy, &at)) != NULL;) {
             int k = 0;
             while (k < x->nshifts && strcmp(x->order[k]->code, tok) != 0)
                 k++;
@@ -208,9 +205,8 @@ static int read_percentiles(http_req *r, struct rtq *x)
     const char *v = qs_get(&r->query, "p");
     if (v == NULL)
         return 0;
-    char *copy = strdup(v), *save = NULL;
-    for (char *tok = copy ? strtok_r(copy, ",", &save) : NULL; tok;
-         tok = strtok_r(NULL, ",", &save)) {
+    char *copy = strdup(v), *tok;
+    for (size_t at = 0; copy && (tok = params_list_next(copy, &at)) != NULL;) {
         uint32_t pm;
         if (rt_percentile_parse(tok, &pm) != 0) {
             http_reply_error(r, 422, "invalid_field", "p",
@@ -492,6 +488,50 @@ static cJSON *workload_row(const rt_group *g, int64_t officer_tours, int64_t tou
     return row;
 }
 
+/* The rows of keys with staff but no calls (not listed): tours, units that took no call. */
+static void add_staffed_rows(cJSON *rows, const struct rtq *x, char kind,
+                             const struct staffing *st, const uint8_t *listed)
+{
+    rt_group empty;
+    memset(&empty, 0, sizeof empty);
+    empty.precinct = empty.unit = -1;
+    empty.priority = empty.shift = empty.hour = empty.dow = -1;
+    if (kind == 's') {
+        for (int k = 0; k < x->nshifts; k++) {
+            if (listed[k] || (x->q.shifts && !(x->q.shifts & (1ull << (k + 1)))))
+                continue;
+            empty.shift = (int8_t)k;
+            cJSON *row = workload_row(NULL, st->officer_tours[k], st->tours[k]);
+            add_keys(row, &empty, x);
+            cJSON_AddItemToArray(rows, row);
+        }
+    } else if (kind == 'p') {
+        for (size_t k = 1; k < st->n; k++) {
+            const ref_precinct *p = ref_precinct_by_id(app.ref, (int)k);
+            if (listed[k] || p == NULL || p->agency_id != x->q.agency ||
+                (x->q.precincts && !x->q.precincts[k]))
+                continue;
+            empty.precinct = (int32_t)k;
+            cJSON *row = workload_row(NULL, st->officer_tours[k], st->tours[k]);
+            add_keys(row, &empty, x);
+            cJSON_AddItemToArray(rows, row);
+        }
+    } else {
+        for (size_t id = 1; id < hr_unit_max(); id++) {
+            const hr_unit *u = hr_unit_by_id((int)id);
+            if (u == NULL || u->agency_id != x->q.agency ||
+                (x->q.precincts && (u->precinct_id == 0 || u->precinct_id >= x->q.nprecincts ||
+                                    !x->q.precincts[u->precinct_id])))
+                continue;
+            if (listed[id])
+                continue;
+            cJSON *row = workload_row(NULL, st->officer_tours[id], st->tours[id]);
+            cJSON_AddStringToObject(row, "unit", u->callsign);
+            cJSON_AddItemToArray(rows, row);
+        }
+    }
+}
+
 void h_workload(http_req *r)
 {
     static const char *const allowed[] = {"from", "to", "by", "precinct", "priority", NULL};
@@ -549,45 +589,7 @@ void h_workload(http_req *r)
         add_keys(row, g, &x);
         cJSON_AddItemToArray(rows, row);
     }
-    /* Keys with staff but no calls: tours, and units that took no call. */
-    rt_group empty;
-    memset(&empty, 0, sizeof empty);
-    empty.precinct = empty.unit = -1;
-    empty.priority = empty.shift = empty.hour = empty.dow = -1;
-    if (kind == 's') {
-        for (int k = 0; k < x.nshifts; k++) {
-            if (listed[k] || (x.q.shifts && !(x.q.shifts & (1ull << (k + 1)))))
-                continue;
-            empty.shift = (int8_t)k;
-            cJSON *row = workload_row(NULL, st.officer_tours[k], st.tours[k]);
-            add_keys(row, &empty, &x);
-            cJSON_AddItemToArray(rows, row);
-        }
-    } else if (kind == 'p') {
-        for (size_t k = 1; k < st.n; k++) {
-            const ref_precinct *p = ref_precinct_by_id(app.ref, (int)k);
-            if (listed[k] || p == NULL || p->agency_id != x.q.agency ||
-                (x.q.precincts && !x.q.precincts[k]))
-                continue;
-            empty.precinct = (int32_t)k;
-            cJSON *row = workload_row(NULL, st.officer_tours[k], st.tours[k]);
-            add_keys(row, &empty, &x);
-            cJSON_AddItemToArray(rows, row);
-        }
-    } else {
-        for (size_t id = 1; id < hr_unit_max(); id++) {
-            const hr_unit *u = hr_unit_by_id((int)id);
-            if (u == NULL || u->agency_id != x.q.agency ||
-                (x.q.precincts && (u->precinct_id == 0 || u->precinct_id >= x.q.nprecincts ||
-                                   !x.q.precincts[u->precinct_id])))
-                continue;
-            if (listed[id])
-                continue;
-            cJSON *row = workload_row(NULL, st.officer_tours[id], st.tours[id]);
-            cJSON_AddStringToObject(row, "unit", u->callsign);
-            cJSON_AddItemToArray(rows, row);
-        }
-    }
+    add_staffed_rows(rows, &x, kind, &st, listed);
     http_reply_json(r, 200, root);
 out:
     free(listed);
