@@ -809,6 +809,18 @@ void http_reply_json_as(http_req *r, int status, const char *content_type, cJSON
     cJSON_free(text);
 }
 
+void *http_state_new(http_req *r, size_t size, void (*state_free)(void *state))
+{
+    void *state = calloc(1, size);
+    if (state == NULL) {
+        http_reply_error(r, 500, "internal", NULL, "out of memory");
+        return NULL;
+    }
+    r->state = state;
+    r->state_free = state_free;
+    return state;
+}
+
 void http_reply_db_down(http_req *r)
 {
     http_reply_error(r, 503, "database_unavailable", NULL,

@@ -169,6 +169,13 @@ void http_reply_db_down(http_req *r);
 void http_reply_error(http_req *r, int status, const char *code, const char *field,
                       const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
+/*
+ * A zeroed block of size bytes for the handler's state, attached to r
+ * (r->state; state_free(block) runs when r is freed, and frees it). NULL
+ * after replying 500 when memory runs out.
+ */
+void *http_state_new(http_req *r, size_t size, void (*state_free)(void *state));
+
 /* Request body as a NUL-terminated copy (caller frees), its length in *len. */
 char *http_body(http_req *r, size_t *len);
 /* A request header, or NULL. */

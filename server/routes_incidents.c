@@ -353,15 +353,12 @@ void h_incidents_post(http_req *r)
         http_reply_error(r, 500, "internal", NULL, "out of memory");
         return;
     }
-    struct post *p = calloc(1, sizeof *p);
+    struct post *p = http_state_new(r, sizeof *p, post_free);
     if (p == NULL) {
         free(body);
-        http_reply_error(r, 500, "internal", NULL, "out of memory");
         return;
     }
     p->r = r;
-    r->state = p;
-    r->state_free = post_free;
     int rc = ndjson ? read_ndjson_items(r, p, body, len) : read_json_items(r, p, body, len);
     if (rc == 0)
         submit_items(p);
@@ -497,15 +494,12 @@ void h_incident_patch(http_req *r)
             http_reply_error(r, 400, "malformed_json", NULL, "the body must be a JSON object");
         return;
     }
-    struct patch *p = calloc(1, sizeof *p);
+    struct patch *p = http_state_new(r, sizeof *p, patch_free);
     if (p == NULL) {
         cJSON_Delete(doc);
-        http_reply_error(r, 500, "internal", NULL, "out of memory");
         return;
     }
     p->r = r;
-    r->state = p;
-    r->state_free = patch_free;
     inc_error e;
     int rc = inc_parse(doc, INC_PARSE_PATCH, &p->delta, &e);
     cJSON_Delete(doc);
@@ -923,14 +917,10 @@ void h_incidents_list(http_req *r)
                                           "bbox",     "limit",   "cursor",   "format", NULL};
     if (http_check_params(r, allowed) != 0)
         return;
-    struct list *l = calloc(1, sizeof *l);
-    if (l == NULL) {
-        http_reply_error(r, 500, "internal", NULL, "out of memory");
+    struct list *l = http_state_new(r, sizeof *l, list_free);
+    if (l == NULL)
         return;
-    }
     l->r = r;
-    r->state = l;
-    r->state_free = list_free;
     if (read_list_question(r, l) != 0)
         return;
     struct list_sql ls;

@@ -360,16 +360,13 @@ void h_precinct_put(http_req *r)
                          "boundary (a GeoJSON Polygon or MultiPolygon) is required");
         return;
     }
-    struct precinct_put *p = calloc(1, sizeof *p);
+    struct precinct_put *p = http_state_new(r, sizeof *p, precinct_put_free);
     char err[160];
     if (p == NULL) {
         cJSON_Delete(doc);
-        http_reply_error(r, 500, "internal", NULL, "out of memory");
         return;
     }
     p->r = r;
-    r->state = p;
-    r->state_free = precinct_put_free;
     /* Validate here for a precise message; the boundary kept in memory is
        read back from PostGIS after the commit. */
     if (geo_parse(boundary, &p->mp, err, sizeof err) != 0) {
