@@ -12,6 +12,7 @@
 #include <event2/event.h>
 #include <event2/http.h>
 
+#include "areas.h"
 #include "config.h"
 #include "db.h"
 #include "refdata.h"
@@ -23,6 +24,7 @@ struct app {
     struct evhttp *http;
     config cfg;
     ref_data *ref;
+    area_tree *areas; /* the agencies' areas (routes_areas.c) */
     db_conn *writer; /* incident and reference writes (group commit) */
     db_conn *reader; /* token look-ups and database reads */
     struct ingest *ingest;

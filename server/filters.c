@@ -7,8 +7,9 @@
 #include <string.h>
 
 #include "app.h"
+#include "areas.h"
 
-enum kind { PRECINCTS, OFFENSES, CATEGORIES };
+enum kind { PRECINCTS, OFFENSES, CATEGORIES, AREAS };
 
 static int read_list(http_req *r, enum kind kind, const char *param, const char *list,
                      uint8_t *mask, int32_t n)
@@ -41,6 +42,12 @@ static int read_list(http_req *r, enum kind kind, const char *param, const char 
                     mask[o->id] = 1;
                 found = 1;
             }
+        } else if (kind == AREAS) {
+            const area_node *a = areas_by_code(app.areas, tok);
+            if (a && a->agency_id == agency) {
+                areas_cover(app.areas, a->id, mask, n);
+                found = 1;
+            }
         } else {
             for (int id = 1; id < ref_offense_max(app.ref); id++) {
                 const ref_offense *o = ref_offense_by_id(app.ref, id);
@@ -52,7 +59,7 @@ static int read_list(http_req *r, enum kind kind, const char *param, const char 
             }
         }
         if (!found) {
-            static const char *const what[] = {"precinct", "offense", "category"};
+            static const char *const what[] = {"precinct", "offense", "category", "area"};
             http_reply_error(r, 422, "invalid_field", param, "unknown %s \"%.64s\"", what[kind],
                              tok);
             free(copy);
@@ -76,6 +83,26 @@ int filter_offenses(http_req *r, const char *param, const char *list, uint8_t *m
 int filter_categories(http_req *r, const char *param, const char *list, uint8_t *mask, int32_t n)
 {
     return read_list(r, CATEGORIES, param, list, mask, n);
+}
+
+int filter_areas(http_req *r, const char *param, const char *list, uint8_t *mask, int32_t n)
+{
+    return read_list(r, AREAS, param, list, mask, n);
+}
+
+int filter_geography(http_req *r, uint8_t *mask, int32_t n)
+{
+    const char *precincts = qs_get(&r->query, "precinct"), *areas = qs_get(&r->query, "area");
+    if (precincts && areas) {
+        http_reply_error(r, 422, "invalid_field", "area",
+                         "give precinct or area, not both");
+        return -1;
+    }
+    if (precincts)
+        return filter_precincts(r, "precinct", precincts, mask, n) == 0 ? 1 : -1;
+    if (areas)
+        return filter_areas(r, "area", areas, mask, n) == 0 ? 1 : -1;
+    return 0;
 }
 
 int filter_time(http_req *r, const char *name, params_time *out)

@@ -35,6 +35,22 @@ int filter_offenses(http_req *r, const char *param, const char *list, uint8_t *m
 int filter_categories(http_req *r, const char *param, const char *list, uint8_t *mask, int32_t n);
 
 /*
+ * Area codes (lib/areas.h) -> every precinct the areas hold (listed in
+ * them or in their descendants), as they are now: a precinct added to an
+ * area is in its next answer. An unknown area, or another agency's, is a
+ * 422. A token limited to precincts gets the area's precincts within its
+ * own (filter_scope), not a 403: an area is a way to name many precincts.
+ */
+int filter_areas(http_req *r, const char *param, const char *list, uint8_t *mask, int32_t n);
+
+/*
+ * The geography of a reading route: precinct= (codes) or area= (codes),
+ * not both (422, field area). 1 when one was given (mask set), 0 when
+ * neither, -1 after replying. filter_scope comes after, as always.
+ */
+int filter_geography(http_req *r, uint8_t *mask, int32_t n);
+
+/*
  * A from/to bound as written (params_time_parse): 1 and *out, 0 when
  * absent, or -1 after replying.
  */

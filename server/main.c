@@ -139,6 +139,7 @@ static void on_writer_up(void *arg, db_conn *db)
         db_query(db, "SET compstat.dirty = 'on'", 0, NULL, on_set_writer, NULL);
     else
         db_query(db, "DELETE FROM cube_dirty", 0, NULL, on_set_writer, NULL);
+    areas_reload(db); /* before the rest: the offenses' arrival marks all loaded */
     refdata_reload(db);
     hr_reload(db);
     analytics_reload(db);
@@ -226,7 +227,8 @@ int main(int argc, char **argv)
 
     app.base = event_base_new();
     app.ref = ref_new();
-    if (app.base == NULL || app.ref == NULL) {
+    app.areas = areas_new();
+    if (app.base == NULL || app.ref == NULL || app.areas == NULL) {
         fprintf(stderr, "compstatd: out of memory at start-up\n");
         return 1;
     }
@@ -320,6 +322,8 @@ int main(int argc, char **argv)
     auth_free();
     audit_free();
     ref_free(app.ref);
+    areas_free(app.areas);
+    areas_free_all();
     analytics_free();
     zones_free();
     hotspots_free();

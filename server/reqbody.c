@@ -72,6 +72,17 @@ int req_code_ok(const char *s, size_t maxlen)
 }
 
 
+int req_agency_wide(http_req *r, const char *what)
+{
+    if (r->who.nprecincts < 0)
+        return 0;
+    http_reply_error(r, 403, "forbidden", NULL,
+                     "%s belong to the whole agency: a token limited to precincts may not "
+                     "change them",
+                     what);
+    return -1;
+}
+
 int req_write_failed(http_req *r, PGresult *res, const char *error, const char *what)
 {
     if (res == NULL) {

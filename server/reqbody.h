@@ -28,6 +28,15 @@ const char *req_str_member(http_req *r, cJSON *doc, const char *name, int requir
 int req_code_ok(const char *s, size_t maxlen);
 
 /*
+ * The agency, its offenses, its precincts' boundaries and its areas are
+ * the whole agency's: a token limited to precincts reads them but may not
+ * change them (a redrawn precinct would take the incidents of the others).
+ * 0 when r's token covers the whole agency, else -1 after replying 403
+ * saying that `what` belong to the whole agency.
+ */
+int req_agency_wide(http_req *r, const char *what);
+
+/*
  * The common end of a write's callback: 503 (with Retry-After) when the
  * database went away (res NULL), a logged 500 when the statement failed.
  * Returns 1 after replying, 0 when the write succeeded.

@@ -25,6 +25,9 @@ void h_precincts_get(http_req *r);
 void h_precinct_put(http_req *r);
 void h_offenses_get(http_req *r);
 void h_offense_put(http_req *r);
+void h_areas_get(http_req *r);
+void h_area_get(http_req *r);
+void h_area_put(http_req *r);
 
 void h_incidents_post(http_req *r);
 void h_incident_patch(http_req *r);
@@ -53,5 +56,11 @@ void hotspots_free(void);
 
 /* Load (or reload) agencies, precincts and offenses from the database. */
 void refdata_reload(db_conn *db);
+
+/* Load (or reload) the areas and the precincts they list into app.areas;
+   queue before refdata_reload, whose completion marks the reference data loaded. */
+void areas_reload(db_conn *db);
+/* Free a load of the areas still under way (at exit). */
+void areas_free_all(void);
 
 #endif

@@ -73,8 +73,6 @@ static int parse_codes(http_req *r, const char *name, uint8_t *mask, int32_t n,
     const char *v = qs_get(&r->query, name);
     if (v == NULL)
         return 1; /* no filter */
-    if (strcmp(name, "precinct") == 0)
-        return filter_precincts(r, name, v, mask, n);
     if (strcmp(name, "offense") == 0)
         return filter_offenses(r, name, v, mask, n);
     /* category: the cube's category ids */
@@ -285,8 +283,9 @@ static void cubeq_free(struct cubeq *x)
 /* Read and check the question into x (zeroed first). 0, or -1 after replying. */
 static int read_cube_question(http_req *r, struct cubeq *x)
 {
-    static const char *const allowed[] = {"from", "to", "by", "precinct", "offense", "category",
-                                          "priority", "granularity", "format", NULL};
+    static const char *const allowed[] = {"from",     "to",          "by",     "precinct",
+                                          "area",     "offense",     "category", "priority",
+                                          "granularity", "format", NULL};
     memset(x, 0, sizeof *x);
     if (http_check_params(r, allowed) != 0)
         return -1;
@@ -328,11 +327,11 @@ static int read_cube_question(http_req *r, struct cubeq *x)
         http_reply_error(r, 500, "internal", NULL, "out of memory");
         return -1;
     }
-    int rc = parse_codes(r, "precinct", x->pmask, np, &x->cats);
-    if (rc < 0)
+    int had = filter_geography(r, x->pmask, np);
+    if (had < 0)
         return -1;
-    filter_scope(r, x->pmask, np, rc == 0);
-    if (rc == 0 || r->who.nprecincts >= 0) {
+    filter_scope(r, x->pmask, np, had);
+    if (had || r->who.nprecincts >= 0) {
         q->precincts = x->pmask;
         q->nprecincts = np;
     }

@@ -97,19 +97,18 @@ static int precinct_member(http_req *r, cJSON *doc, int *id)
     return 0;
 }
 
-/* The optional ?precinct= filter of a list: a mask, or NULL for all. */
+/* The optional ?precinct= or ?area= filter of a list: a mask, or NULL for all. */
 static int precinct_param(http_req *r, uint8_t **mask, int32_t *n)
 {
     *n = ref_precinct_max(app.ref) + 1;
     *mask = NULL;
-    const char *v = qs_get(&r->query, "precinct");
-    if (v == NULL)
+    if (qs_get(&r->query, "precinct") == NULL && qs_get(&r->query, "area") == NULL)
         return 0;
     if ((*mask = calloc((size_t)*n, 1)) == NULL) {
         http_reply_error(r, 500, "internal", NULL, "out of memory");
         return -1;
     }
-    if (filter_precincts(r, "precinct", v, *mask, *n) != 0) {
+    if (filter_geography(r, *mask, *n) < 0) {
         free(*mask);
         *mask = NULL;
         return -1;
@@ -202,7 +201,7 @@ static void sort_units(cJSON *arr)
 
 void h_units_get(http_req *r)
 {
-    static const char *const allowed[] = {"precinct", "status", NULL};
+    static const char *const allowed[] = {"precinct", "area", "status", NULL};
     if (http_check_params(r, allowed) != 0)
         return;
     static const char *const statuses[] = {"available", "dispatched", "en_route", "on_scene",
@@ -398,7 +397,7 @@ static cJSON *officer_json(const hr_officer *o)
 
 void h_officers_get(http_req *r)
 {
-    static const char *const allowed[] = {"precinct", NULL};
+    static const char *const allowed[] = {"precinct", "area", NULL};
     if (http_check_params(r, allowed) != 0)
         return;
     uint8_t *mask;

@@ -762,14 +762,15 @@ static int time_bound(http_req *r, const char *name, sbuf *sql, const char **par
 static int id_filter(http_req *r, const char *name, const char *list, sbuf *sql, sbuf *arr,
                      const char **params, int *np, const char *col)
 {
-    int precincts = strcmp(name, "precinct") == 0;
-    int32_t n = (precincts ? ref_precinct_max(app.ref) : ref_offense_max(app.ref)) + 1;
+    int precincts = strcmp(name, "precinct") == 0, areas = strcmp(name, "area") == 0;
+    int32_t n = (precincts || areas ? ref_precinct_max(app.ref) : ref_offense_max(app.ref)) + 1;
     uint8_t *mask = calloc((size_t)n, 1);
     if (mask == NULL) {
         http_reply_error(r, 500, "internal", NULL, "out of memory");
         return -1;
     }
     int rc = precincts                          ? filter_precincts(r, name, list, mask, n)
+             : areas                            ? filter_areas(r, name, list, mask, n)
              : strcmp(name, "offense") == 0     ? filter_offenses(r, name, list, mask, n)
                                                 : filter_categories(r, name, list, mask, n);
     if (rc == 0) {
@@ -846,9 +847,14 @@ static int list_where(http_req *r, struct list_sql *ls)
     const char *v;
     int rc = 0;
     double b[4];
-    if ((v = qs_get(&r->query, "precinct")) != NULL)
-        rc = id_filter(r, "precinct", v, &ls->sql, &ls->arrs[0], ls->params, &ls->np,
-                       "i.precinct_id");
+    const char *area = qs_get(&r->query, "area");
+    if ((v = qs_get(&r->query, "precinct")) != NULL && area != NULL) {
+        http_reply_error(r, 422, "invalid_field", "area", "give precinct or area, not both");
+        return -1;
+    }
+    if (v != NULL || (v = area) != NULL)
+        rc = id_filter(r, area ? "area" : "precinct", v, &ls->sql, &ls->arrs[0], ls->params,
+                       &ls->np, "i.precinct_id");
     if (rc == 0 && r->who.nprecincts >= 0)
         scope_filter(r, ls);
     if (rc == 0 && (v = qs_get(&r->query, "offense")) != NULL)
@@ -913,8 +919,9 @@ static int read_list_question(http_req *r, struct list *l)
 
 void h_incidents_list(http_req *r)
 {
-    static const char *const allowed[] = {"precinct", "offense", "category", "from", "to",
-                                          "bbox",     "limit",   "cursor",   "format", NULL};
+    static const char *const allowed[] = {"precinct", "area",  "offense", "category", "from",
+                                          "to",       "bbox",  "limit",   "cursor",   "format",
+                                          NULL};
     if (http_check_params(r, allowed) != 0)
         return;
     struct list *l = http_state_new(r, sizeof *l, list_free);

@@ -91,23 +91,6 @@ void refdata_reload(db_conn *db)
 
 /* ------------------------------------------------------------ helpers */
 
-/*
- * The agency, its offenses and its precincts' boundaries are the whole
- * agency's: a token limited to precincts reads them but may not change
- * them (a redrawn precinct would take the incidents of the others). 0 when
- * r's token covers the whole agency, else -1 after replying 403.
- */
-static int agency_wide_only(http_req *r, const char *what)
-{
-    if (r->who.nprecincts < 0)
-        return 0;
-    http_reply_error(r, 403, "forbidden", NULL,
-                     "%s belong to the whole agency: a token limited to precincts may not "
-                     "change them",
-                     what);
-    return -1;
-}
-
 static cJSON *agency_json(const ref_agency *a)
 {
     cJSON *o = cJSON_CreateObject();
@@ -214,7 +197,7 @@ static void on_agency_put(void *arg, PGresult *res, const char *error)
 
 void h_agency_put(http_req *r)
 {
-    if (agency_wide_only(r, "the agency's name and time zone") != 0)
+    if (req_agency_wide(r, "the agency's name and time zone") != 0)
         return;
     const ref_agency *a = ref_agency_by_code(app.ref, r->seg[2]);
     if (a == NULL || a->id != r->who.agency_id) {
@@ -315,7 +298,7 @@ void h_precinct_put(http_req *r)
                          "a precinct code is 1 to 64 letters, digits, '-', '_' or '.'");
         return;
     }
-    if (agency_wide_only(r, "precincts and their boundaries") != 0)
+    if (req_agency_wide(r, "precincts and their boundaries") != 0)
         return;
     const ref_precinct *existing = ref_precinct_by_code(app.ref, code);
     if (existing && existing->agency_id != r->who.agency_id) {
@@ -492,7 +475,7 @@ void h_offense_put(http_req *r)
         http_reply_error(r, 422, "invalid_field", "code", "an offense code is 1 to 64 bytes");
         return;
     }
-    if (agency_wide_only(r, "offenses (the agency's penal code)") != 0)
+    if (req_agency_wide(r, "offenses (the agency's penal code)") != 0)
         return;
     cJSON *doc = req_json_object(r);
     if (doc == NULL)

@@ -138,11 +138,11 @@ static int read_question(http_req *r, struct rtq *x)
         http_reply_error(r, 500, "internal", NULL, "out of memory");
         return -1;
     }
-    const char *v = qs_get(&r->query, "precinct");
-    if (v && filter_precincts(r, "precinct", v, x->pmask, np) != 0)
+    int had = filter_geography(r, x->pmask, np);
+    if (had < 0)
         return -1;
-    filter_scope(r, x->pmask, np, v != NULL);
-    if (v || r->who.nprecincts >= 0) {
+    filter_scope(r, x->pmask, np, had);
+    if (had || r->who.nprecincts >= 0) {
         q->precincts = x->pmask;
         q->nprecincts = np;
     }
@@ -151,7 +151,8 @@ static int read_question(http_req *r, struct rtq *x)
     /* Units by call sign: a registered unit that never answered a call
        selects nothing; a call sign unknown everywhere is an error. */
     const rt_cube *c = analytics_rt();
-    if ((v = qs_get(&r->query, "unit")) != NULL) {
+    const char *v = qs_get(&r->query, "unit");
+    if (v != NULL) {
         int32_t nu = rt_unit_count(c) + 1;
         if ((x->umask = calloc((size_t)nu, 1)) == NULL) {
             http_reply_error(r, 500, "internal", NULL, "out of memory");
@@ -332,7 +333,7 @@ static void add_window(cJSON *root, const rt_question *q)
 
 void h_response_times(http_req *r)
 {
-    static const char *const allowed[] = {"from", "to", "by", "precinct", "priority", "unit",
+    static const char *const allowed[] = {"from", "to", "by", "precinct", "area", "priority", "unit",
                                           "shift", "p", NULL};
     if (http_check_params(r, allowed) != 0)
         return;
@@ -534,7 +535,7 @@ static void add_staffed_rows(cJSON *rows, const struct rtq *x, char kind,
 
 void h_workload(http_req *r)
 {
-    static const char *const allowed[] = {"from", "to", "by", "precinct", "priority", NULL};
+    static const char *const allowed[] = {"from", "to", "by", "precinct", "area", "priority", NULL};
     if (http_check_params(r, allowed) != 0)
         return;
     struct rtq x;

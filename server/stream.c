@@ -496,7 +496,7 @@ static void on_recheck(evutil_socket_t fd, short what, void *arg)
 
 void h_stream(http_req *r)
 {
-    static const char *const allowed[] = {"precinct", NULL};
+    static const char *const allowed[] = {"precinct", "area", NULL};
     if (http_check_params(r, allowed) != 0)
         return;
     if (admit(r) != 0)
@@ -514,11 +514,11 @@ void h_stream(http_req *r)
     c->token_id = r->who.token_id;
     r->state = c;
     r->state_free = client_free;
-    const char *list = qs_get(&r->query, "precinct");
-    if (list && filter_precincts(r, "precinct", list, c->mask, n) != 0)
+    int had = filter_geography(r, c->mask, n);
+    if (had < 0)
         return;
-    filter_scope(r, c->mask, n, list != NULL);
-    c->all = list == NULL && r->who.nprecincts < 0;
+    filter_scope(r, c->mask, n, had);
+    c->all = !had && r->who.nprecincts < 0;
 
     uint64_t after = 0;
     const char *last_id = http_header(r, "Last-Event-ID");
