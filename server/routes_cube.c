@@ -9,6 +9,7 @@
 
 #include "analytics.h"
 #include "app.h"
+#include "areas.h"
 #include "compstat.h"
 #include "filters.h"
 #include "rfc3339.h"
@@ -513,7 +514,8 @@ static const char *const pnames[3] = {"week", "d28", "ytd"};
 
 /* What a COMPSTAT sheet asks, and what is gathered for it. */
 struct sheet {
-    const ref_precinct *prec; /* NULL: the whole agency */
+    const ref_precinct *prec; /* NULL: the whole agency, or the area */
+    const area_node *area;    /* the sheet of an area's precincts (within the token's) */
     int64_t wday;             /* the week's Sunday, a day number */
     compstat_range ranges[COMPSTAT_NPERIODS];
     struct categories cats;
@@ -540,14 +542,24 @@ static void sheet_free(struct sheet *x)
 /* The precinct, week and filters of the sheet into x (zeroed first). 0, or -1 after replying. */
 static int read_sheet_question(http_req *r, struct sheet *x)
 {
-    static const char *const allowed[] = {"precinct", "week_ending", "offense", "category",
-                                          NULL};
+    static const char *const allowed[] = {"precinct", "area", "week_ending", "offense",
+                                          "category", NULL};
     memset(x, 0, sizeof *x);
     if (http_check_params(r, allowed) != 0)
         return -1;
     const tz_zone *zone = zone_of_agency(r->who.agency_id);
-    const char *pc = qs_get(&r->query, "precinct");
-    if (pc) {
+    const char *pc = qs_get(&r->query, "precinct"), *av = qs_get(&r->query, "area");
+    if (pc && av) {
+        http_reply_error(r, 422, "invalid_field", "area", "give precinct or area, not both");
+        return -1;
+    }
+    if (av) {
+        x->area = areas_by_code(app.areas, av);
+        if (x->area == NULL || x->area->agency_id != r->who.agency_id) {
+            http_reply_error(r, 422, "invalid_field", "area", "unknown area \"%.64s\"", av);
+            return -1;
+        }
+    } else if (pc) {
         x->prec = ref_precinct_by_code(app.ref, pc);
         if (x->prec == NULL || x->prec->agency_id != r->who.agency_id) {
             http_reply_error(r, 422, "invalid_field", "precinct", "unknown precinct \"%.64s\"", pc);
@@ -601,8 +613,12 @@ static int read_sheet_question(http_req *r, struct sheet *x)
     q->agency = r->who.agency_id;
     q->zone = zone;
     q->by = CUBE_BY_CATEGORY;
-    if (x->prec) {
-        x->pmask[x->prec->id] = 1;
+    if (x->prec || x->area) {
+        if (x->prec)
+            x->pmask[x->prec->id] = 1;
+        else
+            areas_cover(app.areas, x->area->id, x->pmask, np);
+        filter_scope(r, x->pmask, np, 1);
         q->precincts = x->pmask;
         q->nprecincts = np;
     }
@@ -663,7 +679,7 @@ static void gather_sheet(struct sheet *x)
                 cube_result any;
                 whole.from = x->q.from;
                 whole.to = x->q.to;
-                if (!held && (x->prec || x->orc == 0 || x->crc == 0) &&
+                if (!held && (x->prec || x->area || x->orc == 0 || x->crc == 0) &&
                     cube_query(analytics_cube(), &whole, &any) == 0) {
                     held = any.n > 0 && any.cells[0].count > 0;
                     cube_result_free(&any);
@@ -708,6 +724,10 @@ static int render_sheet(sbuf *b, struct sheet *x)
     sbuf_json_str(b, ag ? ag->code : "");
     sbuf_puts(b, ",\"precinct\":");
     sbuf_json_str(b, x->prec ? x->prec->code : NULL);
+    if (x->area) {
+        sbuf_puts(b, ",\"area\":");
+        sbuf_json_str(b, x->area->code);
+    }
     sbuf_puts(b, ",\"week_ending\":\"");
     put_date(b, x->wday);
     sbuf_puts(b, "\",\"test\":{\"name\":\"exact conditional binomial test of the two "

@@ -712,8 +712,10 @@ static int read_where(http_req *r, struct job *j)
     if (filter_day(r, "from", zone, &q->day_from) || filter_day(r, "to", zone, &q->day_to))
         return -2;
     const char *pv = qs_get(&r->query, "precinct"), *bv = qs_get(&r->query, "bbox");
-    if (pv && bv) {
-        http_reply_error(r, 422, "invalid_field", "bbox", "give precinct or bbox, not both");
+    const char *av = qs_get(&r->query, "area");
+    if ((pv || av) && bv) {
+        http_reply_error(r, 422, "invalid_field", "bbox", "give %s or bbox, not both",
+                         pv ? "precinct" : "area");
         return -2;
     }
     if (bv) {
@@ -731,9 +733,10 @@ static int read_where(http_req *r, struct job *j)
     int32_t np = ref_precinct_max(app.ref) + 1, no = ref_offense_max(app.ref) + 1;
     if ((j->pmask = calloc((size_t)np, 1)) == NULL)
         return -1;
-    if (pv) {
-        if (filter_precincts(r, "precinct", pv, j->pmask, np) != 0)
+    if (pv || av) {
+        if (filter_geography(r, j->pmask, np) < 0)
             return -2;
+        filter_scope(r, j->pmask, np, 1); /* an area's precincts within the token's */
     } else {
         for (int32_t id = 1; id < np; id++) {
             const ref_precinct *p = ref_precinct_by_id(app.ref, id);
@@ -773,9 +776,9 @@ static int read_where(http_req *r, struct job *j)
  */
 static struct job *read_question(http_req *r)
 {
-    static const char *const allowed[] = {"from",   "to",     "precinct",      "bbox", "offense",
-                                          "category", "cell_m", "method", "include_empty",
-                                          "fdr",    "limit",  NULL};
+    static const char *const allowed[] = {"from",     "to",     "precinct", "area",
+                                          "bbox",     "offense", "category", "cell_m",
+                                          "method",   "include_empty", "fdr", "limit", NULL};
     if (http_check_params(r, allowed) != 0)
         return NULL;
     const char *v;

@@ -5,8 +5,9 @@ PUT /v1/areas/{code} builds the tree; every refusal (unknown parent, a
 cycle, unknown or another agency's precincts, another agency's code, a
 scoped token) is a 4xx naming the field and writes nothing. GET lists each
 area with the precincts listed in it and all those below it, checked
-against a recursive query in SQL. area= on the cube and the incident list
-counts what SQL counts for the precincts below the area; on response times,
+against a recursive query in SQL. area= on the cube, the incident list,
+hotspots and the COMPSTAT sheet counts what SQL counts for the precincts
+below the area; on response times,
 workload and the unit list it answers exactly what the equivalent precinct
 list answers. A precinct moved to another area is in the new area's next
 answer; a scoped token sees an area's precincts within its own; a restart
@@ -158,6 +159,21 @@ def expect_area_answers(ctx, why):
         expect_eq(sorted({x["precinct"] for x in rows}) if rows else [],
                   sorted({c for c in codes if int(scalar(ctx["ci"], COUNT, sql_list([c])))}),
                   "incident list %s %s" % (code, why))
+        fc = get(ctx, "/v1/hotspots?from=2026-11-01&to=2026-12-01&method=count&area=" + code)
+        want_geo = int(scalar(ctx["ci"], COUNT + " AND i.counted_at >= '2026-11-01'"
+                              " AND i.counted_at < '2026-12-01'", sql_list(codes)))
+        expect_eq(sum(f["properties"]["count"] for f in fc["features"]), want_geo,
+                  "hotspots %s %s" % (code, why))
+        s = get(ctx, "/v1/compstat?week_ending=2026-11-29&area=" + code)
+        expect_eq((s["area"], s["precinct"]), (code, None))
+        for per in ("week", "d28", "ytd"):
+            a, b = s["periods"][per]["current"]
+            want_per = scalar(ctx["ci"], COUNT.replace(":'p1'", ":'p3'") +
+                              " AND i.counted_at >= (:'p1'::date)::timestamp AT TIME ZONE 'UTC'"
+                              " AND i.counted_at < (:'p2'::date + 1)::timestamp AT TIME ZONE 'UTC'",
+                              a, b, sql_list(codes))
+            expect_eq(s["rows"][-1][per]["current"], int(want_per),
+                      "compstat %s %s %s" % (code, per, why))
         if codes:
             # Response times, workload and units: exactly the precinct list's answer.
             plist = ",".join(codes)
@@ -178,9 +194,14 @@ def test_area_filters(ctx):
     expect_eq((st, e["error"]["field"]), (422, "area"))
     st, _, e = ctx["d"].request("GET", "/v1/cube?area=OA", None, ctx["admin"])
     expect_eq((st, e["error"]["field"]), (422, "area"), "another agency's area is unknown here")
-    for path in ("/v1/cube", "/v1/incidents", "/v1/units"):
+    for path in ("/v1/cube", "/v1/incidents", "/v1/units", "/v1/compstat"):
         st, _, e = ctx["d"].request("GET", path + "?area=SJ&precinct=A1", None, ctx["admin"])
         expect_eq((st, e["error"]["field"]), (422, "area"), path + ": precinct and area")
+    for path in ("/v1/compstat", "/v1/hotspots", "/v1/response-times", "/v1/stream"):
+        st, _, e = ctx["d"].request("GET", path + "?area=NOPE", None, ctx["admin"])
+        expect_eq((st, e["error"]["field"]), (422, "area"), path + ": an unknown area")
+    st, _, e = ctx["d"].request("GET", "/v1/hotspots?area=SJ&bbox=0,0,1,1", None, ctx["admin"])
+    expect_eq((st, e["error"]["field"]), (422, "bbox"))
 
 
 def test_a_move_is_in_the_next_answer(ctx):
@@ -204,6 +225,9 @@ def test_scoped_token_sees_its_own(ctx):
     rows = get(ctx, "/v1/incidents?limit=1000&area=CR", ctx["scoped"])["incidents"]
     expect_eq({x["precinct"] for x in rows}, {"A1"})
     expect_eq(get(ctx, "/v1/cube?area=VACIA", ctx["scoped"])["total"], 0)
+    s = get(ctx, "/v1/compstat?week_ending=2026-11-29&area=CR", ctx["scoped"])
+    mine = get(ctx, "/v1/compstat?week_ending=2026-11-29&precinct=A1", ctx["scoped"])
+    expect_eq(s["rows"], mine["rows"], "the country's sheet for a token of A1 is A1's")
 
 
 def test_restart_reloads(ctx):
