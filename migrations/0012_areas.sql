@@ -48,3 +48,7 @@ END
 $$;
 CREATE TRIGGER areas_no_cycle BEFORE INSERT OR UPDATE OF parent_id ON areas
     FOR EACH ROW EXECUTE FUNCTION areas_no_cycle();
+
+-- A token may be limited to areas: it sees the precincts below them as the
+-- areas are at each request (with precincts too: either's).
+ALTER TABLE api_tokens ADD COLUMN areas text[];

@@ -160,10 +160,11 @@ CREATE TABLE api_tokens (
     token_hash  text NOT NULL UNIQUE CHECK (token_hash ~ '^[0-9a-f]{64}$'),
     role        text NOT NULL CHECK (role IN ('dispatch', 'commander', 'supervisor', 'admin')),
     agency_id   integer NOT NULL REFERENCES agencies (id),
-    precincts   text[],          -- NULL: every precinct of the agency
+    precincts   text[],          -- NULL (and areas NULL): every precinct of the agency
     label       text,
     created_at  timestamptz NOT NULL DEFAULT now(),
-    revoked_at  timestamptz
+    revoked_at  timestamptz,
+    areas       text[]           -- 0012: and the precincts below these areas
 );
 
 -- Append-only audit log of reads and writes of incident data.

@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "app.h"
+#include "areas.h"
 #include "log.h"
 #include "lrumap.h"
 #include "secret.h"
@@ -19,8 +20,9 @@
 struct cached {
     int known;          /* 0: no such (active) token */
     time_t fetched;
-    int token_id, role, agency_id, nprecincts;
-    char **precincts;
+    int token_id, role, agency_id;
+    int nprecincts, nareas; /* -1: none given (both -1: the whole agency) */
+    char **precincts, **areas;
 };
 
 /* Tokens that exist (or existed: a revoked one stays, known = 0). Bounded
@@ -93,6 +95,9 @@ static void cached_free(struct cached *c)
     for (int i = 0; i < c->nprecincts; i++)
         free(c->precincts[i]);
     free(c->precincts);
+    for (int i = 0; i < c->nareas; i++)
+        free(c->areas[i]);
+    free(c->areas);
     free(c);
 }
 
@@ -189,6 +194,61 @@ static int role_bit(const char *name)
     return 0;
 }
 
+/* Append a copy of code to who's precincts unless it is there. 0, or -1. */
+static int add_precinct(principal *who, const char *code)
+{
+    for (int i = 0; i < who->nprecincts; i++)
+        if (strcmp(who->precincts[i], code) == 0)
+            return 0;
+    char **grown = realloc(who->precincts, (size_t)(who->nprecincts + 1) * sizeof *grown);
+    if (grown == NULL)
+        return -1;
+    who->precincts = grown;
+    if ((grown[who->nprecincts] = strdup(code)) == NULL)
+        return -1;
+    who->nprecincts++;
+    return 0;
+}
+
+/*
+ * The token's scope into who: every precinct (-1), or its precincts and
+ * those below its areas as the areas are now -- a precinct added to one of
+ * them is in this very request's scope. 0, or -1 out of memory.
+ */
+static int scope_of(const struct cached *c, principal *who)
+{
+    who->nprecincts = c->nprecincts < 0 && c->nareas < 0 ? -1 : 0;
+    for (int i = 0; i < c->nprecincts; i++)
+        if (add_precinct(who, c->precincts[i]) != 0)
+            return -1;
+    if (c->nareas <= 0)
+        return 0;
+    if ((who->areas = calloc((size_t)c->nareas, sizeof *who->areas)) == NULL)
+        return -1;
+    int32_t n = ref_precinct_max(app.ref);
+    uint8_t *mask = calloc((size_t)n, 1);
+    if (mask == NULL)
+        return -1;
+    for (int i = 0; i < c->nareas; i++) {
+        if ((who->areas[i] = strdup(c->areas[i])) == NULL) {
+            free(mask);
+            return -1;
+        }
+        who->nareas = i + 1;
+        const area_node *a = areas_by_code(app.areas, c->areas[i]);
+        if (a && a->agency_id == c->agency_id)
+            areas_cover(app.areas, a->id, mask, n);
+    }
+    int rc = 0;
+    for (int32_t id = 1; id < n && rc == 0; id++) {
+        const ref_precinct *p = mask[id] ? ref_precinct_by_id(app.ref, id) : NULL;
+        if (p)
+            rc = add_precinct(who, p->code);
+    }
+    free(mask);
+    return rc;
+}
+
 /* Copy the cached principal into r and apply the role check. */
 static void finish(http_req *r, const struct cached *c, int roles, void (*proceed)(http_req *r))
 {
@@ -199,24 +259,34 @@ static void finish(http_req *r, const struct cached *c, int roles, void (*procee
     r->who.token_id = c->token_id;
     r->who.role = c->role;
     r->who.agency_id = c->agency_id;
-    r->who.nprecincts = c->nprecincts < 0 ? -1 : 0;
-    if (c->nprecincts > 0) {
-        r->who.precincts = calloc((size_t)c->nprecincts, sizeof(char *));
-        for (int i = 0; r->who.precincts && i < c->nprecincts; i++) {
-            if ((r->who.precincts[i] = strdup(c->precincts[i])) == NULL)
-                break;
-            r->who.nprecincts = i + 1;
-        }
-        if (r->who.nprecincts != c->nprecincts) {
-            http_reply_error(r, 500, "internal", NULL, "out of memory");
-            return;
-        }
+    if (scope_of(c, &r->who) != 0) {
+        http_reply_error(r, 500, "internal", NULL, "out of memory");
+        return;
     }
     if (!(c->role & roles)) {
         http_reply_error(r, 403, "forbidden", NULL, "this token's role may not do this");
         return;
     }
     proceed(r);
+}
+
+/* A text[] column sent as JSON into *out: its count, or -1 when NULL. */
+static int read_codes(const PGresult *res, int col, char ***out)
+{
+    *out = NULL;
+    if (PQgetisnull(res, 0, col))
+        return -1;
+    cJSON *arr = cJSON_Parse(PQgetvalue(res, 0, col));
+    int n = cJSON_GetArraySize(arr), k = 0;
+    *out = calloc((size_t)(n ? n : 1), sizeof(char *));
+    const cJSON *e;
+    cJSON_ArrayForEach(e, arr)
+    {
+        if (cJSON_IsString(e) && *out && ((*out)[k] = strdup(e->valuestring)) != NULL)
+            k++;
+    }
+    cJSON_Delete(arr);
+    return k;
 }
 
 static void store(const char *hash, struct cached *c)
@@ -280,20 +350,8 @@ static void on_lookup(void *arg, PGresult *res, const char *error)
         c->token_id = atoi(PQgetvalue(res, 0, 0));
         c->role = role_bit(PQgetvalue(res, 0, 1));
         c->agency_id = atoi(PQgetvalue(res, 0, 2));
-        c->nprecincts = -1;
-        if (!PQgetisnull(res, 0, 6)) {
-            cJSON *arr = cJSON_Parse(PQgetvalue(res, 0, 6));
-            int n = cJSON_GetArraySize(arr);
-            c->precincts = calloc((size_t)(n ? n : 1), sizeof(char *));
-            c->nprecincts = 0;
-            const cJSON *e;
-            cJSON_ArrayForEach(e, arr)
-            {
-                if (cJSON_IsString(e) && c->precincts)
-                    c->precincts[c->nprecincts++] = strdup(e->valuestring);
-            }
-            cJSON_Delete(arr);
-        }
+        c->nprecincts = read_codes(res, 6, &c->precincts);
+        c->nareas = read_codes(res, 7, &c->areas);
         /* A token may name an agency created after start-up (token create
            bootstraps agencies): learn it. */
         if (ref_agency_by_id(app.ref, c->agency_id) == NULL)
@@ -361,7 +419,7 @@ void auth_check(http_req *r, int roles, void (*proceed)(http_req *r))
     const char *params[1] = {hash};
     if (db_query(app.reader,
                  "SELECT t.id, t.role, t.agency_id, a.code, a.name, a.time_zone, "
-                 "array_to_json(t.precincts)::text "
+                 "array_to_json(t.precincts)::text, array_to_json(t.areas)::text "
                  "FROM api_tokens t JOIN agencies a ON a.id = t.agency_id "
                  "WHERE t.token_hash = $1 AND t.revoked_at IS NULL",
                  1, params, on_lookup, p) != 0) {

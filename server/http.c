@@ -361,6 +361,9 @@ static void req_free(http_req *r)
     for (int i = 0; i < r->who.nprecincts; i++)
         free(r->who.precincts[i]);
     free(r->who.precincts);
+    for (int i = 0; i < r->who.nareas; i++)
+        free(r->who.areas[i]);
+    free(r->who.areas);
     qs_free(&r->query);
     free(r);
     inflight--;

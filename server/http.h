@@ -59,7 +59,9 @@ typedef struct principal {
     int role;      /* one enum role bit */
     int agency_id;
     int nprecincts; /* -1: all precincts of the agency */
-    char **precincts;
+    char **precincts; /* with a token of areas: the precincts below them now */
+    int nareas;       /* the areas the token was given (its scope is in precincts) */
+    char **areas;
 } principal;
 
 /* 1 when p may see or write precinct code (NULL = unassigned). */

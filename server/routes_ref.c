@@ -172,6 +172,11 @@ void h_whoami(http_req *r)
                 cJSON_AddItemToArray(list, cJSON_CreateString(p->code));
         }
     }
+    if (r->who.nareas > 0) { /* a token of areas: which (its precincts are above) */
+        cJSON *areas = cJSON_AddArrayToObject(o, "areas");
+        for (int i = 0; i < r->who.nareas; i++)
+            cJSON_AddItemToArray(areas, cJSON_CreateString(r->who.areas[i]));
+    }
     http_reply_json(r, 200, o);
 }
 

@@ -4,7 +4,7 @@
  *
  *   compstat-admin migrate --database CONNINFO [--dir DIR]
  *   compstat-admin token create --database CONNINFO --role ROLE --agency CODE
- *                               [--precincts P1,P2] [--label TEXT]
+ *                               [--precincts P1,P2] [--areas A1,A2] [--label TEXT]
  *   compstat-admin token revoke --database CONNINFO --token TOKEN
  *   compstat-admin token list --database CONNINFO [--agency CODE]
  *   compstat-admin audit --database CONNINFO [--since TIME] [--token-id N]
@@ -19,6 +19,8 @@
  * limits the token to precincts: every code must be one of that agency's
  * precincts (so the agency must exist), duplicates are dropped; otherwise
  * the bad code is named, nothing is written and the exit is non-zero.
+ * --areas limits it to the precincts below those areas of the agency, as
+ * the areas are at each request (with --precincts too: either's).
  * CONNINFO may also come from COMPSTATD_DATABASE.
  */
 #include <dirent.h>
@@ -43,7 +45,7 @@ static void usage(void)
             "usage:\n"
             "  compstat-admin migrate --database CONNINFO [--dir DIR]\n"
             "  compstat-admin token create --database CONNINFO --role ROLE --agency CODE\n"
-            "                              [--precincts P1,P2] [--label TEXT]\n"
+            "                              [--precincts P1,P2] [--areas A1,A2] [--label TEXT]\n"
             "  compstat-admin token revoke --database CONNINFO --token TOKEN\n"
             "  compstat-admin token list --database CONNINFO [--agency CODE]\n"
             "  compstat-admin audit --database CONNINFO [--since TIME] [--token-id N]\n"
@@ -232,16 +234,17 @@ static int precinct_code_ok(const char *s, size_t n)
 
 /*
  * "P1,P2,P1" -> the array literal "{P1,P2}" (duplicates removed, order
- * kept) in *out (caller frees). Every code must be a precinct code; else
- * the bad one is named on stderr and -1 returned.
+ * kept) in *out (caller frees). Every code must be a precinct (or area)
+ * code, as the schema has them; else the bad one is named on stderr, after
+ * flag, and -1 returned. what: "precinct" or "area".
  */
-static int precinct_list(const char *list, char **out)
+static int code_list(const char *flag, const char *what, const char *list, char **out)
 {
     size_t len = strlen(list);
     *out = NULL;
     if (len == 0) {
-        fprintf(stderr, "compstat-admin: --precincts needs at least one precinct code "
-                        "(leave it out for a token of the whole agency)\n");
+        fprintf(stderr, "compstat-admin: %s needs at least one %s code "
+                        "(leave it out for a token of the whole agency)\n", flag, what);
         return -1;
     }
     char *lit = malloc(len + 3), *w = lit;
@@ -255,13 +258,14 @@ static int precinct_list(const char *list, char **out)
         char code[80];
         if (n >= sizeof code || !precinct_code_ok(p, n)) {
             snprintf(code, sizeof code, "%.*s", n < 72 ? (int)n : 72, p);
-            fprintf(stderr, "compstat-admin: --precincts: ");
+            fprintf(stderr, "compstat-admin: %s: ", flag);
             if (n == 0) {
                 fprintf(stderr, "code %d is empty", pos + 1);
             } else {
                 fputc('"', stderr);
                 put_escaped(code);
-                fprintf(stderr, "\"%s is not a precinct code", n >= 72 ? "..." : "");
+                fprintf(stderr, "\"%s is not a%s %s code", n >= 72 ? "..." : "",
+                        what[0] == 'a' ? "n" : "", what);
             }
             fprintf(stderr, " (codes are 1 to 64 letters, digits, then also '.', '_', '-', "
                             "separated by commas)\n");
@@ -295,36 +299,41 @@ static int precinct_list(const char *list, char **out)
 }
 
 /*
- * After an insert guarded by "every code is a precinct of the agency"
- * wrote nothing: say which codes are not (or that the agency is unknown).
+ * After an insert guarded by "every code is a precinct (an area) of the
+ * agency" wrote nothing: say which codes are not (or that the agency is
+ * unknown). table: "precincts" or "areas"; flag and what as for code_list.
  */
-static void explain_precincts(PGconn *pg, const char *agency, const char *list)
+static int explain_codes(PGconn *pg, const char *agency, const char *list, const char *table,
+                         const char *flag, const char *what)
 {
     const char *params[2] = {agency, list};
-    PGresult *res = PQexecParams(
-        pg,
-        "SELECT (SELECT count(*) FROM agencies WHERE code = $1),"
-        " coalesce(string_agg(t.c, ', ' ORDER BY t.n), '')"
-        " FROM unnest($2::text[]) WITH ORDINALITY AS t(c, n)"
-        " WHERE NOT EXISTS (SELECT 1 FROM precincts p JOIN agencies a ON a.id = p.agency_id"
-        "  WHERE a.code = $1 AND p.code = t.c)",
-        2, NULL, params, NULL, NULL, 0);
+    char sql[512];
+    snprintf(sql, sizeof sql,
+             "SELECT (SELECT count(*) FROM agencies WHERE code = $1),"
+             " coalesce(string_agg(t.c, ', ' ORDER BY t.n), '')"
+             " FROM unnest($2::text[]) WITH ORDINALITY AS t(c, n)"
+             " WHERE NOT EXISTS (SELECT 1 FROM %s p JOIN agencies a ON a.id = p.agency_id"
+             "  WHERE a.code = $1 AND p.code = t.c)",
+             table);
+    PGresult *res = PQexecParams(pg, sql, 2, NULL, params, NULL, NULL, 0);
+    int said = 1;
     if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
         fprintf(stderr, "compstat-admin: %s", PQresultErrorMessage(res));
     } else if (strcmp(PQgetvalue(res, 0, 0), "0") == 0) {
-        fprintf(stderr,
-                "compstat-admin: --precincts: agency ");
+        fprintf(stderr, "compstat-admin: %s: agency ", flag);
         put_escaped(agency);
-        fprintf(stderr, " does not exist, so it has no precinct %s (create the agency and its "
-                        "precincts first)\n", PQgetvalue(res, 0, 1));
+        fprintf(stderr, " does not exist, so it has no %s %s (create the agency and its "
+                        "%s first)\n", what, PQgetvalue(res, 0, 1), table);
     } else if (PQgetvalue(res, 0, 1)[0]) {
-        fprintf(stderr, "compstat-admin: --precincts: not a precinct of agency ");
+        fprintf(stderr, "compstat-admin: %s: not a%s %s of agency ", flag,
+                what[0] == 'a' ? "n" : "", what);
         put_escaped(agency);
         fprintf(stderr, ": %s\n", PQgetvalue(res, 0, 1));
     } else {
-        fprintf(stderr, "compstat-admin: the precincts changed meanwhile; try again\n");
+        said = 0;
     }
     PQclear(res);
+    return said;
 }
 
 static int token_create(int argc, char **argv)
@@ -332,6 +341,7 @@ static int token_create(int argc, char **argv)
     const char *role = opt(argc, argv, "--role");
     const char *agency = opt(argc, argv, "--agency");
     const char *precincts = opt(argc, argv, "--precincts");
+    const char *areas = opt(argc, argv, "--areas");
     const char *label = opt(argc, argv, "--label");
     if (role == NULL || agency == NULL) {
         usage();
@@ -342,25 +352,31 @@ static int token_create(int argc, char **argv)
         fprintf(stderr, "compstat-admin: --role must be dispatch, commander, supervisor or admin\n");
         return 2;
     }
-    /* The scope: every code a precinct code, duplicates dropped; checked
-       against the agency's precincts by the insert itself below. */
-    char *list = NULL;
-    if (precincts && precinct_list(precincts, &list) != 0)
+    /* The scope: every code a precinct (an area) code, duplicates dropped;
+       checked against the agency's precincts (areas) by the insert itself
+       below. */
+    char *list = NULL, *alist = NULL;
+    if ((precincts && code_list("--precincts", "precinct", precincts, &list) != 0) ||
+        (areas && code_list("--areas", "area", areas, &alist) != 0)) {
+        free(list);
         return 2;
+    }
     char token[SECRET_TOKEN_LEN + 1], hash[SECRET_HASH_LEN + 1];
     if (secret_new_token(token) != 0 || secret_hash(token, strlen(token), hash) != 0) {
         fprintf(stderr, "compstat-admin: cannot generate a token\n");
         free(list);
+        free(alist);
         return 1;
     }
     PGconn *pg = connect_db(argc, argv);
     if (pg == NULL) {
         free(list);
+        free(alist);
         return 1;
     }
-    const char *params[5] = {agency, hash, role, list, label};
+    const char *params[6] = {agency, hash, role, list, alist, label};
     PGresult *res;
-    if (list == NULL) {
+    if (list == NULL && alist == NULL) {
         /* The whole agency: created when new, to bootstrap an installation. */
         res = PQexecParams(pg,
                            "WITH a AS (INSERT INTO agencies (code, name) VALUES ($1, $1)"
@@ -370,25 +386,32 @@ static int token_create(int argc, char **argv)
                            4, NULL, (const char *[4]){agency, hash, role, label}, NULL, NULL,
                            0);
     } else {
-        /* Limited to precincts: the agency must exist and hold every one
-           of them, or nothing is written. */
+        /* Limited to precincts and/or areas: the agency must exist and
+           hold every one of them, or nothing is written. */
         res = PQexecParams(pg,
-                           "INSERT INTO api_tokens (token_hash, role, agency_id, precincts, label)"
-                           " SELECT $2, $3, a.id, $4::text[], $5 FROM agencies a"
+                           "INSERT INTO api_tokens (token_hash, role, agency_id, precincts, areas,"
+                           "  label)"
+                           " SELECT $2, $3, a.id, $4::text[], $5::text[], $6 FROM agencies a"
                            " WHERE a.code = $1 AND NOT EXISTS ("
                            "  SELECT 1 FROM unnest($4::text[]) AS c WHERE NOT EXISTS ("
                            "   SELECT 1 FROM precincts p WHERE p.agency_id = a.id AND p.code = c))"
+                           " AND NOT EXISTS ("
+                           "  SELECT 1 FROM unnest($5::text[]) AS c WHERE NOT EXISTS ("
+                           "   SELECT 1 FROM areas x WHERE x.agency_id = a.id AND x.code = c))"
                            " RETURNING id",
-                           5, NULL, params, NULL, NULL, 0);
+                           6, NULL, params, NULL, NULL, 0);
     }
     int ok = PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1;
     if (PQresultStatus(res) != PGRES_TUPLES_OK)
         fprintf(stderr, "compstat-admin: %s", PQresultErrorMessage(res));
-    else if (!ok)
-        explain_precincts(pg, agency, list);
+    else if (!ok && !(list && explain_codes(pg, agency, list, "precincts", "--precincts",
+                                            "precinct")) &&
+             !(alist && explain_codes(pg, agency, alist, "areas", "--areas", "area")))
+        fprintf(stderr, "compstat-admin: the precincts or areas changed meanwhile; try again\n");
     PQclear(res);
     PQfinish(pg);
     free(list);
+    free(alist);
     if (!ok)
         return 1;
     printf("%s\n", token);
@@ -448,8 +471,8 @@ static int print_tsv(PGconn *pg, PGresult *res)
     return ok ? 0 : 1;
 }
 
-/* One line per token: id, agency, role, precincts, label, created, revoked
-   (tab-separated, with a header). Hashes are not shown: they are secrets too. */
+/* One line per token: id, agency, role, precincts ('*': every one), label,
+   created, revoked, areas (tab-separated, with a header). Hashes are not shown: they are secrets too. */
 static int token_list(int argc, char **argv)
 {
     const char *agency = opt(argc, argv, "--agency");
@@ -460,11 +483,13 @@ static int token_list(int argc, char **argv)
     PGresult *res = PQexecParams(
         pg,
         "SELECT t.id, a.code AS agency, t.role,"
-        " coalesce(array_to_string(t.precincts, ','), '*') AS precincts,"
+        " CASE WHEN t.precincts IS NULL AND t.areas IS NULL THEN '*'"
+        "  ELSE coalesce(array_to_string(t.precincts, ','), '') END AS precincts,"
         " coalesce(t.label, '') AS label,"
         " to_char(t.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') AS created,"
         " coalesce(to_char(t.revoked_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), '')"
-        "  AS revoked"
+        "  AS revoked,"
+        " coalesce(array_to_string(t.areas, ','), '') AS areas"
         " FROM api_tokens t JOIN agencies a ON a.id = t.agency_id"
         " WHERE $1::text IS NULL OR a.code = $1 ORDER BY t.id",
         1, NULL, params, NULL, NULL, 0);

@@ -87,10 +87,12 @@ def bench_sql(conninfo, script, **variables):
         raise RuntimeError("%s failed: %s" % (script, out.stderr[:2000]))
 
 
-def token(conninfo, role, agency, precincts=None):
+def token(conninfo, role, agency, precincts=None, areas=None):
     args = [ADMIN, "token", "create", "--database", conninfo, "--role", role, "--agency", agency]
     if precincts:
         args += ["--precincts", precincts]
+    if areas:
+        args += ["--areas", areas]
     out = subprocess.run(args, capture_output=True, text=True)
     if out.returncode != 0:
         raise RuntimeError("token create failed: " + out.stderr)

@@ -11,9 +11,12 @@ below the area; on response times,
 workload and the unit list it answers exactly what the equivalent precinct
 list answers. A precinct moved to another area is in the new area's next
 answer; a scoped token sees an area's precincts within its own; a restart
-reloads the tree; the database refuses a cycle written by hand."""
+reloads the tree; the database refuses a cycle written by hand. A token
+given areas (compstat-admin token create --areas) sees the precincts below
+them as they are at each request."""
 import os
 import random
+import subprocess
 import sys
 import urllib.parse
 
@@ -230,6 +233,42 @@ def test_scoped_token_sees_its_own(ctx):
     expect_eq(s["rows"], mine["rows"], "the country's sheet for a token of A1 is A1's")
 
 
+def test_token_of_areas(ctx):
+    tok = token(ctx["ci"], "commander", "AR", areas="SJ")
+    who = get(ctx, "/v1/whoami", tok)
+    expect_eq((who["precincts"], who["areas"]), (held(ctx, "SJ"), ["SJ"]))
+    expect_eq(get(ctx, "/v1/cube", tok)["total"],
+              int(scalar(ctx["ci"], COUNT, sql_list(held(ctx, "SJ")))))
+    # A precinct added to the area is in the token's scope at the very next request.
+    st, _, a = put(ctx, "SJ", {"name": "San José", "level": "provincia", "parent": "CR",
+                               "precincts": ["A1", "A5"]})
+    expect_eq((st, a["precincts"]), (200, ["A1", "A5"]))
+    expect_eq(get(ctx, "/v1/whoami", tok)["precincts"], ["A1", "A5"])
+    expect_eq(get(ctx, "/v1/cube", tok)["total"],
+              int(scalar(ctx["ci"], COUNT, "{A1,A5}")), "the scope follows the area")
+    rows = get(ctx, "/v1/incidents?limit=1000", tok)["incidents"]
+    expect_eq({x["precinct"] for x in rows}, {"A1", "A5"})
+    st, _, e = ctx["d"].request("GET", "/v1/cube?precinct=A4", None, tok)
+    expect_eq(st, 403, "a precinct outside its areas")
+    st, _, e = put(ctx, "SJ", {"name": "x", "level": "p"}, tok)
+    expect_eq(st, 403, "a token of areas writes no areas")
+    # Both: a token of a precinct and an area sees either's.
+    both = token(ctx["ci"], "commander", "AR", precincts="A4", areas="SJ")
+    expect_eq(get(ctx, "/v1/whoami", both)["precincts"], ["A4", "A1", "A5"])
+    for areas, what in (("NOPE", "not an area of agency AR: NOPE"), ("OA", "OA"),
+                        ("bad!", "is not an area code")):
+        out = subprocess.run([os.environ["COMPSTAT_ADMIN_BIN"], "token", "create", "--database",
+                              ctx["ci"], "--role", "commander", "--agency", "AR", "--areas",
+                              areas], capture_output=True, text=True)
+        expect((out.returncode != 0 and what in out.stderr and out.stdout == ""),
+               "--areas %s: %r" % (areas, out))
+    out = subprocess.run([os.environ["COMPSTAT_ADMIN_BIN"], "token", "list", "--database",
+                          ctx["ci"], "--agency", "AR"], capture_output=True, text=True)
+    lines = [line.split("\t") for line in out.stdout.splitlines()]
+    expect_eq(lines[0][-1], "areas")
+    expect_eq(sorted(line[-1] for line in lines[1:] if line[-1]), ["SJ", "SJ"])
+
+
 def test_restart_reloads(ctx):
     before = get(ctx, "/v1/areas")
     expect_eq(ctx["d"].stop(), 0)
@@ -251,4 +290,4 @@ def test_database_refuses_a_cycle(ctx):
 if __name__ == "__main__":
     run([test_build_the_tree, test_refusals_write_nothing, test_list_matches_sql,
          test_area_filters, test_a_move_is_in_the_next_answer, test_scoped_token_sees_its_own,
-         test_restart_reloads, test_database_refuses_a_cycle], setup, teardown)
+         test_token_of_areas, test_restart_reloads, test_database_refuses_a_cycle], setup, teardown)
