@@ -937,7 +937,10 @@ static int visit(const cube *c, const cube_question *q, const struct series *s,
         out->as_of = s->as_of;
     cube_cell key;
     const struct skey *k = &s->key;
-    key.precinct = (q->by & CUBE_BY_PRECINCT) ? k->precinct : CUBE_ANY;
+    key.precinct = !(q->by & CUBE_BY_PRECINCT) ? CUBE_ANY
+                   : !q->precinct_group        ? k->precinct
+                   : k->precinct < q->ngroup   ? q->precinct_group[k->precinct]
+                                               : 0;
     key.offense = (q->by & CUBE_BY_OFFENSE) ? k->what : CUBE_ANY;
     key.category = CUBE_ANY;
     if (q->by & CUBE_BY_CATEGORY)

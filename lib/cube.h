@@ -129,6 +129,11 @@ typedef struct cube_question {
     const uint8_t *categories; /* category filter, indexed by category id */
     int32_t ncategories;
     const tz_zone *zone; /* the agency's zone, for local time dimensions */
+    /* By precinct, grouped: when set, a cell's precinct is
+       precinct_group[p] (0 for p >= ngroup) -- e.g. the id of the area p
+       lies in at some level -- so precincts of one group count together. */
+    const int32_t *precinct_group;
+    int32_t ngroup;
 } cube_question;
 
 typedef struct cube_cell {

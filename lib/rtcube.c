@@ -634,7 +634,10 @@ int rt_query(const rt_cube *c, const rt_question *q, rt_result *out)
                 continue;
             /* Per unit, a once-per-incident leaf stands for the calls without a unit. */
             int no_unit_only = per_unit && l->unit == RT_ALL;
-            gkey k = {(q->by & RT_BY_PRECINCT) ? l->precinct : -1,
+            int32_t precinct = !q->precinct_group      ? l->precinct
+                               : l->precinct < q->ngroup ? q->precinct_group[l->precinct]
+                                                         : 0;
+            gkey k = {(q->by & RT_BY_PRECINCT) ? precinct : -1,
                       (q->by & RT_BY_UNIT) ? (no_unit_only ? RT_NO_UNIT : l->unit) : -1,
                       (q->by & RT_BY_PRIORITY) ? l->priority : (int8_t)-1, -1, -1, -1};
             rt_group *g = NULL;

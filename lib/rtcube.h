@@ -117,6 +117,10 @@ typedef struct rt_question {
     unsigned by;     /* RT_BY_* */
     const tz_zone *zone;           /* the agency's */
     const int8_t *shift_of_quarter; /* [RT_QUARTERS]: local quarter -> shift, -1 none; NULL: none */
+    /* By precinct, grouped: when set, a group's precinct is
+       precinct_group[p] (0 for p >= ngroup), e.g. the area p lies in. */
+    const int32_t *precinct_group;
+    int32_t ngroup;
 } rt_question;
 
 typedef struct rt_group {

@@ -105,6 +105,33 @@ int filter_geography(http_req *r, uint8_t *mask, int32_t n)
     return 0;
 }
 
+int filter_area_level(http_req *r, int32_t **group, int32_t *n)
+{
+    const char *level = qs_get(&r->query, "area_level");
+    int known = 0;
+    for (int id = 1; level && !known && id < areas_max(app.areas); id++) {
+        const area_node *a = areas_by_id(app.areas, id);
+        known = a && a->agency_id == r->who.agency_id && strcmp(a->level, level) == 0;
+    }
+    if (!known) {
+        if (level)
+            http_reply_error(r, 422, "invalid_field", "area_level",
+                             "no area of this agency has the level \"%.64s\"", level);
+        else
+            http_reply_error(r, 422, "invalid_field", "area_level",
+                             "by=area needs area_level: one of the agency's area levels");
+        return -1;
+    }
+    *n = ref_precinct_max(app.ref) + 1;
+    if ((*group = calloc((size_t)*n, sizeof **group)) == NULL) {
+        http_reply_error(r, 500, "internal", NULL, "out of memory");
+        return -1;
+    }
+    for (int32_t p = 1; p < *n; p++)
+        (*group)[p] = areas_at_level(app.areas, p, level);
+    return 0;
+}
+
 int filter_time(http_req *r, const char *name, params_time *out)
 {
     const char *v = qs_get(&r->query, name);

@@ -51,6 +51,14 @@ int filter_areas(http_req *r, const char *param, const char *list, uint8_t *mask
 int filter_geography(http_req *r, uint8_t *mask, int32_t n);
 
 /*
+ * by=area's area_level= (required; one of the levels of the agency's areas,
+ * else 422 naming area_level): *group[p] is the id of the area precinct p
+ * lies in at that level, 0 when none (the unassigned, 0, too), for p < *n
+ * (caller frees). 0, or -1 after replying.
+ */
+int filter_area_level(http_req *r, int32_t **group, int32_t *n);
+
+/*
  * A from/to bound as written (params_time_parse): 1 and *out, 0 when
  * absent, or -1 after replying.
  */

@@ -100,6 +100,13 @@ static int parse_codes(http_req *r, const char *name, uint8_t *mask, int32_t n,
     return 0;
 }
 
+/* An area's code (by=area: the precinct dimension holds area ids), NULL for none. */
+static const char *area_code(int32_t id)
+{
+    const area_node *a = areas_by_id(app.areas, id);
+    return a ? a->code : NULL;
+}
+
 static const char *precinct_code(int32_t id)
 {
     const ref_precinct *p = id > 0 ? ref_precinct_by_id(app.ref, id) : NULL;
@@ -148,6 +155,7 @@ struct dims {
     unsigned by;
     const char *names[6];
     int n;
+    int area; /* by=area: the precinct dimension holds area ids (area_level) */
 };
 
 static int parse_by(http_req *r, struct dims *d)
@@ -169,12 +177,28 @@ static int parse_by(http_req *r, struct dims *d)
         return -1;
     for (size_t at = 0; (tok = params_list_next(copy, &at)) != NULL;) {
         size_t k = 0;
+        if (strcmp(tok, "area") == 0 || strcmp(tok, "precinct") == 0) {
+            /* Both group the precincts: one or the other. */
+            int area = tok[0] == 'a';
+            if ((d->by & CUBE_BY_PRECINCT) && d->area != area) {
+                http_reply_error(r, 422, "invalid_field", "by",
+                                 "by takes precinct or area, not both");
+                free(copy);
+                return -1;
+            }
+            if (!(d->by & CUBE_BY_PRECINCT)) {
+                d->by |= CUBE_BY_PRECINCT;
+                d->area = area;
+                d->names[d->n++] = area ? "area" : "precinct";
+            }
+            continue;
+        }
         while (k < 6 && strcmp(all[k].name, tok) != 0)
             k++;
         if (k == 6) {
             http_reply_error(r, 422, "invalid_field", "by",
-                             "by takes precinct, offense, category, priority, hour_of_day, "
-                             "day_of_week; not \"%.32s\"",
+                             "by takes precinct, area, offense, category, priority, "
+                             "hour_of_day, day_of_week; not \"%.32s\"",
                              tok);
             free(copy);
             return -1;
@@ -195,8 +219,8 @@ static void json_cell(sbuf *b, const cube_cell *c, const struct dims *d, int gra
     char buf[RFC3339_BUFSZ];
     sbuf_putc(b, '{');
     if (d->by & CUBE_BY_PRECINCT) {
-        sbuf_puts(b, "\"precinct\":");
-        sbuf_json_str(b, precinct_code(c->precinct));
+        sbuf_puts(b, d->area ? "\"area\":" : "\"precinct\":");
+        sbuf_json_str(b, d->area ? area_code(c->precinct) : precinct_code(c->precinct));
         sbuf_putc(b, ',');
     }
     if (d->by & CUBE_BY_OFFENSE) {
@@ -248,6 +272,8 @@ static void csv_cell(sbuf *b, const cube_cell *c, const struct dims *d, int gran
         const char *n = d->names[i];
         if (strcmp(n, "precinct") == 0)
             sbuf_csv_field(b, precinct_code(c->precinct));
+        else if (strcmp(n, "area") == 0)
+            sbuf_csv_field(b, area_code(c->precinct));
         else if (strcmp(n, "offense") == 0)
             sbuf_csv_field(b, offense_code(c->offense));
         else if (strcmp(n, "category") == 0)
@@ -270,11 +296,13 @@ struct cubeq {
     struct dims d;
     struct categories cats;
     uint8_t *pmask, *omask, *cmask;
+    int32_t *pgroup; /* by=area: precinct -> its area at area_level */
     int csv;
 };
 
 static void cubeq_free(struct cubeq *x)
 {
+    free(x->pgroup);
     free(x->pmask);
     free(x->omask);
     free(x->cmask);
@@ -284,9 +312,9 @@ static void cubeq_free(struct cubeq *x)
 /* Read and check the question into x (zeroed first). 0, or -1 after replying. */
 static int read_cube_question(http_req *r, struct cubeq *x)
 {
-    static const char *const allowed[] = {"from",     "to",          "by",     "precinct",
-                                          "area",     "offense",     "category", "priority",
-                                          "granularity", "format", NULL};
+    static const char *const allowed[] = {"from",     "to",          "by",       "precinct",
+                                          "area",     "area_level",  "offense",  "category",
+                                          "priority", "granularity", "format",   NULL};
     memset(x, 0, sizeof *x);
     if (http_check_params(r, allowed) != 0)
         return -1;
@@ -310,6 +338,11 @@ static int read_cube_question(http_req *r, struct cubeq *x)
     if (parse_bound(r, "from", q->zone, &q->from) || parse_bound(r, "to", q->zone, &q->to) ||
         parse_by(r, &x->d))
         return -1;
+    if (x->d.area) {
+        if (filter_area_level(r, &x->pgroup, &q->ngroup) != 0)
+            return -1;
+        q->precinct_group = x->pgroup;
+    }
     v = qs_get(&r->query, "granularity");
     if (v) {
         int g = 0;

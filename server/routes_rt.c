@@ -9,6 +9,7 @@
 
 #include "analytics.h"
 #include "app.h"
+#include "areas.h"
 #include "filters.h"
 #include "hr.h"
 #include "rfc3339.h"
@@ -27,12 +28,14 @@ struct rtq {
     uint32_t pct[MAX_PCTS];
     char pct_name[MAX_PCTS][12];
     int npct;
+    int32_t *pgroup; /* by=area: precinct id -> its area at area_level (0: none) */
 };
 
 static void rtq_free(struct rtq *x)
 {
     free(x->pmask);
     free(x->umask);
+    free(x->pgroup);
 }
 
 /*
@@ -89,20 +92,36 @@ static const struct {
                 {"hour_of_day", RT_BY_HOUR},  {"day_of_week", RT_BY_DOW}};
 #define NBY ((int)(sizeof by_names / sizeof by_names[0]))
 
-static int parse_by(http_req *r, unsigned *by)
+/* by=area: the precincts grouped under their areas at area_level (filters.h). */
+static int read_area_level(http_req *r, struct rtq *x)
+{
+    if (filter_area_level(r, &x->pgroup, &x->q.ngroup) != 0)
+        return -1;
+    x->q.precinct_group = x->pgroup;
+    return 0;
+}
+
+/* by= into x->q.by ("area" groups precincts: read_area_level). 0, or -1 after replying. */
+static int parse_by(http_req *r, struct rtq *x)
 {
     const char *v = qs_get(&r->query, "by");
+    unsigned *by = &x->q.by;
+    int area = 0;
     *by = 0;
     if (v == NULL || *v == '\0')
         return 0;
     char *copy = strdup(v), *tok;
     for (size_t at = 0; copy && (tok = params_list_next(copy, &at)) != NULL;) {
         int k = 0;
+        if (strcmp(tok, "area") == 0) {
+            area = 1;
+            continue;
+        }
         while (k < NBY && strcmp(by_names[k].name, tok) != 0)
             k++;
         if (k == NBY) {
             http_reply_error(r, 422, "invalid_field", "by",
-                             "by takes precinct, priority, shift, unit, hour_of_day, "
+                             "by takes precinct, area, priority, shift, unit, hour_of_day, "
                              "day_of_week (a comma list)");
             free(copy);
             return -1;
@@ -110,6 +129,14 @@ static int parse_by(http_req *r, unsigned *by)
         *by |= by_names[k].bit;
     }
     free(copy);
+    if (area && (*by & RT_BY_PRECINCT)) {
+        http_reply_error(r, 422, "invalid_field", "by", "by takes precinct or area, not both");
+        return -1;
+    }
+    if (area) {
+        *by |= RT_BY_PRECINCT;
+        return read_area_level(r, x);
+    }
     return 0;
 }
 
@@ -268,7 +295,13 @@ static void add_nullable_int(cJSON *o, const char *name, int v)
 static void add_keys(cJSON *row, const rt_group *g, const struct rtq *x)
 {
     unsigned by = x->q.by;
-    if (by & RT_BY_PRECINCT) {
+    if ((by & RT_BY_PRECINCT) && x->pgroup) {
+        const area_node *a = areas_by_id(app.areas, g->precinct);
+        if (a)
+            cJSON_AddStringToObject(row, "area", a->code);
+        else
+            cJSON_AddNullToObject(row, "area");
+    } else if (by & RT_BY_PRECINCT) {
         const ref_precinct *p = g->precinct > 0 ? ref_precinct_by_id(app.ref, g->precinct) : NULL;
         if (p)
             cJSON_AddStringToObject(row, "precinct", p->code);
@@ -333,13 +366,14 @@ static void add_window(cJSON *root, const rt_question *q)
 
 void h_response_times(http_req *r)
 {
-    static const char *const allowed[] = {"from", "to", "by", "precinct", "area", "priority", "unit",
-                                          "shift", "p", NULL};
+    static const char *const allowed[] = {"from", "to",   "by",    "precinct", "area",
+                                          "area_level", "priority", "unit", "shift", "p",
+                                          NULL};
     if (http_check_params(r, allowed) != 0)
         return;
     struct rtq x;
     rt_result res = {0};
-    if (read_question(r, &x) != 0 || parse_by(r, &x.q.by) != 0 || read_percentiles(r, &x) != 0 ||
+    if (read_question(r, &x) != 0 || parse_by(r, &x) != 0 || read_percentiles(r, &x) != 0 ||
         scope_units(r, &x) != 0)
         goto out;
     if (rt_query(analytics_rt(), &x.q, &res) != 0) {
@@ -353,7 +387,10 @@ void h_response_times(http_req *r)
     cJSON *by = cJSON_AddArrayToObject(root, "by");
     for (int k = 0; k < NBY; k++)
         if (x.q.by & by_names[k].bit)
-            cJSON_AddItemToArray(by, cJSON_CreateString(by_names[k].name));
+            cJSON_AddItemToArray(by, cJSON_CreateString(by_names[k].bit == RT_BY_PRECINCT &&
+                                                                x.pgroup
+                                                            ? "area"
+                                                            : by_names[k].name));
     cJSON *rows = cJSON_AddArrayToObject(root, "rows");
     rt_group none; /* by nothing: one total row, even over no calls */
     memset(&none, 0, sizeof none);
@@ -424,8 +461,9 @@ static int staffing_count(const struct rtq *x, char kind, struct staffing *st)
     }
     if (n > 1)
         qsort(a, n, sizeof *a, cmp_assign);
-    st->n = kind == 's' ? HR_MAX_SHIFTS
+    st->n = kind == 's'   ? HR_MAX_SHIFTS
             : kind == 'u' ? hr_unit_max() + 1
+            : x->pgroup   ? (size_t)areas_max(app.areas)
                           : (size_t)ref_precinct_max(app.ref) + 1;
     st->officer_tours = calloc(st->n, sizeof *st->officer_tours);
     st->tours = calloc(st->n, sizeof *st->tours);
@@ -450,6 +488,8 @@ static int staffing_count(const struct rtq *x, char kind, struct staffing *st)
             k = u ? u->id : 0;
         } else {
             k = u && u->precinct_id ? u->precinct_id : o ? o->precinct_id : 0;
+            if (x->pgroup) /* by=area: the precinct's area at the level */
+                k = k < x->q.ngroup ? x->pgroup[k] : 0;
         }
         if (k < 0 || (size_t)k >= st->n)
             continue;
@@ -506,6 +546,21 @@ static void add_staffed_rows(cJSON *rows, const struct rtq *x, char kind,
             add_keys(row, &empty, x);
             cJSON_AddItemToArray(rows, row);
         }
+    } else if (kind == 'p' && x->pgroup) {
+        /* by=area: the areas of the level holding a precinct asked for. */
+        for (size_t k = 1; k < st->n; k++) {
+            int32_t p = 1;
+            while (p < x->q.ngroup &&
+                   (x->pgroup[p] != (int32_t)k ||
+                    (x->q.precincts && (p >= x->q.nprecincts || !x->q.precincts[p]))))
+                p++;
+            if (listed[k] || p == x->q.ngroup)
+                continue;
+            empty.precinct = (int32_t)k;
+            cJSON *row = workload_row(NULL, st->officer_tours[k], st->tours[k]);
+            add_keys(row, &empty, x);
+            cJSON_AddItemToArray(rows, row);
+        }
     } else if (kind == 'p') {
         for (size_t k = 1; k < st->n; k++) {
             const ref_precinct *p = ref_precinct_by_id(app.ref, (int)k);
@@ -535,7 +590,8 @@ static void add_staffed_rows(cJSON *rows, const struct rtq *x, char kind,
 
 void h_workload(http_req *r)
 {
-    static const char *const allowed[] = {"from", "to", "by", "precinct", "area", "priority", NULL};
+    static const char *const allowed[] = {"from",     "to",         "by",      "precinct",
+                                          "area",     "area_level", "priority", NULL};
     if (http_check_params(r, allowed) != 0)
         return;
     struct rtq x;
@@ -552,11 +608,13 @@ void h_workload(http_req *r)
     } else if (strcmp(by, "shift") == 0) {
         kind = 's';
         x.q.by = RT_BY_SHIFT;
-    } else if (strcmp(by, "precinct") == 0) {
+    } else if (strcmp(by, "precinct") == 0 || strcmp(by, "area") == 0) {
         kind = 'p';
         x.q.by = RT_BY_PRECINCT;
+        if (by[0] == 'a' && read_area_level(r, &x) != 0)
+            goto out;
     } else {
-        http_reply_error(r, 422, "invalid_field", "by", "by must be unit, shift or precinct");
+        http_reply_error(r, 422, "invalid_field", "by", "by must be unit, shift, precinct or area");
         goto out;
     }
     if (scope_units(r, &x) != 0)
@@ -573,7 +631,10 @@ void h_workload(http_req *r)
     }
     cJSON *root = cJSON_CreateObject();
     add_window(root, &x.q);
-    cJSON_AddStringToObject(root, "by", kind == 'u' ? "unit" : kind == 's' ? "shift" : "precinct");
+    cJSON_AddStringToObject(root, "by", kind == 'u'   ? "unit"
+                                        : kind == 's' ? "shift"
+                                        : x.pgroup    ? "area"
+                                                      : "precinct");
     cJSON *rows = cJSON_AddArrayToObject(root, "rows");
     for (size_t i = 0; i < res.n; i++) {
         const rt_group *g = &res.groups[i];

@@ -269,6 +269,64 @@ def test_token_of_areas(ctx):
     expect_eq(sorted(line[-1] for line in lines[1:] if line[-1]), ["SJ", "SJ"])
 
 
+def test_by_area(ctx):
+    # The tree now: CR (país) lists A4 and holds SJ (A1, A5) and AL (empty), both provincias.
+    for level in ("provincia", "país"):
+        lv = urllib.parse.quote(level)
+        c = get(ctx, "/v1/cube?by=area&area_level=" + lv)
+        expect_eq(c["by"], ["area"])
+        got = {cell["area"]: cell["count"] for cell in c["cells"]}
+        areas = [a["code"] for a in get(ctx, "/v1/areas")["areas"] if a["level"] == level]
+        want, covered = {}, []
+        for code in areas:
+            n = int(scalar(ctx["ci"], COUNT, sql_list(held(ctx, code))))
+            if n:
+                want[code] = n
+            covered += held(ctx, code)
+        rest = int(scalar(ctx["ci"], "SELECT count(*) FROM incidents i JOIN offenses o"
+                                     " ON o.id = i.offense_id LEFT JOIN precincts p"
+                                     " ON p.id = i.precinct_id WHERE o.crime"
+                                     " AND i.status NOT IN ('unfounded', 'cancelled')"
+                                     " AND (p.code IS NULL OR p.code <> ALL(:'p1'::text[]))",
+                          sql_list(covered)))
+        if rest:
+            want[None] = rest  # precincts with no area at that level, and the unassigned
+        expect_eq(got, want, "by=area at " + level)
+        csv = ctx["d"].request("GET", "/v1/cube?by=area&area_level=%s&format=csv" % lv,
+                               None, ctx["admin"], raw=True)[2].decode()
+        lines = csv.strip().split("\r\n")
+        expect_eq(lines[0].split(",")[0], "area")
+        expect_eq({(l.split(",")[0] or None): int(l.split(",")[-1]) for l in lines[1:]}, want,
+                  "CSV by=area at " + level)
+    # Response times and workload: an area's row is the area's own answer.
+    rt = get(ctx, "/v1/response-times?from=2026-11-01&to=2026-12-01&by=area&area_level=provincia")
+    expect_eq(rt["by"], ["area"])
+    for row in rt["rows"]:
+        if row["area"] is None:
+            continue
+        one = get(ctx, "/v1/response-times?from=2026-11-01&to=2026-12-01&area=" + row["area"])
+        expect_eq({k: v for k, v in row.items() if k != "area"}, one["rows"][0],
+                  "response times of " + row["area"])
+    wl = get(ctx, "/v1/reports/workload?from=2026-11-01&to=2026-12-01&by=area"
+                  "&area_level=provincia")
+    expect_eq(wl["by"], "area")
+    for row in wl["rows"]:
+        if row["area"] is None:
+            continue
+        per = get(ctx, "/v1/reports/workload?from=2026-11-01&to=2026-12-01&by=precinct&area=" +
+                  row["area"])
+        expect_eq(row["incidents"], sum(r["incidents"] for r in per["rows"]),
+                  "workload of " + row["area"])
+    for path in ("/v1/cube?by=area", "/v1/cube?by=area&area_level=nivel",
+                 "/v1/response-times?by=area", "/v1/reports/workload?by=area&area_level=x"):
+        st, _, e = ctx["d"].request("GET", path, None, ctx["admin"])
+        expect_eq((st, e["error"]["field"]), (422, "area_level"), path)
+    for path in ("/v1/cube?by=area,precinct&area_level=provincia",
+                 "/v1/response-times?by=precinct,area&area_level=provincia"):
+        st, _, e = ctx["d"].request("GET", path, None, ctx["admin"])
+        expect_eq((st, e["error"]["field"]), (422, "by"), path)
+
+
 def test_restart_reloads(ctx):
     before = get(ctx, "/v1/areas")
     expect_eq(ctx["d"].stop(), 0)
@@ -290,4 +348,4 @@ def test_database_refuses_a_cycle(ctx):
 if __name__ == "__main__":
     run([test_build_the_tree, test_refusals_write_nothing, test_list_matches_sql,
          test_area_filters, test_a_move_is_in_the_next_answer, test_scoped_token_sees_its_own,
-         test_token_of_areas, test_restart_reloads, test_database_refuses_a_cycle], setup, teardown)
+         test_token_of_areas, test_by_area, test_restart_reloads, test_database_refuses_a_cycle], setup, teardown)

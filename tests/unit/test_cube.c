@@ -1590,7 +1590,49 @@ static void test_bulk_load_one_big_series(void)
     cube_free(d);
 }
 
-UNIT_MAIN(UNIT(test_add_remove_totals), UNIT(test_remove_missing_leaves_cube_unchanged),
+/* By precinct, grouped (by=area): each cell sums its group's precincts. */
+static void test_precinct_groups(void)
+{
+    cube *c = cube_new();
+    uint64_t per[6] = {0};
+    for (int i = 0; i < 300; i++) {
+        cube_key k = {1, i % 6, 1 + (i / 6) % 3, -1}; /* precincts 0 (unassigned) .. 5 */
+        CHECK_INT(cube_add(c, &k, 1700000000 + (int64_t)i * 900, 1, 1), 0);
+        per[i % 6]++;
+    }
+    cube_key other = {2, 1, 1, -1}; /* another agency: never counted */
+    CHECK_INT(cube_add(c, &other, 1700000000, 1, 1), 0);
+    /* 1, 2 -> 7; 3 -> 9; 4 -> none; 5 beyond the map -> none; 0 -> none. */
+    const int32_t group[5] = {0, 7, 7, 9, 0};
+    cube_question q = question(1);
+    q.by = CUBE_BY_PRECINCT | CUBE_BY_OFFENSE;
+    q.precinct_group = group;
+    q.ngroup = 5;
+    cube_result r;
+    CHECK_INT(cube_query(c, &q, &r), 0);
+    uint64_t got[10] = {0};
+    int bad = 0;
+    for (size_t i = 0; i < r.n; i++) {
+        bad += r.cells[i].precinct != 0 && r.cells[i].precinct != 7 && r.cells[i].precinct != 9;
+        got[r.cells[i].precinct] += r.cells[i].count;
+    }
+    CHECK_INT(bad, 0);
+    CHECK_INT(got[7], per[1] + per[2]);
+    CHECK_INT(got[9], per[3]);
+    CHECK_INT(got[0], per[0] + per[4] + per[5]);
+    CHECK_INT(r.total, 300);
+    size_t ncells = r.n;
+    cube_result_free(&r);
+    CHECK_INT(ncells, 9); /* 3 groups x 3 offenses: a group's precincts merged */
+    /* Not grouped by precinct: the map changes nothing. */
+    q.by = CUBE_BY_OFFENSE;
+    CHECK_INT(cube_query(c, &q, &r), 0);
+    CHECK_INT(r.n, 3);
+    cube_result_free(&r);
+    cube_free(c);
+}
+
+UNIT_MAIN(UNIT(test_add_remove_totals), UNIT(test_precinct_groups), UNIT(test_remove_missing_leaves_cube_unchanged),
           UNIT(test_cells_disappear_at_zero), UNIT(test_filters), UNIT(test_recategorize),
           UNIT(test_open_ranges),
           UNIT(test_local_time_dimensions), UNIT(test_as_of), UNIT(test_bucket_start),
