@@ -43,10 +43,10 @@ static void populations_from_text(int id, const char *code, const char *text)
 /*
  * Columns: id, agency_id, code, name, population, GeoJSON for display,
  * GeoJSON with every digit (at exact_col), populations by year as JSON (at
- * pops_col). The in-memory boundary is built
- * from the exact coordinates PostGIS stored, so point-in-polygon here
- * agrees with ST_Covers there (PostGIS may read a 17-digit number from the
- * client one unit in the last place away from what cJSON reads).
+ * pops_col). The in-memory boundary is built from the exact coordinates
+ * PostGIS stored, so point-in-polygon here agrees with ST_Covers there
+ * (PostGIS may read a 17-digit number from the client one unit in the last
+ * place away from what cJSON reads).
  */
 static int precinct_from_row(PGresult *res, int row, int exact_col, int pops_col)
 {
