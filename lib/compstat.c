@@ -50,6 +50,28 @@ int compstat_pct_change(uint64_t current, uint64_t prior, int64_t *tenths)
     return 0;
 }
 
+int compstat_rate(uint64_t count, long long population, uint64_t num, uint64_t den,
+                  uint64_t *hundredths)
+{
+    if (population <= 0 || den == 0)
+        return -1;
+    /* (2 N + D) / 2 D with N = count x 10^7 x num, D = population x den;
+       beyond 2^63 (billions of incidents) in long double, which may differ
+       from the exact rounding in the last place only. */
+    uint64_t d = (uint64_t)population;
+    if (num > 0 && num <= UINT64_MAX / 20000000 && count <= (UINT64_MAX / 4) / (num * 10000000) &&
+        d <= (UINT64_MAX / 4) / den) {
+        uint64_t n = count * 10000000 * num;
+        d *= den;
+        *hundredths = (2 * n + d) / (2 * d);
+    } else {
+        *hundredths = (uint64_t)floorl((long double)count * 1e7L * (long double)num /
+                                           ((long double)population * (long double)den) +
+                                       0.5L);
+    }
+    return 0;
+}
+
 double compstat_z(uint64_t current, uint64_t prior)
 {
     return round(2.0 * (sqrt((double)current) - sqrt((double)prior)) * 100.0) / 100.0;

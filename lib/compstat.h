@@ -54,6 +54,17 @@ double compstat_z(uint64_t current, uint64_t prior);
 double compstat_p_value(uint64_t current, uint64_t prior, double current_days,
                         double prior_days);
 
+/*
+ * A rate per 100,000 inhabitants, scaled by num / den (1 / 1 for the plain
+ * rate; 365 / the period's days for the annual one): count x 100,000 x num
+ * / (population x den) rounded to 0.01, half up, exactly in integers at any
+ * count a sheet or a cube cell holds. Returns 0 and sets *hundredths (the
+ * rate x 100), or -1 when population is not positive (unknown or nobody:
+ * no rate) or den is 0.
+ */
+int compstat_rate(uint64_t count, long long population, uint64_t num, uint64_t den,
+                  uint64_t *hundredths);
+
 /* The sheet's significance level: a change is highlighted when p < this. */
 #define COMPSTAT_ALPHA 0.05
 

@@ -79,6 +79,7 @@ static void precinct_free(ref_precinct *p)
     free(p->name);
     free(p->boundary_geojson);
     geo_free(p->boundary);
+    free(p->populations);
 }
 
 static void offense_free(ref_offense *o)
@@ -184,16 +185,87 @@ int ref_put_precinct(ref_data *r, int id, int agency_id, const char *code,
     }
     ref_precinct n = {id, agency_id, dup_or_null(code, &oom), dup_or_null(name, &oom),
                       population, boundary, dup_or_null(geojson, &oom), {0, 0, 0, 0},
-                      ++r->versions};
+                      ++r->versions, NULL, 0};
     if (oom || strmap_put(r->precincts.by_code, code, p) != 0) {
         precinct_free(&n);
         return -1;
     }
     if (boundary)
         geo_bbox(boundary, n.bbox);
+    n.populations = p->populations; /* set apart (ref_set_populations) */
+    n.npopulations = p->npopulations;
+    p->populations = NULL;
     precinct_free(p);
     *p = n;
     return 0;
+}
+
+int ref_set_populations(ref_data *r, int id, const ref_pop_year *pops, int n)
+{
+    ref_precinct *p = table_get(&r->precincts, id);
+    if (p == NULL || n < 0)
+        return -1;
+    ref_pop_year *v = NULL;
+    if (n > 0) {
+        if ((v = malloc((size_t)n * sizeof *v)) == NULL)
+            return -1;
+        for (int i = 0; i < n; i++)
+            v[i] = pops[i];
+        /* Insertion sort (a handful of years), stable: of a year given
+           twice the later one lands last and is kept. */
+        for (int i = 1; i < n; i++) {
+            ref_pop_year t = v[i];
+            int j = i;
+            while (j > 0 && v[j - 1].year > t.year) {
+                v[j] = v[j - 1];
+                j--;
+            }
+            v[j] = t;
+        }
+        int m = 0;
+        for (int i = 0; i < n; i++) {
+            if (m > 0 && v[m - 1].year == v[i].year)
+                m--;
+            v[m++] = v[i];
+        }
+        n = m;
+    }
+    free(p->populations);
+    p->populations = v;
+    p->npopulations = n;
+    return 0;
+}
+
+long long ref_precinct_population(const ref_precinct *p, int year)
+{
+    if (p->npopulations == 0)
+        return p->population >= 0 ? p->population : -1;
+    /* The first year at or after the one asked, or the last before it. */
+    int i = 0;
+    while (i < p->npopulations && p->populations[i].year < year)
+        i++;
+    if (i == p->npopulations)
+        return p->populations[i - 1].population;
+    if (p->populations[i].year == year || i == 0)
+        return p->populations[i].population;
+    long long after = p->populations[i].year - year, before = year - p->populations[i - 1].year;
+    return p->populations[before <= after ? i - 1 : i].population;
+}
+
+long long ref_population(const ref_data *r, int agency_id, const uint8_t *mask, int32_t n,
+                         int year)
+{
+    long long sum = 0;
+    for (int i = 1; i < r->precincts.cap; i++) {
+        const ref_precinct *p = r->precincts.rows[i];
+        if (p == NULL || p->agency_id != agency_id || (mask && (i >= n || !mask[i])))
+            continue;
+        long long v = ref_precinct_population(p, year);
+        if (v < 0)
+            return -1;
+        sum += v;
+    }
+    return sum;
 }
 
 static void offense_key(char *buf, size_t len, int agency_id, const char *code)

@@ -11,6 +11,10 @@
  * start-up and applies each change after it commits. Records are indexed by
  * their database id (small serial integers, so a dense array) and by code.
  *
+ * Populations: a precinct carries its population year by year (any years
+ * given) beside the single figure of old; ref_population answers the one
+ * question rates ask -- the population of a set of precincts for a year.
+ *
  * Ownership: the ref_data owns every record, string and boundary handed to
  * it; pointers returned stay valid until the record is replaced or the
  * ref_data is freed (records are updated in place, so pointers to them stay
@@ -20,6 +24,7 @@
 #define COMPSTAT_REFDATA_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "geo.h"
 
@@ -29,6 +34,11 @@ typedef struct ref_agency {
     char *name;
     char *time_zone; /* IANA name */
 } ref_agency;
+
+typedef struct ref_pop_year {
+    int year;
+    long long population;
+} ref_pop_year;
 
 typedef struct ref_precinct {
     int id;
@@ -40,6 +50,8 @@ typedef struct ref_precinct {
     char *boundary_geojson; /* the boundary as stored, GeoJSON text */
     double bbox[4];         /* minlon, minlat, maxlon, maxlat */
     unsigned version;       /* changes whenever the record is replaced */
+    ref_pop_year *populations; /* by year, ascending (ref_set_populations) */
+    int npopulations;
 } ref_precinct;
 
 typedef struct ref_offense {
@@ -59,12 +71,36 @@ void ref_free(ref_data *r);
 /* Insert or replace by id. Strings are copied. 0, or -1 out of memory. */
 int ref_put_agency(ref_data *r, int id, const char *code, const char *name,
                    const char *time_zone);
-/* boundary is taken over (freed on failure too); geojson is copied. */
+/* boundary is taken over (freed on failure too); geojson is copied. An
+   existing precinct keeps its populations by year. */
 int ref_put_precinct(ref_data *r, int id, int agency_id, const char *code,
                      const char *name, long long population,
                      geo_multipolygon *boundary, const char *geojson);
 int ref_put_offense(ref_data *r, int id, int agency_id, const char *code,
                     const char *name, const char *category, int crime);
+
+/*
+ * Replace the populations by year of precinct id with the n of pops (any
+ * order; a year given twice keeps the last). 0, or -1 when there is no such
+ * precinct or out of memory (the precinct is unchanged then).
+ */
+int ref_set_populations(ref_data *r, int id, const ref_pop_year *pops, int n);
+
+/*
+ * The population of p in year: that year's, else the nearest year's given
+ * (equally near: the earlier year), else p->population; -1 when unknown.
+ */
+long long ref_precinct_population(const ref_precinct *p, int year);
+
+/*
+ * The population of a set of precincts in year: the sum of
+ * ref_precinct_population over the precincts of agency_id whose id is set
+ * in mask (n entries; id 0, the unassigned, is no precinct; NULL: every
+ * precinct of the agency). -1 when any of them is unknown -- never a sum
+ * over part of the territory; 0 for a set without precincts.
+ */
+long long ref_population(const ref_data *r, int agency_id, const uint8_t *mask, int32_t n,
+                         int year);
 
 const ref_agency *ref_agency_by_id(const ref_data *r, int id);
 const ref_agency *ref_agency_by_code(const ref_data *r, const char *code);

@@ -37,6 +37,15 @@ CREATE TABLE precincts (
 CREATE INDEX precincts_agency_idx ON precincts (agency_id);
 CREATE INDEX precincts_boundary_gist ON precincts USING gist (boundary);
 
+-- A precinct's population year by year (0011); precincts.population is the
+-- figure for a precinct with no year at all.
+CREATE TABLE precinct_populations (
+    precinct_id integer NOT NULL REFERENCES precincts (id) ON DELETE CASCADE,
+    year        integer NOT NULL CHECK (year BETWEEN 1900 AND 2199),
+    population  bigint NOT NULL CHECK (population >= 0),
+    PRIMARY KEY (precinct_id, year)
+);
+
 CREATE TABLE offenses (
     id          integer GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     agency_id   integer NOT NULL REFERENCES agencies (id),

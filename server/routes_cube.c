@@ -151,6 +151,107 @@ static void format_bucket(const tz_zone *zone, int64_t local, char buf[RFC3339_B
 
 static const char *const granularities[] = {"none", "hour", "day", "week", "month", "year"};
 
+/* ------------------------------------------------------------ rates */
+
+/* A rate in hundredths as a decimal with two places. */
+static void put_hundredths(sbuf *b, uint64_t h)
+{
+    sbuf_uint(b, h / 100);
+    sbuf_putc(b, '.');
+    sbuf_putc(b, (char)('0' + h / 10 % 10));
+    sbuf_putc(b, (char)('0' + h % 10));
+}
+
+/* The day number of a local instant (seconds). */
+static int64_t local_day(int64_t local)
+{
+    return local >= 0 ? local / 86400 : -((-local + 86399) / 86400);
+}
+
+/* The year a cell's period ends in: its bucket's last second, or the
+   question's (now when `to` is open); a bucket cut short by `to` ends there. */
+static int cell_year(const cube_question *q, const cube_cell *c)
+{
+    int64_t end = q->to != INT64_MAX ? tz_local(q->zone, q->to) : tz_local(q->zone, time(NULL));
+    int64_t y;
+    int m, d;
+    if (q->granularity != CUBE_NONE) {
+        int64_t next = c->bucket + (q->granularity == CUBE_HOUR  ? 3600
+                                    : q->granularity == CUBE_DAY ? 86400
+                                                                 : 7 * 86400);
+        if (q->granularity >= CUBE_MONTH) {
+            rfc3339_civil_from_days(local_day(c->bucket), &y, &m, &d);
+            if (q->granularity == CUBE_YEAR || m == 12)
+                next = rfc3339_days_from_civil(y + 1, 1, 1) * 86400;
+            else
+                next = rfc3339_days_from_civil(y, m + 1, 1) * 86400;
+        }
+        if (q->to == INT64_MAX || next < end)
+            end = next;
+    }
+    rfc3339_civil_from_days(local_day(end - 1), &y, &m, &d);
+    return (int)y;
+}
+
+/* The population of a cell, -1 when unknown: its precinct's, or that of
+   the precincts the question covers (the last year's answer kept: cells
+   come in bucket order). */
+struct popcache {
+    int year;
+    long long pop;
+};
+
+/* by=area: the population of the precincts of area `group` the question
+   covers; the null group (precincts in no area at the level, and the
+   unassigned) has none. */
+static long long group_population(const cube_question *q, int32_t group, int year)
+{
+    if (group <= 0)
+        return -1;
+    uint8_t *mask = calloc((size_t)q->ngroup, 1);
+    if (mask == NULL)
+        return -1;
+    for (int32_t p = 1; p < q->ngroup; p++)
+        mask[p] = q->precinct_group[p] == group &&
+                  (!q->precincts || (p < q->nprecincts && q->precincts[p]));
+    long long pop = ref_population(app.ref, q->agency, mask, q->ngroup, year);
+    free(mask);
+    return pop;
+}
+
+static long long cell_population(const cube_question *q, const cube_cell *c,
+                                 struct popcache *cache)
+{
+    int year = cell_year(q, c);
+    if ((q->by & CUBE_BY_PRECINCT) && q->precinct_group)
+        return group_population(q, c->precinct, year);
+    if (q->by & CUBE_BY_PRECINCT) {
+        const ref_precinct *p = c->precinct > 0 ? ref_precinct_by_id(app.ref, c->precinct) : NULL;
+        return p ? ref_precinct_population(p, year) : -1; /* the unassigned: none */
+    }
+    if (cache->year != year) {
+        cache->year = year;
+        cache->pop = ref_population(app.ref, q->agency, q->precincts, q->nprecincts, year);
+    }
+    return cache->pop;
+}
+
+/* ,"population":n,"rate_per_100k":r (JSON) or ,n,r (CSV); null / empty when unknown. */
+static void put_rate(sbuf *b, uint64_t count, long long pop, int csv)
+{
+    uint64_t h;
+    sbuf_puts(b, csv ? "," : ",\"population\":");
+    if (pop >= 0)
+        sbuf_int(b, pop);
+    else if (!csv)
+        sbuf_puts(b, "null");
+    sbuf_puts(b, csv ? "," : ",\"rate_per_100k\":");
+    if (compstat_rate(count, pop, 1, 1, &h) == 0)
+        put_hundredths(b, h);
+    else if (!csv)
+        sbuf_puts(b, "null");
+}
+
 struct dims {
     unsigned by;
     const char *names[6];
@@ -214,7 +315,7 @@ static int parse_by(http_req *r, struct dims *d)
 
 /* One cell as JSON, written straight into b (thousands of cells per answer). */
 static void json_cell(sbuf *b, const cube_cell *c, const struct dims *d, int gran,
-                      const tz_zone *zone)
+                      const tz_zone *zone, int rates, long long pop)
 {
     char buf[RFC3339_BUFSZ];
     sbuf_putc(b, '{');
@@ -257,11 +358,13 @@ static void json_cell(sbuf *b, const cube_cell *c, const struct dims *d, int gra
     }
     sbuf_puts(b, "\"count\":");
     sbuf_uint(b, c->count);
+    if (rates)
+        put_rate(b, c->count, pop, 0);
     sbuf_putc(b, '}');
 }
 
 static void csv_cell(sbuf *b, const cube_cell *c, const struct dims *d, int gran,
-                     const tz_zone *zone)
+                     const tz_zone *zone, int rates, long long pop)
 {
     char buf[RFC3339_BUFSZ];
     if (gran != CUBE_NONE) {
@@ -287,7 +390,10 @@ static void csv_cell(sbuf *b, const cube_cell *c, const struct dims *d, int gran
             sbuf_printf(b, "%d", c->day_of_week);
         sbuf_putc(b, ',');
     }
-    sbuf_printf(b, "%llu\r\n", (unsigned long long)c->count);
+    sbuf_uint(b, c->count);
+    if (rates)
+        put_rate(b, c->count, pop, 1);
+    sbuf_puts(b, "\r\n");
 }
 
 /* What a cube question asks. */
@@ -298,6 +404,7 @@ struct cubeq {
     uint8_t *pmask, *omask, *cmask;
     int32_t *pgroup; /* by=area: precinct -> its area at area_level */
     int csv;
+    int rates; /* rates=true: each cell's population and rate per 100,000 */
 };
 
 static void cubeq_free(struct cubeq *x)
@@ -314,7 +421,8 @@ static int read_cube_question(http_req *r, struct cubeq *x)
 {
     static const char *const allowed[] = {"from",     "to",          "by",       "precinct",
                                           "area",     "area_level",  "offense",  "category",
-                                          "priority", "granularity", "format",   NULL};
+                                          "priority", "granularity", "format",   "rates",
+                                          NULL};
     memset(x, 0, sizeof *x);
     if (http_check_params(r, allowed) != 0)
         return -1;
@@ -336,7 +444,7 @@ static int read_cube_question(http_req *r, struct cubeq *x)
         return -1;
     }
     if (parse_bound(r, "from", q->zone, &q->from) || parse_bound(r, "to", q->zone, &q->to) ||
-        parse_by(r, &x->d))
+        parse_by(r, &x->d) || filter_bool(r, "rates", &x->rates))
         return -1;
     if (x->d.area) {
         if (filter_area_level(r, &x->pgroup, &q->ngroup) != 0)
@@ -396,9 +504,11 @@ static void render_cube_csv(sbuf *b, const struct cubeq *x, const cube_result *r
         sbuf_puts(b, "bucket,");
     for (int i = 0; i < x->d.n; i++)
         sbuf_printf(b, "%s,", x->d.names[i]);
-    sbuf_puts(b, "count\r\n");
+    sbuf_puts(b, x->rates ? "count,population,rate_per_100k\r\n" : "count\r\n");
+    struct popcache cache = {INT32_MIN, -1};
     for (size_t i = 0; i < res->n; i++)
-        csv_cell(b, &res->cells[i], &x->d, x->q.granularity, x->q.zone);
+        csv_cell(b, &res->cells[i], &x->d, x->q.granularity, x->q.zone, x->rates,
+                 x->rates ? cell_population(&x->q, &res->cells[i], &cache) : -1);
 }
 
 static void render_cube_json(sbuf *b, const struct cubeq *x, const cube_result *res)
@@ -419,10 +529,12 @@ static void render_cube_json(sbuf *b, const struct cubeq *x, const cube_result *
     for (int i = 0; i < x->d.n; i++)
         sbuf_printf(b, "%s\"%s\"", i ? "," : "", x->d.names[i]);
     sbuf_printf(b, "],\"granularity\":\"%s\",\"cells\":[", granularities[q->granularity]);
+    struct popcache cache = {INT32_MIN, -1};
     for (size_t i = 0; i < res->n; i++) {
         if (i)
             sbuf_putc(b, ',');
-        json_cell(b, &res->cells[i], &x->d, q->granularity, q->zone);
+        json_cell(b, &res->cells[i], &x->d, q->granularity, q->zone, x->rates,
+                  x->rates ? cell_population(q, &res->cells[i], &cache) : -1);
     }
     sbuf_printf(b, "],\"total\":%llu,\"as_of\":\"%s\"}\n", (unsigned long long)res->total,
                 rfc3339_format_ms(res->as_of, 0, buf));
@@ -466,11 +578,29 @@ void h_cube(http_req *r)
 
 /* ------------------------------------------------------------ COMPSTAT */
 
+/* ,"rate":..,"rate_prior":..,"rate_annual":.. per 100,000 of pop[0] (the
+   population the period ends in) and pop[1] (its prior's); null unknown. */
+static void put_sheet_rates(sbuf *b, uint64_t cur, uint64_t prior, const compstat_range *range,
+                            const long long pop[2])
+{
+    uint64_t h;
+    uint64_t days = (uint64_t)(range->last - range->first + 1);
+    const char *const keys[3] = {",\"rate\":", ",\"rate_prior\":", ",\"rate_annual\":"};
+    for (int k = 0; k < 3; k++) {
+        sbuf_puts(b, keys[k]);
+        if (compstat_rate(k == 1 ? prior : cur, pop[k == 1], k == 2 ? 365 : 1, k == 2 ? days : 1,
+                          &h) == 0)
+            put_hundredths(b, h);
+        else
+            sbuf_puts(b, "null");
+    }
+}
+
 /* "name":{"current":..,"prior":..,"pct_change":..,"z":..} -- by hand, not
    printf: a sheet has 27 of these, and formatting them with printf was two
    thirds of the request's instructions (BENCHMARKS.md, tools/bench profile). */
 static void put_period(sbuf *b, const char *name, uint64_t cur, uint64_t prior,
-                       const compstat_range *range)
+                       const compstat_range *range, const long long pop[2])
 {
     int64_t tenths;
     sbuf_putc(b, '"');
@@ -504,7 +634,9 @@ static void put_period(sbuf *b, const char *name, uint64_t cur, uint64_t prior,
     } else {
         sbuf_fixed(b, pv, 4);
     }
-    sbuf_puts(b, pv < COMPSTAT_ALPHA ? ",\"significant\":true}" : ",\"significant\":false}");
+    sbuf_puts(b, pv < COMPSTAT_ALPHA ? ",\"significant\":true" : ",\"significant\":false");
+    put_sheet_rates(b, cur, prior, range, pop);
+    sbuf_putc(b, '}');
 }
 
 /* "YYYY-MM-DD" of a day number (days since 1970-01-01). */
@@ -560,6 +692,7 @@ struct sheet {
        period, current then prior */
     uint64_t *counts;
     int prior_data[3]; /* -1: not known (the prior count failed) */
+    long long pop[3][2]; /* the geography's population, period by period; -1 unknown */
     int64_t as_of;
 };
 
@@ -670,6 +803,24 @@ static int read_sheet_question(http_req *r, struct sheet *x)
         q->ncategories = x->cats.max;
     }
     return 0;
+}
+
+/* The sheet's geography's population for the year each period (and its
+   prior) ends in. */
+static void sheet_populations(struct sheet *x)
+{
+    for (int p = 0; p < 3; p++) {
+        for (int prior = 0; prior < 2; prior++) {
+            int64_t y;
+            int m, d;
+            rfc3339_civil_from_days(prior ? x->ranges[p].prior_last : x->ranges[p].last, &y, &m,
+                                    &d);
+            x->pop[p][prior] = x->prec   ? ref_precinct_population(x->prec, (int)y)
+                               : x->area ? ref_population(app.ref, x->q.agency, x->q.precincts,
+                                                          x->q.nprecincts, (int)y)
+                                         : ref_population(app.ref, x->q.agency, NULL, 0, (int)y);
+        }
+    }
 }
 
 /* The counts of each period, current and prior, per category and in all. */
@@ -790,7 +941,7 @@ static int render_sheet(sbuf *b, struct sheet *x)
         for (int p = 0; p < 3; p++) {
             sbuf_putc(b, ',');
             put_period(b, pnames[p], x->counts[(size_t)c * 6 + (size_t)p * 2],
-                       x->counts[(size_t)c * 6 + (size_t)p * 2 + 1], &x->ranges[p]);
+                       x->counts[(size_t)c * 6 + (size_t)p * 2 + 1], &x->ranges[p], x->pop[p]);
         }
         sbuf_putc(b, '}');
     }
@@ -810,6 +961,7 @@ void h_compstat(http_req *r)
         return;
     }
     gather_sheet(&x);
+    sheet_populations(&x);
     /* Written with sbuf, not cJSON: a sheet is ~140 values, and allocating
        a node for each was most of the request's cost (BENCHMARKS.md). */
     sbuf b;

@@ -18,17 +18,37 @@
 #include "qs.h"
 #include "reqbody.h"
 #include "routes.h"
+#include "sbuf.h"
 
 /* ------------------------------------------------------------ loading */
 
+/* The populations by year of precinct id from their JSON text ({"2022": n, ...}). */
+static void populations_from_text(int id, const char *code, const char *text)
+{
+    cJSON *doc = cJSON_Parse(text);
+    int n = cJSON_GetArraySize(doc), k = 0;
+    ref_pop_year *v = n > 0 ? malloc((size_t)n * sizeof *v) : NULL;
+    const cJSON *e;
+    cJSON_ArrayForEach(e, doc)
+    {
+        if (v && e->string && cJSON_IsNumber(e))
+            v[k++] = (ref_pop_year){atoi(e->string), (long long)e->valuedouble};
+    }
+    if (!cJSON_IsObject(doc) || (n > 0 && v == NULL) || ref_set_populations(app.ref, id, v, k) != 0)
+        log_warn("ref", "precinct %s: populations by year not loaded", code);
+    free(v);
+    cJSON_Delete(doc);
+}
+
 /*
  * Columns: id, agency_id, code, name, population, GeoJSON for display,
- * GeoJSON with every digit (at exact_col). The in-memory boundary is built
- * from the exact coordinates PostGIS stored, so point-in-polygon here
- * agrees with ST_Covers there (PostGIS may read a 17-digit number from the
- * client one unit in the last place away from what cJSON reads).
+ * GeoJSON with every digit (at exact_col), populations by year as JSON (at
+ * pops_col). The in-memory boundary is built from the exact coordinates
+ * PostGIS stored, so point-in-polygon here agrees with ST_Covers there
+ * (PostGIS may read a 17-digit number from the client one unit in the last
+ * place away from what cJSON reads).
  */
-static int precinct_from_row(PGresult *res, int row, int exact_col)
+static int precinct_from_row(PGresult *res, int row, int exact_col, int pops_col)
 {
     const char *gj = PQgetvalue(res, row, 5);
     cJSON *doc = cJSON_Parse(PQgetvalue(res, row, exact_col));
@@ -40,16 +60,23 @@ static int precinct_from_row(PGresult *res, int row, int exact_col)
         mp = NULL;
     }
     cJSON_Delete(doc);
-    return ref_put_precinct(app.ref, atoi(PQgetvalue(res, row, 0)),
-                            atoi(PQgetvalue(res, row, 1)), PQgetvalue(res, row, 2),
-                            PQgetvalue(res, row, 3),
-                            PQgetisnull(res, row, 4) ? -1 : atoll(PQgetvalue(res, row, 4)), mp,
-                            gj);
+    int id = atoi(PQgetvalue(res, row, 0));
+    if (ref_put_precinct(app.ref, id, atoi(PQgetvalue(res, row, 1)), PQgetvalue(res, row, 2),
+                         PQgetvalue(res, row, 3),
+                         PQgetisnull(res, row, 4) ? -1 : atoll(PQgetvalue(res, row, 4)), mp,
+                         gj) != 0)
+        return -1;
+    populations_from_text(id, PQgetvalue(res, row, 2), PQgetvalue(res, row, pops_col));
+    return 0;
 }
 
 #define PRECINCT_COLS                                                                     \
     "id, agency_id, code, name, population, ST_AsGeoJSON(boundary), "                    \
-    "ST_AsGeoJSON(boundary, 30)"
+    "ST_AsGeoJSON(boundary, 30), " POPULATIONS_OF("precincts.id")
+/* The populations by year of a precinct as a JSON object, years ascending. */
+#define POPULATIONS_OF(id)                                                                \
+    "(SELECT coalesce(json_object_agg(year, population ORDER BY year), '{}')::text"      \
+    " FROM precinct_populations WHERE precinct_id = " id ")"
 #define OFFENSE_COLS "id, agency_id, code, name, category, crime"
 #define AGENCY_COLS "id, code, name, time_zone"
 
@@ -66,7 +93,7 @@ static void on_load(void *arg, PGresult *res, const char *error)
             ref_put_agency(app.ref, atoi(PQgetvalue(res, i, 0)), PQgetvalue(res, i, 1),
                            PQgetvalue(res, i, 2), PQgetvalue(res, i, 3));
         else if (strcmp(what, "precincts") == 0)
-            precinct_from_row(res, i, 6);
+            precinct_from_row(res, i, 6, 7);
         else
             ref_put_offense(app.ref, atoi(PQgetvalue(res, i, 0)), atoi(PQgetvalue(res, i, 1)),
                             PQgetvalue(res, i, 2), PQgetvalue(res, i, 3), PQgetvalue(res, i, 4),
@@ -121,6 +148,12 @@ static cJSON *precinct_json(const ref_precinct *p, int geojson)
         cJSON_AddNumberToObject(props, "population", (double)p->population);
     else
         cJSON_AddNullToObject(props, "population");
+    cJSON *pops = cJSON_AddObjectToObject(props, "populations");
+    for (int i = 0; i < p->npopulations; i++) {
+        char year[16];
+        snprintf(year, sizeof year, "%d", p->populations[i].year);
+        cJSON_AddNumberToObject(pops, year, (double)p->populations[i].population);
+    }
     cJSON *bbox = cJSON_CreateDoubleArray(p->bbox, 4);
     cJSON *boundary = p->boundary_geojson ? cJSON_Parse(p->boundary_geojson) : cJSON_CreateNull();
     if (!geojson) {
@@ -290,9 +323,61 @@ static void on_precinct_put(void *arg, PGresult *res, const char *error)
     }
     int created = PQgetvalue(res, 0, 6)[0] == 't';
     int id = atoi(PQgetvalue(res, 0, 0));
-    precinct_from_row(res, 0, 7);
+    precinct_from_row(res, 0, 7, 8);
     analytics_precinct_changed(atoi(PQgetvalue(res, 0, 1)));
     http_reply_json(r, created ? 201 : 200, precinct_json(ref_precinct_by_id(app.ref, id), 0));
+}
+
+/*
+ * "populations": {"YYYY": n, ...} of the PUT body into *out, as the JSON
+ * text written to the database (malloc'd); absent: *out stays NULL (the
+ * years stay as they are); null or {}: none. 0, or -1 after replying 422.
+ */
+static int read_populations(http_req *r, const cJSON *doc, char **out)
+{
+    const cJSON *pops = cJSON_GetObjectItemCaseSensitive(doc, "populations");
+    if (pops == NULL)
+        return 0;
+    if (!cJSON_IsNull(pops) && !cJSON_IsObject(pops)) {
+        http_reply_error(r, 422, "invalid_field", "populations",
+                         "populations must be an object of years to populations, e.g. "
+                         "{\"2022\": 352381}");
+        return -1;
+    }
+    uint8_t seen[300] = {0};
+    sbuf b;
+    sbuf_init(&b);
+    sbuf_putc(&b, '{');
+    const cJSON *e;
+    int k = 0;
+    cJSON_ArrayForEach(e, pops)
+    {
+        const char *y = e->string;
+        int year = y && strlen(y) == 4 && strspn(y, "0123456789") == 4 ? atoi(y) : 0;
+        const char *why = NULL;
+        if (year < 1900 || year > 2199)
+            why = "is not a year from 1900 to 2199";
+        else if (seen[year - 1900]++)
+            why = "is given twice";
+        else if (!cJSON_IsNumber(e) || e->valuedouble < 0 || e->valuedouble > 1e10 ||
+                 e->valuedouble != (double)(long long)e->valuedouble)
+            why = "must have a non-negative integer population";
+        if (why) {
+            sbuf_free(&b);
+            http_reply_error(r, 422, "invalid_field", "populations", "populations: \"%.16s\" %s",
+                             y ? y : "", why);
+            return -1;
+        }
+        sbuf_printf(&b, "%s\"%d\":%lld", k++ ? "," : "", year, (long long)e->valuedouble);
+    }
+    sbuf_putc(&b, '}');
+    if (sbuf_failed(&b) || (*out = strdup(sbuf_str(&b))) == NULL) {
+        sbuf_free(&b);
+        http_reply_error(r, 500, "internal", NULL, "out of memory");
+        return -1;
+    }
+    sbuf_free(&b);
+    return 0;
 }
 
 void h_precinct_put(http_req *r)
@@ -341,8 +426,14 @@ void h_precinct_put(http_req *r)
         snprintf(popbuf, sizeof popbuf, "%lld", (long long)pop->valuedouble);
         popv = popbuf;
     }
+    char *pops = NULL; /* NULL: the populations by year stay as they are */
+    if (read_populations(r, doc, &pops) != 0) {
+        cJSON_Delete(doc);
+        return;
+    }
     const cJSON *boundary = cJSON_GetObjectItemCaseSensitive(doc, "boundary");
     if (boundary == NULL || cJSON_IsNull(boundary)) {
+        free(pops);
         cJSON_Delete(doc);
         http_reply_error(r, 422, "missing_field", "boundary",
                          "boundary (a GeoJSON Polygon or MultiPolygon) is required");
@@ -351,6 +442,7 @@ void h_precinct_put(http_req *r)
     struct precinct_put *p = http_state_new(r, sizeof *p, precinct_put_free);
     char err[160];
     if (p == NULL) {
+        free(pops);
         cJSON_Delete(doc);
         return;
     }
@@ -358,6 +450,7 @@ void h_precinct_put(http_req *r)
     /* Validate here for a precise message; the boundary kept in memory is
        read back from PostGIS after the commit. */
     if (geo_parse(boundary, &p->mp, err, sizeof err) != 0) {
+        free(pops);
         cJSON_Delete(doc);
         http_reply_error(r, 422, "invalid_field", "boundary", "boundary: %s", err);
         return;
@@ -370,18 +463,28 @@ void h_precinct_put(http_req *r)
     char *gj = cJSON_PrintUnformatted(geom);
     char agency_id[16];
     snprintf(agency_id, sizeof agency_id, "%d", r->who.agency_id);
-    const char *params[5] = {code, agency_id, name, popv, gj};
+    const char *params[6] = {code, agency_id, name, popv, gj, pops};
+    /* The precinct and its populations by year in one statement: both or
+       neither. The years not given go, those given are written. */
     int rc = db_query(
         app.writer,
-        "WITH g AS (SELECT ST_Multi(ST_SetSRID(ST_GeomFromGeoJSON($5), 4326)) AS geom)"
-        " INSERT INTO precincts AS p (code, agency_id, name, population, boundary)"
-        " SELECT $1, $2, $3, $4, g.geom FROM g WHERE ST_IsValid(g.geom)"
-        " ON CONFLICT (code) DO UPDATE SET name = EXCLUDED.name,"
-        "  population = EXCLUDED.population, boundary = EXCLUDED.boundary, updated_at = now()"
-        " WHERE p.agency_id = EXCLUDED.agency_id"
-        " RETURNING p.id, p.agency_id, p.code, p.name, p.population, ST_AsGeoJSON(p.boundary),"
-        "  (p.xmax = 0), ST_AsGeoJSON(p.boundary, 30)",
-        5, params, on_precinct_put, p);
+        "WITH g AS (SELECT ST_Multi(ST_SetSRID(ST_GeomFromGeoJSON($5), 4326)) AS geom),"
+        " w AS (INSERT INTO precincts AS p (code, agency_id, name, population, boundary)"
+        "  SELECT $1, $2, $3, $4, g.geom FROM g WHERE ST_IsValid(g.geom)"
+        "  ON CONFLICT (code) DO UPDATE SET name = EXCLUDED.name,"
+        "   population = EXCLUDED.population, boundary = EXCLUDED.boundary, updated_at = now()"
+        "  WHERE p.agency_id = EXCLUDED.agency_id"
+        "  RETURNING p.id, p.agency_id, p.code, p.name, p.population, ST_AsGeoJSON(p.boundary),"
+        "   (p.xmax = 0), ST_AsGeoJSON(p.boundary, 30)),"
+        " d AS (DELETE FROM precinct_populations x USING w WHERE $6::jsonb IS NOT NULL"
+        "  AND x.precinct_id = w.id AND NOT jsonb_exists($6::jsonb, x.year::text)),"
+        " i AS (INSERT INTO precinct_populations (precinct_id, year, population)"
+        "  SELECT w.id, e.key::integer, e.value::bigint FROM w, jsonb_each_text($6::jsonb) e"
+        "  ON CONFLICT (precinct_id, year) DO UPDATE SET population = EXCLUDED.population)"
+        " SELECT w.*, CASE WHEN $6::jsonb IS NULL THEN " POPULATIONS_OF("w.id")
+        "  ELSE $6::jsonb::text END FROM w",
+        6, params, on_precinct_put, p);
+    free(pops);
     cJSON_free(gj);
     cJSON_Delete(doc);
     if (rc != 0)

@@ -68,7 +68,9 @@ def setup():
     ctx = {"ci": ci, "d": d, "admin": admin, "other": other}
     for i in range(1, 6):
         expect_eq(d.request("PUT", "/v1/precincts/A%d" % i,
-                            {"name": "Cantón %d" % i, "boundary": square(i)}, admin)[0], 201)
+                            {"name": "Cantón %d" % i, "boundary": square(i),
+                             "populations": {"2026": 10000 * i + 17, "2020": 9000 * i}},
+                            admin)[0], 201)
     expect_eq(d.request("PUT", "/v1/precincts/O1", {"name": "Otra", "boundary": square(8)},
                         other)[0], 201)
     for code, cat in (("ROB", "robbery"), ("ASL", "assault")):
@@ -298,6 +300,29 @@ def test_by_area(ctx):
         expect_eq(lines[0].split(",")[0], "area")
         expect_eq({(l.split(",")[0] or None): int(l.split(",")[-1]) for l in lines[1:]}, want,
                   "CSV by=area at " + level)
+    # Rates: an area's population is its precincts' (summed in SQL), for 2026.
+    c = get(ctx, "/v1/cube?from=2026-11-01&to=2026-12-01&by=area&area_level=provincia"
+                 "&rates=true")
+    for cell in c["cells"]:
+        if cell["area"] is None:
+            expect_eq((cell["population"], cell["rate_per_100k"]), (None, None), "null: no area")
+            continue
+        pop = int(scalar(ctx["ci"], "SELECT sum(pp.population) FROM precinct_populations pp"
+                                    " JOIN precincts p ON p.id = pp.precinct_id"
+                                    " WHERE pp.year = 2026 AND p.code = ANY(:'p1'::text[])",
+                         sql_list(held(ctx, cell["area"]))))
+        rate = float(scalar(ctx["ci"], "SELECT round(:'p1'::numeric * 100000 / :'p2', 2)",
+                            cell["count"], pop))
+        expect_eq((cell["population"], cell["rate_per_100k"]), (pop, rate),
+                  "rate of " + cell["area"])
+    s = get(ctx, "/v1/compstat?week_ending=2026-11-29&area=CR")
+    pop = int(scalar(ctx["ci"], "SELECT sum(pp.population) FROM precinct_populations pp"
+                                " JOIN precincts p ON p.id = pp.precinct_id"
+                                " WHERE pp.year = 2026 AND p.code = ANY(:'p1'::text[])",
+                     sql_list(held(ctx, "CR"))))
+    d28 = s["rows"][-1]["d28"]
+    expect_eq(d28["rate"], float(scalar(ctx["ci"], "SELECT round(:'p1'::numeric * 100000 / :'p2', 2)",
+                                        s["rows"][-1]["d28"]["current"], pop)), "the area's sheet rate")
     # Response times and workload: an area's row is the area's own answer.
     rt = get(ctx, "/v1/response-times?from=2026-11-01&to=2026-12-01&by=area&area_level=provincia")
     expect_eq(rt["by"], ["area"])
