@@ -46,6 +46,7 @@ static const http_route routes[] = {
     {PUT, "/v1/precincts/*", ROLE_ADMIN, ALL, h_precinct_put, "precinct_put", NULL},
     {GET, "/v1/offenses", ROLE_ANY, COUNTS, h_offenses_get, "offenses_get", NULL},
     {PUT, "/v1/offenses/*", ROLE_ADMIN, ALL, h_offense_put, "offense_put", NULL},
+    {GET, "/v1/classifications/iccs", ROLE_ANY, COUNTS, h_iccs_get, "iccs_get", NULL},
     {POST, "/v1/incidents", ROLE_DISPATCH | ROLE_ADMIN, ALL, h_incidents_post, "incidents_post",
      NULL},
     {GET, "/v1/incidents", ROLE_READ, COUNTS, h_incidents_list, "incidents_list",

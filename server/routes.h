@@ -25,6 +25,7 @@ void h_precincts_get(http_req *r);
 void h_precinct_put(http_req *r);
 void h_offenses_get(http_req *r);
 void h_offense_put(http_req *r);
+void h_iccs_get(http_req *r);
 
 void h_incidents_post(http_req *r);
 void h_incident_patch(http_req *r);
