@@ -52,6 +52,7 @@ INSERT INTO iccs_codes (code, level, parent, name_en, name_es) VALUES
     ('03019', 3, '0301', 'Other acts of sexual violence', NULL),
     ('0302', 2, '03', 'Sexual exploitation', NULL),
     ('03022', 3, '0302', 'Sexual exploitation of children', NULL),
+    ('030221', 4, '03022', 'Child pornography', NULL),
     ('04', 1, NULL, 'Acts against property involving violence or threat against a person', 'Actos contra la propiedad que entrañan violencia o amenaza de violencia contra las personas'),
     ('0401', 2, '04', 'Robbery', NULL),
     ('05', 1, NULL, 'Acts against property only', 'Actos contra la propiedad solamente'),
@@ -63,9 +64,17 @@ INSERT INTO iccs_codes (code, level, parent, name_en, name_es) VALUES
     ('06', 1, NULL, 'Acts involving controlled psychoactive substances or other drugs', 'Actos que conllevan el uso de sustancias psicoactivas u otras drogas'),
     ('0601', 2, '06', 'Unlawful acts involving controlled drugs or precursors', NULL),
     ('07', 1, NULL, 'Acts involving fraud, deception or corruption', 'Actos que conllevan fraude, engaño o corrupción'),
+    ('0701', 2, '07', 'Fraud', NULL),
+    ('0703', 2, '07', 'Corruption', NULL),
+    ('07031', 3, '0703', 'Bribery', NULL),
     ('08', 1, NULL, 'Acts against public order, authority and provisions of the State', 'Actos contra el orden público, la autoridad y las disposiciones del Estado'),
     ('09', 1, NULL, 'Acts against public safety and state security', 'Actos contra la seguridad pública y la seguridad del Estado'),
+    ('0903', 2, '09', 'Acts against computer systems', NULL),
     ('10', 1, NULL, 'Acts against the natural environment', 'Actos contra el entorno natural'),
+    ('1001', 2, '10', 'Acts that cause environmental pollution or degradation', NULL),
+    ('1002', 2, '10', 'Acts involving the movement or dumping of waste', NULL),
+    ('1003', 2, '10', 'Trade or possession of protected or prohibited species of fauna and flora', NULL),
+    ('1004', 2, '10', 'Acts that result in the depletion or degradation of natural resources', NULL),
     ('11', 1, NULL, 'Other criminal acts not elsewhere classified', 'Otros actos delictivos no clasificados en otra parte');
 
 -- NULL: not classified (counted under null by ICCS).
