@@ -826,7 +826,8 @@ static int read_sheet_question(http_req *r, struct sheet *x)
         q->nprecincts = np;
     }
     /* The sheet of some offenses or categories: its rows are still
-       categories (those the filter leaves), and the total theirs. */
+       categories, or ICCS groups (those the filter leaves), and the total
+       theirs. iccs= is an offense filter. */
     x->orc = parse_codes(r, "offense", x->omask, x->no, &x->cats);
     if (x->orc >= 0)
         x->orc = apply_iccs_filter(r, q->agency, x->omask, x->no, x->orc);
