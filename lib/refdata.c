@@ -8,6 +8,7 @@
  */
 #include "refdata.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +23,9 @@ struct table {
 
 struct ref_data {
     struct table agencies, precincts, offenses;
+    ref_iccs *iccs; /* the ICCS list, in order of insertion */
+    int niccs, iccs_cap;
+    strmap *iccs_by_code; /* code -> index + 1 */
     unsigned versions; /* source of ref_precinct.version */
 };
 
@@ -89,6 +93,7 @@ static void offense_free(ref_offense *o)
     free(o->code);
     free(o->name);
     free(o->category);
+    free(o->iccs);
 }
 
 ref_data *ref_new(void)
@@ -96,7 +101,9 @@ ref_data *ref_new(void)
     ref_data *r = calloc(1, sizeof *r);
     if (r == NULL)
         return NULL;
-    if (table_init(&r->agencies) || table_init(&r->precincts) || table_init(&r->offenses)) {
+    r->iccs_by_code = strmap_new();
+    if (table_init(&r->agencies) || table_init(&r->precincts) || table_init(&r->offenses) ||
+        r->iccs_by_code == NULL) {
         ref_free(r);
         return NULL;
     }
@@ -125,6 +132,12 @@ void ref_free(ref_data *r)
     strmap_free(r->agencies.by_code);
     strmap_free(r->precincts.by_code);
     strmap_free(r->offenses.by_code);
+    for (int i = 0; i < r->niccs; i++) {
+        free(r->iccs[i].name_en);
+        free(r->iccs[i].name_es);
+    }
+    free(r->iccs);
+    strmap_free(r->iccs_by_code);
     free(r);
 }
 
@@ -274,7 +287,7 @@ static void offense_key(char *buf, size_t len, int agency_id, const char *code)
 }
 
 int ref_put_offense(ref_data *r, int id, int agency_id, const char *code,
-                    const char *name, const char *category, int crime)
+                    const char *name, const char *category, int crime, const char *iccs)
 {
     int created, oom = 0;
     char key[128];
@@ -282,7 +295,8 @@ int ref_put_offense(ref_data *r, int id, int agency_id, const char *code,
     if (o == NULL)
         return -1;
     ref_offense n = {id, agency_id, dup_or_null(code, &oom), dup_or_null(name, &oom),
-                     dup_or_null(category, &oom), crime != 0};
+                     dup_or_null(category, &oom), crime != 0,
+                     iccs && *iccs ? dup_or_null(iccs, &oom) : NULL};
     offense_key(key, sizeof key, agency_id, code);
     if (oom || strmap_put(r->offenses.by_code, key, o) != 0) {
         offense_free(&n);
@@ -333,6 +347,64 @@ const ref_offense *ref_offense_by_code(const ref_data *r, int agency_id, const c
     offense_key(key, sizeof key, agency_id, code);
     const ref_offense *o = strmap_get(r->offenses.by_code, key);
     return o && o->agency_id == agency_id && o->code && strcmp(o->code, code) == 0 ? o : NULL;
+}
+
+int ref_put_iccs(ref_data *r, const char *code, const char *parent, const char *name_en,
+                 const char *name_es)
+{
+    int level = iccs_level(code);
+    int plevel = parent && *parent ? iccs_level(parent) : 0;
+    if (level == 0 || (plevel == 0 && parent && *parent))
+        return -1;
+    int oom = 0;
+    ref_iccs n = {.level = level,
+                  .name_en = dup_or_null(name_en ? name_en : "", &oom),
+                  .name_es = name_es && *name_es ? dup_or_null(name_es, &oom) : NULL};
+    snprintf(n.code, sizeof n.code, "%s", code);
+    snprintf(n.parent, sizeof n.parent, "%s", plevel ? parent : "");
+    intptr_t at = (intptr_t)strmap_get(r->iccs_by_code, code);
+    if (!oom && at == 0 && r->niccs == r->iccs_cap) {
+        int ncap = r->iccs_cap ? r->iccs_cap * 2 : 64;
+        ref_iccs *grown = realloc(r->iccs, (size_t)ncap * sizeof *grown);
+        if (grown == NULL) {
+            oom = 1;
+        } else {
+            r->iccs = grown;
+            r->iccs_cap = ncap;
+        }
+    }
+    if (!oom && at == 0 &&
+        strmap_put(r->iccs_by_code, code, (void *)(intptr_t)(r->niccs + 1)) != 0)
+        oom = 1;
+    if (oom) {
+        free(n.name_en);
+        free(n.name_es);
+        return -1;
+    }
+    if (at == 0) {
+        r->iccs[r->niccs++] = n;
+    } else {
+        free(r->iccs[at - 1].name_en);
+        free(r->iccs[at - 1].name_es);
+        r->iccs[at - 1] = n;
+    }
+    return 0;
+}
+
+const ref_iccs *ref_iccs_by_code(const ref_data *r, const char *code)
+{
+    intptr_t at = iccs_level(code) ? (intptr_t)strmap_get(r->iccs_by_code, code) : 0;
+    return at > 0 ? &r->iccs[at - 1] : NULL;
+}
+
+int ref_iccs_count(const ref_data *r)
+{
+    return r->niccs;
+}
+
+const ref_iccs *ref_iccs_at(const ref_data *r, int i)
+{
+    return i >= 0 && i < r->niccs ? &r->iccs[i] : NULL;
 }
 
 int ref_agency_max(const ref_data *r)

@@ -1,5 +1,6 @@
 /*
- * refdata.h -- reference data held in memory: agencies, precincts, offenses.
+ * refdata.h -- reference data held in memory: agencies, precincts, offenses,
+ * and the ICCS code list (the common classification offenses may carry).
  *
  * The daemon validates and enriches every incident against these tables
  * without a database round trip: an offense code must exist in the token's
@@ -27,6 +28,7 @@
 #include <stdint.h>
 
 #include "geo.h"
+#include "iccs.h"
 
 typedef struct ref_agency {
     int id;
@@ -61,7 +63,17 @@ typedef struct ref_offense {
     char *name;
     char *category;
     int crime; /* 0: a call that is not a crime (counted in no crime count) */
+    char *iccs; /* its ICCS code, NULL when not classified */
 } ref_offense;
+
+/* One code of the ICCS list (iccs.h for the shape of codes). */
+typedef struct ref_iccs {
+    char code[ICCS_CODE_MAX];
+    int level;                  /* 1..4 */
+    char parent[ICCS_CODE_MAX]; /* "" at level 1 */
+    char *name_en;
+    char *name_es; /* NULL: no published Spanish name (data/iccs/PROVENANCE.md) */
+} ref_iccs;
 
 typedef struct ref_data ref_data;
 
@@ -76,8 +88,17 @@ int ref_put_agency(ref_data *r, int id, const char *code, const char *name,
 int ref_put_precinct(ref_data *r, int id, int agency_id, const char *code,
                      const char *name, long long population,
                      geo_multipolygon *boundary, const char *geojson);
+/* iccs: NULL or "" when not classified. */
 int ref_put_offense(ref_data *r, int id, int agency_id, const char *code,
-                    const char *name, const char *category, int crime);
+                    const char *name, const char *category, int crime, const char *iccs);
+/*
+ * Insert or replace an ICCS code by its code (its level is the code's,
+ * iccs_level). parent: "" or NULL at level 1; name_es NULL or "" when none
+ * was published. 0, or -1 when code or parent is not a code, or out of
+ * memory. The list keeps the order of first insertion.
+ */
+int ref_put_iccs(ref_data *r, const char *code, const char *parent, const char *name_en,
+                 const char *name_es);
 
 /*
  * Replace the populations by year of precinct id with the n of pops (any
@@ -108,6 +129,11 @@ const ref_precinct *ref_precinct_by_id(const ref_data *r, int id);
 const ref_precinct *ref_precinct_by_code(const ref_data *r, const char *code);
 const ref_offense *ref_offense_by_id(const ref_data *r, int id);
 const ref_offense *ref_offense_by_code(const ref_data *r, int agency_id, const char *code);
+/* The ICCS code, or NULL when the list holds none such. */
+const ref_iccs *ref_iccs_by_code(const ref_data *r, const char *code);
+/* The ICCS list: ref_iccs_at(r, 0 .. ref_iccs_count(r) - 1). */
+int ref_iccs_count(const ref_data *r);
+const ref_iccs *ref_iccs_at(const ref_data *r, int i);
 
 /*
  * A code as the schema has it (precincts, badges, tours): 1..maxlen bytes

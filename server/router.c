@@ -49,6 +49,7 @@ static const http_route routes[] = {
     {GET, "/v1/areas", ROLE_ANY, COUNTS, h_areas_get, "areas_get", NULL},
     {GET, "/v1/areas/*", ROLE_ANY, COUNTS, h_area_get, "area_get", NULL},
     {PUT, "/v1/areas/*", ROLE_ADMIN, ALL, h_area_put, "area_put", NULL},
+    {GET, "/v1/classifications/iccs", ROLE_ANY, COUNTS, h_iccs_get, "iccs_get", NULL},
     {POST, "/v1/incidents", ROLE_DISPATCH | ROLE_ADMIN, ALL, h_incidents_post, "incidents_post",
      NULL},
     {GET, "/v1/incidents", ROLE_READ, COUNTS, h_incidents_list, "incidents_list",

@@ -28,6 +28,7 @@ void h_offense_put(http_req *r);
 void h_areas_get(http_req *r);
 void h_area_get(http_req *r);
 void h_area_put(http_req *r);
+void h_iccs_get(http_req *r);
 
 void h_incidents_post(http_req *r);
 void h_incident_patch(http_req *r);

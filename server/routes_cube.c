@@ -12,6 +12,7 @@
 #include "areas.h"
 #include "compstat.h"
 #include "filters.h"
+#include "iccs.h"
 #include "rfc3339.h"
 #include "routes.h"
 #include "sbuf.h"
@@ -252,11 +253,17 @@ static void put_rate(sbuf *b, uint64_t count, long long pop, int csv)
         sbuf_puts(b, "null");
 }
 
+/* by=iccs: not a dimension of the cube but of its offenses (their ICCS
+   groups), so a bit above the cube's own. */
+#define BY_ICCS 0x100u
+
 struct dims {
-    unsigned by;
-    const char *names[6];
+    unsigned by; /* enum cube_by bits, and BY_ICCS */
+    const char *names[7];
     int n;
     int area; /* by=area: the precinct dimension holds area ids (area_level) */
+    int iccs_level;  /* by=iccs: the level of the groups */
+    int iccs_folded; /* by=iccs without by=offense: cell.offense holds the group */
 };
 
 static int parse_by(http_req *r, struct dims *d)
@@ -268,6 +275,7 @@ static int parse_by(http_req *r, struct dims *d)
         {"precinct", CUBE_BY_PRECINCT},       {"offense", CUBE_BY_OFFENSE},
         {"category", CUBE_BY_CATEGORY},       {"priority", CUBE_BY_PRIORITY},
         {"hour_of_day", CUBE_BY_HOUR_OF_DAY}, {"day_of_week", CUBE_BY_DAY_OF_WEEK},
+        {"iccs", BY_ICCS},
     };
     memset(d, 0, sizeof *d);
     const char *v = qs_get(&r->query, "by");
@@ -294,12 +302,12 @@ static int parse_by(http_req *r, struct dims *d)
             }
             continue;
         }
-        while (k < 6 && strcmp(all[k].name, tok) != 0)
+        while (k < 7 && strcmp(all[k].name, tok) != 0)
             k++;
-        if (k == 6) {
+        if (k == 7) {
             http_reply_error(r, 422, "invalid_field", "by",
                              "by takes precinct, area, offense, category, priority, "
-                             "hour_of_day, day_of_week; not \"%.32s\"",
+                             "hour_of_day, day_of_week, iccs; not \"%.32s\"",
                              tok);
             free(copy);
             return -1;
@@ -311,6 +319,124 @@ static int parse_by(http_req *r, struct dims *d)
     }
     free(copy);
     return 0;
+}
+
+/* ------------------------------------------------------------ ICCS */
+
+/* An offense's ICCS group at level (iccs_group): -1 when it has none there. */
+static long offense_iccs_group(int32_t id, int level)
+{
+    const ref_offense *o = ref_offense_by_id(app.ref, id);
+    return iccs_group(o ? o->iccs : NULL, level);
+}
+
+/* A cell's ICCS code at the question's level into code, or NULL (none). */
+static const char *cell_iccs(const cube_cell *c, const struct dims *d,
+                             char code[ICCS_CODE_MAX])
+{
+    long g = d->iccs_folded ? c->offense : offense_iccs_group(c->offense, d->iccs_level);
+    return g < 0 ? NULL : iccs_group_code(g, d->iccs_level, code);
+}
+
+/*
+ * iccs=: a comma list of ICCS codes; the agency's offenses whose code
+ * starts with one of them are marked in mask. 1 when absent, 0, or -1
+ * after replying.
+ */
+static int parse_iccs_prefixes(http_req *r, int agency, uint8_t *mask, int32_t n)
+{
+    const char *v = qs_get(&r->query, "iccs");
+    if (v == NULL)
+        return 1;
+    char *copy = strdup(v), *tok;
+    if (copy == NULL) {
+        http_reply_error(r, 500, "internal", NULL, "out of memory");
+        return -1;
+    }
+    int items = 0;
+    for (size_t at = 0; (tok = params_list_next(copy, &at)) != NULL; items++) {
+        if (ref_iccs_by_code(app.ref, tok) == NULL) {
+            http_reply_error(r, 422, "invalid_field", "iccs",
+                             "unknown ICCS code \"%.16s\" (GET /v1/classifications/iccs lists "
+                             "them)",
+                             tok);
+            free(copy);
+            return -1;
+        }
+        for (int32_t id = 1; id < n; id++) {
+            const ref_offense *o = ref_offense_by_id(app.ref, id);
+            if (o && o->agency_id == agency && iccs_has_prefix(o->iccs, tok))
+                mask[id] = 1;
+        }
+    }
+    free(copy);
+    if (items == 0) {
+        http_reply_error(r, 422, "invalid_field", "iccs", "iccs must list at least one code");
+        return -1;
+    }
+    return 0;
+}
+
+/*
+ * Narrow the offense filter by iccs= (orc: parse_codes' answer for
+ * offense=, the mask omask of n entries): both given, an offense must pass
+ * both. Returns 0 when the offense mask is now a filter, 1 when there is
+ * none, -1 after replying.
+ */
+static int apply_iccs_filter(http_req *r, int agency, uint8_t *omask, int32_t n, int orc)
+{
+    uint8_t *imask = calloc((size_t)n, 1);
+    if (imask == NULL) {
+        http_reply_error(r, 500, "internal", NULL, "out of memory");
+        return -1;
+    }
+    int irc = parse_iccs_prefixes(r, agency, imask, n);
+    if (irc == 0)
+        for (int32_t id = 0; id < n; id++)
+            omask[id] = (orc == 0 ? omask[id] : 1) & imask[id];
+    free(imask);
+    return irc < 0 ? -1 : irc == 0 ? 0 : orc;
+}
+
+/*
+ * iccs_level= (1..4, default 2), which only a question by ICCS takes
+ * (by_iccs). 0 and *level, or -1 after replying.
+ */
+static int parse_iccs_level(http_req *r, int by_iccs, const char *needs, int *level)
+{
+    long v = 2;
+    if (filter_int(r, "iccs_level", 1, 4, &v) != 0)
+        return -1;
+    if (!by_iccs && qs_get(&r->query, "iccs_level")) {
+        http_reply_error(r, 422, "invalid_field", "iccs_level", "iccs_level applies to %s",
+                         needs);
+        return -1;
+    }
+    *level = (int)v;
+    return 0;
+}
+
+static int cmp_cells(const void *pa, const void *pb);
+
+/*
+ * by=iccs without by=offense: the cube was asked by offense; each cell's
+ * offense becomes its ICCS group (cell.offense holds the group from here
+ * on, -1 for none) and the cells of one group become one.
+ */
+static void iccs_fold(cube_result *res, int level)
+{
+    for (size_t i = 0; i < res->n; i++)
+        res->cells[i].offense = (int32_t)offense_iccs_group(res->cells[i].offense, level);
+    if (res->n > 1)
+        qsort(res->cells, res->n, sizeof *res->cells, cmp_cells);
+    size_t w = 0;
+    for (size_t i = 0; i < res->n; i++) {
+        if (w > 0 && cmp_cells(&res->cells[w - 1], &res->cells[i]) == 0)
+            res->cells[w - 1].count += res->cells[i].count;
+        else
+            res->cells[w++] = res->cells[i];
+    }
+    res->n = w;
 }
 
 /* One cell as JSON, written straight into b (thousands of cells per answer). */
@@ -350,6 +476,12 @@ static void json_cell(sbuf *b, const cube_cell *c, const struct dims *d, int gra
         sbuf_int(b, c->day_of_week);
         sbuf_putc(b, ',');
     }
+    if (d->by & BY_ICCS) {
+        char code[ICCS_CODE_MAX];
+        sbuf_puts(b, "\"iccs\":");
+        sbuf_json_str(b, cell_iccs(c, d, code));
+        sbuf_putc(b, ',');
+    }
     if (gran != CUBE_NONE) {
         format_bucket(zone, c->bucket, buf);
         sbuf_puts(b, "\"bucket\":\"");
@@ -384,9 +516,14 @@ static void csv_cell(sbuf *b, const cube_cell *c, const struct dims *d, int gran
         else if (strcmp(n, "priority") == 0) {
             if (c->priority >= 0)
                 sbuf_printf(b, "%d", c->priority);
-        } else if (strcmp(n, "hour_of_day") == 0)
+        } else if (strcmp(n, "hour_of_day") == 0) {
             sbuf_printf(b, "%d", c->hour_of_day);
-        else
+        } else if (strcmp(n, "iccs") == 0) {
+            char code[ICCS_CODE_MAX];
+            const char *v = cell_iccs(c, d, code);
+            if (v)
+                sbuf_csv_field(b, v);
+        } else
             sbuf_printf(b, "%d", c->day_of_week);
         sbuf_putc(b, ',');
     }
@@ -419,10 +556,10 @@ static void cubeq_free(struct cubeq *x)
 /* Read and check the question into x (zeroed first). 0, or -1 after replying. */
 static int read_cube_question(http_req *r, struct cubeq *x)
 {
-    static const char *const allowed[] = {"from",     "to",          "by",       "precinct",
-                                          "area",     "area_level",  "offense",  "category",
-                                          "priority", "granularity", "format",   "rates",
-                                          NULL};
+    static const char *const allowed[] = {"from",        "to",         "by",       "precinct",
+                                          "area",        "area_level", "offense",  "category",
+                                          "priority",    "granularity", "format",  "rates",
+                                          "iccs",        "iccs_level", NULL};
     memset(x, 0, sizeof *x);
     if (http_check_params(r, allowed) != 0)
         return -1;
@@ -478,6 +615,8 @@ static int read_cube_question(http_req *r, struct cubeq *x)
         q->nprecincts = np;
     }
     int orc = parse_codes(r, "offense", x->omask, no, &x->cats);
+    if (orc >= 0)
+        orc = apply_iccs_filter(r, q->agency, x->omask, no, orc);
     if (orc < 0)
         return -1;
     if (orc == 0) {
@@ -494,7 +633,14 @@ static int read_cube_question(http_req *r, struct cubeq *x)
     }
     if (filter_priorities(r, "priority", &q->priorities) != 0)
         return -1;
-    q->by = x->d.by;
+    if (parse_iccs_level(r, x->d.by & BY_ICCS, "by=iccs", &x->d.iccs_level) != 0)
+        return -1;
+    q->by = x->d.by & ~BY_ICCS;
+    if (x->d.by & BY_ICCS) {
+        /* Counted by offense, then each offense under its group. */
+        x->d.iccs_folded = !(q->by & CUBE_BY_OFFENSE);
+        q->by |= CUBE_BY_OFFENSE;
+    }
     return 0;
 }
 
@@ -553,7 +699,9 @@ void h_cube(http_req *r)
         http_reply_error(r, 500, "internal", NULL, "out of memory");
         return;
     }
-    if (res.n > 1)
+    if (x.d.iccs_folded)
+        iccs_fold(&res, x.d.iccs_level);
+    else if (res.n > 1)
         qsort(res.cells, res.n, sizeof *res.cells, cmp_cells);
     sbuf b;
     sbuf_init(&b);
@@ -688,8 +836,15 @@ struct sheet {
     uint8_t *pmask, *omask, *cmask;
     int orc, crc; /* parse_codes: 0 when an offense or category filter was given */
     cube_question q;
-    /* gathered: per category (cats.max: the total) six counts, period by
-       period, current then prior */
+    /* rows=iccs: the level, with each of the agency's offenses' row (groups,
+       by offense id) and the rows' groups (keys, -1: no code there); 0 for
+       rows by category */
+    int iccs_level;
+    int *groups;
+    long *keys;
+    int nrows;
+    /* gathered: per row (category, or ICCS group; the last: the total) six
+       counts, period by period, current then prior */
     uint64_t *counts;
     int prior_data[3]; /* -1: not known (the prior count failed) */
     long long pop[3][2]; /* the geography's population, period by period; -1 unknown */
@@ -702,14 +857,63 @@ static void sheet_free(struct sheet *x)
     free(x->omask);
     free(x->cmask);
     free(x->counts);
+    free(x->groups);
+    free(x->keys);
     categories_free(&x->cats);
+}
+
+static int cmp_key(const void *pa, const void *pb)
+{
+    long a = *(const long *)pa, b = *(const long *)pb;
+    if (a < 0 || b < 0) /* none: last */
+        return (a < 0) - (b < 0);
+    return a < b ? -1 : a > b;
+}
+
+/*
+ * rows=iccs: one row per ICCS group of the agency's offenses at x's level,
+ * in code order and the unclassified last (x->keys), and each offense's
+ * row (x->groups). 0, or -1 out of memory.
+ */
+static int sheet_iccs_rows(struct sheet *x)
+{
+    x->groups = malloc((size_t)x->no * sizeof *x->groups);
+    x->keys = malloc((size_t)x->no * sizeof *x->keys);
+    if (!x->groups || !x->keys)
+        return -1;
+    x->nrows = 0;
+    for (int32_t id = 0; id < x->no; id++) {
+        const ref_offense *o = id ? ref_offense_by_id(app.ref, id) : NULL;
+        x->groups[id] = -1;
+        if (o == NULL || o->agency_id != x->q.agency)
+            continue;
+        long g = iccs_group(o->iccs, x->iccs_level);
+        int k = 0;
+        while (k < x->nrows && x->keys[k] != g)
+            k++;
+        if (k == x->nrows)
+            x->keys[x->nrows++] = g;
+    }
+    if (x->nrows > 1)
+        qsort(x->keys, (size_t)x->nrows, sizeof *x->keys, cmp_key);
+    for (int32_t id = 1; id < x->no; id++) {
+        const ref_offense *o = ref_offense_by_id(app.ref, id);
+        if (o == NULL || o->agency_id != x->q.agency)
+            continue;
+        long g = iccs_group(o->iccs, x->iccs_level);
+        int k = 0;
+        while (x->keys[k] != g)
+            k++;
+        x->groups[id] = k;
+    }
+    return 0;
 }
 
 /* The precinct, week and filters of the sheet into x (zeroed first). 0, or -1 after replying. */
 static int read_sheet_question(http_req *r, struct sheet *x)
 {
     static const char *const allowed[] = {"precinct", "area", "week_ending", "offense",
-                                          "category", NULL};
+                                          "category", "rows", "iccs_level",  "iccs", NULL};
     memset(x, 0, sizeof *x);
     if (http_check_params(r, allowed) != 0)
         return -1;
@@ -761,6 +965,16 @@ static int read_sheet_question(http_req *r, struct sheet *x)
         x->wday = compstat_week_ending(today);
     }
     compstat_periods(x->wday, x->ranges);
+    const char *rows = qs_get(&r->query, "rows");
+    if (rows && strcmp(rows, "iccs") != 0 && strcmp(rows, "category") != 0) {
+        http_reply_error(r, 422, "invalid_field", "rows", "rows must be category or iccs");
+        return -1;
+    }
+    int by_iccs = rows && strcmp(rows, "iccs") == 0;
+    if (parse_iccs_level(r, by_iccs, "rows=iccs", &x->iccs_level) != 0)
+        return -1;
+    if (!by_iccs)
+        x->iccs_level = 0;
     if (categories_build(&x->cats, r->who.agency_id) != 0) {
         http_reply_error(r, 500, "internal", NULL, "out of memory");
         return -1;
@@ -770,15 +984,18 @@ static int read_sheet_question(http_req *r, struct sheet *x)
     x->pmask = calloc((size_t)np, 1);
     x->omask = calloc((size_t)x->no, 1);
     x->cmask = calloc((size_t)x->cats.max + 1, 1);
-    x->counts = calloc((size_t)(x->cats.max + 1) * 6, sizeof *x->counts);
+    cube_question *q = &x->q;
+    q->agency = r->who.agency_id;
+    x->nrows = x->cats.max;
+    if (x->iccs_level && sheet_iccs_rows(x) != 0)
+        x->nrows = -1;
+    x->counts = x->nrows >= 0 ? calloc((size_t)(x->nrows + 1) * 6, sizeof *x->counts) : NULL;
     if (!x->pmask || !x->omask || !x->cmask || !x->counts) {
         http_reply_error(r, 500, "internal", NULL, "out of memory");
         return -1;
     }
-    cube_question *q = &x->q;
-    q->agency = r->who.agency_id;
     q->zone = zone;
-    q->by = CUBE_BY_CATEGORY;
+    q->by = x->iccs_level ? CUBE_BY_OFFENSE : CUBE_BY_CATEGORY;
     if (x->prec || x->area) {
         if (x->prec)
             x->pmask[x->prec->id] = 1;
@@ -789,8 +1006,11 @@ static int read_sheet_question(http_req *r, struct sheet *x)
         q->nprecincts = np;
     }
     /* The sheet of some offenses or categories: its rows are still
-       categories (those the filter leaves), and the total theirs. */
+       categories, or ICCS groups (those the filter leaves), and the total
+       theirs. iccs= is an offense filter. */
     x->orc = parse_codes(r, "offense", x->omask, x->no, &x->cats);
+    if (x->orc >= 0)
+        x->orc = apply_iccs_filter(r, q->agency, x->omask, x->no, x->orc);
     x->crc = x->orc < 0 ? -1 : parse_codes(r, "category", x->cmask, x->cats.max, &x->cats);
     if (x->orc < 0 || x->crc < 0)
         return -1;
@@ -823,11 +1043,17 @@ static void sheet_populations(struct sheet *x)
     }
 }
 
-/* The counts of each period, current and prior, per category and in all. */
+/* rows=iccs: the row of an offense of the sheet's cells, or -1. */
+static int sheet_row_of_offense(const struct sheet *x, int32_t id)
+{
+    return id > 0 && id < x->no ? x->groups[id] : -1;
+}
+
+/* The counts of each period, current and prior, per row and in all. */
 static void gather_sheet(struct sheet *x)
 {
     const tz_zone *zone = x->q.zone;
-    int cmax = x->cats.max;
+    int cmax = x->nrows;
     /* Whether the agency holds any incident at all in each prior period:
        a sheet whose prior column is 0 because the data does not reach back
        that far says so (prior_data: false), rather than look counted. */
@@ -847,7 +1073,8 @@ static void gather_sheet(struct sheet *x)
             if (cube_query(analytics_cube(), &x->q, &res) != 0)
                 continue;
             for (size_t i = 0; i < res.n; i++) {
-                int c = res.cells[i].category;
+                int c = x->iccs_level ? sheet_row_of_offense(x, res.cells[i].offense)
+                                      : res.cells[i].category;
                 if (c >= 0 && c < cmax)
                     x->counts[(size_t)c * 6 + (size_t)(p * 2 + prior)] += res.cells[i].count;
                 x->counts[(size_t)cmax * 6 + (size_t)(p * 2 + prior)] += res.cells[i].count;
@@ -898,12 +1125,76 @@ static void render_periods(sbuf *b, const struct sheet *x)
     sbuf_putc(b, '}');
 }
 
+/* The three periods of row c of the sheet: ,"week":{..},"d28":{..},"ytd":{..} */
+static void put_row_periods(sbuf *b, const struct sheet *x, int c)
+{
+    for (int p = 0; p < 3; p++) {
+        sbuf_putc(b, ',');
+        put_period(b, pnames[p], x->counts[(size_t)c * 6 + (size_t)p * 2],
+                   x->counts[(size_t)c * 6 + (size_t)p * 2 + 1], &x->ranges[p], x->pop[p]);
+    }
+}
+
+/* What follows the rows: ],"as_of":"..."} */
+static void put_sheet_end(sbuf *b, const struct sheet *x)
+{
+    char buf[RFC3339_BUFSZ];
+    sbuf_puts(b, "],\"as_of\":\"");
+    sbuf_puts(b, rfc3339_format_ms(x->as_of, 0, buf));
+    sbuf_puts(b, "\"}\n");
+}
+
+/*
+ * rows=iccs: a row per ICCS group ({"iccs": code, "name_en", "name_es"},
+ * null for the offenses without a code at that level), then the total
+ * ({"iccs": "total"}). With an offense, category or iccs filter, the rows
+ * are the groups of the offenses it leaves. 0, or -1 out of memory.
+ */
+static int render_iccs_rows(sbuf *b, const struct sheet *x)
+{
+    uint8_t *shown = calloc((size_t)x->nrows + 1, 1);
+    if (shown == NULL)
+        return -1;
+    for (int32_t id = 1; id < x->no; id++) {
+        const ref_offense *o = ref_offense_by_id(app.ref, id);
+        if (o == NULL || x->groups[id] < 0 || (x->orc == 0 && !x->omask[id]))
+            continue;
+        int cat = analytics_category_id(o->category);
+        if (x->crc == 0 && !(cat >= 0 && cat < x->cats.max && x->cmask[cat]))
+            continue;
+        shown[x->groups[id]] = 1;
+    }
+    int rows = 0;
+    for (int k = 0; k <= x->nrows; k++) {
+        if (k < x->nrows && !shown[k])
+            continue;
+        sbuf_puts(b, rows++ ? ",{\"iccs\":" : "{\"iccs\":");
+        if (k == x->nrows) {
+            sbuf_puts(b, "\"total\"");
+        } else {
+            char code[ICCS_CODE_MAX];
+            const ref_iccs *c =
+                x->keys[k] < 0
+                    ? NULL
+                    : ref_iccs_by_code(app.ref, iccs_group_code(x->keys[k], x->iccs_level, code));
+            sbuf_json_str(b, c ? c->code : NULL);
+            sbuf_puts(b, ",\"name_en\":");
+            sbuf_json_str(b, c ? c->name_en : NULL);
+            sbuf_puts(b, ",\"name_es\":");
+            sbuf_json_str(b, c ? c->name_es : NULL);
+        }
+        put_row_periods(b, x, k);
+        sbuf_putc(b, '}');
+    }
+    free(shown);
+    return 0;
+}
+
 /* The sheet as JSON. 0, or -1 out of memory. */
 static int render_sheet(sbuf *b, struct sheet *x)
 {
     const ref_agency *ag = ref_agency_by_id(app.ref, x->q.agency);
     const struct categories *cats = &x->cats;
-    char buf[RFC3339_BUFSZ];
     sbuf_puts(b, "{\"agency\":");
     sbuf_json_str(b, ag ? ag->code : "");
     sbuf_puts(b, ",\"precinct\":");
@@ -918,6 +1209,11 @@ static int render_sheet(sbuf *b, struct sheet *x)
                  "counts, two-sided\",\"alpha\":0.05},\"periods\":");
     render_periods(b, x);
     sbuf_puts(b, ",\"rows\":[");
+    if (x->iccs_level) {
+        int failed = render_iccs_rows(b, x);
+        put_sheet_end(b, x);
+        return failed;
+    }
     int *order = malloc(((size_t)cats->n + 1) * sizeof *order);
     for (int i = 0; order && i < cats->n; i++)
         order[i] = cats->ids[i];
@@ -938,16 +1234,10 @@ static int render_sheet(sbuf *b, struct sheet *x)
             continue;
         sbuf_puts(b, rows++ ? ",{\"category\":" : "{\"category\":");
         sbuf_json_str(b, k < cats->n ? category_name(c) : "total");
-        for (int p = 0; p < 3; p++) {
-            sbuf_putc(b, ',');
-            put_period(b, pnames[p], x->counts[(size_t)c * 6 + (size_t)p * 2],
-                       x->counts[(size_t)c * 6 + (size_t)p * 2 + 1], &x->ranges[p], x->pop[p]);
-        }
+        put_row_periods(b, x, c);
         sbuf_putc(b, '}');
     }
-    sbuf_puts(b, "],\"as_of\":\"");
-    sbuf_puts(b, rfc3339_format_ms(x->as_of, 0, buf));
-    sbuf_puts(b, "\"}\n");
+    put_sheet_end(b, x);
     int failed = order == NULL;
     free(order);
     return failed ? -1 : 0;

@@ -1,6 +1,6 @@
 /*
- * routes_ref.c -- reference data: agencies, precincts, offenses
- * (API.md "Reference data"), and their load into memory.
+ * routes_ref.c -- reference data: agencies, precincts, offenses, the ICCS
+ * code list (API.md "Reference data", "ICCS"), and their load into memory.
  *
  * Writes go through the writer connection and change the in-memory tables
  * only after the database committed them. All three are the whole
@@ -13,6 +13,7 @@
 
 #include "analytics.h"
 #include "app.h"
+#include "filters.h"
 #include "geo.h"
 #include "log.h"
 #include "qs.h"
@@ -77,7 +78,8 @@ static int precinct_from_row(PGresult *res, int row, int exact_col, int pops_col
 #define POPULATIONS_OF(id)                                                                \
     "(SELECT coalesce(json_object_agg(year, population ORDER BY year), '{}')::text"      \
     " FROM precinct_populations WHERE precinct_id = " id ")"
-#define OFFENSE_COLS "id, agency_id, code, name, category, crime"
+#define OFFENSE_COLS "id, agency_id, code, name, category, crime, iccs"
+#define ICCS_COLS "code, parent, name_en, name_es"
 #define AGENCY_COLS "id, code, name, time_zone"
 
 static void on_load(void *arg, PGresult *res, const char *error)
@@ -94,10 +96,13 @@ static void on_load(void *arg, PGresult *res, const char *error)
                            PQgetvalue(res, i, 2), PQgetvalue(res, i, 3));
         else if (strcmp(what, "precincts") == 0)
             precinct_from_row(res, i, 6, 7);
+        else if (strcmp(what, "iccs") == 0)
+            ref_put_iccs(app.ref, PQgetvalue(res, i, 0), PQgetvalue(res, i, 1),
+                         PQgetvalue(res, i, 2), PQgetvalue(res, i, 3));
         else
             ref_put_offense(app.ref, atoi(PQgetvalue(res, i, 0)), atoi(PQgetvalue(res, i, 1)),
                             PQgetvalue(res, i, 2), PQgetvalue(res, i, 3), PQgetvalue(res, i, 4),
-                            PQgetvalue(res, i, 5)[0] == 't');
+                            PQgetvalue(res, i, 5)[0] == 't', PQgetvalue(res, i, 6));
     }
     log_info("ref", "loaded %d %s", n, what);
     if (strcmp(what, "offenses") == 0)
@@ -107,11 +112,13 @@ static void on_load(void *arg, PGresult *res, const char *error)
 void refdata_reload(db_conn *db)
 {
     /* Queued in order on one connection: offenses (the last) completing
-       means all three are in. */
+       means all four are in. */
     db_query(db, "SELECT " AGENCY_COLS " FROM agencies ORDER BY id", 0, NULL, on_load,
              "agencies");
     db_query(db, "SELECT " PRECINCT_COLS " FROM precincts ORDER BY id", 0, NULL, on_load,
              "precincts");
+    db_query(db, "SELECT " ICCS_COLS " FROM iccs_codes ORDER BY code COLLATE \"C\"", 0, NULL,
+             on_load, "iccs");
     db_query(db, "SELECT " OFFENSE_COLS " FROM offenses ORDER BY id", 0, NULL, on_load,
              "offenses");
 }
@@ -134,6 +141,10 @@ static cJSON *offense_json(const ref_offense *o)
     cJSON_AddStringToObject(j, "name", o->name);
     cJSON_AddStringToObject(j, "category", o->category);
     cJSON_AddBoolToObject(j, "crime", o->crime);
+    if (o->iccs)
+        cJSON_AddStringToObject(j, "iccs", o->iccs);
+    else
+        cJSON_AddNullToObject(j, "iccs");
     return j;
 }
 
@@ -547,7 +558,8 @@ static void on_offense_put(void *arg, PGresult *res, const char *error)
         int was = ok && !PQgetisnull(res, 0, 7) ? PQgetvalue(res, 0, 7)[0] == 't' : now;
         if (ok)
             ref_put_offense(app.ref, op->offense, r->who.agency_id, PQgetvalue(res, 0, 2),
-                            PQgetvalue(res, 0, 3), PQgetvalue(res, 0, 4), now);
+                            PQgetvalue(res, 0, 3), PQgetvalue(res, 0, 4), now,
+                            PQgetvalue(res, 0, 8));
         analytics_recount_decide(r->who.agency_id, op->offense, was, now);
         if (!ok) {
             if (error)
@@ -563,7 +575,7 @@ static void on_offense_put(void *arg, PGresult *res, const char *error)
     int created = PQgetvalue(res, 0, 5)[0] == 't';
     int crime = PQgetvalue(res, 0, 6)[0] == 't';
     ref_put_offense(app.ref, id, atoi(PQgetvalue(res, 0, 1)), PQgetvalue(res, 0, 2),
-                    PQgetvalue(res, 0, 3), PQgetvalue(res, 0, 4), crime);
+                    PQgetvalue(res, 0, 3), PQgetvalue(res, 0, 4), crime, PQgetvalue(res, 0, 8));
     /* A reclassified offense moves its counts between categories. */
     analytics_offense_changed(atoi(PQgetvalue(res, 0, 1)), id, PQgetvalue(res, 0, 4));
     cJSON *answer = offense_json(ref_offense_by_id(app.ref, id));
@@ -613,20 +625,39 @@ void h_offense_put(http_req *r)
         return;
     }
     const char *crime = cv && cJSON_IsBool(cv) ? (cJSON_IsTrue(cv) ? "true" : "false") : NULL;
+    /* iccs: a code of the list, or null to unclassify. Absent: none for a
+       new offense, unchanged otherwise. */
+    const cJSON *iv = cJSON_GetObjectItemCaseSensitive(doc, "iccs");
+    if (iv && !cJSON_IsNull(iv) &&
+        !(cJSON_IsString(iv) && ref_iccs_by_code(app.ref, iv->valuestring))) {
+        if (cJSON_IsString(iv))
+            http_reply_error(r, 422, "invalid_field", "iccs",
+                             "unknown ICCS code \"%.16s\" (GET /v1/classifications/iccs "
+                             "lists them)",
+                             iv->valuestring);
+        else
+            http_reply_error(r, 422, "invalid_field", "iccs",
+                             "iccs must be an ICCS code (a string) or null");
+        cJSON_Delete(doc);
+        return;
+    }
+    const char *iccs = iv && cJSON_IsString(iv) ? iv->valuestring : NULL;
     char agency_id[16];
     snprintf(agency_id, sizeof agency_id, "%d", r->who.agency_id);
-    const char *params[5] = {agency_id, code, name, category, crime};
+    const char *params[7] = {agency_id, code, name, category, crime, iccs,
+                             iv ? "true" : "false"};
     int rc = db_query(app.writer,
                       "WITH old AS (SELECT crime FROM offenses WHERE agency_id = $1"
                       "  AND code = $2)"
-                      " INSERT INTO offenses AS o (agency_id, code, name, category, crime)"
-                      " VALUES ($1, $2, $3, $4, coalesce($5::boolean, true))"
+                      " INSERT INTO offenses AS o (agency_id, code, name, category, crime, iccs)"
+                      " VALUES ($1, $2, $3, $4, coalesce($5::boolean, true), $6)"
                       " ON CONFLICT (agency_id, code) DO UPDATE SET name = EXCLUDED.name,"
                       "  category = EXCLUDED.category, crime = coalesce($5::boolean, o.crime),"
+                      "  iccs = CASE WHEN $7::boolean THEN EXCLUDED.iccs ELSE o.iccs END,"
                       "  updated_at = now()"
                       " RETURNING o.id, o.agency_id, o.code, o.name, o.category, (o.xmax = 0),"
-                      "  o.crime, (SELECT crime FROM old)",
-                      5, params, on_offense_put, r);
+                      "  o.crime, (SELECT crime FROM old), o.iccs",
+                      7, params, on_offense_put, r);
     cJSON_Delete(doc);
     if (rc != 0) {
         http_reply_db_down(r);
@@ -653,4 +684,41 @@ void h_offense_put(http_req *r)
         log_error(r->id, "cannot queue a recount of offense %s; reloading the cubes", code);
         analytics_reload(app.writer);
     }
+}
+
+/* ------------------------------------------------------------ ICCS */
+
+/* The ICCS code list, the same for every agency; level= keeps one level. */
+void h_iccs_get(http_req *r)
+{
+    static const char *const allowed[] = {"level", NULL};
+    if (http_check_params(r, allowed) != 0)
+        return;
+    long level = 0;
+    if (filter_int(r, "level", 1, 4, &level) != 0)
+        return;
+    cJSON *root = cJSON_CreateObject();
+    cJSON_AddStringToObject(root, "classification",
+                            "UNODC International Classification of Crime for Statistical "
+                            "Purposes (ICCS), version 1.0, 2015");
+    cJSON *arr = cJSON_AddArrayToObject(root, "codes");
+    for (int i = 0; i < ref_iccs_count(app.ref); i++) {
+        const ref_iccs *c = ref_iccs_at(app.ref, i);
+        if (level && c->level != level)
+            continue;
+        cJSON *j = cJSON_CreateObject();
+        cJSON_AddStringToObject(j, "code", c->code);
+        cJSON_AddNumberToObject(j, "level", c->level);
+        if (c->parent[0])
+            cJSON_AddStringToObject(j, "parent", c->parent);
+        else
+            cJSON_AddNullToObject(j, "parent");
+        cJSON_AddStringToObject(j, "name_en", c->name_en);
+        if (c->name_es)
+            cJSON_AddStringToObject(j, "name_es", c->name_es);
+        else
+            cJSON_AddNullToObject(j, "name_es");
+        cJSON_AddItemToArray(arr, j);
+    }
+    http_reply_json(r, 200, root);
 }

@@ -154,12 +154,12 @@ static void test_offenses(void)
 {
     ref_data *r = ref_new();
     CHECK(ref_offense_max(r) <= 1);
-    CHECK_INT(ref_put_offense(r, 1, 1, "ROB", "Robbery", "violent", 1), 0);
-    CHECK_INT(ref_put_offense(r, 2, 2, "ROB", "Robo", "violent", 1), 0);
-    CHECK_INT(ref_put_offense(r, 4, 1, "THEFT", "Theft", "property", 1), 0);
+    CHECK_INT(ref_put_offense(r, 1, 1, "ROB", "Robbery", "violent", 1, NULL), 0);
+    CHECK_INT(ref_put_offense(r, 2, 2, "ROB", "Robo", "violent", 1, NULL), 0);
+    CHECK_INT(ref_put_offense(r, 4, 1, "THEFT", "Theft", "property", 1, NULL), 0);
     /* Agency ids whose digits run into the code must not collide. */
-    CHECK_INT(ref_put_offense(r, 5, 11, "X", "Eleven X", "other", 1), 0);
-    CHECK_INT(ref_put_offense(r, 6, 1, "1X", "One 1X", "other", 1), 0);
+    CHECK_INT(ref_put_offense(r, 5, 11, "X", "Eleven X", "other", 1, NULL), 0);
+    CHECK_INT(ref_put_offense(r, 6, 1, "1X", "One 1X", "other", 1, NULL), 0);
 
     const ref_offense *o1 = ref_offense_by_code(r, 1, "ROB");
     const ref_offense *o2 = ref_offense_by_code(r, 2, "ROB");
@@ -197,27 +197,27 @@ static void test_offenses(void)
     char code64[65];
     memset(code64, 'C', 64);
     code64[64] = '\0';
-    CHECK_INT(ref_put_offense(r, 7, 1, code64, "Long", "other", 1), 0);
+    CHECK_INT(ref_put_offense(r, 7, 1, code64, "Long", "other", 1, NULL), 0);
     CHECK_INT(ref_offense_by_code(r, 1, code64)->id, 7);
-    CHECK_INT(ref_put_offense(r, 8, 2147483647, code64, "Long, big agency", "other", 1), 0);
+    CHECK_INT(ref_put_offense(r, 8, 2147483647, code64, "Long, big agency", "other", 1, NULL), 0);
     CHECK_INT(ref_offense_by_code(r, 2147483647, code64)->id, 8);
 
     /* Update in place. */
-    CHECK_INT(ref_put_offense(r, 1, 1, "ROB", "Armed robbery", "violent", 1), 0);
+    CHECK_INT(ref_put_offense(r, 1, 1, "ROB", "Armed robbery", "violent", 1, NULL), 0);
     CHECK(ref_offense_by_id(r, 1) == o1);
     CHECK(ref_offense_by_code(r, 1, "ROB") == o1);
     CHECK_STR(o1->name, "Armed robbery");
     /* Reclassified under a new code: the old code no longer finds it. */
-    CHECK_INT(ref_put_offense(r, 1, 1, "ROB1", "Armed robbery", "violent", 1), 0);
+    CHECK_INT(ref_put_offense(r, 1, 1, "ROB1", "Armed robbery", "violent", 1, NULL), 0);
     CHECK(ref_offense_by_code(r, 1, "ROB1") == o1);
     CHECK(ref_offense_by_code(r, 1, "ROB") == NULL);
     CHECK(ref_offense_by_code(r, 2, "ROB") == o2);
     /* Moved to another agency: found there only. */
-    CHECK_INT(ref_put_offense(r, 2, 3, "ROB", "Robo", "violent", 1), 0);
+    CHECK_INT(ref_put_offense(r, 2, 3, "ROB", "Robo", "violent", 1, NULL), 0);
     CHECK(ref_offense_by_id(r, 2) == o2);
     CHECK(ref_offense_by_code(r, 3, "ROB") == o2);
     CHECK(ref_offense_by_code(r, 2, "ROB") == NULL);
-    CHECK_INT(ref_put_offense(r, 0, 1, "Z", "z", "z", 1), -1);
+    CHECK_INT(ref_put_offense(r, 0, 1, "Z", "z", "z", 1, NULL), -1);
     ref_free(r);
 }
 
@@ -418,5 +418,37 @@ static void test_assign_grid(void)
     ref_free(r);
 }
 
+/* An offense's ICCS code, and the ICCS list: by code, in order, replaced in place. */
+static void test_iccs(void)
+{
+    ref_data *r = ref_new();
+    CHECK_INT(ref_put_offense(r, 1, 1, "HOM", "Homicide", "murder", 1, "0101"), 0);
+    CHECK_INT(ref_put_offense(r, 2, 1, "MISC", "Other", "other", 1, ""), 0);
+    CHECK_STR(ref_offense_by_id(r, 1)->iccs, "0101");
+    CHECK(ref_offense_by_id(r, 2)->iccs == NULL);
+    CHECK_INT(ref_put_offense(r, 1, 1, "HOM", "Homicide", "murder", 1, NULL), 0);
+    CHECK(ref_offense_by_id(r, 1)->iccs == NULL);
+
+    CHECK_INT(ref_put_iccs(r, "01", "", "Acts leading to death", "Actos"), 0);
+    CHECK_INT(ref_put_iccs(r, "0101", "01", "Intentional homicide", NULL), 0);
+    CHECK_INT(ref_put_iccs(r, "010", "01", "bad", NULL), -1);
+    CHECK_INT(ref_put_iccs(r, "0102", "0x", "bad parent", NULL), -1);
+    CHECK_INT(ref_iccs_count(r), 2);
+    const ref_iccs *c = ref_iccs_by_code(r, "0101");
+    CHECK(c != NULL && c->level == 2);
+    CHECK_STR(c->parent, "01");
+    CHECK(c->name_es == NULL);
+    CHECK_STR(ref_iccs_at(r, 0)->code, "01");
+    CHECK_STR(ref_iccs_at(r, 0)->name_es, "Actos");
+    CHECK(ref_iccs_at(r, 2) == NULL);
+    CHECK(ref_iccs_by_code(r, "0102") == NULL);
+    CHECK(ref_iccs_by_code(r, "01010101") == NULL);
+    /* a reload replaces in place */
+    CHECK_INT(ref_put_iccs(r, "0101", "01", "Intentional homicide", "Homicidio intencional"), 0);
+    CHECK_INT(ref_iccs_count(r), 2);
+    CHECK_STR(ref_iccs_by_code(r, "0101")->name_es, "Homicidio intencional");
+    ref_free(r);
+}
+
 UNIT_MAIN(UNIT(test_agencies), UNIT(test_offenses), UNIT(test_precincts), UNIT(test_assign),
-          UNIT(test_assign_grid))
+          UNIT(test_assign_grid), UNIT(test_iccs))
