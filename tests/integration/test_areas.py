@@ -9,7 +9,7 @@ against a recursive query in SQL. area= on the cube, the incident list,
 hotspots and the COMPSTAT sheet counts what SQL counts for the precincts
 below the area; on response times,
 workload and the unit list it answers exactly what the equivalent precinct
-list answers. A precinct moved to another area is in the new area's next
+list answers; a live stream of an area carries only its precincts' incidents. A precinct moved to another area is in the new area's next
 answer; a scoped token sees an area's precincts within its own; a restart
 reloads the tree; the database refuses a cycle written by hand. A token
 given areas (compstat-admin token create --areas) sees the precincts below
@@ -21,7 +21,7 @@ import sys
 import urllib.parse
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import Daemon, expect, expect_eq, fresh_db, psql, run, scalar, token  # noqa: E402
+from harness import SSE, Daemon, expect, expect_eq, fresh_db, psql, run, scalar, token  # noqa: E402
 
 
 def square(i):
@@ -352,6 +352,21 @@ def test_by_area(ctx):
         expect_eq((st, e["error"]["field"]), (422, "by"), path)
 
 
+def test_stream_of_an_area(ctx):
+    s = SSE(ctx["d"].port, "/v1/stream?area=SJ", ctx["admin"])
+    expect_eq(s.status, 200)
+    s.until("ready")
+    for n, p in ((1, 4), (2, 5)):  # A4 lies outside San José, A5 inside
+        inc = {"source": "ar", "external_id": "live%d" % n, "offense": "ROB",
+               "location": {"lon": p * 0.1 + 0.05, "lat": 0.05},
+               "occurred_at": "2026-11-20T10:00:00Z"}
+        expect_eq(ctx["d"].request("POST", "/v1/incidents", inc, ctx["admin"])[0], 201)
+    incidents = [e for e in s.until("incident") if e[0] == "incident"]
+    expect_eq(incidents[0][1]["incident"]["external_id"], "live2",
+              "the stream of San José skips A4's")
+    s.close()
+
+
 def test_restart_reloads(ctx):
     before = get(ctx, "/v1/areas")
     expect_eq(ctx["d"].stop(), 0)
@@ -373,4 +388,4 @@ def test_database_refuses_a_cycle(ctx):
 if __name__ == "__main__":
     run([test_build_the_tree, test_refusals_write_nothing, test_list_matches_sql,
          test_area_filters, test_a_move_is_in_the_next_answer, test_scoped_token_sees_its_own,
-         test_token_of_areas, test_by_area, test_restart_reloads, test_database_refuses_a_cycle], setup, teardown)
+         test_token_of_areas, test_by_area, test_stream_of_an_area, test_restart_reloads, test_database_refuses_a_cycle], setup, teardown)
