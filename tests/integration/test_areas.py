@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Areas (issue 18, item 1, first part): an agency's precincts in a tree.
+"""Areas (issue 18, item 1): an agency's precincts in a tree.
 
 PUT /v1/areas/{code} builds the tree; every refusal (unknown parent, a
 cycle, unknown or another agency's precincts, another agency's code, a
@@ -7,13 +7,15 @@ scoped token) is a 4xx naming the field and writes nothing. GET lists each
 area with the precincts listed in it and all those below it, checked
 against a recursive query in SQL. area= on the cube, the incident list,
 hotspots and the COMPSTAT sheet counts what SQL counts for the precincts
-below the area; on response times,
-workload and the unit list it answers exactly what the equivalent precinct
-list answers; a live stream of an area carries only its precincts' incidents. A precinct moved to another area is in the new area's next
-answer; a scoped token sees an area's precincts within its own; a restart
-reloads the tree; the database refuses a cycle written by hand. A token
-given areas (compstat-admin token create --areas) sees the precincts below
-them as they are at each request."""
+below the area; on response times, workload and the unit list it answers
+exactly what the equivalent precinct list answers; a live stream of an
+area carries only its precincts' incidents. by=area&area_level= groups the
+cube (and its rates: populations summed in SQL), response times and
+workload by area. A precinct moved to another area is in the new area's
+next answer; a scoped token sees an area's precincts within its own; a
+token given areas (compstat-admin token create --areas) sees the precincts
+below them as they are at each request; a restart reloads the tree; the
+database refuses a cycle written by hand."""
 import os
 import random
 import subprocess
