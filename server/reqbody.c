@@ -72,6 +72,16 @@ int req_code_ok(const char *s, size_t maxlen)
 }
 
 
+const char *req_path_code(http_req *r, const char *what)
+{
+    const char *code = r->nseg > 2 ? r->seg[2] : "";
+    if (req_code_ok(code, 64))
+        return code;
+    http_reply_error(r, 422, "invalid_field", "code",
+                     "%s is 1 to 64 letters, digits, '-', '_' or '.'", what);
+    return NULL;
+}
+
 int req_agency_wide(http_req *r, const char *what)
 {
     if (r->who.nprecincts < 0)

@@ -24,6 +24,13 @@ cJSON *req_json_object(http_req *r);
 const char *req_str_member(http_req *r, cJSON *doc, const char *name, int required,
                            size_t maxlen, int *bad);
 
+/*
+ * The code a PUT names in its path (/v1/<things>/{code}: 1..64 of
+ * [A-Za-z0-9], then also '-', '_', '.'), or NULL after replying 422 naming
+ * code; what says whose ("a precinct code").
+ */
+const char *req_path_code(http_req *r, const char *what);
+
 /* A code: 1..maxlen of [A-Za-z0-9], then also '-', '_', '.'. */
 int req_code_ok(const char *s, size_t maxlen);
 

@@ -278,12 +278,9 @@ static int read_precincts(http_req *r, const cJSON *list, struct area_put *p, sb
 
 void h_area_put(http_req *r)
 {
-    const char *code = r->seg[2];
-    if (!req_code_ok(code, 64)) {
-        http_reply_error(r, 422, "invalid_field", "code",
-                         "an area code is 1 to 64 letters, digits, '-', '_' or '.'");
+    const char *code = req_path_code(r, "an area code");
+    if (code == NULL)
         return;
-    }
     if (req_agency_wide(r, "areas") != 0)
         return;
     const area_node *existing = areas_by_code(app.areas, code);

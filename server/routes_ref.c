@@ -393,12 +393,9 @@ static int read_populations(http_req *r, const cJSON *doc, char **out)
 
 void h_precinct_put(http_req *r)
 {
-    const char *code = r->seg[2];
-    if (!req_code_ok(code, 64)) {
-        http_reply_error(r, 422, "invalid_field", "code",
-                         "a precinct code is 1 to 64 letters, digits, '-', '_' or '.'");
+    const char *code = req_path_code(r, "a precinct code");
+    if (code == NULL)
         return;
-    }
     if (req_agency_wide(r, "precincts and their boundaries") != 0)
         return;
     const ref_precinct *existing = ref_precinct_by_code(app.ref, code);
