@@ -105,6 +105,15 @@ int filter_geography(http_req *r, uint8_t *mask, int32_t n)
     return 0;
 }
 
+int filter_precinct_mask(http_req *r, uint8_t *mask, int32_t n)
+{
+    int had = filter_geography(r, mask, n);
+    if (had < 0)
+        return -1;
+    filter_scope(r, mask, n, had);
+    return had || r->who.nprecincts >= 0;
+}
+
 int filter_area_level(http_req *r, int32_t **group, int32_t *n)
 {
     const char *level = qs_get(&r->query, "area_level");

@@ -51,6 +51,14 @@ int filter_areas(http_req *r, const char *param, const char *list, uint8_t *mask
 int filter_geography(http_req *r, uint8_t *mask, int32_t n);
 
 /*
+ * filter_geography, then filter_scope: the precincts a reading route may
+ * count. 1 when mask restricts the question (a filter was given or the
+ * token is limited to precincts), 0 when it asks for every precinct and
+ * the unassigned (mask untouched), -1 after replying.
+ */
+int filter_precinct_mask(http_req *r, uint8_t *mask, int32_t n);
+
+/*
  * by=area's area_level= (required; one of the levels of the agency's areas,
  * else 422 naming area_level): *group[p] is the id of the area precinct p
  * lies in at that level, 0 when none (the unassigned, 0, too), for p < *n

@@ -165,11 +165,10 @@ static int read_question(http_req *r, struct rtq *x)
         http_reply_error(r, 500, "internal", NULL, "out of memory");
         return -1;
     }
-    int had = filter_geography(r, x->pmask, np);
-    if (had < 0)
+    int restricts = filter_precinct_mask(r, x->pmask, np);
+    if (restricts < 0)
         return -1;
-    filter_scope(r, x->pmask, np, had);
-    if (had || r->who.nprecincts >= 0) {
+    if (restricts) {
         q->precincts = x->pmask;
         q->nprecincts = np;
     }

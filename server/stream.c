@@ -514,11 +514,10 @@ void h_stream(http_req *r)
     c->token_id = r->who.token_id;
     r->state = c;
     r->state_free = client_free;
-    int had = filter_geography(r, c->mask, n);
-    if (had < 0)
+    int restricts = filter_precinct_mask(r, c->mask, n);
+    if (restricts < 0)
         return;
-    filter_scope(r, c->mask, n, had);
-    c->all = !had && r->who.nprecincts < 0;
+    c->all = !restricts;
 
     uint64_t after = 0;
     const char *last_id = http_header(r, "Last-Event-ID");
