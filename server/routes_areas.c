@@ -8,6 +8,7 @@
  * data: loaded whenever the writer connection opens, and changed after each
  * write commits.
  */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -24,10 +25,12 @@
 /* ------------------------------------------------------------ loading */
 
 static area_tree *loading;
+static uintptr_t load_gen; /* which areas_reload the queries in flight belong to */
 
+/* arg: the load this query belongs to; one replaced meanwhile is ignored. */
 static void on_listed(void *arg, PGresult *res, const char *error)
 {
-    if (loading == NULL)
+    if (loading == NULL || (uintptr_t)arg != load_gen)
         return;
     if (res == NULL || error) {
         log_error("ref", "loading the areas' precincts failed: %s", error ? error : "link lost");
@@ -45,7 +48,7 @@ static void on_listed(void *arg, PGresult *res, const char *error)
 
 static void on_areas(void *arg, PGresult *res, const char *error)
 {
-    if (loading == NULL)
+    if (loading == NULL || (uintptr_t)arg != load_gen)
         return;
     if (res == NULL || error) {
         log_error("ref", "loading areas failed: %s", error ? error : "link lost");
@@ -63,6 +66,7 @@ void areas_reload(db_conn *db)
 {
     areas_free(loading);
     loading = areas_new();
+    load_gen++;
     if (loading == NULL) {
         log_error("ref", "out of memory loading areas");
         return;
@@ -70,9 +74,9 @@ void areas_reload(db_conn *db)
     db_query(db,
              "SELECT id, agency_id, code, name, level, coalesce(parent_id, 0) FROM areas"
              " ORDER BY id",
-             0, NULL, on_areas, NULL);
+             0, NULL, on_areas, (void *)load_gen);
     db_query(db, "SELECT id, area_id FROM precincts WHERE area_id IS NOT NULL", 0, NULL,
-             on_listed, NULL);
+             on_listed, (void *)load_gen);
 }
 
 void areas_free_all(void)
