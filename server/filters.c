@@ -8,8 +8,9 @@
 
 #include "app.h"
 #include "areas.h"
+#include "iccs.h"
 
-enum kind { PRECINCTS, OFFENSES, CATEGORIES, AREAS };
+enum kind { PRECINCTS, OFFENSES, CATEGORIES, AREAS, ICCS };
 
 static int read_list(http_req *r, enum kind kind, const char *param, const char *list,
                      uint8_t *mask, int32_t n)
@@ -42,6 +43,14 @@ static int read_list(http_req *r, enum kind kind, const char *param, const char 
                     mask[o->id] = 1;
                 found = 1;
             }
+        } else if (kind == ICCS) {
+            /* A code of the list, read as a prefix: the offenses below it. */
+            found = ref_iccs_by_code(app.ref, tok) != NULL;
+            for (int32_t id = 1; found && id < n; id++) {
+                const ref_offense *o = ref_offense_by_id(app.ref, id);
+                if (o && o->agency_id == agency && iccs_has_prefix(o->iccs, tok))
+                    mask[id] = 1;
+            }
         } else if (kind == AREAS) {
             const area_node *a = areas_by_code(app.areas, tok);
             if (a && a->agency_id == agency) {
@@ -60,8 +69,14 @@ static int read_list(http_req *r, enum kind kind, const char *param, const char 
         }
         if (!found) {
             static const char *const what[] = {"precinct", "offense", "category", "area"};
-            http_reply_error(r, 422, "invalid_field", param, "unknown %s \"%.64s\"", what[kind],
-                             tok);
+            if (kind == ICCS)
+                http_reply_error(r, 422, "invalid_field", param,
+                                 "unknown ICCS code \"%.16s\" (GET /v1/classifications/iccs "
+                                 "lists them)",
+                                 tok);
+            else
+                http_reply_error(r, 422, "invalid_field", param, "unknown %s \"%.64s\"",
+                                 what[kind], tok);
             free(copy);
             return -1;
         }
@@ -83,6 +98,15 @@ int filter_offenses(http_req *r, const char *param, const char *list, uint8_t *m
 int filter_categories(http_req *r, const char *param, const char *list, uint8_t *mask, int32_t n)
 {
     return read_list(r, CATEGORIES, param, list, mask, n);
+}
+
+int filter_iccs(http_req *r, const char *param, const char *list, uint8_t *mask, int32_t n)
+{
+    if (strspn(list, ",") == strlen(list)) {
+        http_reply_error(r, 422, "invalid_field", param, "%s must list at least one code", param);
+        return -1;
+    }
+    return read_list(r, ICCS, param, list, mask, n);
 }
 
 int filter_areas(http_req *r, const char *param, const char *list, uint8_t *mask, int32_t n)

@@ -35,6 +35,13 @@ int filter_offenses(http_req *r, const char *param, const char *list, uint8_t *m
 int filter_categories(http_req *r, const char *param, const char *list, uint8_t *mask, int32_t n);
 
 /*
+ * ICCS codes of the list (GET /v1/classifications/iccs), read as prefixes:
+ * the mask of the agency's offenses whose code starts with one of them.
+ * An unknown code, or a list without any, is a 422.
+ */
+int filter_iccs(http_req *r, const char *param, const char *list, uint8_t *mask, int32_t n);
+
+/*
  * Area codes (lib/areas.h) -> every precinct the areas hold (listed in
  * them or in their descendants), as they are now: a precinct added to an
  * area is in its next answer. An unknown area, or another agency's, is a

@@ -339,58 +339,20 @@ static const char *cell_iccs(const cube_cell *c, const struct dims *d,
 }
 
 /*
- * iccs=: a comma list of ICCS codes; the agency's offenses whose code
- * starts with one of them are marked in mask. 1 when absent, 0, or -1
- * after replying.
- */
-static int parse_iccs_prefixes(http_req *r, int agency, uint8_t *mask, int32_t n)
-{
-    const char *v = qs_get(&r->query, "iccs");
-    if (v == NULL)
-        return 1;
-    char *copy = strdup(v), *tok;
-    if (copy == NULL) {
-        http_reply_error(r, 500, "internal", NULL, "out of memory");
-        return -1;
-    }
-    int items = 0;
-    for (size_t at = 0; (tok = params_list_next(copy, &at)) != NULL; items++) {
-        if (ref_iccs_by_code(app.ref, tok) == NULL) {
-            http_reply_error(r, 422, "invalid_field", "iccs",
-                             "unknown ICCS code \"%.16s\" (GET /v1/classifications/iccs lists "
-                             "them)",
-                             tok);
-            free(copy);
-            return -1;
-        }
-        for (int32_t id = 1; id < n; id++) {
-            const ref_offense *o = ref_offense_by_id(app.ref, id);
-            if (o && o->agency_id == agency && iccs_has_prefix(o->iccs, tok))
-                mask[id] = 1;
-        }
-    }
-    free(copy);
-    if (items == 0) {
-        http_reply_error(r, 422, "invalid_field", "iccs", "iccs must list at least one code");
-        return -1;
-    }
-    return 0;
-}
-
-/*
  * Narrow the offense filter by iccs= (orc: parse_codes' answer for
  * offense=, the mask omask of n entries): both given, an offense must pass
  * both. Returns 0 when the offense mask is now a filter, 1 when there is
  * none, -1 after replying.
  */
-static int apply_iccs_filter(http_req *r, int agency, uint8_t *omask, int32_t n, int orc)
+static int apply_iccs_filter(http_req *r, uint8_t *omask, int32_t n, int orc)
 {
     uint8_t *imask = calloc((size_t)n, 1);
     if (imask == NULL) {
         http_reply_error(r, 500, "internal", NULL, "out of memory");
         return -1;
     }
-    int irc = parse_iccs_prefixes(r, agency, imask, n);
+    const char *v = qs_get(&r->query, "iccs");
+    int irc = v == NULL ? 1 : filter_iccs(r, "iccs", v, imask, n) == 0 ? 0 : -1;
     if (irc == 0)
         for (int32_t id = 0; id < n; id++)
             omask[id] = (orc == 0 ? omask[id] : 1) & imask[id];
@@ -615,7 +577,7 @@ static int read_cube_question(http_req *r, struct cubeq *x)
     }
     int orc = parse_codes(r, "offense", x->omask, no, &x->cats);
     if (orc >= 0)
-        orc = apply_iccs_filter(r, q->agency, x->omask, no, orc);
+        orc = apply_iccs_filter(r, x->omask, no, orc);
     if (orc < 0)
         return -1;
     if (orc == 0) {
@@ -1009,7 +971,7 @@ static int read_sheet_question(http_req *r, struct sheet *x)
        theirs. iccs= is an offense filter. */
     x->orc = parse_codes(r, "offense", x->omask, x->no, &x->cats);
     if (x->orc >= 0)
-        x->orc = apply_iccs_filter(r, q->agency, x->omask, x->no, x->orc);
+        x->orc = apply_iccs_filter(r, x->omask, x->no, x->orc);
     x->crc = x->orc < 0 ? -1 : parse_codes(r, "category", x->cmask, x->cats.max, &x->cats);
     if (x->orc < 0 || x->crc < 0)
         return -1;
