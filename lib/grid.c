@@ -54,3 +54,23 @@ void grid_center(const grid *g, int32_t cx, int32_t cy, int32_t k, double *lon, 
     *lon = g->lon0 + ((double)cx + 0.5) * k * g->dlon;
     *lat = g->lat0 + ((double)cy + 0.5) * k * g->dlat;
 }
+
+void grid_snap(double lon, double lat, double cell_m, double *out_lon, double *out_lat)
+{
+    const double deg = 180.0 / M_PI;
+    double dlat = cell_m / GRID_EARTH_RADIUS * deg;
+    double row = floor((lat + 90.0) / dlat);
+    double lat_c = -90.0 + (row + 0.5) * dlat;
+    if (lat_c > 90.0) /* the last, partial row: its centre inside the globe */
+        lat_c = (-90.0 + row * dlat + 90.0) / 2;
+    double c = cos(lat_c / deg);
+    double dlon = c > 1e-9 ? cell_m / (GRID_EARTH_RADIUS * c) * deg : 360.0;
+    if (dlon > 360.0)
+        dlon = 360.0;
+    double col = floor((lon + 180.0) / dlon);
+    double lon_c = -180.0 + (col + 0.5) * dlon;
+    if (lon_c > 180.0)
+        lon_c = (-180.0 + col * dlon + 180.0) / 2;
+    *out_lat = lat_c;
+    *out_lon = lon_c;
+}

@@ -47,4 +47,15 @@ void grid_bounds(const grid *g, int32_t cx, int32_t cy, int32_t k, double out[4]
 /* Centre of cell (cx, cy) of k base cells. */
 void grid_center(const grid *g, int32_t cx, int32_t cy, int32_t k, double *lon, double *lat);
 
+/*
+ * The centre of the cell of about cell_m metres holding (lon, lat) on one
+ * fixed grid for the whole globe, the same for every agency (a location
+ * shared with a region to cell_m: sharing.h): rows of cell_m metres of
+ * latitude counted from the south pole, each row cut into cells of cell_m
+ * metres along its central latitude counted from longitude -180. Every
+ * point of a cell moves to the same centre, so nothing finer than the cell
+ * is left in the answer.
+ */
+void grid_snap(double lon, double lat, double cell_m, double *out_lon, double *out_lat);
+
 #endif

@@ -234,17 +234,33 @@ CREATE TABLE shift_assignments (
 );
 CREATE INDEX shift_assignments_day_idx ON shift_assignments (day, shift_id);
 
--- API tokens: only the SHA-256 of the token is stored.
+-- 0014: regions of agencies (the forces sharing through one database),
+-- created by the operator (compstat-admin region create).
+CREATE TABLE regions (
+    id          integer GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    code        text NOT NULL UNIQUE CHECK (code ~ '^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$'),
+    name        text NOT NULL CHECK (length(name) BETWEEN 1 AND 200),
+    created_at  timestamptz NOT NULL DEFAULT now()
+);
+
+-- API tokens: only the SHA-256 of the token is stored. A token is of one
+-- agency, or (0014) of one region: a region reader, role analyst.
 CREATE TABLE api_tokens (
     id          integer GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     token_hash  text NOT NULL UNIQUE CHECK (token_hash ~ '^[0-9a-f]{64}$'),
-    role        text NOT NULL CHECK (role IN ('dispatch', 'commander', 'supervisor', 'admin')),
-    agency_id   integer NOT NULL REFERENCES agencies (id),
+    role        text NOT NULL,
+    agency_id   integer REFERENCES agencies (id),
     precincts   text[],          -- NULL (and areas NULL): every precinct of the agency
     label       text,
     created_at  timestamptz NOT NULL DEFAULT now(),
     revoked_at  timestamptz,
-    areas       text[]           -- 0012: and the precincts below these areas
+    areas       text[],          -- 0012: and the precincts below these areas
+    region_id   integer REFERENCES regions (id),
+    CONSTRAINT api_tokens_role_check
+        CHECK (role IN ('dispatch', 'commander', 'supervisor', 'admin', 'analyst')),
+    CONSTRAINT api_tokens_owner_check
+        CHECK ((agency_id IS NOT NULL AND region_id IS NULL AND role <> 'analyst')
+            OR (agency_id IS NULL AND region_id IS NOT NULL AND role = 'analyst'))
 );
 
 -- Append-only audit log of reads and writes of incident data.
@@ -395,3 +411,43 @@ END
 $$;
 CREATE TRIGGER areas_no_cycle BEFORE INSERT OR UPDATE OF parent_id ON areas
     FOR EACH ROW EXECUTE FUNCTION areas_no_cycle();
+
+-- 0014: what an agency shares with a region (PUT /v1/sharing/{region}), at
+-- most one agreement per (region, agency), deleted to revoke.
+CREATE TABLE sharing_agreements (
+    region_id             integer NOT NULL REFERENCES regions (id),
+    agency_id             integer NOT NULL REFERENCES agencies (id),
+    level                 text NOT NULL CHECK (level IN ('counts', 'incidents')),
+    -- The offenses shared: ICCS code prefixes, or the agency's category
+    -- names, or (both NULL) every offense.
+    iccs                  text[],
+    categories            text[],
+    location_precision_m  integer NOT NULL CHECK (location_precision_m BETWEEN 1 AND 100000),
+    address               boolean NOT NULL DEFAULT false,
+    updated_at            timestamptz NOT NULL DEFAULT now(),
+    updated_by            integer REFERENCES api_tokens (id),
+    PRIMARY KEY (region_id, agency_id),
+    CHECK (iccs IS NULL OR categories IS NULL)
+);
+CREATE INDEX sharing_agreements_agency_idx ON sharing_agreements (agency_id);
+
+-- 0014: a region's programs (the model-precinct program): named sets of
+-- precincts of several agencies.
+CREATE TABLE programs (
+    id          integer GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    code        text NOT NULL UNIQUE CHECK (code ~ '^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$'),
+    region_id   integer NOT NULL REFERENCES regions (id),
+    name        text NOT NULL CHECK (length(name) BETWEEN 1 AND 200),
+    created_at  timestamptz NOT NULL DEFAULT now()
+);
+
+CREATE TABLE program_precincts (
+    program_id   integer NOT NULL REFERENCES programs (id),
+    precinct_id  integer NOT NULL REFERENCES precincts (id),
+    PRIMARY KEY (program_id, precinct_id)
+);
+
+-- Read records name the agencies whose data they returned (detail ->
+-- 'agencies', and detail ->> 'region' for a region reader), so that an
+-- agency can list who read its data.
+CREATE INDEX audit_log_agencies_idx ON audit_log USING gin ((detail -> 'agencies'));

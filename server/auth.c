@@ -15,6 +15,7 @@
 #include "log.h"
 #include "lrumap.h"
 #include "secret.h"
+#include "sharing.h"
 #include "strmap.h"
 
 struct cached {
@@ -23,6 +24,10 @@ struct cached {
     int token_id, role, agency_id;
     int nprecincts, nareas; /* -1: none given (both -1: the whole agency) */
     char **precincts, **areas;
+    /* A region reader: its region, and the agreements as read with the
+       token (looked up again at each request: never served from here). */
+    int region_id;
+    char *region, *agreements;
 };
 
 /* Tokens that exist (or existed: a revoked one stays, known = 0). Bounded
@@ -98,6 +103,8 @@ static void cached_free(struct cached *c)
     for (int i = 0; i < c->nareas; i++)
         free(c->areas[i]);
     free(c->areas);
+    free(c->region);
+    free(c->agreements);
     free(c);
 }
 
@@ -191,6 +198,8 @@ static int role_bit(const char *name)
         return ROLE_SUPERVISOR;
     if (strcmp(name, "admin") == 0)
         return ROLE_ADMIN;
+    if (strcmp(name, "analyst") == 0)
+        return ROLE_ANALYST;
     return 0;
 }
 
@@ -259,14 +268,21 @@ static void finish(http_req *r, const struct cached *c, int roles, void (*procee
     r->who.token_id = c->token_id;
     r->who.role = c->role;
     r->who.agency_id = c->agency_id;
-    if (scope_of(c, &r->who) != 0) {
+    if (scope_of(c, &r->who) != 0 ||
+        (c->region_id &&
+         (r->who.region = sharing_scope_new(c->region_id, c->region, c->agreements)) == NULL)) {
         http_reply_error(r, 500, "internal", NULL, "out of memory");
         return;
     }
     if (!(c->role & roles)) {
-        http_reply_error(r, 403, "forbidden", NULL, "this token's role may not do this");
+        http_reply_error(r, 403, "forbidden", NULL,
+                         c->region_id ? "a region reader may not do this (it reads what "
+                                        "agencies share, and writes nothing)"
+                                      : "this token's role may not do this");
         return;
     }
+    if (c->region_id && sharing_admit(r, roles) != 0)
+        return;
     proceed(r);
 }
 
@@ -310,7 +326,7 @@ static void on_lookup(void *arg, PGresult *res, const char *error)
     struct cached *stale = cache ? strmap_get(cache, p->hash) : NULL;
 
     if (error) {
-        if (stale && stale->known) {
+        if (stale && stale->known && !stale->region_id) {
             finish(r, stale, p->roles, p->proceed); /* database down: keep serving */
         } else {
             log_warn(r->id, "token look-up failed: %s", error);
@@ -352,9 +368,17 @@ static void on_lookup(void *arg, PGresult *res, const char *error)
         c->agency_id = atoi(PQgetvalue(res, 0, 2));
         c->nprecincts = read_codes(res, 6, &c->precincts);
         c->nareas = read_codes(res, 7, &c->areas);
+        c->region_id = atoi(PQgetvalue(res, 0, 8));
+        if (c->region_id && ((c->region = strdup(PQgetvalue(res, 0, 9))) == NULL ||
+                             (c->agreements = strdup(PQgetvalue(res, 0, 10))) == NULL)) {
+            cached_free(c);
+            http_reply_error(r, 500, "internal", NULL, "out of memory");
+            free(p);
+            return;
+        }
         /* A token may name an agency created after start-up (token create
            bootstraps agencies): learn it. */
-        if (ref_agency_by_id(app.ref, c->agency_id) == NULL)
+        if (c->agency_id > 0 && ref_agency_by_id(app.ref, c->agency_id) == NULL)
             ref_put_agency(app.ref, c->agency_id, PQgetvalue(res, 0, 3), PQgetvalue(res, 0, 4),
                            PQgetvalue(res, 0, 5));
     }
@@ -386,7 +410,8 @@ void auth_check(http_req *r, int roles, void (*proceed)(http_req *r))
     }
     struct cached *c = cache ? strmap_get(cache, hash) : NULL;
     time_t now = time(NULL);
-    if (c && now - c->fetched < (c->known ? KNOWN_TTL : UNKNOWN_TTL)) {
+    /* A region reader's agreements are read at every request: never cached. */
+    if (c && !c->region_id && now - c->fetched < (c->known ? KNOWN_TTL : UNKNOWN_TTL)) {
         finish(r, c, roles, proceed);
         return;
     }
@@ -418,13 +443,19 @@ void auth_check(http_req *r, int roles, void (*proceed)(http_req *r))
     memcpy(p->hash, hash, sizeof hash);
     const char *params[1] = {hash};
     if (db_query(app.reader,
-                 "SELECT t.id, t.role, t.agency_id, a.code, a.name, a.time_zone, "
-                 "array_to_json(t.precincts)::text, array_to_json(t.areas)::text "
-                 "FROM api_tokens t JOIN agencies a ON a.id = t.agency_id "
+                 "SELECT t.id, t.role, coalesce(t.agency_id, 0), a.code, a.name, a.time_zone, "
+                 "array_to_json(t.precincts)::text, array_to_json(t.areas)::text, "
+                 "coalesce(t.region_id, 0), g.code, "
+                 "(SELECT json_agg(json_build_object('agency', s.agency_id, 'level', s.level, "
+                 "  'iccs', s.iccs, 'categories', s.categories, "
+                 "  'location_precision_m', s.location_precision_m, 'address', s.address))"
+                 " FROM sharing_agreements s WHERE s.region_id = t.region_id)::text "
+                 "FROM api_tokens t LEFT JOIN agencies a ON a.id = t.agency_id "
+                 "LEFT JOIN regions g ON g.id = t.region_id "
                  "WHERE t.token_hash = $1 AND t.revoked_at IS NULL",
                  1, params, on_lookup, p) != 0) {
         free(p);
-        if (c && c->known)
+        if (c && c->known && !c->region_id)
             finish(r, c, roles, proceed);
         else
             http_reply_db_down(r);

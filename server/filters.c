@@ -38,7 +38,7 @@ static int read_list(http_req *r, enum kind kind, const char *param, const char 
             }
         } else if (kind == OFFENSES) {
             const ref_offense *o = ref_offense_by_code(app.ref, agency, tok);
-            if (o) {
+            if (o && principal_offense_ok(&r->who, o->id)) {
                 if (o->id < n)
                     mask[o->id] = 1;
                 found = 1;
@@ -48,7 +48,8 @@ static int read_list(http_req *r, enum kind kind, const char *param, const char 
             found = ref_iccs_by_code(app.ref, tok) != NULL;
             for (int32_t id = 1; found && id < n; id++) {
                 const ref_offense *o = ref_offense_by_id(app.ref, id);
-                if (o && o->agency_id == agency && iccs_has_prefix(o->iccs, tok))
+                if (o && o->agency_id == agency && iccs_has_prefix(o->iccs, tok) &&
+                    principal_offense_ok(&r->who, id))
                     mask[id] = 1;
             }
         } else if (kind == AREAS) {
@@ -60,7 +61,8 @@ static int read_list(http_req *r, enum kind kind, const char *param, const char 
         } else {
             for (int id = 1; id < ref_offense_max(app.ref); id++) {
                 const ref_offense *o = ref_offense_by_id(app.ref, id);
-                if (o && o->agency_id == agency && strcmp(o->category, tok) == 0) {
+                if (o && o->agency_id == agency && strcmp(o->category, tok) == 0 &&
+                    principal_offense_ok(&r->who, id)) {
                     if (id < n)
                         mask[id] = 1;
                     found = 1;
@@ -127,6 +129,15 @@ int filter_geography(http_req *r, uint8_t *mask, int32_t n)
     if (areas)
         return filter_areas(r, "area", areas, mask, n) == 0 ? 1 : -1;
     return 0;
+}
+
+int filter_offense_scope(const http_req *r, uint8_t *mask, int32_t n, int had_filter)
+{
+    if (r->who.offense_scope == NULL)
+        return had_filter;
+    for (int32_t id = 0; id < n; id++)
+        mask[id] = (uint8_t)((had_filter ? mask[id] : 1) && principal_offense_ok(&r->who, id));
+    return 1;
 }
 
 int filter_precinct_mask(http_req *r, uint8_t *mask, int32_t n)

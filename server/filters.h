@@ -8,6 +8,9 @@
  * lists of precinct codes, offense codes and category names are read into
  * a mask indexed by id (mask[id] = 1), within the token's agency; an
  * unknown name is a 422, a precinct outside the token's precincts a 403.
+ * Offenses outside the principal's offense scope (what a region reader's
+ * agency shares, sharing.h) are unknown: never in a mask, and a code or a
+ * category naming only them is a 422.
  *
  * The bbox rule, decided once: a box is west <= east and south <= north
  * (in range, no antimeridian). A zero-width box -- a line or a point -- is
@@ -99,6 +102,16 @@ int filter_day(http_req *r, const char *name, const tz_zone *zone, int64_t *day)
  * A token for every precinct leaves the mask alone.
  */
 void filter_scope(const http_req *r, uint8_t *mask, int32_t n, int had_filter);
+
+/*
+ * Restrict an offense mask to the offenses the principal may count (a
+ * region reader: what its agency shares; filters.c already leaves the
+ * others out of any list it reads, where a code outside them is unknown).
+ * With had_filter the mask keeps only those, without it the mask becomes
+ * them. 1 when the mask now restricts the question, 0 when it does not
+ * (had_filter 0 and every offense allowed: mask untouched).
+ */
+int filter_offense_scope(const http_req *r, uint8_t *mask, int32_t n, int had_filter);
 
 /* The 422's message for a bbox, naming the parameter (%s) and the rule (%s). */
 #define FILTER_BBOX_MESSAGE                                                                    \

@@ -337,6 +337,12 @@ long http_inflight(void)
     return inflight;
 }
 
+int principal_offense_ok(const principal *p, int32_t offense_id)
+{
+    return p->offense_scope == NULL ||
+           (offense_id >= 0 && offense_id < p->noffense_scope && p->offense_scope[offense_id]);
+}
+
 int principal_allows(const principal *p, const char *precinct)
 {
     if (p->nprecincts < 0)
@@ -364,6 +370,8 @@ static void req_free(http_req *r)
     for (int i = 0; i < r->who.nareas; i++)
         free(r->who.areas[i]);
     free(r->who.areas);
+    if (hooks && hooks->release)
+        hooks->release(&r->who);
     qs_free(&r->query);
     free(r);
     inflight--;
@@ -453,6 +461,8 @@ static char *audit_detail(const http_req *r, int status)
             for (int i = 0; a && i < r->who.nprecincts; i++)
                 cJSON_AddItemToArray(a, cJSON_CreateString(r->who.precincts[i]));
         }
+        if (hooks && hooks->audit_who)
+            hooks->audit_who(&r->who, o);
     }
     char *text = cJSON_PrintUnformatted(o);
     cJSON_Delete(o);
@@ -890,6 +900,18 @@ int http_content_type_is(http_req *r, const char *mt)
 
 int http_check_params(http_req *r, const char *const *allowed)
 {
+    /* A region reader's agency= was read before the route ran (sharing.h). */
+    const char *with_agency[48];
+    if (r->who.region != NULL) {
+        int n = 0;
+        while (allowed[n] && n < 46) {
+            with_agency[n] = allowed[n];
+            n++;
+        }
+        with_agency[n++] = "agency";
+        with_agency[n] = NULL;
+        allowed = with_agency;
+    }
     const char *bad = qs_unknown(&r->query, allowed);
     if (bad == NULL)
         return 0;

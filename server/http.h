@@ -48,7 +48,18 @@ enum role {
     ROLE_COMMANDER = 2,
     ROLE_SUPERVISOR = 4,
     ROLE_ADMIN = 8,
+    ROLE_ANALYST = 16, /* a region's reader: see ROUTE_ACROSS below */
 };
+/*
+ * A region's reader (a token of a region, not of an agency): it reads what
+ * agencies share with its region (sharing.h) and writes nothing. A route
+ * open to it names ROLE_ANALYST, and says how it reads: with agency=CODE
+ * (the agency it reads, required), ROUTE_ACROSS (agency= may be left out:
+ * the route reads across the region's agencies itself), ROUTE_ROWS (it
+ * returns incident rows: only from agencies sharing incidents).
+ */
+#define ROUTE_ACROSS 32
+#define ROUTE_ROWS 64
 #define ROLE_READ (ROLE_COMMANDER | ROLE_SUPERVISOR | ROLE_ADMIN)
 #define ROLE_ANY (ROLE_DISPATCH | ROLE_READ)
 #define ROLE_HR (ROLE_SUPERVISOR | ROLE_ADMIN) /* units, officers, shifts */
@@ -62,10 +73,19 @@ typedef struct principal {
     char **precincts; /* with a token of areas: the precincts below them now */
     int nareas;       /* the areas the token was given (its scope is in precincts) */
     char **areas;
+    /* A region reader (sharing.h): its region and the agreements as they
+       are at this request; agency_id is the agency it reads now (0: none
+       yet, a route reading across agencies). NULL for an agency's token. */
+    struct region_scope *region;
+    /* The offenses it may count and read (offense ids; NULL: every one). */
+    const uint8_t *offense_scope;
+    int32_t noffense_scope;
 } principal;
 
 /* 1 when p may see or write precinct code (NULL = unassigned). */
 int principal_allows(const principal *p, const char *precinct);
+/* 1 when p may count or read offense id. */
+int principal_offense_ok(const principal *p, int32_t offense_id);
 
 #define HTTP_MAX_SEGS 8
 
@@ -125,6 +145,12 @@ typedef struct http_hooks {
     int (*ready)(enum http_need need);
     void (*authenticate)(http_req *r, int roles, void (*then)(http_req *r));
     void (*(*fallback)(const char *path))(http_req *r);
+    /* What authenticate put in a principal beyond its precincts and areas:
+       freed with the request (NULL: nothing). */
+    void (*release)(principal *who);
+    /* Add who read what to an audit record's detail: the agencies whose
+       data the answer holds, and a region reader's region (NULL: none). */
+    void (*audit_who)(const principal *who, cJSON *detail);
 } http_hooks;
 
 /*

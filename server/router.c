@@ -11,6 +11,7 @@
 #include "hr.h"
 #include "http.h"
 #include "routes.h"
+#include "sharing.h"
 #include "stream.h"
 #include "web.h"
 
@@ -18,9 +19,17 @@
 #define PUT EVHTTP_REQ_PUT
 #define POST EVHTTP_REQ_POST
 #define PATCH EVHTTP_REQ_PATCH
+#define DELETE EVHTTP_REQ_DELETE
 #define NOTHING HTTP_NEED_NOTHING
 #define COUNTS HTTP_NEED_COUNTS
 #define ALL HTTP_NEED_ALL
+/* Open to region readers (sharing.h): with agency=, across the region's
+   agencies, or as incident rows (only from agencies sharing incidents). The
+   stream is not: its events are rendered once for every reader of the
+   agency, exact. */
+#define AN ROLE_ANALYST
+#define AN_ACROSS (ROLE_ANALYST | ROUTE_ACROSS)
+#define AN_ROWS (ROLE_ANALYST | ROUTE_ROWS)
 
 /*
  * While the cubes load, reads that need only the counts (the cube,
@@ -37,31 +46,36 @@ static const http_route routes[] = {
     {GET, "", 0, NOTHING, h_web_asset, "web", NULL},
     {GET, "/dashboard/config.json", 0, NOTHING, h_web_config, "web_config", NULL},
     {GET, "/healthz", 0, NOTHING, h_healthz, "healthz", NULL},
-    {GET, "/v1/whoami", ROLE_ANY, COUNTS, h_whoami, "whoami", NULL},
+    {GET, "/v1/whoami", ROLE_ANY | AN_ACROSS, COUNTS, h_whoami, "whoami", NULL},
     {GET, "/readyz", 0, NOTHING, h_readyz, "readyz", NULL},
     {GET, "/metrics", 0, NOTHING, h_metrics, "metrics", NULL},
-    {GET, "/v1/agencies/*", ROLE_ANY, COUNTS, h_agency_get, "agency_get", NULL},
+    {GET, "/v1/agencies/*", ROLE_ANY | AN_ACROSS, COUNTS, h_agency_get, "agency_get", NULL},
     {PUT, "/v1/agencies/*", ROLE_ADMIN, ALL, h_agency_put, "agency_put", NULL},
-    {GET, "/v1/precincts", ROLE_ANY, COUNTS, h_precincts_get, "precincts_get", NULL},
+    {GET, "/v1/precincts", ROLE_ANY | AN, COUNTS, h_precincts_get, "precincts_get", NULL},
     {PUT, "/v1/precincts/*", ROLE_ADMIN, ALL, h_precinct_put, "precinct_put", NULL},
-    {GET, "/v1/offenses", ROLE_ANY, COUNTS, h_offenses_get, "offenses_get", NULL},
+    {GET, "/v1/offenses", ROLE_ANY | AN, COUNTS, h_offenses_get, "offenses_get", NULL},
     {PUT, "/v1/offenses/*", ROLE_ADMIN, ALL, h_offense_put, "offense_put", NULL},
-    {GET, "/v1/areas", ROLE_ANY, COUNTS, h_areas_get, "areas_get", NULL},
-    {GET, "/v1/areas/*", ROLE_ANY, COUNTS, h_area_get, "area_get", NULL},
+    {GET, "/v1/areas", ROLE_ANY | AN, COUNTS, h_areas_get, "areas_get", NULL},
+    {GET, "/v1/areas/*", ROLE_ANY | AN, COUNTS, h_area_get, "area_get", NULL},
     {PUT, "/v1/areas/*", ROLE_ADMIN, ALL, h_area_put, "area_put", NULL},
-    {GET, "/v1/classifications/iccs", ROLE_ANY, COUNTS, h_iccs_get, "iccs_get", NULL},
+    {GET, "/v1/sharing", ROLE_ADMIN, COUNTS, h_sharing_list, "sharing_list", NULL},
+    {GET, "/v1/sharing/*", ROLE_ADMIN, COUNTS, h_sharing_get, "sharing_get", NULL},
+    {PUT, "/v1/sharing/*", ROLE_ADMIN, COUNTS, h_sharing_put, "sharing_put", NULL},
+    {DELETE, "/v1/sharing/*", ROLE_ADMIN, COUNTS, h_sharing_delete, "sharing_delete", NULL},
+    {GET, "/v1/audit", ROLE_ADMIN, COUNTS, h_audit_get, "audit_get", NULL},
+    {GET, "/v1/classifications/iccs", ROLE_ANY | AN_ACROSS, COUNTS, h_iccs_get, "iccs_get", NULL},
     {POST, "/v1/incidents", ROLE_DISPATCH | ROLE_ADMIN, ALL, h_incidents_post, "incidents_post",
      NULL},
-    {GET, "/v1/incidents", ROLE_READ, COUNTS, h_incidents_list, "incidents_list",
+    {GET, "/v1/incidents", ROLE_READ | AN_ROWS, COUNTS, h_incidents_list, "incidents_list",
      "incident.list"},
-    {GET, "/v1/incidents/*", ROLE_READ, COUNTS, h_incident_get, "incident_get", "incident.read"},
-    {GET, "/v1/cube", ROLE_READ, COUNTS, h_cube, "cube", "cube.read"},
-    {GET, "/v1/compstat", ROLE_READ, COUNTS, h_compstat, "compstat", "compstat.read"},
-    {GET, "/v1/hotspots", ROLE_READ, COUNTS, h_hotspots, "hotspots", "hotspots.read"},
+    {GET, "/v1/incidents/*", ROLE_READ | AN_ROWS, COUNTS, h_incident_get, "incident_get", "incident.read"},
+    {GET, "/v1/cube", ROLE_READ | AN_ACROSS, COUNTS, h_cube, "cube", "cube.read"},
+    {GET, "/v1/compstat", ROLE_READ | AN, COUNTS, h_compstat, "compstat", "compstat.read"},
+    {GET, "/v1/hotspots", ROLE_READ | AN, COUNTS, h_hotspots, "hotspots", "hotspots.read"},
     {PATCH, "/v1/incidents/*/*", ROLE_DISPATCH | ROLE_ADMIN, ALL, h_incident_patch,
      "incident_patch", NULL},
     {GET, "/v1/stream", ROLE_READ, COUNTS, h_stream, "stream", "stream.open"},
-    {GET, "/v1/response-times", ROLE_READ, ALL, h_response_times, "response_times",
+    {GET, "/v1/response-times", ROLE_READ | AN, ALL, h_response_times, "response_times",
      "response_times.read"},
     {GET, "/v1/reports/workload", ROLE_READ, ALL, h_workload, "workload", "workload.read"},
     {GET, "/v1/units", ROLE_READ, ALL, h_units_get, "units_get", "units.read"},
@@ -96,6 +110,8 @@ static const http_hooks hooks = {
     .ready = ready,
     .authenticate = auth_check,
     .fallback = web_fallback,
+    .release = sharing_release,
+    .audit_who = sharing_audit_who,
 };
 
 void router_setup(struct evhttp *http)

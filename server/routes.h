@@ -30,6 +30,13 @@ void h_area_get(http_req *r);
 void h_area_put(http_req *r);
 void h_iccs_get(http_req *r);
 
+/* routes_sharing.c: regions, sharing agreements, programs, the audit trail */
+void h_sharing_list(http_req *r);
+void h_sharing_get(http_req *r);
+void h_sharing_put(http_req *r);
+void h_sharing_delete(http_req *r);
+void h_audit_get(http_req *r);
+
 void h_incidents_post(http_req *r);
 void h_incident_patch(http_req *r);
 void h_incident_get(http_req *r);

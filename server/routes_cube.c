@@ -16,6 +16,7 @@
 #include "rfc3339.h"
 #include "routes.h"
 #include "sbuf.h"
+#include "sharing.h"
 #include "zones.h"
 
 /* The categories of an agency's offenses (ids of analytics_category_id). */
@@ -141,6 +142,16 @@ static int cmp_cells(const void *pa, const void *pb)
 
 static void format_bucket(const tz_zone *zone, int64_t local, char buf[RFC3339_BUFSZ])
 {
+    if (zone == NULL) {
+        /* Across agencies: each one's local time, so no one offset. */
+        int64_t y, day = local >= 0 ? local / 86400 : -((-local + 86399) / 86400);
+        int m, d;
+        int64_t sec = local - day * 86400;
+        rfc3339_civil_from_days(day, &y, &m, &d);
+        snprintf(buf, RFC3339_BUFSZ, "%04d-%02d-%02dT%02d:%02d:%02d", (int)y, m, d,
+                 (int)(sec / 3600), (int)(sec / 60 % 60), (int)(sec % 60));
+        return;
+    }
     /* Fast path: no transition within a day and a quarter, one offset. */
     int64_t utc;
     if (tz_next_change(zone, local - 30 * 3600) > local + 30 * 3600)
@@ -264,6 +275,7 @@ struct dims {
     int area; /* by=area: the precinct dimension holds area ids (area_level) */
     int iccs_level;  /* by=iccs: the level of the groups */
     int iccs_folded; /* by=iccs without by=offense: cell.offense holds the group */
+    int by_agency;   /* a region reader's by=agency: a cell per agency (h_cube_across) */
 };
 
 static int parse_by(http_req *r, struct dims *d)
@@ -286,6 +298,10 @@ static int parse_by(http_req *r, struct dims *d)
         return -1;
     for (size_t at = 0; (tok = params_list_next(copy, &at)) != NULL;) {
         size_t k = 0;
+        if (strcmp(tok, "agency") == 0 && r->who.region) {
+            d->by_agency = 1;
+            continue;
+        }
         if (strcmp(tok, "area") == 0 || strcmp(tok, "precinct") == 0) {
             /* Both group the precincts: one or the other. */
             int area = tok[0] == 'a';
@@ -403,10 +419,15 @@ static void iccs_fold(cube_result *res, int level)
 
 /* One cell as JSON, written straight into b (thousands of cells per answer). */
 static void json_cell(sbuf *b, const cube_cell *c, const struct dims *d, int gran,
-                      const tz_zone *zone, int rates, long long pop)
+                      const tz_zone *zone, int rates, long long pop, const char *agency)
 {
     char buf[RFC3339_BUFSZ];
     sbuf_putc(b, '{');
+    if (agency) {
+        sbuf_puts(b, "\"agency\":");
+        sbuf_json_str(b, agency);
+        sbuf_putc(b, ',');
+    }
     if (d->by & CUBE_BY_PRECINCT) {
         sbuf_puts(b, d->area ? "\"area\":" : "\"precinct\":");
         sbuf_json_str(b, d->area ? area_code(c->precinct) : precinct_code(c->precinct));
@@ -458,9 +479,13 @@ static void json_cell(sbuf *b, const cube_cell *c, const struct dims *d, int gra
 }
 
 static void csv_cell(sbuf *b, const cube_cell *c, const struct dims *d, int gran,
-                     const tz_zone *zone, int rates, long long pop)
+                     const tz_zone *zone, int rates, long long pop, const char *agency)
 {
     char buf[RFC3339_BUFSZ];
+    if (agency) {
+        sbuf_csv_field(b, agency);
+        sbuf_putc(b, ',');
+    }
     if (gran != CUBE_NONE) {
         format_bucket(zone, c->bucket, buf);
         sbuf_printf(b, "%s,", buf);
@@ -580,6 +605,8 @@ static int read_cube_question(http_req *r, struct cubeq *x)
         orc = apply_iccs_filter(r, x->omask, no, orc);
     if (orc < 0)
         return -1;
+    if (filter_offense_scope(r, x->omask, no, orc == 0))
+        orc = 0; /* a region reader: what its agency shares */
     if (orc == 0) {
         q->offenses = x->omask;
         q->noffenses = no;
@@ -615,7 +642,7 @@ static void render_cube_csv(sbuf *b, const struct cubeq *x, const cube_result *r
     struct popcache cache = {INT32_MIN, -1};
     for (size_t i = 0; i < res->n; i++)
         csv_cell(b, &res->cells[i], &x->d, x->q.granularity, x->q.zone, x->rates,
-                 x->rates ? cell_population(&x->q, &res->cells[i], &cache) : -1);
+                 x->rates ? cell_population(&x->q, &res->cells[i], &cache) : -1, NULL);
 }
 
 static void render_cube_json(sbuf *b, const struct cubeq *x, const cube_result *res)
@@ -641,16 +668,249 @@ static void render_cube_json(sbuf *b, const struct cubeq *x, const cube_result *
         if (i)
             sbuf_putc(b, ',');
         json_cell(b, &res->cells[i], &x->d, q->granularity, q->zone, x->rates,
-                  x->rates ? cell_population(q, &res->cells[i], &cache) : -1);
+                  x->rates ? cell_population(q, &res->cells[i], &cache) : -1, NULL);
     }
     sbuf_printf(b, "],\"total\":%llu,\"as_of\":\"%s\"}\n", (unsigned long long)res->total,
                 rfc3339_format_ms(res->as_of, 0, buf));
+}
+
+/* ------------------------------------------------------------ across agencies */
+
+/* One agency's part of a regional question. */
+struct part {
+    struct cubeq x;
+    cube_result res;
+    int agency;
+    struct popcache cache;
+};
+
+/* A cell of the merged answer: which part it came from. */
+struct xcell {
+    cube_cell c;
+    int part;
+};
+
+static int cmp_xcells(const void *pa, const void *pb)
+{
+    return cmp_cells(&((const struct xcell *)pa)->c, &((const struct xcell *)pb)->c);
+}
+
+static const char *part_agency(const struct part *p)
+{
+    const ref_agency *a = ref_agency_by_id(app.ref, p->agency);
+    return a ? a->code : "";
+}
+
+/* A merged cell's population: the sum of every part's (unknown if any is). */
+static long long merged_population(struct part *parts, int n, const cube_cell *c)
+{
+    long long sum = 0;
+    for (int i = 0; i < n; i++) {
+        long long pop = cell_population(&parts[i].x.q, c, &parts[i].cache);
+        if (pop < 0)
+            return -1;
+        sum += pop;
+    }
+    return sum;
+}
+
+static void render_across(http_req *r, sbuf *b, struct part *parts, int n, const struct xcell *cells,
+                          size_t ncells, int merged)
+{
+    const struct cubeq *x0 = &parts[0].x;
+    const struct dims *d = &x0->d;
+    int gran = x0->q.granularity;
+    uint64_t total = 0;
+    int64_t as_of = 0;
+    for (int i = 0; i < n; i++) {
+        total += parts[i].res.total;
+        if (parts[i].res.as_of > as_of)
+            as_of = parts[i].res.as_of;
+    }
+    char buf[RFC3339_BUFSZ];
+    if (x0->csv) {
+        if (d->by_agency)
+            sbuf_puts(b, "agency,");
+        if (gran != CUBE_NONE)
+            sbuf_puts(b, "bucket,");
+        for (int i = 0; i < d->n; i++)
+            sbuf_printf(b, "%s,", d->names[i]);
+        sbuf_puts(b, x0->rates ? "count,population,rate_per_100k\r\n" : "count\r\n");
+    } else {
+        /* from and to as asked: each agency reads them in its own zone. */
+        const char *bound[2] = {qs_get(&r->query, "from"), qs_get(&r->query, "to")};
+        for (int i = 0; i < 2; i++) {
+            sbuf_puts(b, i ? ",\"to\":" : "{\"from\":");
+            if (bound[i])
+                sbuf_json_str(b, bound[i]);
+            else
+                sbuf_puts(b, "null");
+        }
+        sbuf_puts(b, ",\"agencies\":[");
+        for (int i = 0; i < n; i++) {
+            if (i)
+                sbuf_putc(b, ',');
+            sbuf_json_str(b, part_agency(&parts[i]));
+        }
+        sbuf_puts(b, "],\"by\":[");
+        int k = 0;
+        if (d->by_agency)
+            sbuf_puts(b, k++ ? ",\"agency\"" : "\"agency\"");
+        for (int i = 0; i < d->n; i++)
+            sbuf_printf(b, "%s\"%s\"", k++ ? "," : "", d->names[i]);
+        sbuf_printf(b, "],\"granularity\":\"%s\",\"cells\":[", granularities[gran]);
+    }
+    for (size_t i = 0; i < ncells; i++) {
+        struct part *p = &parts[cells[i].part];
+        long long pop = !x0->rates ? -1
+                        : merged   ? merged_population(parts, n, &cells[i].c)
+                                   : cell_population(&p->x.q, &cells[i].c, &p->cache);
+        const tz_zone *zone = merged ? NULL : p->x.q.zone;
+        const char *agency = d->by_agency ? part_agency(p) : NULL;
+        if (x0->csv) {
+            csv_cell(b, &cells[i].c, d, gran, zone, x0->rates, pop, agency);
+        } else {
+            if (i)
+                sbuf_putc(b, ',');
+            json_cell(b, &cells[i].c, d, gran, zone, x0->rates, pop, agency);
+        }
+    }
+    if (!x0->csv)
+        sbuf_printf(b, "],\"total\":%llu,\"as_of\":\"%s\"}\n", (unsigned long long)total,
+                    rfc3339_format_ms(as_of, 0, buf));
+}
+
+/*
+ * A region reader's cube without agency= (every agency sharing with its
+ * region), or with by=agency: each agency's cube asked in its own time zone
+ * with its own terms, then the cells side by side (by=agency) or summed
+ * (a regional "week" is then each agency's local week). Without by=agency,
+ * what is each agency's own -- precincts, areas, offense codes, categories
+ * as filters -- cannot be asked across agencies.
+ */
+static void h_cube_across(http_req *r)
+{
+    int ids[256];
+    int n = r->who.agency_id ? 1 : sharing_agencies(r, ids, 256);
+    if (r->who.agency_id)
+        ids[0] = r->who.agency_id;
+    if (n == 0) {
+        http_reply_error(r, 403, "forbidden", "agency",
+                         "no agency shares anything with your region yet");
+        return;
+    }
+    static const char *const own[] = {"precinct", "area", "area_level", "offense", "category",
+                                      NULL};
+    for (int i = 0; !r->who.agency_id && own[i]; i++) {
+        if (qs_get(&r->query, own[i])) {
+            http_reply_error(r, 422, "invalid_field", own[i],
+                             "%s is each agency's own: name the agency with agency=CODE (or "
+                             "filter by iccs= across agencies)",
+                             own[i]);
+            return;
+        }
+    }
+    struct part *parts = calloc((size_t)n, sizeof *parts);
+    if (parts == NULL) {
+        http_reply_error(r, 500, "internal", NULL, "out of memory");
+        return;
+    }
+    int done = 0, failed = 0;
+    size_t ncells = 0;
+    for (; done < n && !failed; done++) {
+        struct part *p = &parts[done];
+        p->agency = ids[done];
+        p->cache.year = INT32_MIN;
+        p->cache.pop = -1;
+        if (sharing_enter(r, ids[done]) != 0) {
+            http_reply_error(r, 500, "internal", NULL, "out of memory");
+            failed = 1;
+        } else if (read_cube_question(r, &p->x) != 0) {
+            failed = 1;
+        } else if (cube_query(analytics_cube(), &p->x.q, &p->res) != 0) {
+            http_reply_error(r, 500, "internal", NULL, "out of memory");
+            failed = 1;
+        } else if (p->x.d.iccs_folded) {
+            iccs_fold(&p->res, p->x.d.iccs_level);
+        }
+        ncells += failed ? 0 : p->res.n;
+    }
+    const struct dims *d = &parts[0].x.d;
+    int merged = !failed && !d->by_agency && n > 1;
+    if (merged && ((d->by & CUBE_BY_PRECINCT) || ((d->by & CUBE_BY_OFFENSE) && !d->iccs_folded))) {
+        http_reply_error(r, 422, "invalid_field", "by",
+                         "precincts, areas and offenses are each agency's own: add agency to by "
+                         "(by=agency,...) or name the agency with agency=CODE");
+        failed = 1;
+    }
+    struct xcell *cells = failed ? NULL : calloc(ncells ? ncells : 1, sizeof *cells);
+    if (!failed && cells == NULL) {
+        http_reply_error(r, 500, "internal", NULL, "out of memory");
+        failed = 1;
+    }
+    if (!failed) {
+        size_t k = 0;
+        for (int i = 0; i < n; i++)
+            for (size_t j = 0; j < parts[i].res.n; j++) {
+                cells[k].c = parts[i].res.cells[j];
+                cells[k++].part = i;
+            }
+        if (merged) {
+            /* The same cell of several agencies summed. */
+            qsort(cells, ncells, sizeof *cells, cmp_xcells);
+            size_t w = 0;
+            for (size_t i = 0; i < ncells; i++) {
+                if (w > 0 && cmp_cells(&cells[w - 1].c, &cells[i].c) == 0)
+                    cells[w - 1].c.count += cells[i].c.count;
+                else
+                    cells[w++] = cells[i];
+            }
+            ncells = w;
+        } else {
+            /* By agency (code order), each agency's cells in cube order. */
+            size_t start = 0;
+            for (int i = 0; i < n; i++) {
+                if (!parts[i].x.d.iccs_folded && parts[i].res.n > 1)
+                    qsort(cells + start, parts[i].res.n, sizeof *cells, cmp_xcells);
+                start += parts[i].res.n;
+            }
+        }
+        sbuf b;
+        sbuf_init(&b);
+        render_across(r, &b, parts, n, cells, ncells, merged);
+        if (sbuf_failed(&b))
+            http_reply_error(r, 500, "internal", NULL, "out of memory");
+        else
+            http_reply_raw(r, 200, parts[0].x.csv ? "text/csv; charset=utf-8" : "application/json",
+                           sbuf_str(&b), b.len);
+        sbuf_free(&b);
+    }
+    free(cells);
+    for (int i = 0; i < n; i++) {
+        if (i < done)
+            cube_result_free(&parts[i].res);
+        cubeq_free(&parts[i].x);
+    }
+    free(parts);
 }
 
 void h_cube(http_req *r)
 {
     struct cubeq x;
     cube_result res;
+    if (r->who.region) {
+        /* A region reader: across agencies, or with an agency column. */
+        const char *by = qs_get(&r->query, "by");
+        int by_agency = 0;
+        char *copy = by ? strdup(by) : NULL, *tok;
+        for (size_t at = 0; copy && (tok = params_list_next(copy, &at)) != NULL;)
+            by_agency |= strcmp(tok, "agency") == 0;
+        free(copy);
+        if (r->who.agency_id == 0 || by_agency) {
+            h_cube_across(r);
+            return;
+        }
+    }
     if (read_cube_question(r, &x) != 0) {
         cubeq_free(&x);
         return;
@@ -975,6 +1235,8 @@ static int read_sheet_question(http_req *r, struct sheet *x)
     x->crc = x->orc < 0 ? -1 : parse_codes(r, "category", x->cmask, x->cats.max, &x->cats);
     if (x->orc < 0 || x->crc < 0)
         return -1;
+    if (filter_offense_scope(r, x->omask, x->no, x->orc == 0))
+        x->orc = 0; /* a region reader: what its agency shares, in the rows it leaves */
     if (x->orc == 0) {
         q->offenses = x->omask;
         q->noffenses = x->no;

@@ -45,6 +45,7 @@
 #include "rfc3339.h"
 #include "routes.h"
 #include "sbuf.h"
+#include "sharing.h"
 #include "strmap.h"
 #include "workq.h"
 #include "zones.h"
@@ -749,8 +750,16 @@ static int read_where(http_req *r, struct job *j)
     q->precincts = j->pmask;
     q->nprecincts = np;
     const char *ov = qs_get(&r->query, "offense"), *cv = qs_get(&r->query, "category");
-    if (ov == NULL && cv == NULL)
+    if (ov == NULL && cv == NULL) {
+        if (r->who.offense_scope == NULL)
+            return 0;
+        if ((j->omask = calloc((size_t)no, 1)) == NULL)
+            return -1;
+        filter_offense_scope(r, j->omask, no, 0); /* a region reader: what is shared */
+        q->offenses = j->omask;
+        q->noffenses = no;
         return 0;
+    }
     uint8_t *cmask = calloc((size_t)no, 1);
     if ((j->omask = calloc((size_t)no, 1)) == NULL || cmask == NULL) {
         free(cmask);
@@ -802,6 +811,21 @@ static struct job *read_question(http_req *r)
                              "cell_m must be a multiple of the base cell (%ld m)", base);
             return NULL;
         }
+    }
+    /* A region reader: no cell finer than the agency's agreed precision
+       (by default the smallest base multiple that is not). */
+    long finest = sharing_min_cell_m(r);
+    if (finest > 0 && cell_m < finest) {
+        if (v != NULL) {
+            http_reply_error(r, 422, "invalid_field", "cell_m",
+                             "this agency shares locations with your region to %ld m: cell_m "
+                             "must be at least %ld",
+                             finest, ((finest + base - 1) / base) * base);
+            return NULL;
+        }
+        cell_m = ((finest + base - 1) / base) * base;
+        if (cell_m > base * 1000)
+            cell_m = base * 1000;
     }
     struct job *j = calloc(1, sizeof *j);
     if (j == NULL) {

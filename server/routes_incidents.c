@@ -19,6 +19,7 @@
 #include "ndjson.h"
 #include "rfc3339.h"
 #include "routes.h"
+#include "sharing.h"
 #include "sbuf.h"
 #include "store.h"
 
@@ -543,11 +544,13 @@ static void on_get_one(void *arg, PGresult *res, const char *error)
         http_reply_error(r, 404, "not_found", NULL, "no incident %s", r->seg[2]);
         return;
     }
-    if (!principal_allows(&r->who, s.inc.precinct)) {
+    if (!principal_allows(&r->who, s.inc.precinct) ||
+        !principal_offense_ok(&r->who, s.offense_id)) {
         store_clear(&s);
         http_reply_error(r, 404, "not_found", NULL, "no incident %s", r->seg[2]);
         return;
     }
+    sharing_redact(r, &s.inc);
     cJSON *o = store_to_json(&s);
     store_clear(&s);
     http_reply_json(r, 200, o);
@@ -653,6 +656,7 @@ static void render_list_csv(http_req *r, PGresult *res, int n, const char *curso
     for (int i = 0; i < n; i++) {
         stored s;
         if (store_from_row(res, i, 0, &s) == 0) {
+            sharing_redact(r, &s.inc);
             csv_row(&b, &s);
             store_clear(&s);
         }
@@ -678,6 +682,7 @@ static void render_list_json(http_req *r, PGresult *res, int n, const char *curs
         stored s;
         if (store_from_row(res, i, 0, &s) != 0)
             continue;
+        sharing_redact(r, &s.inc);
         cJSON *o = store_to_json(&s);
         if (geojson) {
             cJSON *f = cJSON_CreateObject();
@@ -814,8 +819,8 @@ static int parse_cursor(const char *v, long long *t, long long *id)
 
 /* The list's statement as it is built: its SQL and parameters. */
 struct list_sql {
-    sbuf sql, arrs[4];
-    const char *params[24]; /* at most 16 used: see list_where */
+    sbuf sql, arrs[5];
+    const char *params[24]; /* at most 17 used: see list_where */
     int np;
     char agency[16], limit[24], from[40], to[40], bbox[4][40], cur_t[32], cur_id[32];
 };
@@ -835,6 +840,22 @@ static void scope_filter(const http_req *r, struct list_sql *ls)
     sbuf_array_end(&ls->arrs[1]);
     ls->params[ls->np++] = sbuf_str(&ls->arrs[1]);
     sbuf_printf(&ls->sql, " AND i.precinct_id = ANY($%d::int[])", ls->np);
+}
+
+/* A region reader's agency's shared offenses: a scope no filter can widen. */
+static void offense_scope_filter(const http_req *r, struct list_sql *ls)
+{
+    sbuf_array_begin(&ls->arrs[4]);
+    char num[16];
+    for (int32_t id = 1; id < r->who.noffense_scope; id++) {
+        if (r->who.offense_scope[id]) {
+            snprintf(num, sizeof num, "%d", id);
+            sbuf_array_raw(&ls->arrs[4], num);
+        }
+    }
+    sbuf_array_end(&ls->arrs[4]);
+    ls->params[ls->np++] = sbuf_str(&ls->arrs[4]);
+    sbuf_printf(&ls->sql, " AND i.offense_id = ANY($%d::int[])", ls->np);
 }
 
 /*
@@ -863,11 +884,20 @@ static int list_where(http_req *r, struct list_sql *ls)
     if (rc == 0 && (v = qs_get(&r->query, "category")) != NULL)
         rc = id_filter(r, "category", v, &ls->sql, &ls->arrs[3], ls->params, &ls->np,
                        "i.offense_id");
+    if (rc == 0 && r->who.offense_scope)
+        offense_scope_filter(r, ls);
     if (rc == 0)
         rc = time_bound(r, "from", &ls->sql, ls->params, &ls->np, ">=", ls->from,
                         sizeof ls->from);
     if (rc == 0)
         rc = time_bound(r, "to", &ls->sql, ls->params, &ls->np, "<", ls->to, sizeof ls->to);
+    if (rc == 0 && r->who.region && qs_get(&r->query, "bbox")) {
+        /* Rows carry locations moved to the agreed precision; a box on the
+           exact ones would find them by bisection. */
+        http_reply_error(r, 422, "invalid_field", "bbox",
+                         "bbox is not offered to region readers: filter by precinct or area");
+        return -1;
+    }
     if (rc != 0 || (rc = filter_bbox(r, "bbox", b)) < 0)
         return -1;
     if (rc > 0) {
@@ -933,7 +963,7 @@ void h_incidents_list(http_req *r)
     struct list_sql ls;
     memset(&ls, 0, sizeof ls);
     sbuf_init(&ls.sql);
-    for (int i = 0; i < 4; i++)
+    for (int i = 0; i < 5; i++)
         sbuf_init(&ls.arrs[i]);
     snprintf(ls.agency, sizeof ls.agency, "%d", r->who.agency_id);
     ls.params[ls.np++] = ls.agency;
@@ -949,6 +979,6 @@ void h_incidents_list(http_req *r)
             http_reply_db_down(r);
     }
     sbuf_free(&ls.sql);
-    for (int i = 0; i < 4; i++)
+    for (int i = 0; i < 5; i++)
         sbuf_free(&ls.arrs[i]);
 }

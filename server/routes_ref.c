@@ -19,6 +19,7 @@
 #include "qs.h"
 #include "reqbody.h"
 #include "routes.h"
+#include "sharing.h"
 #include "sbuf.h"
 
 /* ------------------------------------------------------------ loading */
@@ -186,6 +187,9 @@ static cJSON *precinct_json(const ref_precinct *p, int geojson)
 void h_agency_get(http_req *r)
 {
     const ref_agency *a = ref_agency_by_code(app.ref, r->seg[2]);
+    /* A region reader sees the agencies that share with its region. */
+    if (a && r->who.region && a->id != r->who.agency_id && sharing_enter(r, a->id) != 0)
+        a = NULL;
     if (a == NULL || a->id != r->who.agency_id) {
         http_reply_error(r, 404, "not_found", NULL, "no agency %s", r->seg[2]);
         return;
@@ -195,10 +199,11 @@ void h_agency_get(http_req *r)
 
 void h_whoami(http_req *r)
 {
-    static const char *const roles[] = {"dispatch", "commander", "supervisor", "admin"};
+    static const char *const roles[] = {"dispatch", "commander", "supervisor", "admin",
+                                        "analyst"};
     cJSON *o = cJSON_CreateObject();
     const char *role = "unknown";
-    for (int i = 0; i < 4; i++)
+    for (int i = 0; i < 5; i++)
         if (r->who.role == 1 << i)
             role = roles[i];
     cJSON_AddStringToObject(o, "role", role);
@@ -216,6 +221,8 @@ void h_whoami(http_req *r)
                 cJSON_AddItemToArray(list, cJSON_CreateString(p->code));
         }
     }
+    if (r->who.region) /* a region reader: its region and what it is shared */
+        sharing_describe(r, o);
     if (r->who.nareas > 0) { /* a token of areas: which (its precincts are above) */
         cJSON *areas = cJSON_AddArrayToObject(o, "areas");
         for (int i = 0; i < r->who.nareas; i++)
@@ -249,6 +256,9 @@ void h_agency_put(http_req *r)
     if (req_agency_wide(r, "the agency's name and time zone") != 0)
         return;
     const ref_agency *a = ref_agency_by_code(app.ref, r->seg[2]);
+    /* A region reader sees the agencies that share with its region. */
+    if (a && r->who.region && a->id != r->who.agency_id && sharing_enter(r, a->id) != 0)
+        a = NULL;
     if (a == NULL || a->id != r->who.agency_id) {
         http_reply_error(r, 403, "forbidden", NULL,
                          "a token may only change its own agency (create agencies with "
@@ -507,7 +517,7 @@ void h_offenses_get(http_req *r)
     cJSON *arr = cJSON_AddArrayToObject(root, "offenses");
     for (int id = 1; id < ref_offense_max(app.ref); id++) {
         const ref_offense *o = ref_offense_by_id(app.ref, id);
-        if (o && o->agency_id == r->who.agency_id)
+        if (o && o->agency_id == r->who.agency_id && principal_offense_ok(&r->who, id))
             cJSON_AddItemToArray(arr, offense_json(o));
     }
     http_reply_json(r, 200, root);

@@ -5,6 +5,11 @@
  *   compstat-admin migrate --database CONNINFO [--dir DIR]
  *   compstat-admin token create --database CONNINFO --role ROLE --agency CODE
  *                               [--precincts P1,P2] [--areas A1,A2] [--label TEXT]
+ *   compstat-admin token create --database CONNINFO --region CODE --role analyst
+ *                               [--label TEXT]
+ *   compstat-admin region create CODE --name NAME --database CONNINFO
+ *   compstat-admin region list --database CONNINFO
+ *   compstat-admin program create CODE --region CODE --name NAME --database CONNINFO
  *   compstat-admin token revoke --database CONNINFO --token TOKEN
  *   compstat-admin token list --database CONNINFO [--agency CODE]
  *   compstat-admin audit --database CONNINFO [--since TIME] [--token-id N]
@@ -21,6 +26,12 @@
  * the bad code is named, nothing is written and the exit is non-zero.
  * --areas limits it to the precincts below those areas of the agency, as
  * the areas are at each request (with --precincts too: either's).
+ * A token of a region (--region, role analyst, no --agency) is a region
+ * reader: it reads what the agencies share with that region (PUT
+ * /v1/sharing/{region}) and writes nothing. region create makes a region
+ * (a code, as agency codes are, and a name); program create makes a
+ * region's program, whose precincts each agency's admin enrols (PUT
+ * /v1/programs/{code}).
  * CONNINFO may also come from COMPSTATD_DATABASE.
  */
 #include <dirent.h>
@@ -46,11 +57,16 @@ static void usage(void)
             "  compstat-admin migrate --database CONNINFO [--dir DIR]\n"
             "  compstat-admin token create --database CONNINFO --role ROLE --agency CODE\n"
             "                              [--precincts P1,P2] [--areas A1,A2] [--label TEXT]\n"
+            "  compstat-admin token create --database CONNINFO --region CODE --role analyst\n"
+            "                              [--label TEXT]\n"
+            "  compstat-admin region create CODE --name NAME --database CONNINFO\n"
+            "  compstat-admin region list --database CONNINFO\n"
+            "  compstat-admin program create CODE --region CODE --name NAME --database CONNINFO\n"
             "  compstat-admin token revoke --database CONNINFO --token TOKEN\n"
             "  compstat-admin token list --database CONNINFO [--agency CODE]\n"
             "  compstat-admin audit --database CONNINFO [--since TIME] [--token-id N]\n"
             "                       [--action ACTION] [--limit N]\n"
-            "ROLE: dispatch, commander, supervisor or admin. CONNINFO may also be given\n"
+            "ROLE: dispatch, commander, supervisor or admin (analyst: with --region). CONNINFO may also be given\n"
             "as COMPSTATD_DATABASE.\n");
 }
 
@@ -336,6 +352,165 @@ static int explain_codes(PGconn *pg, const char *agency, const char *list, const
     return said;
 }
 
+static int print_tsv(PGconn *pg, PGresult *res);
+
+/* A code as agencies and regions have them: 1-32 of [A-Za-z0-9_.-], a letter or digit first. */
+static int code_ok(const char *s, size_t max)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > max || !((s[0] >= 'A' && s[0] <= 'Z') || (s[0] >= 'a' && s[0] <= 'z') ||
+                               (s[0] >= '0' && s[0] <= '9')))
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+              c == '_' || c == '.' || c == '-'))
+            return 0;
+    }
+    return 1;
+}
+
+/* token create --region CODE --role analyst: a region reader. */
+static int region_token_create(int argc, char **argv, const char *region, const char *role,
+                               const char *label, int has_agency)
+{
+    if (has_agency) {
+        fprintf(stderr, "compstat-admin: a region's token belongs to no agency: give --region "
+                        "without --agency, --precincts or --areas\n");
+        return 2;
+    }
+    if (role == NULL || strcmp(role, "analyst") != 0) {
+        fprintf(stderr, "compstat-admin: --role must be analyst for a region's token (region "
+                        "readers read what agencies share, and write nothing)\n");
+        return 2;
+    }
+    char token[SECRET_TOKEN_LEN + 1], hash[SECRET_HASH_LEN + 1];
+    if (secret_new_token(token) != 0 || secret_hash(token, strlen(token), hash) != 0) {
+        fprintf(stderr, "compstat-admin: cannot generate a token\n");
+        return 1;
+    }
+    PGconn *pg = connect_db(argc, argv);
+    if (pg == NULL)
+        return 1;
+    const char *params[3] = {region, hash, label};
+    PGresult *res = PQexecParams(pg,
+                                 "INSERT INTO api_tokens (token_hash, role, region_id, label)"
+                                 " SELECT $2, 'analyst', r.id, $3 FROM regions r WHERE r.code = $1"
+                                 " RETURNING id",
+                                 3, NULL, params, NULL, NULL, 0);
+    int ok = PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1;
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        fprintf(stderr, "compstat-admin: %s", PQresultErrorMessage(res));
+    } else if (!ok) {
+        fprintf(stderr, "compstat-admin: --region: no region ");
+        put_escaped(region);
+        fprintf(stderr, " (compstat-admin region create CODE --name NAME first)\n");
+    }
+    PQclear(res);
+    PQfinish(pg);
+    if (!ok)
+        return 1;
+    printf("%s\n", token);
+    return 0;
+}
+
+/* region create CODE --name NAME */
+static int region_create(int argc, char **argv)
+{
+    const char *code = argc > 3 && argv[3][0] != '-' ? argv[3] : NULL;
+    const char *name = opt(argc, argv, "--name");
+    if (code == NULL || name == NULL) {
+        usage();
+        return 2;
+    }
+    if (!code_ok(code, 32)) {
+        fprintf(stderr, "compstat-admin: region code must be 1 to 32 letters, digits, '.', '_' "
+                        "or '-', a letter or digit first\n");
+        return 2;
+    }
+    size_t nlen = strlen(name);
+    if (nlen == 0 || nlen > 200) {
+        fprintf(stderr, "compstat-admin: --name must be 1 to 200 characters\n");
+        return 2;
+    }
+    PGconn *pg = connect_db(argc, argv);
+    if (pg == NULL)
+        return 1;
+    const char *params[2] = {code, name};
+    PGresult *res = PQexecParams(pg,
+                                 "INSERT INTO regions (code, name) VALUES ($1, $2)"
+                                 " ON CONFLICT (code) DO UPDATE SET name = EXCLUDED.name"
+                                 " RETURNING id",
+                                 2, NULL, params, NULL, NULL, 0);
+    int ok = PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1;
+    if (!ok)
+        fprintf(stderr, "compstat-admin: %s", PQresultErrorMessage(res));
+    PQclear(res);
+    PQfinish(pg);
+    return ok ? 0 : 1;
+}
+
+/* One line per region: code, name, the agencies sharing with it, its programs. */
+static int region_list(int argc, char **argv)
+{
+    PGconn *pg = connect_db(argc, argv);
+    if (pg == NULL)
+        return 1;
+    PGresult *res = PQexec(
+        pg, "SELECT r.code, r.name,"
+            " coalesce((SELECT string_agg(a.code || ':' || s.level, ',' ORDER BY a.code)"
+            "  FROM sharing_agreements s JOIN agencies a ON a.id = s.agency_id"
+            "  WHERE s.region_id = r.id), '') AS sharing,"
+            " coalesce((SELECT string_agg(p.code, ',' ORDER BY p.code) FROM programs p"
+            "  WHERE p.region_id = r.id), '') AS programs"
+            " FROM regions r ORDER BY r.code");
+    return print_tsv(pg, res);
+}
+
+/* program create CODE --region CODE --name NAME */
+static int program_create(int argc, char **argv)
+{
+    const char *code = argc > 3 && argv[3][0] != '-' ? argv[3] : NULL;
+    const char *region = opt(argc, argv, "--region");
+    const char *name = opt(argc, argv, "--name");
+    if (code == NULL || region == NULL || name == NULL) {
+        usage();
+        return 2;
+    }
+    if (!code_ok(code, 64)) {
+        fprintf(stderr, "compstat-admin: program code must be 1 to 64 letters, digits, '.', '_' "
+                        "or '-', a letter or digit first\n");
+        return 2;
+    }
+    size_t nlen = strlen(name);
+    if (nlen == 0 || nlen > 200) {
+        fprintf(stderr, "compstat-admin: --name must be 1 to 200 characters\n");
+        return 2;
+    }
+    PGconn *pg = connect_db(argc, argv);
+    if (pg == NULL)
+        return 1;
+    const char *params[3] = {code, region, name};
+    PGresult *res = PQexecParams(
+        pg,
+        "INSERT INTO programs (code, region_id, name) SELECT $1, r.id, $3 FROM regions r"
+        " WHERE r.code = $2"
+        " ON CONFLICT (code) DO UPDATE SET name = EXCLUDED.name"
+        "  WHERE programs.region_id = EXCLUDED.region_id RETURNING id",
+        3, NULL, params, NULL, NULL, 0);
+    int ok = PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1;
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        fprintf(stderr, "compstat-admin: %s", PQresultErrorMessage(res));
+    } else if (!ok) {
+        fprintf(stderr, "compstat-admin: no region ");
+        put_escaped(region);
+        fprintf(stderr, ", or program %s belongs to another region\n", code);
+    }
+    PQclear(res);
+    PQfinish(pg);
+    return ok ? 0 : 1;
+}
+
 static int token_create(int argc, char **argv)
 {
     const char *role = opt(argc, argv, "--role");
@@ -343,13 +518,19 @@ static int token_create(int argc, char **argv)
     const char *precincts = opt(argc, argv, "--precincts");
     const char *areas = opt(argc, argv, "--areas");
     const char *label = opt(argc, argv, "--label");
+    const char *region = opt(argc, argv, "--region");
+    if (region != NULL)
+        return region_token_create(argc, argv, region, role, label, agency || precincts || areas);
     if (role == NULL || agency == NULL) {
         usage();
         return 2;
     }
     if (strcmp(role, "dispatch") && strcmp(role, "commander") && strcmp(role, "supervisor") &&
         strcmp(role, "admin")) {
-        fprintf(stderr, "compstat-admin: --role must be dispatch, commander, supervisor or admin\n");
+        fprintf(stderr, "compstat-admin: --role must be dispatch, commander, supervisor or admin%s\n",
+                strcmp(role, "analyst") == 0 ? " (analyst is a region's reader: --region CODE, no "
+                                               "--agency)"
+                                             : "");
         return 2;
     }
     /* The scope: every code a precinct (an area) code, duplicates dropped;
@@ -472,7 +653,7 @@ static int print_tsv(PGconn *pg, PGresult *res)
 }
 
 /* One line per token: id, agency, role, precincts ('*': every one), label,
-   created, revoked, areas (tab-separated, with a header). Hashes are not shown: they are secrets too. */
+   created, revoked, areas, region (tab-separated, with a header). Hashes are not shown: they are secrets too. */
 static int token_list(int argc, char **argv)
 {
     const char *agency = opt(argc, argv, "--agency");
@@ -482,15 +663,17 @@ static int token_list(int argc, char **argv)
     const char *params[1] = {agency};
     PGresult *res = PQexecParams(
         pg,
-        "SELECT t.id, a.code AS agency, t.role,"
+        "SELECT t.id, coalesce(a.code, '') AS agency, t.role,"
         " CASE WHEN t.precincts IS NULL AND t.areas IS NULL THEN '*'"
         "  ELSE coalesce(array_to_string(t.precincts, ','), '') END AS precincts,"
         " coalesce(t.label, '') AS label,"
         " to_char(t.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') AS created,"
         " coalesce(to_char(t.revoked_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), '')"
         "  AS revoked,"
-        " coalesce(array_to_string(t.areas, ','), '') AS areas"
-        " FROM api_tokens t JOIN agencies a ON a.id = t.agency_id"
+        " coalesce(array_to_string(t.areas, ','), '') AS areas,"
+        " coalesce(g.code, '') AS region"
+        " FROM api_tokens t LEFT JOIN agencies a ON a.id = t.agency_id"
+        " LEFT JOIN regions g ON g.id = t.region_id"
         " WHERE $1::text IS NULL OR a.code = $1 ORDER BY t.id",
         1, NULL, params, NULL, NULL, 0);
     return print_tsv(pg, res);
@@ -511,9 +694,10 @@ static int audit(int argc, char **argv)
         "SELECT l.id, to_char(l.at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"') AS at,"
         " coalesce(l.token_id::text, '') AS token_id, coalesce(a.code, '') AS agency,"
         " coalesce(t.role, '') AS role, coalesce(l.request_id, '') AS request_id, l.action,"
-        " coalesce(l.target, '') AS target, coalesce(l.detail::text, '') AS detail"
+        " coalesce(l.target, '') AS target, coalesce(l.detail::text, '') AS detail,"
+        " coalesce(g.code, '') AS region"
         " FROM audit_log l LEFT JOIN api_tokens t ON t.id = l.token_id"
-        " LEFT JOIN agencies a ON a.id = t.agency_id"
+        " LEFT JOIN agencies a ON a.id = t.agency_id LEFT JOIN regions g ON g.id = t.region_id"
         " WHERE ($1::timestamptz IS NULL OR l.at >= $1) AND ($2::int IS NULL OR l.token_id = $2)"
         " AND ($3::text IS NULL OR l.action = $3) ORDER BY l.id DESC LIMIT $4::int",
         4, NULL, params, NULL, NULL, 0);
@@ -532,6 +716,12 @@ int main(int argc, char **argv)
         return token_list(argc, argv);
     if (argc >= 2 && strcmp(argv[1], "audit") == 0)
         return audit(argc, argv);
+    if (argc >= 3 && strcmp(argv[1], "region") == 0 && strcmp(argv[2], "create") == 0)
+        return region_create(argc, argv);
+    if (argc >= 3 && strcmp(argv[1], "region") == 0 && strcmp(argv[2], "list") == 0)
+        return region_list(argc, argv);
+    if (argc >= 3 && strcmp(argv[1], "program") == 0 && strcmp(argv[2], "create") == 0)
+        return program_create(argc, argv);
     usage();
     return 2;
 }

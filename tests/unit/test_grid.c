@@ -78,5 +78,40 @@ static void test_center(void)
     CHECK_NEAR(lat, (b[1] + b[3]) / 2, 1e-12);
 }
 
-UNIT_MAIN(UNIT(test_cell_size_in_metres), UNIT(test_cell_and_bounds_agree),
+/* Points of one snap cell share its centre; the centre is within the cell's
+   half-diagonal of every point; points a cell apart land in different cells. */
+static void test_snap(void)
+{
+    const double m = 500, R = GRID_EARTH_RADIUS, deg = M_PI / 180;
+    double lon0, lat0, lon1, lat1;
+    grid_snap(-84.0907, 9.9281, m, &lon0, &lat0); /* San José */
+    grid_snap(lon0, lat0, m, &lon1, &lat1);
+    CHECK_NEAR(lon1, lon0, 1e-12); /* a centre snaps to itself */
+    CHECK_NEAR(lat1, lat0, 1e-12);
+    unsigned seed = 7;
+    int moved = 0;
+    for (int i = 0; i < 20000; i++) {
+        seed = seed * 1103515245u + 12345u;
+        double lat = -60 + 120.0 * (seed >> 8) / (1u << 24);
+        seed = seed * 1103515245u + 12345u;
+        double lon = -179.9 + 359.8 * (seed >> 8) / (1u << 24);
+        grid_snap(lon, lat, m, &lon1, &lat1);
+        double dy = (lat1 - lat) * deg * R, dx = (lon1 - lon) * deg * R * cos(lat1 * deg);
+        CHECK(fabs(dy) <= m / 2 + 1e-6);
+        CHECK(fabs(dx) <= m / 2 + 1e-6);
+        double lon2, lat2; /* the snapped point is the centre of its own cell */
+        grid_snap(lon1, lat1, m, &lon2, &lat2);
+        CHECK_NEAR(lon2, lon1, 1e-9);
+        CHECK_NEAR(lat2, lat1, 1e-9);
+        moved += lon1 != lon || lat1 != lat;
+    }
+    CHECK_INT(moved, 20000);
+    /* Two points 600 m apart north-south are in different rows. */
+    double step = 600 / R / deg;
+    grid_snap(-84.09, 9.93, m, &lon0, &lat0);
+    grid_snap(-84.09, 9.93 + step, m, &lon1, &lat1);
+    CHECK(lat1 > lat0);
+}
+
+UNIT_MAIN(UNIT(test_snap), UNIT(test_cell_size_in_metres), UNIT(test_cell_and_bounds_agree),
           UNIT(test_points_on_edges), UNIT(test_coarse_floor), UNIT(test_center))
