@@ -27,7 +27,7 @@ struct cached {
     /* A region reader: its region, and the agreements as read with the
        token (looked up again at each request: never served from here). */
     int region_id;
-    char *region, *agreements;
+    char *region, *agreements, *programs;
 };
 
 /* Tokens that exist (or existed: a revoked one stays, known = 0). Bounded
@@ -105,6 +105,7 @@ static void cached_free(struct cached *c)
     free(c->areas);
     free(c->region);
     free(c->agreements);
+    free(c->programs);
     free(c);
 }
 
@@ -270,7 +271,8 @@ static void finish(http_req *r, const struct cached *c, int roles, void (*procee
     r->who.agency_id = c->agency_id;
     if (scope_of(c, &r->who) != 0 ||
         (c->region_id &&
-         (r->who.region = sharing_scope_new(c->region_id, c->region, c->agreements)) == NULL)) {
+         (r->who.region = sharing_scope_new(c->region_id, c->region, c->agreements,
+                                            c->programs)) == NULL)) {
         http_reply_error(r, 500, "internal", NULL, "out of memory");
         return;
     }
@@ -370,7 +372,8 @@ static void on_lookup(void *arg, PGresult *res, const char *error)
         c->nareas = read_codes(res, 7, &c->areas);
         c->region_id = atoi(PQgetvalue(res, 0, 8));
         if (c->region_id && ((c->region = strdup(PQgetvalue(res, 0, 9))) == NULL ||
-                             (c->agreements = strdup(PQgetvalue(res, 0, 10))) == NULL)) {
+                             (c->agreements = strdup(PQgetvalue(res, 0, 10))) == NULL ||
+                             (c->programs = strdup(PQgetvalue(res, 0, 11))) == NULL)) {
             cached_free(c);
             http_reply_error(r, 500, "internal", NULL, "out of memory");
             free(p);
@@ -449,7 +452,11 @@ void auth_check(http_req *r, int roles, void (*proceed)(http_req *r))
                  "(SELECT json_agg(json_build_object('agency', s.agency_id, 'level', s.level, "
                  "  'iccs', s.iccs, 'categories', s.categories, "
                  "  'location_precision_m', s.location_precision_m, 'address', s.address))"
-                 " FROM sharing_agreements s WHERE s.region_id = t.region_id)::text "
+                 " FROM sharing_agreements s WHERE s.region_id = t.region_id)::text, "
+                 "(SELECT json_agg(json_build_object('code', p.code, 'name', p.name, "
+                 "  'precincts', (SELECT coalesce(json_agg(pp.precinct_id), '[]'::json)"
+                 "   FROM program_precincts pp WHERE pp.program_id = p.id)) ORDER BY p.code)"
+                 " FROM programs p WHERE p.region_id = t.region_id)::text "
                  "FROM api_tokens t LEFT JOIN agencies a ON a.id = t.agency_id "
                  "LEFT JOIN regions g ON g.id = t.region_id "
                  "WHERE t.token_hash = $1 AND t.revoked_at IS NULL",

@@ -9,6 +9,7 @@
 #include "app.h"
 #include "areas.h"
 #include "iccs.h"
+#include "sharing.h"
 
 enum kind { PRECINCTS, OFFENSES, CATEGORIES, AREAS, ICCS };
 
@@ -116,6 +117,15 @@ int filter_areas(http_req *r, const char *param, const char *list, uint8_t *mask
     return read_list(r, AREAS, param, list, mask, n);
 }
 
+int filter_program(http_req *r, const char *code, uint8_t *mask, int32_t n)
+{
+    if (sharing_program_mask(r, code, mask, n) == 0)
+        return 0;
+    http_reply_error(r, 422, "invalid_field", "program", "your region has no program \"%.64s\"",
+                     code);
+    return -1;
+}
+
 int filter_geography(http_req *r, uint8_t *mask, int32_t n)
 {
     const char *precincts = qs_get(&r->query, "precinct"), *areas = qs_get(&r->query, "area");
@@ -124,10 +134,23 @@ int filter_geography(http_req *r, uint8_t *mask, int32_t n)
                          "give precinct or area, not both");
         return -1;
     }
+    const char *program = qs_get(&r->query, "program");
+    if (program && r->who.region == NULL) {
+        http_reply_error(r, 422, "invalid_field", "program",
+                         "program= is for region readers: an agency names its precincts or areas");
+        return -1;
+    }
+    if (program && (precincts || areas)) {
+        http_reply_error(r, 422, "invalid_field", "program",
+                         "give program, precinct or area, not two of them");
+        return -1;
+    }
     if (precincts)
         return filter_precincts(r, "precinct", precincts, mask, n) == 0 ? 1 : -1;
     if (areas)
         return filter_areas(r, "area", areas, mask, n) == 0 ? 1 : -1;
+    if (program)
+        return filter_program(r, program, mask, n) == 0 ? 1 : -1;
     return 0;
 }
 

@@ -54,8 +54,15 @@ int filter_iccs(http_req *r, const char *param, const char *list, uint8_t *mask,
 int filter_areas(http_req *r, const char *param, const char *list, uint8_t *mask, int32_t n);
 
 /*
+ * A region reader's program= (sharing.h): the program's precincts of the
+ * agency it reads now. An unknown program is a 422 naming program.
+ */
+int filter_program(http_req *r, const char *code, uint8_t *mask, int32_t n);
+
+/*
  * The geography of a reading route: precinct= (codes) or area= (codes),
- * not both (422, field area). 1 when one was given (mask set), 0 when
+ * or for a region reader program= (filter_program), only one of them (422,
+ * field area or program). 1 when one was given (mask set), 0 when
  * neither, -1 after replying. filter_scope comes after, as always.
  */
 int filter_geography(http_req *r, uint8_t *mask, int32_t n);

@@ -62,6 +62,8 @@ static const http_route routes[] = {
     {GET, "/v1/sharing/*", ROLE_ADMIN, COUNTS, h_sharing_get, "sharing_get", NULL},
     {PUT, "/v1/sharing/*", ROLE_ADMIN, COUNTS, h_sharing_put, "sharing_put", NULL},
     {DELETE, "/v1/sharing/*", ROLE_ADMIN, COUNTS, h_sharing_delete, "sharing_delete", NULL},
+    {GET, "/v1/programs", ROLE_ANY | AN_ACROSS, COUNTS, h_programs_get, "programs_get", NULL},
+    {PUT, "/v1/programs/*", ROLE_ADMIN, COUNTS, h_program_put, "program_put", NULL},
     {GET, "/v1/audit", ROLE_ADMIN, COUNTS, h_audit_get, "audit_get", NULL},
     {GET, "/v1/classifications/iccs", ROLE_ANY | AN_ACROSS, COUNTS, h_iccs_get, "iccs_get", NULL},
     {POST, "/v1/incidents", ROLE_DISPATCH | ROLE_ADMIN, ALL, h_incidents_post, "incidents_post",

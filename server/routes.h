@@ -35,6 +35,8 @@ void h_sharing_list(http_req *r);
 void h_sharing_get(http_req *r);
 void h_sharing_put(http_req *r);
 void h_sharing_delete(http_req *r);
+void h_programs_get(http_req *r);
+void h_program_put(http_req *r);
 void h_audit_get(http_req *r);
 
 void h_incidents_post(http_req *r);

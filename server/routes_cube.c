@@ -546,7 +546,7 @@ static int read_cube_question(http_req *r, struct cubeq *x)
     static const char *const allowed[] = {"from",        "to",         "by",       "precinct",
                                           "area",        "area_level", "offense",  "category",
                                           "priority",    "granularity", "format",  "rates",
-                                          "iccs",        "iccs_level", NULL};
+                                          "iccs",        "iccs_level", "program",  NULL};
     memset(x, 0, sizeof *x);
     if (http_check_params(r, allowed) != 0)
         return -1;
@@ -810,6 +810,23 @@ static void h_cube_across(http_req *r)
             return;
         }
     }
+    const char *program = qs_get(&r->query, "program");
+    if (program && !r->who.agency_id) {
+        /* A program: the agencies with precincts in it. */
+        int k = 0;
+        for (int i = 0; i < n; i++)
+            if (sharing_program_has_agency(r, program, ids[i]))
+                ids[k++] = ids[i];
+        if (k == 0) {
+            uint8_t none = 0;
+            if (filter_program(r, program, &none, 0) != 0)
+                return; /* no such program */
+            k = n > 0 ? 1 : 0; /* a program of nothing shared: count nothing in the first */
+            n = k;
+        } else {
+            n = k;
+        }
+    }
     struct part *parts = calloc((size_t)n, sizeof *parts);
     if (parts == NULL) {
         http_reply_error(r, 500, "internal", NULL, "out of memory");
@@ -1050,12 +1067,14 @@ static const char *const pnames[3] = {"week", "d28", "ytd"};
 struct sheet {
     const ref_precinct *prec; /* NULL: the whole agency, or the area */
     const area_node *area;    /* the sheet of an area's precincts (within the token's) */
+    const char *program;      /* a region reader's program: its precincts of the agency */
     int64_t wday;             /* the week's Sunday, a day number */
     compstat_range ranges[COMPSTAT_NPERIODS];
     struct categories cats;
     int32_t no;
     uint8_t *pmask, *omask, *cmask;
     int orc, crc; /* parse_codes: 0 when an offense or category filter was given */
+    const uint8_t *scope; /* a region reader's shared offenses (x->no of them), else NULL */
     cube_question q;
     /* rows=iccs: the level, with each of the agency's offenses' row (groups,
        by offense id) and the rows' groups (keys, -1: no code there); 0 for
@@ -1134,7 +1153,8 @@ static int sheet_iccs_rows(struct sheet *x)
 static int read_sheet_question(http_req *r, struct sheet *x)
 {
     static const char *const allowed[] = {"precinct", "area", "week_ending", "offense",
-                                          "category", "rows", "iccs_level",  "iccs", NULL};
+                                          "category", "rows", "iccs_level",  "iccs",
+                                          "program",  NULL};
     memset(x, 0, sizeof *x);
     if (http_check_params(r, allowed) != 0)
         return -1;
@@ -1144,7 +1164,17 @@ static int read_sheet_question(http_req *r, struct sheet *x)
         http_reply_error(r, 422, "invalid_field", "area", "give precinct or area, not both");
         return -1;
     }
-    if (av) {
+    x->program = qs_get(&r->query, "program");
+    if (x->program && (pc || av || r->who.region == NULL)) {
+        http_reply_error(r, 422, "invalid_field", "program",
+                         r->who.region ? "give program, precinct or area, not two of them"
+                                       : "program= is for region readers: an agency names its "
+                                         "precincts or areas");
+        return -1;
+    }
+    if (x->program) {
+        /* A region's program: its precincts of this agency (filled below). */
+    } else if (av) {
         x->area = areas_by_code(app.areas, av);
         if (x->area == NULL || x->area->agency_id != r->who.agency_id) {
             http_reply_error(r, 422, "invalid_field", "area", "unknown area \"%.64s\"", av);
@@ -1217,10 +1247,12 @@ static int read_sheet_question(http_req *r, struct sheet *x)
     }
     q->zone = zone;
     q->by = x->iccs_level ? CUBE_BY_OFFENSE : CUBE_BY_CATEGORY;
-    if (x->prec || x->area) {
+    if (x->prec || x->area || x->program) {
         if (x->prec)
             x->pmask[x->prec->id] = 1;
-        else
+        else if (x->program && filter_program(r, x->program, x->pmask, np) != 0)
+            return -1;
+        else if (x->area)
             areas_cover(app.areas, x->area->id, x->pmask, np);
         filter_scope(r, x->pmask, np, 1);
         q->precincts = x->pmask;
@@ -1235,8 +1267,10 @@ static int read_sheet_question(http_req *r, struct sheet *x)
     x->crc = x->orc < 0 ? -1 : parse_codes(r, "category", x->cmask, x->cats.max, &x->cats);
     if (x->orc < 0 || x->crc < 0)
         return -1;
-    if (filter_offense_scope(r, x->omask, x->no, x->orc == 0))
+    if (filter_offense_scope(r, x->omask, x->no, x->orc == 0)) {
         x->orc = 0; /* a region reader: what its agency shares, in the rows it leaves */
+        x->scope = r->who.offense_scope;
+    }
     if (x->orc == 0) {
         q->offenses = x->omask;
         q->noffenses = x->no;
@@ -1259,7 +1293,8 @@ static void sheet_populations(struct sheet *x)
             rfc3339_civil_from_days(prior ? x->ranges[p].prior_last : x->ranges[p].last, &y, &m,
                                     &d);
             x->pop[p][prior] = x->prec   ? ref_precinct_population(x->prec, (int)y)
-                               : x->area ? ref_population(app.ref, x->q.agency, x->q.precincts,
+                               : x->area || x->program
+                                   ? ref_population(app.ref, x->q.agency, x->q.precincts,
                                                           x->q.nprecincts, (int)y)
                                          : ref_population(app.ref, x->q.agency, NULL, 0, (int)y);
         }
@@ -1284,6 +1319,10 @@ static void gather_sheet(struct sheet *x)
     memset(&whole, 0, sizeof whole);
     whole.agency = x->q.agency;
     whole.zone = zone;
+    if (x->scope) { /* a region reader: whether the agency had data it shares */
+        whole.offenses = x->scope;
+        whole.noffenses = x->no;
+    }
     for (int p = 0; p < 3; p++) {
         x->prior_data[p] = -1;
         for (int prior = 0; prior < 2; prior++) {
@@ -1313,7 +1352,7 @@ static void gather_sheet(struct sheet *x)
                 cube_result any;
                 whole.from = x->q.from;
                 whole.to = x->q.to;
-                if (!held && (x->prec || x->area || x->orc == 0 || x->crc == 0) &&
+                if (!held && (x->prec || x->area || x->program || x->orc == 0 || x->crc == 0) &&
                     cube_query(analytics_cube(), &whole, &any) == 0) {
                     held = any.n > 0 && any.cells[0].count > 0;
                     cube_result_free(&any);
@@ -1425,6 +1464,10 @@ static int render_sheet(sbuf *b, struct sheet *x)
     if (x->area) {
         sbuf_puts(b, ",\"area\":");
         sbuf_json_str(b, x->area->code);
+    }
+    if (x->program) {
+        sbuf_puts(b, ",\"program\":");
+        sbuf_json_str(b, x->program);
     }
     sbuf_puts(b, ",\"week_ending\":\"");
     put_date(b, x->wday);

@@ -713,10 +713,10 @@ static int read_where(http_req *r, struct job *j)
     if (filter_day(r, "from", zone, &q->day_from) || filter_day(r, "to", zone, &q->day_to))
         return -2;
     const char *pv = qs_get(&r->query, "precinct"), *bv = qs_get(&r->query, "bbox");
-    const char *av = qs_get(&r->query, "area");
-    if ((pv || av) && bv) {
+    const char *av = qs_get(&r->query, "area"), *gv = qs_get(&r->query, "program");
+    if ((pv || av || gv) && bv) {
         http_reply_error(r, 422, "invalid_field", "bbox", "give %s or bbox, not both",
-                         pv ? "precinct" : "area");
+                         pv ? "precinct" : av ? "area" : "program");
         return -2;
     }
     if (bv) {
@@ -734,7 +734,7 @@ static int read_where(http_req *r, struct job *j)
     int32_t np = ref_precinct_max(app.ref) + 1, no = ref_offense_max(app.ref) + 1;
     if ((j->pmask = calloc((size_t)np, 1)) == NULL)
         return -1;
-    if (pv || av) {
+    if (pv || av || gv) {
         if (filter_geography(r, j->pmask, np) < 0)
             return -2;
         filter_scope(r, j->pmask, np, 1); /* an area's precincts within the token's */
@@ -787,7 +787,8 @@ static struct job *read_question(http_req *r)
 {
     static const char *const allowed[] = {"from",     "to",     "precinct", "area",
                                           "bbox",     "offense", "category", "cell_m",
-                                          "method",   "include_empty", "fdr", "limit", NULL};
+                                          "method",   "include_empty", "fdr", "limit",
+                                          "program",  NULL};
     if (http_check_params(r, allowed) != 0)
         return NULL;
     const char *v;

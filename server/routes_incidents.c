@@ -768,7 +768,9 @@ static int id_filter(http_req *r, const char *name, const char *list, sbuf *sql,
                      const char **params, int *np, const char *col)
 {
     int precincts = strcmp(name, "precinct") == 0, areas = strcmp(name, "area") == 0;
-    int32_t n = (precincts || areas ? ref_precinct_max(app.ref) : ref_offense_max(app.ref)) + 1;
+    int program = strcmp(name, "program") == 0;
+    int32_t n = (precincts || areas || program ? ref_precinct_max(app.ref)
+                                               : ref_offense_max(app.ref)) + 1;
     uint8_t *mask = calloc((size_t)n, 1);
     if (mask == NULL) {
         http_reply_error(r, 500, "internal", NULL, "out of memory");
@@ -776,6 +778,7 @@ static int id_filter(http_req *r, const char *name, const char *list, sbuf *sql,
     }
     int rc = precincts                          ? filter_precincts(r, name, list, mask, n)
              : areas                            ? filter_areas(r, name, list, mask, n)
+             : program                          ? filter_program(r, list, mask, n)
              : strcmp(name, "offense") == 0     ? filter_offenses(r, name, list, mask, n)
                                                 : filter_categories(r, name, list, mask, n);
     if (rc == 0) {
@@ -873,9 +876,17 @@ static int list_where(http_req *r, struct list_sql *ls)
         http_reply_error(r, 422, "invalid_field", "area", "give precinct or area, not both");
         return -1;
     }
-    if (v != NULL || (v = area) != NULL)
-        rc = id_filter(r, area ? "area" : "precinct", v, &ls->sql, &ls->arrs[0], ls->params,
-                       &ls->np, "i.precinct_id");
+    const char *program = qs_get(&r->query, "program");
+    if (program && (v || area || !r->who.region)) {
+        http_reply_error(r, 422, "invalid_field", "program",
+                         r->who.region ? "give program, precinct or area, not two of them"
+                                       : "program= is for region readers: an agency names its "
+                                         "precincts or areas");
+        return -1;
+    }
+    if (v != NULL || (v = area) != NULL || (v = program) != NULL)
+        rc = id_filter(r, area ? "area" : program ? "program" : "precinct", v, &ls->sql,
+                       &ls->arrs[0], ls->params, &ls->np, "i.precinct_id");
     if (rc == 0 && r->who.nprecincts >= 0)
         scope_filter(r, ls);
     if (rc == 0 && (v = qs_get(&r->query, "offense")) != NULL)
@@ -951,7 +962,7 @@ void h_incidents_list(http_req *r)
 {
     static const char *const allowed[] = {"precinct", "area",  "offense", "category", "from",
                                           "to",       "bbox",  "limit",   "cursor",   "format",
-                                          NULL};
+                                          "program",  NULL};
     if (http_check_params(r, allowed) != 0)
         return;
     struct list *l = http_state_new(r, sizeof *l, list_free);

@@ -367,7 +367,7 @@ void h_response_times(http_req *r)
 {
     static const char *const allowed[] = {"from", "to",   "by",    "precinct", "area",
                                           "area_level", "priority", "unit", "shift", "p",
-                                          NULL};
+                                          "program", NULL};
     if (http_check_params(r, allowed) != 0)
         return;
     if (r->who.region && r->who.offense_scope) {

@@ -427,3 +427,110 @@ void h_audit_get(http_req *r)
             8, params, on_audit, r) != 0)
         http_reply_db_down(r);
 }
+
+/* ------------------------------------------------------------ programs */
+
+void h_programs_get(http_req *r)
+{
+    static const char *const allowed[] = {NULL};
+    if (http_check_params(r, allowed) != 0)
+        return;
+    if (r->who.region) {
+        /* A region reader: its region's programs, with the precincts of the
+           agencies sharing with it, as they are now. */
+        cJSON *root = cJSON_CreateObject();
+        cJSON_AddItemToObject(root, "programs", sharing_programs_json(r));
+        http_reply_json(r, 200, root);
+        return;
+    }
+    char agency[16];
+    snprintf(agency, sizeof agency, "%d", r->who.agency_id);
+    const char *params[1] = {agency};
+    if (db_query(app.reader,
+                 "SELECT json_build_object('programs', coalesce(json_agg(json_build_object("
+                 "  'code', p.code, 'name', p.name, 'region', g.code,"
+                 "  'precincts', (SELECT coalesce(json_agg(pr.code ORDER BY pr.code), '[]'::json)"
+                 "   FROM program_precincts pp JOIN precincts pr ON pr.id = pp.precinct_id"
+                 "   WHERE pp.program_id = p.id AND pr.agency_id = $1::int)) ORDER BY p.code),"
+                 "  '[]'::json))::text FROM programs p JOIN regions g ON g.id = p.region_id",
+                 1, params, on_list, r) != 0)
+        http_reply_db_down(r);
+}
+
+static void on_program_put(void *arg, PGresult *res, const char *error)
+{
+    http_req *r = arg;
+    if (req_write_failed(r, res, error, "program enrolment"))
+        return;
+    if (PQntuples(res) != 1 || PQgetisnull(res, 0, 0)) {
+        http_reply_error(r, 404, "not_found", NULL,
+                         "no program %.64s (compstat-admin program create makes one)", r->seg[2]);
+        return;
+    }
+    reply_text_json(r, 200, res);
+}
+
+void h_program_put(http_req *r)
+{
+    if (req_agency_wide(r, "a program's precincts") != 0)
+        return;
+    cJSON *doc = req_json_object(r);
+    if (doc == NULL)
+        return;
+    const cJSON *list = cJSON_GetObjectItemCaseSensitive(doc, "precincts");
+    if (!cJSON_IsArray(list)) {
+        http_reply_error(r, 422, "invalid_field", "precincts",
+                         "precincts must be an array of this agency's precinct codes ([] to "
+                         "leave the program)");
+        cJSON_Delete(doc);
+        return;
+    }
+    sbuf ids;
+    sbuf_init(&ids);
+    sbuf_array_begin(&ids);
+    const cJSON *e;
+    int i = 0, bad = 0;
+    cJSON_ArrayForEach(e, list)
+    {
+        const ref_precinct *p = cJSON_IsString(e) ? ref_precinct_by_code(app.ref, e->valuestring)
+                                                  : NULL;
+        if (p == NULL || p->agency_id != r->who.agency_id) {
+            http_reply_error(r, 422, "invalid_field", "precincts",
+                             "precincts[%d] is not a precinct of this agency", i);
+            bad = 1;
+            break;
+        }
+        char num[16];
+        snprintf(num, sizeof num, "%d", p->id);
+        sbuf_array_raw(&ids, num);
+        i++;
+    }
+    sbuf_array_end(&ids);
+    cJSON_Delete(doc);
+    if (!bad && sbuf_failed(&ids)) {
+        http_reply_error(r, 500, "internal", NULL, "out of memory");
+        bad = 1;
+    }
+    if (bad) {
+        sbuf_free(&ids);
+        return;
+    }
+    char agency[16];
+    snprintf(agency, sizeof agency, "%d", r->who.agency_id);
+    const char *params[3] = {r->seg[2], agency, sbuf_str(&ids)};
+    /* One statement: this agency's precincts in the program become exactly
+       those listed (the other agencies' are theirs). */
+    if (db_query(app.writer,
+                 "WITH p AS (SELECT id, code FROM programs WHERE code = $1),"
+                 " gone AS (DELETE FROM program_precincts pp USING precincts pr"
+                 "  WHERE pp.program_id = (SELECT id FROM p) AND pr.id = pp.precinct_id"
+                 "   AND pr.agency_id = $2::int AND pp.precinct_id <> ALL ($3::int[])),"
+                 " added AS (INSERT INTO program_precincts (program_id, precinct_id)"
+                 "  SELECT p.id, x FROM p, unnest($3::int[]) AS x ON CONFLICT DO NOTHING)"
+                 " SELECT json_build_object('program', p.code, 'precincts',"
+                 "  (SELECT coalesce(json_agg(pr.code ORDER BY pr.code), '[]'::json)"
+                 "   FROM precincts pr WHERE pr.id = ANY ($3::int[])))::text FROM p",
+                 3, params, on_program_put, r) != 0)
+        http_reply_db_down(r);
+    sbuf_free(&ids);
+}

@@ -11,7 +11,14 @@
 #include "grid.h"
 #include "iccs.h"
 
+struct program {
+    char *code, *name;
+    int n, *precincts; /* precinct ids */
+};
+
 struct region_scope {
+    int nprograms;
+    struct program *programs;
     int region_id;
     char code[40];
     int n;
@@ -36,6 +43,12 @@ void sharing_scope_free(region_scope *s)
     for (int i = 0; i < s->n; i++)
         terms_clear(&s->terms[i]);
     free(s->terms);
+    for (int i = 0; i < s->nprograms; i++) {
+        free(s->programs[i].code);
+        free(s->programs[i].name);
+        free(s->programs[i].precincts);
+    }
+    free(s->programs);
     free(s->offenses);
     free(s->read);
     free(s);
@@ -70,7 +83,46 @@ static int read_codes(const cJSON *arr, share_terms *t)
     return 0;
 }
 
-region_scope *sharing_scope_new(int region_id, const char *code, const char *agreements)
+/* The programs' JSON into s. 0, or -1 out of memory. */
+static int read_programs(region_scope *s, const char *json)
+{
+    cJSON *arr = json ? cJSON_Parse(json) : NULL;
+    int n = cJSON_IsArray(arr) ? cJSON_GetArraySize(arr) : 0;
+    if (n > 0 && (s->programs = calloc((size_t)n, sizeof *s->programs)) == NULL) {
+        cJSON_Delete(arr);
+        return -1;
+    }
+    const cJSON *e, *list = n > 0 ? arr : NULL;
+    int rc = 0;
+    cJSON_ArrayForEach(e, list)
+    {
+        const cJSON *c = cJSON_GetObjectItemCaseSensitive(e, "code");
+        const cJSON *nm = cJSON_GetObjectItemCaseSensitive(e, "name");
+        const cJSON *ps = cJSON_GetObjectItemCaseSensitive(e, "precincts");
+        if (!cJSON_IsString(c) || !cJSON_IsString(nm))
+            continue;
+        struct program *p = &s->programs[s->nprograms++];
+        int np = cJSON_GetArraySize(ps);
+        p->code = strdup(c->valuestring);
+        p->name = strdup(nm->valuestring);
+        p->precincts = calloc((size_t)(np ? np : 1), sizeof *p->precincts);
+        if (p->code == NULL || p->name == NULL || p->precincts == NULL) {
+            rc = -1;
+            break;
+        }
+        const cJSON *id;
+        cJSON_ArrayForEach(id, ps)
+        {
+            if (cJSON_IsNumber(id))
+                p->precincts[p->n++] = id->valueint;
+        }
+    }
+    cJSON_Delete(arr);
+    return rc;
+}
+
+region_scope *sharing_scope_new(int region_id, const char *code, const char *agreements,
+                                const char *programs)
 {
     region_scope *s = calloc(1, sizeof *s);
     if (s == NULL)
@@ -108,7 +160,7 @@ region_scope *sharing_scope_new(int region_id, const char *code, const char *agr
             failed = 1;
     }
     cJSON_Delete(arr);
-    if (failed) {
+    if (failed || read_programs(s, programs) != 0) {
         sharing_scope_free(s);
         return NULL;
     }
@@ -316,4 +368,66 @@ void sharing_describe(const http_req *r, cJSON *o)
         cJSON_AddNumberToObject(e, "location_precision_m", t->precision_m);
         cJSON_AddBoolToObject(e, "address", t->address);
     }
+}
+
+static const struct program *program_of(const region_scope *s, const char *code)
+{
+    for (int i = 0; s && i < s->nprograms; i++)
+        if (strcmp(s->programs[i].code, code) == 0)
+            return &s->programs[i];
+    return NULL;
+}
+
+int sharing_program_mask(const http_req *r, const char *code, uint8_t *mask, int32_t n)
+{
+    const struct program *p = program_of(r->who.region, code);
+    if (p == NULL)
+        return -1;
+    for (int i = 0; i < p->n; i++) {
+        const ref_precinct *pr = ref_precinct_by_id(app.ref, p->precincts[i]);
+        if (pr && pr->agency_id == r->who.agency_id && pr->id < n)
+            mask[pr->id] = 1;
+    }
+    return 0;
+}
+
+int sharing_program_has_agency(const http_req *r, const char *code, int agency_id)
+{
+    const struct program *p = program_of(r->who.region, code);
+    for (int i = 0; p && i < p->n; i++) {
+        const ref_precinct *pr = ref_precinct_by_id(app.ref, p->precincts[i]);
+        if (pr && pr->agency_id == agency_id)
+            return 1;
+    }
+    return 0;
+}
+
+cJSON *sharing_programs_json(const http_req *r)
+{
+    const region_scope *s = r->who.region;
+    cJSON *arr = cJSON_CreateArray();
+    for (int i = 0; s && arr && i < s->nprograms; i++) {
+        const struct program *p = &s->programs[i];
+        cJSON *o = cJSON_CreateObject();
+        if (o == NULL || !cJSON_AddItemToArray(arr, o)) {
+            cJSON_Delete(o);
+            break;
+        }
+        cJSON_AddStringToObject(o, "code", p->code);
+        cJSON_AddStringToObject(o, "name", p->name);
+        cJSON *list = cJSON_AddArrayToObject(o, "precincts");
+        for (int k = 0; list && k < p->n; k++) {
+            const ref_precinct *pr = ref_precinct_by_id(app.ref, p->precincts[k]);
+            if (pr == NULL || terms_of(s, pr->agency_id) == NULL)
+                continue; /* an agency not sharing with the region: not shown */
+            cJSON *e = cJSON_CreateObject();
+            if (e && cJSON_AddItemToArray(list, e)) {
+                cJSON_AddStringToObject(e, "agency", agency_code(pr->agency_id));
+                cJSON_AddStringToObject(e, "precinct", pr->code);
+            } else {
+                cJSON_Delete(e);
+            }
+        }
+    }
+    return arr;
 }

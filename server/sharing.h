@@ -57,12 +57,13 @@ typedef struct share_terms {
 enum { SHARE_ALL = 0, SHARE_ICCS = 1, SHARE_CATEGORIES = 2 };
 
 /*
- * A region reader's scope from its look-up: the region and its agreements
- * as JSON, [{"agency": id, "level", "iccs", "categories",
- * "location_precision_m", "address"}] (NULL or "null": none). NULL out of
- * memory.
+ * A region reader's scope from its look-up: the region, its agreements as
+ * JSON, [{"agency": id, "level", "iccs", "categories",
+ * "location_precision_m", "address"}], and its programs, [{"code", "name",
+ * "precincts": [ids]}] (NULL or "null": none). NULL out of memory.
  */
-region_scope *sharing_scope_new(int region_id, const char *code, const char *agreements);
+region_scope *sharing_scope_new(int region_id, const char *code, const char *agreements,
+                                const char *programs);
 void sharing_scope_free(region_scope *s);
 
 /* The region's code. */
@@ -85,6 +86,19 @@ int sharing_enter(http_req *r, int agency_id);
 
 /* The agencies sharing with r's region, in code order, at most max: how many. */
 int sharing_agencies(const http_req *r, int *ids, int max);
+
+/*
+ * Programs (the model-precinct program): a region's named sets of
+ * precincts from several agencies, as they are at this request.
+ * sharing_program_mask marks in mask the program's precincts of the agency
+ * r reads now (0), or returns -1 when the region has no such program.
+ * sharing_program_agencies: 1 when the program holds a precinct of agency.
+ * sharing_programs_json: the region's programs, each with the precincts of
+ * the agencies sharing with it ({"agency", "precinct"}).
+ */
+int sharing_program_mask(const http_req *r, const char *code, uint8_t *mask, int32_t n);
+int sharing_program_has_agency(const http_req *r, const char *code, int agency_id);
+cJSON *sharing_programs_json(const http_req *r);
 
 /* The terms of the agency r reads now; NULL for an agency's own token. */
 const share_terms *sharing_terms(const http_req *r);

@@ -417,7 +417,68 @@ def test_audit_across_the_border(ctx):
     expect_eq((st, resp["error"]["field"]), (422, "reader"))
 
 
+PROGRAM_SQL = ("SELECT a.code, p.code, count(*) FROM incidents i JOIN offenses o ON o.id = i.offense_id"
+               " JOIN agencies a ON a.id = i.agency_id JOIN precincts p ON p.id = i.precinct_id"
+               " JOIN program_precincts pp ON pp.precinct_id = p.id"
+               " JOIN programs g ON g.id = pp.program_id"
+               " WHERE o.crime AND i.status NOT IN ('unfounded', 'cancelled') AND g.code = 'MODEL'"
+               " AND ((a.code = 'CR' AND o.code IN ('ROB', 'HUR')) OR (a.code = 'HN' AND o.code = 'ROB'))"
+               " GROUP BY 1, 2 ORDER BY 1, 2")
+
+
+def test_programs_across_agencies(ctx):
+    d, ci = ctx["d"], ctx["ci"]
+    out = admin_cli(ci, "program", "create", "MODEL", "--region", "RCA", "--name",
+                    "Delegaciones modelo")
+    expect_eq(out.returncode, 0, out.stderr)
+    for agency, codes in (("CR", ["CR-1"]), ("HN", ["HN-2"]), ("GT", ["GT-1"])):
+        st, _, body = d.request("PUT", "/v1/programs/MODEL", {"precincts": codes},
+                                ctx["admin"][agency])
+        expect_eq((st, body["precincts"]), (200, codes), body)
+    for body, want, field in (({"precincts": ["HN-1"]}, 422, "precincts"),
+                              ({"precincts": "CR-1"}, 422, "precincts")):
+        st, _, resp = d.request("PUT", "/v1/programs/MODEL", body, ctx["admin"]["CR"])
+        expect_eq((st, resp["error"]["field"]), (want, field), body)
+    st, _, resp = d.request("PUT", "/v1/programs/NOPE", {"precincts": []}, ctx["admin"]["CR"])
+    expect_eq(st, 404, resp)
+    st, _, body = get(ctx, "/v1/programs")
+    expect_eq([(p["code"], p["precincts"]) for p in body["programs"]],
+              [("MODEL", [{"agency": "CR", "precinct": "CR-1"},
+                          {"agency": "HN", "precinct": "HN-2"}])],
+              "the program as the region sees it: GT shares nothing, so none of it")
+    st, _, body = d.request("GET", "/v1/programs", None, ctx["admin"]["GT"])
+    expect_eq([(p["code"], p["region"], p["precincts"]) for p in body["programs"]],
+              [("MODEL", "RCA", ["GT-1"])], "an agency sees its own enrolment")
+    want = {(a, p): int(n) for a, p, n in psql(ci, PROGRAM_SQL)}
+    st, _, body = get(ctx, "/v1/cube?program=MODEL&by=agency,precinct")
+    expect_eq(st, 200, body)
+    expect_eq({(c["agency"], c["precinct"]): c["count"] for c in body["cells"]}, want,
+              "one geography over two agencies = SQL")
+    st, _, body = get(ctx, "/v1/cube?program=MODEL")
+    expect_eq((body["total"], body["agencies"]), (sum(want.values()), ["CR", "HN"]))
+    st, _, a = get(ctx, "/v1/cube?agency=CR&program=MODEL&by=offense")
+    st, _, b = get(ctx, "/v1/cube?agency=CR&precinct=CR-1&by=offense")
+    expect_eq(a["cells"], b["cells"], "program= within an agency = its precincts")
+    st, _, rows = get(ctx, "/v1/incidents?agency=CR&program=MODEL&limit=1000")
+    expect_eq({x["precinct"] for x in rows["incidents"]}, {"CR-1"})
+    st, _, sheet = get(ctx, "/v1/compstat?agency=HN&program=MODEL&week_ending=2026-11-29")
+    st2, _, same = get(ctx, "/v1/compstat?agency=HN&precinct=HN-2&week_ending=2026-11-29")
+    expect_eq((st, sheet["program"]), (200, "MODEL"), sheet)
+    expect_eq(sheet["rows"], same["rows"], "the sheet of a program = that of its precincts")
+    st, _, resp = d.request("GET", "/v1/cube?program=MODEL", None, ctx["admin"]["CR"])
+    expect_eq((st, resp["error"]["field"]), (422, "program"), "program= is for region readers")
+    st, _, resp = get(ctx, "/v1/cube?agency=CR&program=NOPE")
+    expect_eq((st, resp["error"]["field"]), (422, "program"))
+    # A precinct enrolled now is in the very next answer.
+    st, _, _ = d.request("PUT", "/v1/programs/MODEL", {"precincts": ["CR-1", "CR-2"]},
+                         ctx["admin"]["CR"])
+    expect_eq(st, 200)
+    st, _, body = get(ctx, "/v1/cube?program=MODEL&by=agency,precinct")
+    expect_eq({(c["agency"], c["precinct"]) for c in body["cells"]},
+              {("CR", "CR-1"), ("CR", "CR-2"), ("HN", "HN-2")})
+
+
 if __name__ == "__main__":
-    run([test_admin_cli, test_agreement_validation, test_rows_from_incidents_agreement,
+    run([test_admin_cli, test_programs_across_agencies, test_agreement_validation, test_rows_from_incidents_agreement,
          test_route_matrix, test_counts_and_hotspots, test_cube_across_the_region,
          test_revocation_on_the_next_request, test_audit_across_the_border], setup, teardown)
