@@ -8,6 +8,9 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(__file__))
+import subprocess
+
+from harness import ADMIN as ADMIN_BIN  # noqa: E402
 from harness import SSE, Daemon, expect, expect_eq, fresh_db, run, token  # noqa: E402
 
 SQ1 = {"type": "Polygon", "coordinates": [[[-90.52, 14.62], [-90.50, 14.62], [-90.50, 14.64],
@@ -40,7 +43,19 @@ def setup():
     toks["commander_p1"] = token(ci, "commander", "GT", "A-1")
     toks["other_admin"] = token(ci, "admin", "SV")
     first_id = body["results"][0]["id"]
-    return {"ci": ci, "d": d, "t": toks, "id": first_id}
+    # Region readers (issue 18): GT shares counts with RCA; nobody with R2.
+    region = {}
+    for code in ("RCA", "R2"):
+        for args in (["region", "create", code, "--name", code],
+                     ["token", "create", "--region", code, "--role", "analyst"]):
+            out = subprocess.run([ADMIN_BIN, *args, "--database", ci], capture_output=True,
+                                 text=True)
+            expect_eq(out.returncode, 0, out.stderr)
+        region[code] = out.stdout.strip()
+    st, _, resp = d.request("PUT", "/v1/sharing/RCA", {"level": "counts",
+                                                       "location_precision_m": 500}, admin)
+    expect_eq(st, 201, resp)
+    return {"ci": ci, "d": d, "t": toks, "id": first_id, "region": region}
 
 
 def teardown(ctx):
@@ -111,6 +126,38 @@ def test_route_role_matrix(ctx):
             if got != want:
                 failures.append((method, path, who, st, resp))
     expect_eq(failures, [], "route x token outcomes that differ from API.md's role table")
+
+
+# What a region reader of a region GT shares counts with may read of GT
+# (agency=GT): the counting routes; never incident rows, writes, HR or units.
+REGION_OK = ("/v1/cube", "/v1/compstat", "/v1/hotspots", "/v1/precincts", "/v1/offenses",
+             "/v1/agencies/GT", "/v1/response-times")
+
+
+def test_region_reader_matrix(ctx):
+    d = ctx["d"]
+    failures = []
+    for method, path, body, _ in routes(ctx):
+        with_agency = path + ("&" if "?" in path else "?") + "agency=GT"
+        ok = method == "GET" and path.split("?")[0] in REGION_OK
+        for who, want in (("RCA", "ok" if ok else "403"), ("R2", "403")):
+            st, resp = outcome(d, method, with_agency, body, ctx["region"][who])
+            got = "401" if st == 401 else "403" if st == 403 else "ok" if st < 300 else str(st)
+            if got != want:
+                failures.append((who, method, with_agency, st, resp))
+        # Without agency=: only the cube reads across the region; the others
+        # ask which agency (422) or refuse the route (403).
+        st, resp = outcome(d, method, path, body, ctx["region"]["RCA"])
+        rows = method == "GET" and path.startswith("/v1/incidents")
+        want = (200,) if method == "GET" and path in ("/v1/cube", "/v1/agencies/GT") else \
+            (422,) if ok or rows else (403,)
+        if st not in want:
+            failures.append(("RCA, no agency", method, path, st, resp))
+    expect_eq(failures, [], "region reader outcomes")
+    # What it reads is GT's, counted the same as GT's own answer.
+    st, _, mine = d.request("GET", "/v1/cube?by=precinct", None, ctx["t"]["admin"])
+    st, _, theirs = d.request("GET", "/v1/cube?by=precinct&agency=GT", None, ctx["region"]["RCA"])
+    expect_eq((st, theirs["cells"]), (200, mine["cells"]))
 
 
 def test_stream_no_leaks(ctx):
@@ -190,4 +237,5 @@ def test_no_leaks(ctx):
 
 
 if __name__ == "__main__":
-    run([test_route_role_matrix, test_stream_no_leaks, test_no_leaks], setup, teardown)
+    run([test_route_role_matrix, test_region_reader_matrix, test_stream_no_leaks, test_no_leaks],
+        setup, teardown)
