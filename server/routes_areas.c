@@ -21,6 +21,7 @@
 #include "reqbody.h"
 #include "routes.h"
 #include "sbuf.h"
+#include "stream.h"
 
 /* ------------------------------------------------------------ loading */
 
@@ -207,6 +208,7 @@ static void on_area_put(void *arg, PGresult *res, const char *error)
         http_reply_error(r, 500, "internal", NULL, "out of memory");
         return;
     }
+    stream_areas_changed(r->who.agency_id);
     http_reply_json(r, created ? 201 : 200, area_json(a));
 }
 

@@ -42,6 +42,7 @@ typedef struct client {
     int token_id;  /* whose: revoking it ends the stream */
     int checking;  /* its token is in the validation query in flight */
     int all;       /* sees every precinct, and incidents without one */
+    int by_area;   /* its precincts came from areas (area=, or a token of areas) */
     uint8_t *mask; /* else: precinct ids it sees */
     int32_t nmask;
     uint64_t cursor; /* seq of the next event to consider sending */
@@ -494,6 +495,17 @@ static void on_recheck(evutil_socket_t fd, short what, void *arg)
     stream_check_tokens();
 }
 
+void stream_areas_changed(int agency_id)
+{
+    for (client *c = S.head, *next; c; c = next) {
+        next = c->next;
+        if (c->by_area && c->agency_id == agency_id) {
+            log_info(c->r->id, "stream: its areas changed; ended (it resumes with the new ones)");
+            http_stream_end(c->r);
+        }
+    }
+}
+
 void h_stream(http_req *r)
 {
     static const char *const allowed[] = {"precinct", "area", NULL};
@@ -518,6 +530,7 @@ void h_stream(http_req *r)
     if (restricts < 0)
         return;
     c->all = !restricts;
+    c->by_area = r->who.nareas > 0 || qs_get(&r->query, "area") != NULL;
 
     uint64_t after = 0;
     const char *last_id = http_header(r, "Last-Event-ID");

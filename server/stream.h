@@ -58,6 +58,14 @@ void stream_flush(void);
  */
 void stream_check_tokens(void);
 
+/*
+ * The agency's areas changed (an area PUT committed): streams whose
+ * precincts came from areas -- area=, or a token given areas -- end, and
+ * resume (Last-Event-ID: nothing missed) with the precincts the areas hold
+ * now.
+ */
+void stream_areas_changed(int agency_id);
+
 /* SIGTERM: end every stream cleanly (clients reconnect elsewhere). */
 void stream_drain(void);
 

@@ -366,7 +366,28 @@ def test_stream_of_an_area(ctx):
     incidents = [e for e in s.until("incident") if e[0] == "incident"]
     expect_eq(incidents[0][1]["incident"]["external_id"], "live2",
               "the stream of San José skips A4's")
+    # A4 moves into San José: the stream ends, and resumes with it.
+    st, _, a = put(ctx, "SJ", {"name": "San José", "level": "provincia", "parent": "CR",
+                               "precincts": ["A1", "A4", "A5"]})
+    expect_eq(st, 200, a)
+    while True:
+        ev = s.next(timeout=5)
+        if ev is None:
+            break
+    last = s.last_id
     s.close()
+    s = SSE(ctx["d"].port, "/v1/stream?area=SJ", ctx["admin"], last_id=last)
+    expect_eq(s.status, 200)
+    expect_eq(s.until("ready")[-1][1]["resumed"], True, "nothing missed")
+    inc = {"source": "ar", "external_id": "live3", "offense": "ROB",
+           "location": {"lon": 4 * 0.1 + 0.05, "lat": 0.05}, "occurred_at": "2026-11-20T11:00:00Z"}
+    expect_eq(ctx["d"].request("POST", "/v1/incidents", inc, ctx["admin"])[0], 201)
+    incidents = [e for e in s.until("incident") if e[0] == "incident"]
+    expect_eq(incidents[0][1]["incident"]["external_id"], "live3", "A4's incidents now")
+    s.close()
+    st, _, a = put(ctx, "SJ", {"name": "San José", "level": "provincia", "parent": "CR",
+                               "precincts": ["A1", "A5"]})
+    expect_eq(st, 200, a)
 
 
 def test_restart_reloads(ctx):
