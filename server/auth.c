@@ -28,12 +28,22 @@ struct cached {
        token (looked up again at each request: never served from here). */
     int region_id;
     char *region, *agreements, *programs;
+    unsigned long sharing_gen; /* sharing_gen when looked up */
 };
 
 /* Tokens that exist (or existed: a revoked one stays, known = 0). Bounded
    by the tokens in api_tokens, not by what clients send. */
 static strmap *cache;
 static void (*changed_hook)(void);
+/* Moves on every change of an agreement or a program (auth_sharing_changed,
+   or a compstat_sharing notification): a region reader's cached answer of
+   an older generation is looked up again. */
+static unsigned long sharing_gen;
+
+void auth_sharing_changed(void)
+{
+    sharing_gen++;
+}
 
 void auth_on_tokens_changed(void (*fn)(void))
 {
@@ -371,6 +381,7 @@ static void on_lookup(void *arg, PGresult *res, const char *error)
         c->nprecincts = read_codes(res, 6, &c->precincts);
         c->nareas = read_codes(res, 7, &c->areas);
         c->region_id = atoi(PQgetvalue(res, 0, 8));
+        c->sharing_gen = sharing_gen;
         if (c->region_id && ((c->region = strdup(PQgetvalue(res, 0, 9))) == NULL ||
                              (c->agreements = strdup(PQgetvalue(res, 0, 10))) == NULL ||
                              (c->programs = strdup(PQgetvalue(res, 0, 11))) == NULL)) {
@@ -413,8 +424,9 @@ void auth_check(http_req *r, int roles, void (*proceed)(http_req *r))
     }
     struct cached *c = cache ? strmap_get(cache, hash) : NULL;
     time_t now = time(NULL);
-    /* A region reader's agreements are read at every request: never cached. */
-    if (c && !c->region_id && now - c->fetched < (c->known ? KNOWN_TTL : UNKNOWN_TTL)) {
+    /* A region reader's answer holds its agreements: not once they changed. */
+    if (c && (!c->region_id || c->sharing_gen == sharing_gen) &&
+        now - c->fetched < (c->known ? KNOWN_TTL : UNKNOWN_TTL)) {
         finish(r, c, roles, proceed);
         return;
     }
@@ -472,6 +484,10 @@ void auth_check(http_req *r, int roles, void (*proceed)(http_req *r))
 /* payload: the hash of a revoked token (forget that one), or "" (forget all). */
 static void on_tokens_changed(void *arg, const char *channel, const char *payload)
 {
+    if (channel && strcmp(channel, "compstat_sharing") == 0) {
+        sharing_gen++; /* an agreement or a program changed (maybe in another daemon) */
+        return;
+    }
     struct cached *c = cache && payload && *payload ? strmap_get(cache, payload) : NULL;
     if (c) {
         c->known = 0; /* refused now; looked up again after the negative TTL */
@@ -494,6 +510,7 @@ void auth_watch(db_conn *db)
     db_on_notify(db, on_tokens_changed, NULL);
     auth_free_cache(); /* whatever changed while the connection was down */
     db_query(db, "LISTEN compstat_tokens", 0, NULL, on_listen, NULL);
+    db_query(db, "LISTEN compstat_sharing", 0, NULL, on_listen, NULL);
     if (changed_hook)
         changed_hook();
 }

@@ -32,6 +32,15 @@
  */
 void auth_check(http_req *r, int roles, void (*proceed)(http_req *r));
 
+/*
+ * A sharing agreement or a program changed (committed): region readers'
+ * cached answers, which hold their region's agreements and programs, are
+ * looked up again at their next request. Other daemons hear of it by the
+ * compstat_sharing notification the change sends (auth_watch listens); a
+ * change made by hand in SQL holds within the cache's 60 s.
+ */
+void auth_sharing_changed(void);
+
 /* Forget every cached answer (tokens were revoked or created). */
 void auth_free_cache(void);
 /* At exit: the caches and the per-address failure counts. */

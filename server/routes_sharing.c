@@ -9,9 +9,11 @@
  *   PUT /v1/programs/{code}          this agency's precincts in a program
  *   GET /v1/audit?from=&to=&reader=&region=&limit=&before=
  *
- * Agreements live in the database only: a region reader's token look-up
- * reads them at each of its requests (auth.c, sharing.h), so a PUT or a
- * DELETE holds from the next request once it has answered.
+ * Agreements and programs live in the database; a region reader's token
+ * look-up reads them with the token (auth.c, sharing.h), and every change
+ * here moves auth's sharing generation before it is answered (and notifies
+ * compstat_sharing for other daemons), so a PUT or a DELETE holds from the
+ * readers' next request.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -19,6 +21,7 @@
 #include <string.h>
 
 #include "app.h"
+#include "auth.h"
 #include "db.h"
 #include "filters.h"
 #include "http.h"
@@ -194,6 +197,7 @@ static void on_put(void *arg, PGresult *res, const char *error)
         http_reply_error(r, 404, "not_found", NULL, "no region %.32s", r->seg[2]);
         return;
     }
+    auth_sharing_changed();
     int created = PQgetvalue(res, 0, 1)[0] == 't';
     log_info(r->id, "sharing: agency %d %s its agreement with region %s", r->who.agency_id,
              created ? "made" : "changed", r->seg[2]);
@@ -281,7 +285,8 @@ void h_sharing_put(http_req *r)
                  "   address = EXCLUDED.address, updated_by = EXCLUDED.updated_by,"
                  "   updated_at = now()"
                  "  RETURNING x.*, (x.xmax = 0) AS created)"
-                 " SELECT " AGREEMENT_JSON "::text, s.created FROM s"
+                 " SELECT " AGREEMENT_JSON "::text, s.created, pg_notify('compstat_sharing', '')"
+                 " FROM s"
                  " JOIN regions g ON g.id = s.region_id JOIN agencies a ON a.id = s.agency_id",
                  8, params, on_put, r) != 0)
         http_reply_db_down(r);
@@ -300,6 +305,7 @@ static void on_delete(void *arg, PGresult *res, const char *error)
                          "this agency has no sharing agreement with region %.32s", r->seg[2]);
         return;
     }
+    auth_sharing_changed();
     log_info(r->id, "sharing: agency %d revoked its agreement with region %s", r->who.agency_id,
              r->seg[2]);
     http_reply_raw(r, 204, "application/json", "", 0);
@@ -314,9 +320,10 @@ void h_sharing_delete(http_req *r)
     snprintf(agency, sizeof agency, "%d", r->who.agency_id);
     const char *params[2] = {r->seg[2], agency};
     if (db_query(app.writer,
-                 "DELETE FROM sharing_agreements s USING regions g"
-                 " WHERE g.id = s.region_id AND g.code = $1 AND s.agency_id = $2::int"
-                 " RETURNING s.region_id",
+                 "WITH d AS (DELETE FROM sharing_agreements s USING regions g"
+                 "  WHERE g.id = s.region_id AND g.code = $1 AND s.agency_id = $2::int"
+                 "  RETURNING s.region_id)"
+                 " SELECT region_id, pg_notify('compstat_sharing', '') FROM d",
                  2, params, on_delete, r) != 0)
         http_reply_db_down(r);
 }
@@ -467,6 +474,7 @@ static void on_program_put(void *arg, PGresult *res, const char *error)
                          "no program %.64s (compstat-admin program create makes one)", r->seg[2]);
         return;
     }
+    auth_sharing_changed();
     reply_text_json(r, 200, res);
 }
 
@@ -529,7 +537,8 @@ void h_program_put(http_req *r)
                  "  SELECT p.id, x FROM p, unnest($3::int[]) AS x ON CONFLICT DO NOTHING)"
                  " SELECT json_build_object('program', p.code, 'precincts',"
                  "  (SELECT coalesce(json_agg(pr.code ORDER BY pr.code), '[]'::json)"
-                 "   FROM precincts pr WHERE pr.id = ANY ($3::int[])))::text FROM p",
+                 "   FROM precincts pr WHERE pr.id = ANY ($3::int[])))::text,"
+                 " pg_notify('compstat_sharing', '') FROM p",
                  3, params, on_program_put, r) != 0)
         http_reply_db_down(r);
     sbuf_free(&ids);

@@ -7,10 +7,13 @@
  * /v1/sharing/{region}, routes_sharing.c): a level -- counts, or incident
  * rows too -- the offenses (ICCS prefixes, or the agency's categories, or
  * all), a location precision in metres and whether rows keep their
- * address. The token's look-up (auth.c) reads the agreements of its
- * region at every request of a region reader, never from a cache, so a
- * revoked or narrowed agreement holds from the very next request, whichever
- * daemon serves it; while the database is down region readers get 503.
+ * address. The token's look-up (auth.c) reads the agreements and programs
+ * of its region with the token; a change through the API moves auth's
+ * sharing generation before it is answered, so a revoked or narrowed
+ * agreement holds from the reader's very next request (other daemons: on
+ * the compstat_sharing notification; a change by hand in SQL: within the
+ * token cache's 60 s). A region reader whose answer must be looked up again
+ * while the database is down gets 503.
  *
  * A request of a region reader reads one agency at a time: agency=CODE
  * names it (sharing_admit), or a route open across the region (ROUTE_ACROSS)

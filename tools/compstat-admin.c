@@ -507,6 +507,8 @@ static int program_create(int argc, char **argv)
         fprintf(stderr, ", or program %s belongs to another region\n", code);
     }
     PQclear(res);
+    if (ok) /* running daemons: region readers' cached programs are looked up again */
+        PQclear(PQexec(pg, "SELECT pg_notify('compstat_sharing', '')"));
     PQfinish(pg);
     return ok ? 0 : 1;
 }

@@ -17,7 +17,7 @@ import os
 import random
 import subprocess
 import sys
-import urllib.parse
+import time
 
 sys.path.insert(0, os.path.dirname(__file__))
 from harness import (ADMIN, SSE, Daemon, expect, expect_eq, fresh_db, psql, run, scalar,  # noqa: E402
@@ -373,6 +373,28 @@ def test_revocation_on_the_next_request(ctx):
     expect_eq(st, 200, body)
 
 
+def test_revocation_reaches_another_daemon(ctx):
+    """A second compstatd on the same database hears of the revocation (compstat_sharing)."""
+    other = Daemon(ctx["ci"])
+    try:
+        other.wait_ready()
+        path = "/v1/cube?agency=CR&by=offense"
+        expect_eq(other.request("GET", path, None, ctx["reader"])[0], 200, "cached there now")
+        st, _, _ = ctx["d"].request("DELETE", "/v1/sharing/RCA", None, ctx["admin"]["CR"])
+        expect_eq(st, 204)
+        deadline, st = time.time() + 5, 200
+        while st == 200 and time.time() < deadline:
+            st = other.request("GET", path, None, ctx["reader"])[0]
+            time.sleep(0.02)
+        expect_eq(st, 403, "the other daemon refuses within the notification's delay")
+    finally:
+        st, _, body = ctx["d"].request("PUT", "/v1/sharing/RCA",
+                                       {"level": "incidents", "iccs": ["04", "05"],
+                                        "location_precision_m": 500}, ctx["admin"]["CR"])
+        expect_eq(st, 201, body)
+        expect_eq(other.stop(), 0)
+
+
 def test_audit_across_the_border(ctx):
     d = ctx["d"]
     marker = "audit-%d" % random.randrange(1 << 30)
@@ -481,4 +503,5 @@ def test_programs_across_agencies(ctx):
 if __name__ == "__main__":
     run([test_admin_cli, test_programs_across_agencies, test_agreement_validation, test_rows_from_incidents_agreement,
          test_route_matrix, test_counts_and_hotspots, test_cube_across_the_region,
-         test_revocation_on_the_next_request, test_audit_across_the_border], setup, teardown)
+         test_revocation_on_the_next_request, test_revocation_reaches_another_daemon,
+         test_audit_across_the_border], setup, teardown)
