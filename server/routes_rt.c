@@ -607,20 +607,6 @@ void h_workload(http_req *r)
                                           "area",     "area_level", "priority", NULL};
     if (http_check_params(r, allowed) != 0)
         return;
-    if (r->who.region && r->who.offense_scope) {
-        /* Response times are over every call: they cannot keep to some offenses. */
-        http_reply_error(r, 403, "forbidden", "agency",
-                         "this agency shares some offenses with your region, and response "
-                         "times cover all its calls");
-        return;
-    }
-    const char *byv = qs_get(&r->query, "by");
-    if (r->who.region && (qs_get(&r->query, "unit") || (byv && strstr(byv, "unit")))) {
-        http_reply_error(r, 422, "invalid_field", qs_get(&r->query, "unit") ? "unit" : "by",
-                         "units are the agency's own: a region reader reads response times by "
-                         "precinct, area, priority or shift");
-        return;
-    }
     struct rtq x;
     rt_result res = {0};
     struct staffing st = {0};

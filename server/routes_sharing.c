@@ -74,6 +74,7 @@ static void on_read(void *arg, PGresult *res, const char *error)
     reply_text_json(r, 200, res);
 }
 
+/* A query answering one JSON text: the answer. */
 static void on_list(void *arg, PGresult *res, const char *error)
 {
     http_req *r = arg;
@@ -81,7 +82,7 @@ static void on_list(void *arg, PGresult *res, const char *error)
         if (res == NULL)
             http_reply_db_down(r);
         else
-            http_reply_error(r, 500, "internal", NULL, "cannot read the regions");
+            http_reply_error(r, 500, "internal", NULL, "cannot read it from the database");
         return;
     }
     reply_text_json(r, 200, res);
@@ -330,19 +331,6 @@ void h_sharing_delete(http_req *r)
 
 /* ------------------------------------------------------------ the audit trail */
 
-static void on_audit(void *arg, PGresult *res, const char *error)
-{
-    http_req *r = arg;
-    if (res == NULL || error) {
-        if (res == NULL)
-            http_reply_db_down(r);
-        else
-            http_reply_error(r, 500, "internal", NULL, "cannot read the audit trail");
-        return;
-    }
-    reply_text_json(r, 200, res);
-}
-
 /* A from/to bound for the audit: an RFC 3339 time, or a date in the agency's zone. */
 static int audit_bound(http_req *r, const char *name, char *out, size_t size)
 {
@@ -431,7 +419,7 @@ void h_audit_get(http_req *r)
             " 'next', CASE WHEN (SELECT count(*) FROM l) > $8::int"
             "  THEN (SELECT min(id) FROM (SELECT id FROM l ORDER BY id DESC LIMIT $8::int) y)"
             "  END)::text",
-            8, params, on_audit, r) != 0)
+            8, params, on_list, r) != 0)
         http_reply_db_down(r);
 }
 

@@ -370,6 +370,22 @@ static int code_ok(const char *s, size_t max)
     return 1;
 }
 
+/* A region's or program's code (1..max) and name (1..200 bytes), saying what is wrong. */
+static int code_and_name_ok(const char *what, const char *code, size_t max, const char *name)
+{
+    if (!code_ok(code, max)) {
+        fprintf(stderr, "compstat-admin: %s code must be 1 to %zu letters, digits, '.', '_' "
+                        "or '-', a letter or digit first\n", what, max);
+        return 0;
+    }
+    size_t nlen = strlen(name);
+    if (nlen == 0 || nlen > 200) {
+        fprintf(stderr, "compstat-admin: --name must be 1 to 200 characters\n");
+        return 0;
+    }
+    return 1;
+}
+
 /* token create --region CODE --role analyst: a region reader. */
 static int region_token_create(int argc, char **argv, const char *region, const char *role,
                                const char *label, int has_agency)
@@ -423,16 +439,8 @@ static int region_create(int argc, char **argv)
         usage();
         return 2;
     }
-    if (!code_ok(code, 32)) {
-        fprintf(stderr, "compstat-admin: region code must be 1 to 32 letters, digits, '.', '_' "
-                        "or '-', a letter or digit first\n");
+    if (!code_and_name_ok("region", code, 32, name))
         return 2;
-    }
-    size_t nlen = strlen(name);
-    if (nlen == 0 || nlen > 200) {
-        fprintf(stderr, "compstat-admin: --name must be 1 to 200 characters\n");
-        return 2;
-    }
     PGconn *pg = connect_db(argc, argv);
     if (pg == NULL)
         return 1;
@@ -477,16 +485,8 @@ static int program_create(int argc, char **argv)
         usage();
         return 2;
     }
-    if (!code_ok(code, 64)) {
-        fprintf(stderr, "compstat-admin: program code must be 1 to 64 letters, digits, '.', '_' "
-                        "or '-', a letter or digit first\n");
+    if (!code_and_name_ok("program", code, 64, name))
         return 2;
-    }
-    size_t nlen = strlen(name);
-    if (nlen == 0 || nlen > 200) {
-        fprintf(stderr, "compstat-admin: --name must be 1 to 200 characters\n");
-        return 2;
-    }
     PGconn *pg = connect_db(argc, argv);
     if (pg == NULL)
         return 1;
