@@ -228,8 +228,13 @@ int inc_check(const inc_incident *in, inc_error *err)
         return MISSING("offense", "offense is required");
     if (!(in->times_set & ((1u << INC_T_OCCURRED) | (1u << INC_T_RECEIVED))))
         return MISSING("occurred_at", "occurred_at or received_at is required");
-    if (!in->has_location && in->precinct == NULL)
-        return MISSING("location", "location or precinct is required");
+    /* A place: a location, a precinct, or -- when the source knows neither
+       -- "precinct": null said explicitly and no location (kept unassigned
+       and unlocated). Leaving both out is an error. */
+    if (inc_unplaced(in) && !(in->present & INC_F_PRECINCT))
+        return MISSING("location",
+                       "location or precinct is required (send \"precinct\": null for an "
+                       "incident whose place is not known)");
 
     /* Lifecycle: each present time is >= every earlier present one. */
     for (int t = INC_T_DISPATCHED; t < INC_T_COUNT; t++) {
@@ -242,6 +247,11 @@ int inc_check(const inc_incident *in, inc_error *err)
         }
     }
     return 0;
+}
+
+int inc_unplaced(const inc_incident *in)
+{
+    return !in->has_location && in->precinct == NULL;
 }
 
 int inc_derived_status(const inc_incident *in)

@@ -103,9 +103,16 @@ int inc_parse(const cJSON *obj, int mode, inc_incident *out, inc_error *err);
 /*
  * Whole-record rules: required fields and lifecycle order
  * (received <= dispatched <= en_route <= on_scene <= cleared, for those
- * present). Returns 0, or -1 with *err filled.
+ * present). A place is required: a location or a precinct, or else an
+ * explicit "precinct": null (INC_F_PRECINCT in present with precinct NULL)
+ * and no location -- an incident whose place the source does not know,
+ * kept unassigned and unlocated. Returns 0, or -1 with *err filled.
  */
 int inc_check(const inc_incident *in, inc_error *err);
+
+/* 1 when the incident has neither a location nor a precinct (its place is
+   not known: unassigned and unlocated), else 0. */
+int inc_unplaced(const inc_incident *in);
 
 /*
  * Apply the fields present in patch to base (in place). Identity fields are

@@ -158,9 +158,12 @@ CREATE TABLE incidents (
     created_at    timestamptz NOT NULL DEFAULT now(),
     updated_at    timestamptz NOT NULL DEFAULT now(),
     self_initiated boolean NOT NULL DEFAULT false, -- 0009: an officer started the call
+    -- 0013: true exactly when the incident has neither a point nor a
+    -- precinct (its place is not known: "precinct": null, no location).
+    unplaced      boolean NOT NULL DEFAULT false,
     CONSTRAINT incidents_identity UNIQUE (agency_id, source, external_id),
     CONSTRAINT incidents_time_required CHECK (occurred_at IS NOT NULL OR received_at IS NOT NULL),
-    CONSTRAINT incidents_place_required CHECK (geom IS NOT NULL OR precinct_id IS NOT NULL),
+    CONSTRAINT incidents_place_required CHECK (unplaced = (geom IS NULL AND precinct_id IS NULL)),
     -- Lifecycle times never go backwards (GREATEST ignores NULLs, and a
     -- CHECK that yields NULL passes, so absent times are skipped).
     CONSTRAINT incidents_dispatched_at_order CHECK (dispatched_at >= received_at),

@@ -49,13 +49,16 @@
     "  token_id, request_id, self_initiated))," \
     " up AS (INSERT INTO incidents AS i (source, external_id, agency_id, precinct_id," \
     "  offense_id, priority, status, geom, address, occurred_at, received_at, dispatched_at," \
-    "  en_route_at, on_scene_at, cleared_at, units, version, self_initiated)" \
+    "  en_route_at, on_scene_at, cleared_at, units, version, self_initiated, unplaced)" \
     "  SELECT source, external_id, agency_id, precinct_id, offense_id, priority::smallint," \
     "   status::incident_status," \
     "   CASE WHEN lon IS NULL THEN NULL ELSE ST_SetSRID(ST_MakePoint(lon, lat), 4326) END," \
     "   address, to_timestamp(t_occ), to_timestamp(t_rec), to_timestamp(t_dis)," \
     "   to_timestamp(t_enr), to_timestamp(t_ons), to_timestamp(t_clr)," \
-    "   ARRAY(SELECT json_array_elements_text(units::json)), version, self_initiated" \
+    "   ARRAY(SELECT json_array_elements_text(units::json)), version, self_initiated," \
+    /* Neither a point nor a precinct: validated as said explicitly \
+       ("precinct": null, lib/incident.c); the row says so (0013). */ \
+    "   lon IS NULL AND precinct_id IS NULL" \
     "  FROM v ORDER BY ord" \
     "  ON CONFLICT (agency_id, source, external_id) DO UPDATE SET" \
     "   precinct_id = EXCLUDED.precinct_id, offense_id = EXCLUDED.offense_id," \
@@ -64,7 +67,7 @@
     "   received_at = EXCLUDED.received_at, dispatched_at = EXCLUDED.dispatched_at," \
     "   en_route_at = EXCLUDED.en_route_at, on_scene_at = EXCLUDED.on_scene_at," \
     "   cleared_at = EXCLUDED.cleared_at, units = EXCLUDED.units," \
-    "   self_initiated = EXCLUDED.self_initiated," \
+    "   self_initiated = EXCLUDED.self_initiated, unplaced = EXCLUDED.unplaced," \
     "   version = i.version + 1, updated_at = now()" \
     "  WHERE (EXCLUDED.version = 1 OR i.version = EXCLUDED.version - 1)" \
     "   AND (i.precinct_id, i.offense_id, i.priority, i.status, i.geom, i.address," \

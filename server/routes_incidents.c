@@ -425,6 +425,7 @@ static void on_patch_current(void *arg, PGresult *res, const char *error)
     it->token_id = r->who.token_id;
     snprintf(it->request_id, sizeof it->request_id, "%s", r->id);
     int old_status = cur.inc.status;
+    int was_unplaced = inc_unplaced(&cur.inc);
     it->inc = cur.inc; /* take over the strings */
     memset(&cur.inc, 0, sizeof cur.inc);
     inc_incident *in = &it->inc;
@@ -438,6 +439,12 @@ static void on_patch_current(void *arg, PGresult *res, const char *error)
         http_reply_error(r, 500, "internal", NULL, "out of memory");
         return;
     }
+    /* Neither a location nor a precinct after the merge: accepted when the
+       PATCH says "precinct": null, or the incident had no place before;
+       a PATCH that only takes the location away stays 422 (the stored
+       record counts every field as given, so say which one was). */
+    if (!(p->delta.present & INC_F_PRECINCT) && !was_unplaced)
+        in->present &= ~(unsigned)INC_F_PRECINCT;
     if (!(p->delta.present & INC_F_STATUS)) {
         /* Unfounded and cancelled stay until changed explicitly; otherwise
            the status follows the lifecycle times and never moves back. */

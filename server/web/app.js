@@ -39,6 +39,8 @@
       rtNote: "Durations as m:ss, or h:mm:ss from an hour on. p50 is the median, p90 the 90th " +
         "percentile; n counts the calls holding both times of the interval. Priority 0 is the most urgent.",
       mapEmpty: "No incidents in this window",
+      mapNoPoints: "The window counts {incidents}, none with a location in these cells: nothing to " +
+        "map (the data may have no coordinates)",
       feedEmpty: "No live incidents yet",
       /* app.js */
       dataAsOf: "data as of {when}",
@@ -124,6 +126,8 @@
       rtNote: "Duraciones en m:ss, o h:mm:ss desde una hora. p50 es la mediana, p90 el percentil 90; " +
         "n cuenta las llamadas con las dos horas del intervalo. La prioridad 0 es la más urgente.",
       mapEmpty: "No hay incidentes en este periodo",
+      mapNoPoints: "El periodo cuenta {incidents}, ninguno con ubicación en estas celdas: nada que " +
+        "mapear (los datos pueden no tener coordenadas)",
       feedEmpty: "Todavía no hay incidentes en vivo",
       /* app.js */
       dataAsOf: "datos al {when}",
@@ -852,9 +856,19 @@
   function loadHotspots() {
     var days = Number($("window").value);
     var to = endDate();
-    var q = "/v1/hotspots?method=gi&from=" + addDays(to, -days) + "&to=" + to + "&cell_m=" +
-      $("cell").value + ($("fdr").checked ? "&fdr=true" : "") + precinctParam() + offenseParam();
-    return latest("hotspots", api(q), drawHotspots);
+    var span = "from=" + addDays(to, -days) + "&to=" + to + precinctParam() + offenseParam();
+    var q = "/v1/hotspots?method=gi&cell_m=" + $("cell").value + ($("fdr").checked ? "&fdr=true" : "") +
+      "&" + span;
+    return latest("hotspots", api(q).then(function (fc) {
+      if (fc.features.length > 0) return fc;
+      /* Nothing to map: say whether the window holds no incident at all, or
+         incidents without a point in these cells (OIJ's data has no
+         coordinates: its counts are real, its map has nothing to show). */
+      return api("/v1/cube?" + span).then(function (c) {
+        fc.windowTotal = c.total;
+        return fc;
+      });
+    }), drawHotspots);
   }
 
   function drawHotspots(fc) {
@@ -878,6 +892,8 @@
     $("map-caption").textContent = t("mapCaption", { days: $("window").value, date: fmtDay(chosenWeek()),
       precinct: precinctText(), filter: filterText(), cells: plural("cells", fc.features.length), hot: hot });
     $("map-empty").hidden = fc.features.length > 0;
+    $("map-empty").textContent = fc.windowTotal ?
+      t("mapNoPoints", { incidents: plural("incidents", fc.windowTotal) }) : t("mapEmpty");
     $("map-note").textContent = t(fc.fdr ? "fdrOn" : "fdrOff");
   }
 

@@ -5,10 +5,12 @@ PostGIS and the real daemon. Expected values are read back with SQL."""
 import json
 import os
 import socket
+import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import (Daemon, expect, expect_eq, fresh_db, run, scalar, psql, token)  # noqa: E402
+from harness import (PSQL, Daemon, expect, expect_eq, fresh_db, run, scalar, psql,  # noqa: E402
+                     token)
 
 # Two square precincts side by side sharing the edge lon = -90.50, and a
 # third agency's precinct elsewhere.
@@ -161,6 +163,80 @@ def test_unlocated_incident(ctx):
     expect_eq(body["precinct"], "GT-P2")
     expect_eq(scalar(ctx["ci"], "SELECT geom IS NULL FROM incidents WHERE external_id='noloc-1'"),
               "t")
+
+
+def test_unplaced_incident(ctx):
+    """"precinct": null said explicitly and no location: accepted, unassigned
+    and unlocated (migration 0013); both left out stays 422 naming location,
+    in POST and in PATCH."""
+    d, tok, ci = ctx["d"], ctx["dispatch"], ctx["ci"]
+    inc = base_incident("unplaced-1", location=..., precinct=None)
+    st, _, body = d.request("POST", "/v1/incidents", inc, tok)
+    expect_eq(st, 201, body)
+    expect_eq((body["precinct"], body["location"]), (None, None), "stored without a place")
+    expect_eq(psql(ci, "SELECT precinct_id IS NULL, geom IS NULL, unplaced FROM incidents"
+                       " WHERE external_id = 'unplaced-1'"), [["t", "t", "t"]])
+    st, _, body = d.request("POST", "/v1/incidents", inc, tok)
+    expect_eq(st, 200, "an identical repost changes nothing")
+    st, _, body = d.request("POST", "/v1/incidents",
+                            base_incident("unplaced-1b", location=None, precinct=None), tok)
+    expect_eq((st, body["precinct"], body["location"]), (201, None, None), "location null too")
+    # Leaving both out, or only nulling the location, is still an error.
+    for what, mutation in (("both left out", {"location": ..., "precinct": ...}),
+                           ("location null, precinct left out", {"location": None})):
+        st, _, body = d.request("POST", "/v1/incidents", base_incident("unplaced-2", **mutation),
+                                tok)
+        expect_eq((st, body["error"]["code"], body["error"]["field"]),
+                  (422, "missing_field", "location"), what)
+    expect_eq(scalar(ci, "SELECT count(*) FROM incidents WHERE external_id = 'unplaced-2'"), "0")
+    # In a batch the bad line is named and the good one stored.
+    lines = [base_incident("unplaced-3", location=..., precinct=None),
+             base_incident("unplaced-4", location=...)]
+    st, _, body = d.request("POST", "/v1/incidents", "\n".join(json.dumps(x) for x in lines),
+                            tok, ctype="application/x-ndjson")
+    expect_eq((st, body["accepted"], body["rejected"]), (200, 1, 1))
+    expect_eq(body["results"][1]["error"]["field"], "location")
+    # A token limited to precincts may not write an incident of none.
+    st, _, body = d.request("POST", "/v1/incidents",
+                            base_incident("unplaced-5", location=..., precinct=None),
+                            ctx["dispatch_p1"])
+    expect_eq((st, body["error"]["field"]), (403, "precinct"))
+    # PATCH: an unplaced incident keeps its (lack of) place when other fields
+    # change; it may be given one.
+    url = "/v1/incidents/cad-gt-01/unplaced-1"
+    st, _, body = d.request("PATCH", url, {"status": "cleared",
+                                           "cleared_at": "2026-11-27T15:00:00-06:00"}, tok)
+    expect_eq((st, body["status"], body["precinct"], body["location"]),
+              (200, "cleared", None, None))
+    st, _, body = d.request("PATCH", url, {"precinct": "GT-P1"}, tok)
+    expect_eq((st, body["precinct"]), (200, "GT-P1"))
+    expect_eq(scalar(ci, "SELECT unplaced FROM incidents WHERE external_id = 'unplaced-1'"), "f")
+    # Taking a located incident's place away needs "precinct": null as well.
+    st, _, body = d.request("POST", "/v1/incidents", base_incident("unplaced-6"), tok)
+    expect_eq((st, body["precinct"]), (201, "GT-P1"))
+    url = "/v1/incidents/cad-gt-01/unplaced-6"
+    st, _, body = d.request("PATCH", url, {"location": None}, tok)
+    expect_eq((st, body["error"]["field"]), (422, "location"), "location alone taken away")
+    st, _, body = d.request("PATCH", url, {"location": None, "precinct": None}, tok)
+    expect_eq((st, body["precinct"], body["location"]), (200, None, None))
+    expect_eq(scalar(ci, "SELECT unplaced FROM incidents WHERE external_id = 'unplaced-6'"), "t")
+    # The cube counts them under the unassigned, as SQL does.
+    st, _, cube = d.request("GET", "/v1/cube?by=precinct", tok=ctx["commander"])
+    expect_eq(st, 200)
+    got = {c["precinct"]: c["count"] for c in cube["cells"]}
+    want = dict((None if p == "" else p, int(n)) for p, n in psql(ci, """
+        SELECT coalesce(p.code, ''), count(*) FROM incidents i
+        LEFT JOIN precincts p ON p.id = i.precinct_id
+        WHERE i.status NOT IN ('unfounded', 'cancelled') GROUP BY 1"""))
+    expect_eq(got, want, "cube by precinct against SQL")
+    expect(got.get(None, 0) >= 2, "the unplaced incidents are counted unassigned", got)
+    # The database holds the rule for every writer: taking the place away
+    # (unplaced-1 has a precinct and no point now) needs unplaced = true.
+    out = subprocess.run([PSQL, "-X", "-q", "-d", ci, "-c",
+                          "UPDATE incidents SET precinct_id = NULL"
+                          " WHERE external_id = 'unplaced-1'"],
+                         capture_output=True, text=True)
+    expect(out.returncode != 0 and "incidents_place_required" in out.stderr, out.stderr)
 
 
 # ------------------------------------------------------------------ validation
@@ -508,6 +584,7 @@ def test_operations(ctx):
 if __name__ == "__main__":
     run([test_auth, test_routing, test_create_and_idempotent_repost,
          test_precinct_assignment_matches_postgis, test_unlocated_incident,
+         test_unplaced_incident,
          test_validation_rules, test_malformed_requests, test_batch_array_with_bad_lines,
          test_batch_ndjson, test_batch_limit, test_patch, test_get_and_scopes,
          test_list_filters_against_sql, test_list_formats, test_reference_data,

@@ -6,12 +6,14 @@ PostgreSQL refuses to run as root, and the postgres user cannot enter the
 checkout. This copies the checkout (the files git knows, as a clone would
 have them, plus uncommitted changes) into a fresh 0700 folder, runs
 tools/run there on a free port, and checks that the daemon answers with the
-demo loaded -- its counts equal SQL on the cluster tools/run started -- and
+demo loaded -- a token per agency (NOPD, CPD, OIJ), each agency's counts
+equal to SQL on the cluster tools/run started, a line for the region -- and
 that `tools/run stop` stops the daemon and the cluster. Skipped unless run
 as root (as a normal user any folder of the user's is the postgres
 cluster's owner's too)."""
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -63,8 +65,12 @@ def test_run_as_root_from_a_0700_folder():
         out = subprocess.run([os.path.join(checkout, "tools", "run")], cwd=outer, env=env,
                              capture_output=True, text=True, timeout=900)
         expect_eq(out.returncode, 0, "tools/run failed:\n" + out.stdout[-3000:] + out.stderr[-3000:])
-        tok = [l.split(": ", 1)[1] for l in out.stdout.splitlines()
-               if l.startswith("admin token")][0].strip()
+        toks = dict(re.match(r"admin token \(agency (\w+)\): (\S+)$", l).groups()
+                    for l in out.stdout.splitlines() if l.startswith("admin token"))
+        expect_eq(sorted(toks), ["CPD", "NOPD", "OIJ"], "a token per agency")
+        tok = toks["NOPD"]
+        expect([l for l in out.stdout.splitlines() if "region RCA" in l],
+               "the region's token, or a line saying it was skipped")
         url = "http://127.0.0.1:%d" % port
         st, who = get(url + "/v1/whoami", tok)
         expect_eq((st, who["role"]), (200, "admin"), "the printed token works")
@@ -85,18 +91,30 @@ def test_run_as_root_from_a_0700_folder():
         # (the demo marks its non-crime call types).
         want = subprocess.run([PSQL, "-X", "-A", "-t", "-d", ci, "-c",
                                "SELECT count(*) FROM incidents i JOIN offenses o ON"
-                               " o.id = i.offense_id WHERE o.crime AND i.status NOT IN "
+                               " o.id = i.offense_id WHERE o.crime AND o.agency_id ="
+                               " (SELECT id FROM agencies WHERE code = 'NOPD') AND i.status NOT IN "
                                "('unfounded', 'cancelled') AND i.counted_at >= "
                                "'2022-01-01'::timestamp AT TIME ZONE 'America/Chicago' AND "
                                "i.counted_at < '2023-01-01'::timestamp AT TIME ZONE "
                                "'America/Chicago'"],
                               capture_output=True, text=True, check=True).stdout.strip()
         expect_eq(got, int(want), "the 2022 cube equals SQL")
+        # The other two agencies are in too, each seeing its own.
+        for agency, t in toks.items():
+            st, cube = get(url + "/v1/cube", t)
+            want = subprocess.run([PSQL, "-X", "-A", "-t", "-d", ci, "-c",
+                                   "SELECT count(*) FROM incidents i JOIN offenses o ON"
+                                   " o.id = i.offense_id JOIN agencies a ON a.id = i.agency_id"
+                                   " WHERE o.crime AND i.status NOT IN ('unfounded', 'cancelled')"
+                                   " AND a.code = '%s'" % agency],
+                                  capture_output=True, text=True, check=True).stdout.strip()
+            expect_eq((st, cube["total"]), (200, int(want)), agency + "'s cube equals SQL")
+            expect(int(want) > 1000, "%s's demo is loaded: %s incidents" % (agency, want))
         # Again: reuses the cluster, the data and the token.
         again = subprocess.run([os.path.join(checkout, "tools", "run")], cwd=checkout, env=env,
                                capture_output=True, text=True, timeout=600)
         expect_eq(again.returncode, 0, "second tools/run:\n" + again.stderr[-2000:])
-        expect(tok in again.stdout, "the same token")
+        expect(all(t in again.stdout for t in toks.values()), "the same tokens")
         st, _ = get(url + "/v1/whoami", tok)
         expect_eq(st, 200, "answers after the restart")
     finally:

@@ -327,12 +327,39 @@ static void test_required(void)
     ACCEPTS("{\"occurred_at\": \"<absent>\"}");
     ACCEPTS("{\"received_at\": \"<absent>\"}");
 
-    /* Neither location nor precinct. */
+    /* Neither location nor precinct: an error when both are left out (or
+       only the location is said to be null) ... */
     MISSING("{\"location\": \"<absent>\", \"precinct\": \"<absent>\"}", "location");
-    MISSING("{\"location\": null, \"precinct\": null}", "location");
+    MISSING("{\"location\": null, \"precinct\": \"<absent>\"}", "location");
     ACCEPTS("{\"location\": \"<absent>\"}");
     ACCEPTS("{\"precinct\": \"<absent>\"}");
     ACCEPTS("{\"location\": null}");
+    /* ... accepted, unassigned and unlocated, when "precinct": null is said
+       explicitly (the source does not know the place). */
+    static const char *const unplaced[] = {
+        "{\"location\": null, \"precinct\": null}",
+        "{\"location\": \"<absent>\", \"precinct\": null}",
+    };
+    for (size_t i = 0; i < NCASES(unplaced); i++) {
+        inc_incident in;
+        if (ok_doc(base_with(unplaced[i]), INC_PARSE_FULL, &in, __LINE__) == 0) {
+            CHECK(in.precinct == NULL);
+            CHECK_INT(in.has_location, 0);
+            CHECK_INT(inc_unplaced(&in), 1);
+            CHECK(in.present & INC_F_PRECINCT);
+        }
+        inc_clear(&in);
+    }
+    /* "precinct": null with a location: the precinct is to be assigned. */
+    {
+        inc_incident in;
+        if (ok_doc(base_with("{\"precinct\": null}"), INC_PARSE_FULL, &in, __LINE__) == 0) {
+            CHECK(in.precinct == NULL);
+            CHECK_INT(in.has_location, 1);
+            CHECK_INT(inc_unplaced(&in), 0);
+        }
+        inc_clear(&in);
+    }
 
     /* The body must be an object. */
     static const char *const notobj[] = {"[]", "[{\"source\": \"s\"}]", "42", "\"x\"",
@@ -764,9 +791,17 @@ static void test_merge(void)
     CHECK_INT(inc_check(&b, &err), 0);
     inc_clear(&b);
 
-    /* location null and precinct null: the merged record fails the check. */
+    /* location null and precinct null: the patch says "precinct": null, so
+       the merged record is accepted as one whose place is not known. */
     CHECK_INT(merged("{\"location\": null, \"precinct\": null}", &b), 0);
     CHECK_INT(b.has_location, 0);
+    CHECK(b.precinct == NULL);
+    CHECK_INT(inc_unplaced(&b), 1);
+    CHECK_INT(inc_check(&b, &err), 0);
+    /* Without INC_F_PRECINCT in present (the server clears it when a PATCH
+       of an incident that had a place does not name the precinct) the
+       same record fails the check, naming location. */
+    b.present &= ~(unsigned)INC_F_PRECINCT;
     CHECK_INT(inc_check(&b, &err), -1);
     CHECK_STR(err.code, "missing_field");
     CHECK_STR(err.field, "location");
