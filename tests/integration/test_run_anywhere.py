@@ -69,8 +69,10 @@ def test_run_as_root_from_a_0700_folder():
                     for l in out.stdout.splitlines() if l.startswith("admin token"))
         expect_eq(sorted(toks), ["CPD", "NOPD", "OIJ"], "a token per agency")
         tok = toks["NOPD"]
-        expect([l for l in out.stdout.splitlines() if "region RCA" in l],
-               "the region's token, or a line saying it was skipped")
+        region = [re.match(r"analyst token \(region RCA\): (\S+)$", l) for l in
+                  out.stdout.splitlines()]
+        region = [m.group(1) for m in region if m]
+        expect_eq(len(region), 1, "an analyst token for the region:\n" + out.stdout[-2000:])
         url = "http://127.0.0.1:%d" % port
         st, who = get(url + "/v1/whoami", tok)
         expect_eq((st, who["role"]), (200, "admin"), "the printed token works")
@@ -110,6 +112,31 @@ def test_run_as_root_from_a_0700_folder():
                                   capture_output=True, text=True, check=True).stdout.strip()
             expect_eq((st, cube["total"]), (200, int(want)), agency + "'s cube equals SQL")
             expect(int(want) > 1000, "%s's demo is loaded: %s incidents" % (agency, want))
+        # The region: every agency shares, the program spans them, and what
+        # the analyst counts of each agency is what SQL counts of its shared
+        # offenses.
+        st, who = get(url + "/v1/whoami", region[0])
+        expect_eq((st, who["role"], sorted(x["agency"] for x in who["sharing"])),
+                  (200, "analyst", ["CPD", "NOPD", "OIJ"]), who)
+        st, cube = get(url + "/v1/cube?by=agency", region[0])
+        expect_eq(st, 200, cube)
+        for c in cube["cells"]:
+            t = toks[c["agency"]]
+            st, own = get(url + "/v1/offenses", t)
+            st2, shared = get(url + "/v1/offenses?agency=" + c["agency"], region[0])
+            codes = "{%s}" % ",".join(o["code"] for o in shared["offenses"])
+            want = subprocess.run([PSQL, "-X", "-A", "-t", "-d", ci, "-c",
+                                   "SELECT count(*) FROM incidents i JOIN offenses o ON"
+                                   " o.id = i.offense_id JOIN agencies a ON a.id = i.agency_id"
+                                   " WHERE o.crime AND i.status NOT IN ('unfounded', 'cancelled')"
+                                   " AND a.code = '%s' AND o.code = ANY('%s'::text[])"
+                                   % (c["agency"], codes)],
+                                  capture_output=True, text=True, check=True).stdout.strip()
+            expect_eq(c["count"], int(want), c["agency"] + ": the region's count = SQL")
+            expect(len(shared["offenses"]) <= len(own["offenses"]))
+        st, prog = get(url + "/v1/cube?program=MODELO&by=agency,precinct", region[0])
+        expect_eq((st, sorted({c["agency"] for c in prog["cells"]})),
+                  (200, ["CPD", "NOPD", "OIJ"]), prog)
         # Again: reuses the cluster, the data and the token.
         again = subprocess.run([os.path.join(checkout, "tools", "run")], cwd=checkout, env=env,
                                capture_output=True, text=True, timeout=600)
