@@ -2,7 +2,7 @@
 FROM debian:bookworm-slim AS build
 RUN apt-get update && apt-get install -y --no-install-recommends \
         build-essential cmake pkg-config libevent-dev libpq-dev libcjson-dev libssl-dev \
-        libjs-leaflet \
+        libsodium-dev libqrencode-dev libjs-leaflet \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY CMakeLists.txt ./
@@ -17,7 +17,7 @@ RUN cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCOMPSTAT_TESTS=OFF \
 
 FROM debian:bookworm-slim
 RUN apt-get update && apt-get install -y --no-install-recommends \
-        libevent-2.1-7 libpq5 libcjson1 libssl3 ca-certificates curl \
+        libevent-2.1-7 libpq5 libcjson1 libssl3 libsodium23 libqrencode4 ca-certificates curl \
     && rm -rf /var/lib/apt/lists/*
 COPY --from=build /src/build/compstatd /src/build/compstat-admin /usr/local/bin/
 COPY migrations /usr/share/compstatd/migrations
