@@ -7,6 +7,13 @@
  *                               [--precincts P1,P2] [--areas A1,A2] [--label TEXT]
  *   compstat-admin token create --database CONNINFO --region CODE --role analyst
  *                               [--label TEXT]
+ *   compstat-admin user create --database CONNINFO --login L --name N
+ *                              (--agency CODE --role ROLE [--precincts ..] [--areas ..]
+ *                               | --region CODE --role analyst)
+ *                              [--password-stdin] [--url BASE]
+ *   compstat-admin user list --database CONNINFO [--agency CODE]
+ *   compstat-admin user disable|enable --database CONNINFO --login L
+ *   compstat-admin user reset --database CONNINFO --login L [--mfa] [--url BASE]
  *   compstat-admin region create CODE --name NAME --database CONNINFO
  *   compstat-admin region list --database CONNINFO
  *   compstat-admin program create CODE --region CODE --name NAME --database CONNINFO
@@ -32,6 +39,16 @@
  * (a code, as agency codes are, and a name); program create makes a
  * region's program, whose precincts each agency's admin enrols (PUT
  * /v1/programs/{code}).
+ * user create makes an account for a person: a login, a name and the same
+ * principal a token has (its role, agency or region, precincts, areas).
+ * It prints a one-time link that sets the password (BASE/#set-password=..,
+ * BASE from --url or COMPSTATD_PUBLIC_URL; valid 24 h, stored hashed), or
+ * takes the password on standard input (--password-stdin: checked by the
+ * rule of lib/authn.h and hashed with Argon2id, libsodium's
+ * crypto_pwhash_str). disable ends the user's sessions and refuses its
+ * sign-ins until enable; reset takes the password away and prints a new
+ * link (--mfa: takes the second factor away instead). Every change is in
+ * the audit log, and running daemons hear of it at once.
  * CONNINFO may also come from COMPSTATD_DATABASE.
  */
 #include <dirent.h>
@@ -42,6 +59,9 @@
 
 #include <libpq-fe.h>
 
+#include <sodium.h>
+
+#include "authn.h"
 #include "refdata.h"
 
 #include "secret.h"
@@ -59,6 +79,13 @@ static void usage(void)
             "                              [--precincts P1,P2] [--areas A1,A2] [--label TEXT]\n"
             "  compstat-admin token create --database CONNINFO --region CODE --role analyst\n"
             "                              [--label TEXT]\n"
+            "  compstat-admin user create --database CONNINFO --login L --name N\n"
+            "                             (--agency CODE --role ROLE [--precincts P1,P2]\n"
+            "                              [--areas A1,A2] | --region CODE --role analyst)\n"
+            "                             [--password-stdin] [--url BASE]\n"
+            "  compstat-admin user list --database CONNINFO [--agency CODE]\n"
+            "  compstat-admin user disable|enable --database CONNINFO --login L\n"
+            "  compstat-admin user reset --database CONNINFO --login L [--mfa] [--url BASE]\n"
             "  compstat-admin region create CODE --name NAME --database CONNINFO\n"
             "  compstat-admin region list --database CONNINFO\n"
             "  compstat-admin program create CODE --region CODE --name NAME --database CONNINFO\n"
@@ -386,50 +413,6 @@ static int code_and_name_ok(const char *what, const char *code, size_t max, cons
     return 1;
 }
 
-/* token create --region CODE --role analyst: a region reader. */
-static int region_token_create(int argc, char **argv, const char *region, const char *role,
-                               const char *label, int has_agency)
-{
-    if (has_agency) {
-        fprintf(stderr, "compstat-admin: a region's token belongs to no agency: give --region "
-                        "without --agency, --precincts or --areas\n");
-        return 2;
-    }
-    if (role == NULL || strcmp(role, "analyst") != 0) {
-        fprintf(stderr, "compstat-admin: --role must be analyst for a region's token (region "
-                        "readers read what agencies share, and write nothing)\n");
-        return 2;
-    }
-    char token[SECRET_TOKEN_LEN + 1], hash[SECRET_HASH_LEN + 1];
-    if (secret_new_token(token) != 0 || secret_hash(token, strlen(token), hash) != 0) {
-        fprintf(stderr, "compstat-admin: cannot generate a token\n");
-        return 1;
-    }
-    PGconn *pg = connect_db(argc, argv);
-    if (pg == NULL)
-        return 1;
-    const char *params[3] = {region, hash, label};
-    PGresult *res = PQexecParams(pg,
-                                 "INSERT INTO api_tokens (token_hash, role, region_id, label)"
-                                 " SELECT $2, 'analyst', r.id, $3 FROM regions r WHERE r.code = $1"
-                                 " RETURNING id",
-                                 3, NULL, params, NULL, NULL, 0);
-    int ok = PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1;
-    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-        fprintf(stderr, "compstat-admin: %s", PQresultErrorMessage(res));
-    } else if (!ok) {
-        fprintf(stderr, "compstat-admin: --region: no region ");
-        put_escaped(region);
-        fprintf(stderr, " (compstat-admin region create CODE --name NAME first)\n");
-    }
-    PQclear(res);
-    PQfinish(pg);
-    if (!ok)
-        return 1;
-    printf("%s\n", token);
-    return 0;
-}
-
 /* region create CODE --name NAME */
 static int region_create(int argc, char **argv)
 {
@@ -513,22 +496,36 @@ static int program_create(int argc, char **argv)
     return ok ? 0 : 1;
 }
 
-static int token_create(int argc, char **argv)
+/*
+ * The principal of a token or a user from the command line: --role with
+ * --agency (and --precincts / --areas), or --region with role analyst.
+ * Inserted on pg with the given hash and label; *id is its api_tokens id.
+ * Returns 0, 2 (usage: said why) or 1 (refused or failed: said why).
+ */
+static int principal_insert(PGconn *pg, int argc, char **argv, const char *hash,
+                            const char *label, int *id)
 {
     const char *role = opt(argc, argv, "--role");
     const char *agency = opt(argc, argv, "--agency");
     const char *precincts = opt(argc, argv, "--precincts");
     const char *areas = opt(argc, argv, "--areas");
-    const char *label = opt(argc, argv, "--label");
     const char *region = opt(argc, argv, "--region");
-    if (region != NULL)
-        return region_token_create(argc, argv, region, role, label, agency || precincts || areas);
-    if (role == NULL || agency == NULL) {
+    if (region != NULL) {
+        if (agency || precincts || areas) {
+            fprintf(stderr, "compstat-admin: a region's token belongs to no agency: give --region "
+                            "without --agency, --precincts or --areas\n");
+            return 2;
+        }
+        if (role == NULL || strcmp(role, "analyst") != 0) {
+            fprintf(stderr, "compstat-admin: --role must be analyst for a region's token (region "
+                            "readers read what agencies share, and write nothing)\n");
+            return 2;
+        }
+    } else if (role == NULL || agency == NULL) {
         usage();
         return 2;
-    }
-    if (strcmp(role, "dispatch") && strcmp(role, "commander") && strcmp(role, "supervisor") &&
-        strcmp(role, "admin")) {
+    } else if (strcmp(role, "dispatch") && strcmp(role, "commander") &&
+               strcmp(role, "supervisor") && strcmp(role, "admin")) {
         fprintf(stderr, "compstat-admin: --role must be dispatch, commander, supervisor or admin%s\n",
                 strcmp(role, "analyst") == 0 ? " (analyst is a region's reader: --region CODE, no "
                                                "--agency)"
@@ -544,22 +541,14 @@ static int token_create(int argc, char **argv)
         free(list);
         return 2;
     }
-    char token[SECRET_TOKEN_LEN + 1], hash[SECRET_HASH_LEN + 1];
-    if (secret_new_token(token) != 0 || secret_hash(token, strlen(token), hash) != 0) {
-        fprintf(stderr, "compstat-admin: cannot generate a token\n");
-        free(list);
-        free(alist);
-        return 1;
-    }
-    PGconn *pg = connect_db(argc, argv);
-    if (pg == NULL) {
-        free(list);
-        free(alist);
-        return 1;
-    }
-    const char *params[6] = {agency, hash, role, list, alist, label};
     PGresult *res;
-    if (list == NULL && alist == NULL) {
+    if (region != NULL) {
+        res = PQexecParams(pg,
+                           "INSERT INTO api_tokens (token_hash, role, region_id, label)"
+                           " SELECT $2, 'analyst', r.id, $3 FROM regions r WHERE r.code = $1"
+                           " RETURNING id",
+                           3, NULL, (const char *[3]){region, hash, label}, NULL, NULL, 0);
+    } else if (list == NULL && alist == NULL) {
         /* The whole agency: created when new, to bootstrap an installation. */
         res = PQexecParams(pg,
                            "WITH a AS (INSERT INTO agencies (code, name) VALUES ($1, $1)"
@@ -571,6 +560,7 @@ static int token_create(int argc, char **argv)
     } else {
         /* Limited to precincts and/or areas: the agency must exist and
            hold every one of them, or nothing is written. */
+        const char *params[6] = {agency, hash, role, list, alist, label};
         res = PQexecParams(pg,
                            "INSERT INTO api_tokens (token_hash, role, agency_id, precincts, areas,"
                            "  label)"
@@ -585,20 +575,308 @@ static int token_create(int argc, char **argv)
                            6, NULL, params, NULL, NULL, 0);
     }
     int ok = PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1;
-    if (PQresultStatus(res) != PGRES_TUPLES_OK)
+    if (ok) {
+        *id = atoi(PQgetvalue(res, 0, 0));
+    } else if (PQresultStatus(res) != PGRES_TUPLES_OK) {
         fprintf(stderr, "compstat-admin: %s", PQresultErrorMessage(res));
-    else if (!ok && !(list && explain_codes(pg, agency, list, "precincts", "--precincts",
-                                            "precinct")) &&
-             !(alist && explain_codes(pg, agency, alist, "areas", "--areas", "area")))
+    } else if (region != NULL) {
+        fprintf(stderr, "compstat-admin: --region: no region ");
+        put_escaped(region);
+        fprintf(stderr, " (compstat-admin region create CODE --name NAME first)\n");
+    } else if (!(list && explain_codes(pg, agency, list, "precincts", "--precincts",
+                                       "precinct")) &&
+               !(alist && explain_codes(pg, agency, alist, "areas", "--areas", "area"))) {
         fprintf(stderr, "compstat-admin: the precincts or areas changed meanwhile; try again\n");
+    }
     PQclear(res);
-    PQfinish(pg);
     free(list);
     free(alist);
-    if (!ok)
+    return ok ? 0 : 1;
+}
+
+static int token_create(int argc, char **argv)
+{
+    char token[SECRET_TOKEN_LEN + 1], hash[SECRET_HASH_LEN + 1];
+    if (secret_new_token(token) != 0 || secret_hash(token, strlen(token), hash) != 0) {
+        fprintf(stderr, "compstat-admin: cannot generate a token\n");
         return 1;
-    printf("%s\n", token);
+    }
+    PGconn *pg = connect_db(argc, argv);
+    if (pg == NULL)
+        return 1;
+    int id = 0;
+    int rc = principal_insert(pg, argc, argv, hash, opt(argc, argv, "--label"), &id);
+    PQfinish(pg);
+    if (rc == 0)
+        printf("%s\n", token);
+    return rc;
+}
+
+/* ------------------------------------------------------------ users */
+
+/* A login as users.login has it. */
+static int login_ok(const char *s)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > 64 || !((s[0] >= 'A' && s[0] <= 'Z') || (s[0] >= 'a' && s[0] <= 'z') ||
+                              (s[0] >= '0' && s[0] <= '9')))
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+              c == '_' || c == '.' || c == '@' || c == '-'))
+            return 0;
+    }
+    return 1;
+}
+
+/* Run sql with params; 1 when it succeeded, else say why. *rows: rows returned or changed. */
+static int exec_params(PGconn *pg, const char *sql, int n, const char *const *params, int *rows)
+{
+    PGresult *res = PQexecParams(pg, sql, n, NULL, params, NULL, NULL, 0);
+    ExecStatusType st = PQresultStatus(res);
+    int ok = st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK;
+    if (!ok)
+        fprintf(stderr, "compstat-admin: %s", PQresultErrorMessage(res));
+    if (rows)
+        *rows = st == PGRES_TUPLES_OK ? PQntuples(res) : atoi(PQcmdTuples(res));
+    PQclear(res);
+    return ok;
+}
+
+/* The audit record of an account change made here (no token: the operator). */
+static void audit_admin(PGconn *pg, const char *action, const char *login)
+{
+    const char *params[2] = {action, login};
+    exec_params(pg,
+                "INSERT INTO audit_log (action, target, detail)"
+                " VALUES ($1, $2, '{\"by\": \"compstat-admin\"}')",
+                2, params, NULL);
+}
+
+/* A new set-password link for user id: stored hashed, valid 24 h; printed. 0, or -1. */
+static int print_link(PGconn *pg, int argc, char **argv, const char *user_id)
+{
+    char secret[SECRET_TOKEN_LEN + 1], hash[SECRET_HASH_LEN + 1];
+    if (secret_new_token(secret) != 0 || secret_hash(secret, strlen(secret), hash) != 0)
+        return -1;
+    const char *params[2] = {hash, user_id};
+    /* Older links of the user stop working: only the newest sets the password. */
+    if (!exec_params(pg, "UPDATE user_links SET used_at = now() WHERE user_id = $1::int"
+                         " AND used_at IS NULL",
+                     1, params + 1, NULL) ||
+        !exec_params(pg, "INSERT INTO user_links (token_hash, user_id, purpose, expires_at)"
+                         " VALUES ($1, $2::int, 'set_password', now() + interval '24 hours')",
+                     2, params, NULL))
+        return -1;
+    const char *base = opt(argc, argv, "--url");
+    if (base == NULL)
+        base = getenv("COMPSTATD_PUBLIC_URL");
+    if (base == NULL)
+        base = "http://127.0.0.1:8080";
+    size_t bl = strlen(base);
+    printf("%.*s/#set-password=%s\n", (int)(bl && base[bl - 1] == '/' ? bl - 1 : bl), base, secret);
+    fprintf(stderr, "compstat-admin: the link works once, within 24 hours\n");
     return 0;
+}
+
+/* A password from standard input (one line), checked and hashed (Argon2id). 0, or 2. */
+static int read_password(const char *login, const char *name, char out[crypto_pwhash_STRBYTES])
+{
+    char line[1100];
+    if (fgets(line, sizeof line, stdin) == NULL) {
+        fprintf(stderr, "compstat-admin: --password-stdin: no password on standard input\n");
+        return 2;
+    }
+    size_t n = strcspn(line, "\r\n");
+    line[n] = '\0';
+    char why[160];
+    if (authn_password_ok(line, login, name, why, sizeof why) != 0) {
+        fprintf(stderr, "compstat-admin: --password-stdin: %s\n", why);
+        sodium_memzero(line, sizeof line);
+        return 2;
+    }
+    int rc = crypto_pwhash_str(out, line, n, crypto_pwhash_OPSLIMIT_INTERACTIVE,
+                               crypto_pwhash_MEMLIMIT_INTERACTIVE);
+    sodium_memzero(line, sizeof line);
+    if (rc != 0) {
+        fprintf(stderr, "compstat-admin: out of memory hashing the password\n");
+        return 1;
+    }
+    return 0;
+}
+
+/* user create --login L --name N (--agency A [--precincts..] [--areas..] | --region R) --role ROLE */
+static int user_create(int argc, char **argv)
+{
+    const char *login = opt(argc, argv, "--login"), *name = opt(argc, argv, "--name");
+    int stdin_pw = 0;
+    for (int i = 0; i < argc; i++)
+        stdin_pw |= strcmp(argv[i], "--password-stdin") == 0;
+    if (login == NULL || name == NULL) {
+        usage();
+        return 2;
+    }
+    if (!login_ok(login)) {
+        fprintf(stderr, "compstat-admin: --login must be 1 to 64 letters, digits, '.', '_', '@' "
+                        "or '-', a letter or digit first\n");
+        return 2;
+    }
+    if (strlen(name) == 0 || strlen(name) > 200) {
+        fprintf(stderr, "compstat-admin: --name must be 1 to 200 characters\n");
+        return 2;
+    }
+    char pwhash[crypto_pwhash_STRBYTES] = "";
+    int rc;
+    if (stdin_pw && (rc = read_password(login, name, pwhash)) != 0)
+        return rc;
+    /* The user's principal is a token row whose secret nobody holds. */
+    char unused[SECRET_TOKEN_LEN + 1], hash[SECRET_HASH_LEN + 1], label[80];
+    if (secret_new_token(unused) != 0 || secret_hash(unused, strlen(unused), hash) != 0)
+        return 1;
+    sodium_memzero(unused, sizeof unused);
+    snprintf(label, sizeof label, "user:%s", login);
+    PGconn *pg = connect_db(argc, argv);
+    if (pg == NULL)
+        return 1;
+    int id = 0, rows = 0;
+    rc = exec_ok(pg, "BEGIN") ? principal_insert(pg, argc, argv, hash, label, &id) : 1;
+    char tid[16], uid[16] = "";
+    snprintf(tid, sizeof tid, "%d", id);
+    if (rc == 0) {
+        const char *params[4] = {login, name, tid, stdin_pw ? pwhash : NULL};
+        PGresult *res = PQexecParams(
+            pg,
+            "INSERT INTO users (login, name, token_id, password_hash, password_set_at)"
+            " VALUES ($1, $2, $3::int, $4, CASE WHEN $4::text IS NULL THEN NULL ELSE now() END)"
+            " ON CONFLICT (login) DO NOTHING RETURNING id",
+            4, NULL, params, NULL, NULL, 0);
+        rows = PQresultStatus(res) == PGRES_TUPLES_OK ? PQntuples(res) : -1;
+        if (rows == 1)
+            snprintf(uid, sizeof uid, "%s", PQgetvalue(res, 0, 0));
+        else if (rows == 0)
+            fprintf(stderr, "compstat-admin: --login: %s is taken\n", login);
+        else
+            fprintf(stderr, "compstat-admin: %s", PQresultErrorMessage(res));
+        PQclear(res);
+        rc = rows == 1 ? 0 : 1;
+    }
+    if (rc == 0)
+        audit_admin(pg, "user.create", login);
+    if (rc == 0 && !stdin_pw && print_link(pg, argc, argv, uid) != 0)
+        rc = 1;
+    if (rc != 0 || !exec_ok(pg, "COMMIT")) {
+        exec_ok(pg, "ROLLBACK");
+        PQfinish(pg);
+        return rc ? rc : 1;
+    }
+    if (stdin_pw)
+        fprintf(stderr, "compstat-admin: user %s created with its password\n", login);
+    PQfinish(pg);
+    return 0;
+}
+
+/* user disable | enable | reset --login L [--mfa] */
+static int user_change(int argc, char **argv, const char *what)
+{
+    const char *login = opt(argc, argv, "--login");
+    if (login == NULL) {
+        usage();
+        return 2;
+    }
+    int mfa = 0;
+    for (int i = 0; i < argc; i++)
+        mfa |= strcmp(argv[i], "--mfa") == 0;
+    PGconn *pg = connect_db(argc, argv);
+    if (pg == NULL)
+        return 1;
+    const char *sql =
+        strcmp(what, "disable") == 0
+            ? "WITH u AS (UPDATE users SET disabled_at = now(), updated_at = now()"
+              "  WHERE login = $1 RETURNING id, token_id),"
+              " t AS (UPDATE api_tokens SET revoked_at = coalesce(revoked_at, now())"
+              "  FROM u WHERE api_tokens.id = u.token_id)"
+              " UPDATE sessions SET ended_at = now() FROM u"
+              "  WHERE sessions.user_id = u.id AND ended_at IS NULL RETURNING u.id"
+        : strcmp(what, "enable") == 0
+            ? "WITH u AS (UPDATE users SET disabled_at = NULL, updated_at = now()"
+              "  WHERE login = $1 RETURNING id, token_id)"
+              " UPDATE api_tokens SET revoked_at = NULL FROM u WHERE api_tokens.id = u.token_id"
+              " RETURNING u.id"
+        : mfa
+            ? "WITH u AS (UPDATE users SET totp_secret = NULL, totp_enabled_at = NULL,"
+              "  updated_at = now() WHERE login = $1 RETURNING id),"
+              " c AS (DELETE FROM user_recovery_codes USING u WHERE user_id = u.id)"
+              " UPDATE sessions SET ended_at = now() FROM u"
+              "  WHERE sessions.user_id = u.id AND ended_at IS NULL RETURNING u.id"
+            : "WITH u AS (UPDATE users SET password_hash = NULL, password_set_at = NULL,"
+              "  updated_at = now() WHERE login = $1 RETURNING id)"
+              " UPDATE sessions SET ended_at = now() FROM u"
+              "  WHERE sessions.user_id = u.id AND ended_at IS NULL RETURNING u.id";
+    int ok = exec_ok(pg, "BEGIN");
+    PGresult *res = ok ? PQexecParams(pg, sql, 1, NULL, (const char *[1]){login}, NULL, NULL, 0)
+                       : NULL;
+    ok = res && PQresultStatus(res) == PGRES_TUPLES_OK;
+    if (res && !ok)
+        fprintf(stderr, "compstat-admin: %s", PQresultErrorMessage(res));
+    PQclear(res);
+    /* The user's id, whether or not it had sessions. */
+    char uid[16] = "";
+    res = ok ? PQexecParams(pg, "SELECT id FROM users WHERE login = $1", 1, NULL,
+                            (const char *[1]){login}, NULL, NULL, 0)
+             : NULL;
+    if (res && PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1)
+        snprintf(uid, sizeof uid, "%s", PQgetvalue(res, 0, 0));
+    PQclear(res);
+    if (ok && uid[0] == '\0') {
+        fprintf(stderr, "compstat-admin: --login: no user %s\n", login);
+        ok = 0;
+    }
+    char action[32];
+    snprintf(action, sizeof action, "user.%s%s", what, mfa ? "_mfa" : "");
+    if (ok)
+        audit_admin(pg, action, login);
+    if (ok && strcmp(what, "reset") == 0 && !mfa && print_link(pg, argc, argv, uid) != 0)
+        ok = 0;
+    if (!ok || !exec_ok(pg, "COMMIT")) {
+        exec_ok(pg, "ROLLBACK");
+        PQfinish(pg);
+        return 1;
+    }
+    /* Running daemons look every principal up again: the user's open pages
+       and streams end now (disable, reset), or work again (enable). */
+    PQclear(PQexec(pg, "SELECT pg_notify('compstat_tokens', '')"));
+    PQfinish(pg);
+    return 0;
+}
+
+/* One line per user (tab-separated, with a header); never a hash. */
+static int user_list(int argc, char **argv)
+{
+    const char *agency = opt(argc, argv, "--agency");
+    PGconn *pg = connect_db(argc, argv);
+    if (pg == NULL)
+        return 1;
+    PGresult *res = PQexecParams(
+        pg,
+        "SELECT u.login, u.name, t.role, coalesce(a.code, '') AS agency,"
+        " coalesce(g.code, '') AS region,"
+        " CASE WHEN t.precincts IS NULL AND t.areas IS NULL THEN '*'"
+        "  ELSE coalesce(array_to_string(t.precincts, ','), '') END AS precincts,"
+        " coalesce(array_to_string(t.areas, ','), '') AS areas,"
+        " CASE WHEN u.password_hash IS NOT NULL THEN 'set'"
+        "  WHEN EXISTS (SELECT 1 FROM user_links l WHERE l.user_id = u.id AND l.used_at IS NULL"
+        "   AND l.expires_at > now()) THEN 'link' ELSE 'none' END AS password,"
+        " CASE WHEN u.totp_enabled_at IS NOT NULL THEN 'totp' ELSE '' END AS mfa,"
+        " coalesce(to_char(u.disabled_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), '')"
+        "  AS disabled,"
+        " (SELECT count(*) FROM sessions s WHERE s.user_id = u.id AND s.ended_at IS NULL"
+        "   AND s.expires_at > now()) AS sessions"
+        " FROM users u JOIN api_tokens t ON t.id = u.token_id"
+        " LEFT JOIN agencies a ON a.id = t.agency_id LEFT JOIN regions g ON g.id = t.region_id"
+        " WHERE $1::text IS NULL OR a.code = $1 ORDER BY u.login",
+        1, NULL, (const char *[1]){agency}, NULL, NULL, 0);
+    return print_tsv(pg, res);
 }
 
 static int token_revoke(int argc, char **argv)
@@ -718,6 +996,14 @@ int main(int argc, char **argv)
         return token_list(argc, argv);
     if (argc >= 2 && strcmp(argv[1], "audit") == 0)
         return audit(argc, argv);
+    if (argc >= 3 && strcmp(argv[1], "user") == 0 && strcmp(argv[2], "create") == 0)
+        return sodium_init() < 0 ? 1 : user_create(argc, argv);
+    if (argc >= 3 && strcmp(argv[1], "user") == 0 && strcmp(argv[2], "list") == 0)
+        return user_list(argc, argv);
+    if (argc >= 3 && strcmp(argv[1], "user") == 0 &&
+        (strcmp(argv[2], "disable") == 0 || strcmp(argv[2], "enable") == 0 ||
+         strcmp(argv[2], "reset") == 0))
+        return user_change(argc, argv, argv[2]);
     if (argc >= 3 && strcmp(argv[1], "region") == 0 && strcmp(argv[2], "create") == 0)
         return region_create(argc, argv);
     if (argc >= 3 && strcmp(argv[1], "region") == 0 && strcmp(argv[2], "list") == 0)
