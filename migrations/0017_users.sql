@@ -51,6 +51,10 @@ CREATE INDEX sessions_user_idx ON sessions (user_id);
 -- code confirms it, and ten one-time recovery codes, stored hashed.
 ALTER TABLE users ADD COLUMN totp_secret text CHECK (totp_secret ~ '^[A-Z2-7]{32}$');
 ALTER TABLE users ADD COLUMN totp_enabled_at timestamptz;
+ALTER TABLE users ADD COLUMN totp_last_step bigint;  -- the last code's step: never accepted twice
+-- A session opened where the agency requires a second factor the user has
+-- not enrolled yet: it may only enrol one (and sign out).
+ALTER TABLE sessions ADD COLUMN enrol_only boolean NOT NULL DEFAULT false;
 CREATE TABLE user_recovery_codes (
     user_id    integer NOT NULL REFERENCES users (id),
     code_hash  text NOT NULL CHECK (code_hash ~ '^[0-9a-f]{64}$'),

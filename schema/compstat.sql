@@ -19,7 +19,8 @@ CREATE TABLE agencies (
     name        text NOT NULL,
     time_zone   text NOT NULL DEFAULT 'UTC',
     created_at  timestamptz NOT NULL DEFAULT now(),
-    updated_at  timestamptz NOT NULL DEFAULT now()
+    updated_at  timestamptz NOT NULL DEFAULT now(),
+    mfa_required boolean NOT NULL DEFAULT false  -- 0017: every user needs a second factor
 );
 
 CREATE TABLE precincts (
@@ -454,3 +455,51 @@ CREATE TABLE program_precincts (
 -- 'agencies', and detail ->> 'region' for a region reader), so that an
 -- agency can list who read its data.
 CREATE INDEX audit_log_agencies_idx ON audit_log USING gin ((detail -> 'agencies'));
+
+-- 0017: accounts for people (their principal is an api_tokens row whose
+-- secret nobody holds), set-password links, sessions, the second factor.
+CREATE TABLE users (
+    id             integer GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    login          text NOT NULL UNIQUE CHECK (login ~ '^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$'),
+    name           text NOT NULL CHECK (length(name) BETWEEN 1 AND 200),
+    token_id       integer NOT NULL UNIQUE REFERENCES api_tokens (id),
+    password_hash  text,
+    password_set_at timestamptz,
+    disabled_at    timestamptz,
+    created_at     timestamptz NOT NULL DEFAULT now(),
+    updated_at     timestamptz NOT NULL DEFAULT now(),
+    totp_secret    text CHECK (totp_secret ~ '^[A-Z2-7]{32}$'),
+    totp_enabled_at timestamptz,
+    totp_last_step bigint
+);
+
+CREATE TABLE user_links (
+    token_hash  text PRIMARY KEY CHECK (token_hash ~ '^[0-9a-f]{64}$'),
+    user_id     integer NOT NULL REFERENCES users (id),
+    purpose     text NOT NULL CHECK (purpose IN ('set_password')),
+    created_at  timestamptz NOT NULL DEFAULT now(),
+    expires_at  timestamptz NOT NULL,
+    used_at     timestamptz
+);
+CREATE INDEX user_links_user_idx ON user_links (user_id);
+
+CREATE TABLE sessions (
+    id            bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    token_hash    text NOT NULL UNIQUE CHECK (token_hash ~ '^[0-9a-f]{64}$'),
+    csrf_hash     text NOT NULL CHECK (csrf_hash ~ '^[0-9a-f]{64}$'),
+    user_id       integer NOT NULL REFERENCES users (id),
+    address       text,
+    created_at    timestamptz NOT NULL DEFAULT now(),
+    last_seen_at  timestamptz NOT NULL DEFAULT now(),
+    expires_at    timestamptz NOT NULL,
+    ended_at      timestamptz,
+    enrol_only    boolean NOT NULL DEFAULT false
+);
+CREATE INDEX sessions_user_idx ON sessions (user_id);
+
+CREATE TABLE user_recovery_codes (
+    user_id    integer NOT NULL REFERENCES users (id),
+    code_hash  text NOT NULL CHECK (code_hash ~ '^[0-9a-f]{64}$'),
+    used_at    timestamptz,
+    PRIMARY KEY (user_id, code_hash)
+);

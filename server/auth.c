@@ -10,13 +10,48 @@
 #include <strings.h>
 #include <time.h>
 
+#include <sodium.h>
+
 #include "app.h"
 #include "areas.h"
+#include "authn.h"
 #include "log.h"
 #include "lrumap.h"
 #include "secret.h"
 #include "sharing.h"
 #include "strmap.h"
+
+/* What a principal is, as the look-ups read it (columns 0-11). */
+#define PRINCIPAL_COLS                                                                         \
+    "t.id, t.role, coalesce(t.agency_id, 0), a.code, a.name, a.time_zone, "                   \
+    "array_to_json(t.precincts)::text, array_to_json(t.areas)::text, "                        \
+    "coalesce(t.region_id, 0), g.code, "                                                       \
+    "(SELECT json_agg(json_build_object('agency', s.agency_id, 'level', s.level, "             \
+    "  'iccs', s.iccs, 'categories', s.categories, "                                          \
+    "  'location_precision_m', s.location_precision_m, 'address', s.address))"                \
+    " FROM sharing_agreements s WHERE s.region_id = t.region_id)::text, "                     \
+    "(SELECT json_agg(json_build_object('code', p.code, 'name', p.name, "                      \
+    "  'precincts', (SELECT coalesce(json_agg(pp.precinct_id), '[]'::json)"                   \
+    "   FROM program_precincts pp WHERE pp.program_id = p.id)) ORDER BY p.code)"              \
+    " FROM programs p WHERE p.region_id = t.region_id)::text "
+#define PRINCIPAL_JOINS                                                                        \
+    " LEFT JOIN agencies a ON a.id = t.agency_id LEFT JOIN regions g ON g.id = t.region_id "
+
+/* A bearer token. A user's own principal row is never one: its secret is nobody's. */
+#define TOKEN_LOOKUP                                                                           \
+    "SELECT " PRINCIPAL_COLS "FROM api_tokens t" PRINCIPAL_JOINS                              \
+    "WHERE t.token_hash = $1 AND t.revoked_at IS NULL"
+
+/* A session (columns 12-18 beyond the principal): open, within its limits,
+   of a user not disabled. */
+#define SESSION_LOOKUP                                                                         \
+    "SELECT " PRINCIPAL_COLS ", x.id, extract(epoch FROM x.expires_at)::bigint, "             \
+    "extract(epoch FROM x.last_seen_at)::bigint, x.csrf_hash, u.id, u.login, u.name, "       \
+    "x.enrol_only "         \
+    "FROM sessions x JOIN users u ON u.id = x.user_id JOIN api_tokens t ON t.id = u.token_id" \
+    PRINCIPAL_JOINS                                                                            \
+    "WHERE x.token_hash = $1 AND x.ended_at IS NULL AND x.expires_at > now() "                \
+    "AND u.disabled_at IS NULL AND t.revoked_at IS NULL"
 
 struct cached {
     int known;          /* 0: no such (active) token */
@@ -29,6 +64,13 @@ struct cached {
     int region_id;
     char *region, *agreements, *programs;
     unsigned long sharing_gen; /* sharing_gen when looked up */
+    /* A person's session (cookie): its row, its user, its limits. */
+    long long session_id;
+    int user_id;
+    time_t expires, last_seen, written; /* absolute end; last use; last_seen_at written */
+    char csrf[SECRET_HASH_LEN + 1];     /* SHA-256 of the CSRF token */
+    char *login, *user_name;
+    int enrol_only; /* may only enrol its second factor (ROUTE_ENROL) */
 };
 
 /* Tokens that exist (or existed: a revoked one stays, known = 0). Bounded
@@ -100,7 +142,7 @@ struct pending {
     http_req *r;
     int roles;
     void (*proceed)(http_req *r);
-    char hash[SECRET_HASH_LEN + 1];
+    char hash[SECRET_HASH_LEN + 3]; /* the cache key: a token's hash, or "s:" + a session's */
 };
 
 static void cached_free(struct cached *c)
@@ -116,6 +158,8 @@ static void cached_free(struct cached *c)
     free(c->region);
     free(c->agreements);
     free(c->programs);
+    free(c->login);
+    free(c->user_name);
     free(c);
 }
 
@@ -196,7 +240,11 @@ static long blocked_for(const char *peer)
 static void refuse_unknown(http_req *r)
 {
     note_failure(r->peer);
-    http_reply_error(r, 401, "unauthorized", NULL, "unknown or revoked token");
+    if (r->by_cookie)
+        http_reply_error(r, 401, "session_expired", NULL,
+                         "no such session, or it has ended: sign in again");
+    else
+        http_reply_error(r, 401, "unauthorized", NULL, "unknown or revoked token");
 }
 
 static int role_bit(const char *name)
@@ -270,10 +318,70 @@ static int scope_of(const struct cached *c, principal *who)
 }
 
 /* Copy the cached principal into r and apply the role check. */
-static void finish(http_req *r, const struct cached *c, int roles, void (*proceed)(http_req *r))
+static void on_seen(void *arg, PGresult *res, const char *error)
+{
+    (void)arg, (void)res, (void)error; /* best effort: at worst the idle clock restarts late */
+}
+
+/*
+ * A session's limits and its CSRF token: 0 to go on, -1 after replying.
+ * The idle clock moves with each use, and is written to its row at most
+ * once a minute (a restart loses at most that minute).
+ */
+static int session_ok(http_req *r, struct cached *c)
+{
+    time_t now = time(NULL);
+    if (now >= c->expires || now - c->last_seen >= app.cfg.session_idle_timeout) {
+        c->known = 0; /* ended: looked up again after the negative TTL, and still ended */
+        c->fetched = now;
+        http_reply_error(r, 401, "session_expired", NULL,
+                         "the session has ended (%s): sign in again",
+                         now >= c->expires ? "its time is up" : "unused too long");
+        return -1;
+    }
+    if (r->method != EVHTTP_REQ_GET && r->method != EVHTTP_REQ_HEAD) {
+        /* A state change with the cookie: the page must echo its CSRF token. */
+        const char *x = http_header(r, "X-CSRF-Token");
+        char h[SECRET_HASH_LEN + 1];
+        if (x == NULL || strlen(x) > 256 || secret_hash(x, strlen(x), h) != 0 ||
+            sodium_memcmp(h, c->csrf, SECRET_HASH_LEN) != 0) {
+            http_reply_error(r, 403, "csrf", "X-CSRF-Token",
+                             "a request that changes something, made with the session cookie, "
+                             "needs the X-CSRF-Token header its sign-in answered");
+            return -1;
+        }
+    }
+    c->last_seen = now;
+    if (now - c->written >= 60) {
+        c->written = now;
+        char id[24];
+        snprintf(id, sizeof id, "%lld", c->session_id);
+        const char *params[1] = {id};
+        db_query(app.writer, "UPDATE sessions SET last_seen_at = now() WHERE id = $1::bigint", 1,
+                 params, on_seen, NULL);
+    }
+    return 0;
+}
+
+static void finish(http_req *r, struct cached *c, int roles, void (*proceed)(http_req *r))
 {
     if (!c->known) {
         refuse_unknown(r);
+        return;
+    }
+    if (c->session_id && session_ok(r, c) != 0)
+        return;
+    if (c->enrol_only && !(roles & ROUTE_ENROL)) {
+        http_reply_error(r, 403, "mfa_required", NULL,
+                         "this agency requires a second factor: enrol one first (POST "
+                         "/v1/sessions/current/mfa)");
+        return;
+    }
+    r->who.user_id = c->user_id;
+    r->who.session_id = c->session_id;
+    if (c->login && ((r->who.login = strdup(c->login)) == NULL ||
+                     (r->who.user_name = strdup(c->user_name ? c->user_name : "")) == NULL)) {
+        http_reply_error(r, 500, "internal", NULL, "out of memory");
         return;
     }
     r->who.token_id = c->token_id;
@@ -382,6 +490,23 @@ static void on_lookup(void *arg, PGresult *res, const char *error)
         c->nareas = read_codes(res, 7, &c->areas);
         c->region_id = atoi(PQgetvalue(res, 0, 8));
         c->sharing_gen = sharing_gen;
+        if (PQnfields(res) > 12 && !PQgetisnull(res, 0, 12)) {
+            /* A session: its row, limits and user. */
+            c->session_id = atoll(PQgetvalue(res, 0, 12));
+            c->expires = (time_t)atoll(PQgetvalue(res, 0, 13));
+            c->last_seen = c->written = (time_t)atoll(PQgetvalue(res, 0, 14));
+            snprintf(c->csrf, sizeof c->csrf, "%s", PQgetvalue(res, 0, 15));
+            c->user_id = atoi(PQgetvalue(res, 0, 16));
+            c->login = strdup(PQgetvalue(res, 0, 17));
+            c->user_name = strdup(PQgetvalue(res, 0, 18));
+            c->enrol_only = PQgetvalue(res, 0, 19)[0] == 't';
+            if (c->login == NULL || c->user_name == NULL) {
+                cached_free(c);
+                http_reply_error(r, 500, "internal", NULL, "out of memory");
+                free(p);
+                return;
+            }
+        }
         if (c->region_id && ((c->region = strdup(PQgetvalue(res, 0, 9))) == NULL ||
                              (c->agreements = strdup(PQgetvalue(res, 0, 10))) == NULL ||
                              (c->programs = strdup(PQgetvalue(res, 0, 11))) == NULL)) {
@@ -404,24 +529,35 @@ static void on_lookup(void *arg, PGresult *res, const char *error)
 void auth_check(http_req *r, int roles, void (*proceed)(http_req *r))
 {
     const char *h = http_header(r, "Authorization");
-    if (h == NULL || strncasecmp(h, "Bearer ", 7) != 0) {
+    const char *cookies = http_header(r, "Cookie");
+    char session[300];
+    const char *tok;
+    if (h != NULL && strncasecmp(h, "Bearer ", 7) == 0) {
+        tok = h + 7; /* a machine's token (or a person's API token) */
+        while (*tok == ' ')
+            tok++;
+    } else if (cookies && authn_cookie(cookies, AUTH_COOKIE, session, sizeof session) == 0) {
+        tok = session; /* a person's session */
+        r->by_cookie = 1;
+    } else {
         http_reply_error(r, 401, "unauthorized", NULL,
-                         "an Authorization: Bearer <token> header is required");
+                         "an Authorization: Bearer <token> header, or a session (POST "
+                         "/v1/sessions), is required");
         return;
     }
-    const char *tok = h + 7;
-    while (*tok == ' ')
-        tok++;
     size_t len = strlen(tok);
     if (len == 0 || len > 256) {
         http_reply_error(r, 401, "unauthorized", NULL, "malformed bearer token");
         return;
     }
-    char hash[SECRET_HASH_LEN + 1];
-    if (secret_hash(tok, len, hash) != 0) {
+    /* The cache key: the token's hash, or "s:" and the session's. */
+    char hash[SECRET_HASH_LEN + 3];
+    if (secret_hash(tok, len, hash + (r->by_cookie ? 2 : 0)) != 0) {
         http_reply_error(r, 500, "internal", NULL, "cannot hash token");
         return;
     }
+    if (r->by_cookie)
+        memcpy(hash, "s:", 2);
     struct cached *c = cache ? strmap_get(cache, hash) : NULL;
     time_t now = time(NULL);
     /* A region reader's answer holds its agreements: not once they changed. */
@@ -456,30 +592,17 @@ void auth_check(http_req *r, int roles, void (*proceed)(http_req *r))
     p->roles = roles;
     p->proceed = proceed;
     memcpy(p->hash, hash, sizeof hash);
-    const char *params[1] = {hash};
-    if (db_query(app.reader,
-                 "SELECT t.id, t.role, coalesce(t.agency_id, 0), a.code, a.name, a.time_zone, "
-                 "array_to_json(t.precincts)::text, array_to_json(t.areas)::text, "
-                 "coalesce(t.region_id, 0), g.code, "
-                 "(SELECT json_agg(json_build_object('agency', s.agency_id, 'level', s.level, "
-                 "  'iccs', s.iccs, 'categories', s.categories, "
-                 "  'location_precision_m', s.location_precision_m, 'address', s.address))"
-                 " FROM sharing_agreements s WHERE s.region_id = t.region_id)::text, "
-                 "(SELECT json_agg(json_build_object('code', p.code, 'name', p.name, "
-                 "  'precincts', (SELECT coalesce(json_agg(pp.precinct_id), '[]'::json)"
-                 "   FROM program_precincts pp WHERE pp.program_id = p.id)) ORDER BY p.code)"
-                 " FROM programs p WHERE p.region_id = t.region_id)::text "
-                 "FROM api_tokens t LEFT JOIN agencies a ON a.id = t.agency_id "
-                 "LEFT JOIN regions g ON g.id = t.region_id "
-                 "WHERE t.token_hash = $1 AND t.revoked_at IS NULL",
-                 1, params, on_lookup, p) != 0) {
+    const char *params[1] = {r->by_cookie ? hash + 2 : hash};
+    if (db_query(app.reader, r->by_cookie ? SESSION_LOOKUP : TOKEN_LOOKUP, 1, params, on_lookup,
+                 p) != 0) {
         free(p);
-        if (c && c->known && !c->region_id)
+        if (c && c->known && !c->region_id && !c->session_id)
             finish(r, c, roles, proceed);
         else
             http_reply_db_down(r);
     }
 }
+
 
 /* payload: the hash of a revoked token (forget that one), or "" (forget all). */
 static void on_tokens_changed(void *arg, const char *channel, const char *payload)
@@ -532,4 +655,35 @@ void auth_metrics(sbuf *out)
                 "compstatd_auth_throttled_total %llu\n",
                 cache ? strmap_count(cache) : (size_t)0,
                 unknown ? lrumap_count(unknown) : (size_t)0, lookups, throttled);
+}
+
+void auth_release(principal *who)
+{
+    free(who->login);
+    free(who->user_name);
+    who->login = who->user_name = NULL;
+    sharing_release(who);
+}
+
+void auth_audit_who(const principal *who, cJSON *detail)
+{
+    if (who->login)
+        cJSON_AddStringToObject(detail, "user", who->login);
+    sharing_audit_who(who, detail);
+}
+
+void auth_forget(const char *key)
+{
+    struct cached *c = cache ? strmap_get(cache, key) : NULL;
+    if (c) {
+        c->known = 0;
+        c->fetched = time(NULL);
+    }
+}
+
+void auth_refresh(const char *key)
+{
+    struct cached *c = cache ? strmap_get(cache, key) : NULL;
+    if (c)
+        c->fetched = 0; /* looked up again at its next request */
 }

@@ -20,12 +20,18 @@
 #ifndef COMPSTAT_AUTH_H
 #define COMPSTAT_AUTH_H
 
+#include <cjson/cJSON.h>
+
 #include "db.h"
 #include "http.h"
 #include "sbuf.h"
 
+/* The session cookie's name. */
+#define AUTH_COOKIE "compstat_session"
+
 /*
- * Resolve r's Authorization header into r->who and check that its role is
+ * Resolve r's Authorization header -- or, without one, its session cookie
+ * (a person signed in: POST /v1/sessions) -- into r->who and check that its role is
  * one of roles. Then call proceed(r); otherwise reply 401, 403 or 503
  * itself. Either happens exactly once, possibly after a database round
  * trip.
@@ -40,6 +46,19 @@ void auth_check(http_req *r, int roles, void (*proceed)(http_req *r));
  * change made by hand in SQL holds within the cache's 60 s.
  */
 void auth_sharing_changed(void);
+
+/*
+ * http_hooks.release and .audit_who (router.c): a person's login and name
+ * freed with the request, and named in its audit records ("user"), beside
+ * the agencies and region of sharing.h.
+ */
+void auth_release(principal *who);
+void auth_audit_who(const principal *who, cJSON *detail);
+
+/* The session with this cache key ("s:" + hash) ended: refused at once. */
+void auth_forget(const char *key);
+/* It changed (its second factor enrolled): looked up again at its next request. */
+void auth_refresh(const char *key);
 
 /* Forget every cached answer (tokens were revoked or created). */
 void auth_free_cache(void);

@@ -80,6 +80,17 @@ static const struct setting settings[] = {
     I(audit_max_queue, "100000", 100, 100000000,
       "audit records (refusals, or reads with audit_sync off) that may wait unwritten; beyond, "
       "new ones are dropped, counted and logged"),
+    I(session_idle_timeout, "1800", 60, 86400,
+      "seconds a person's session may go unused before it ends (sign in again)"),
+    I(session_max_age, "43200", 300, 2592000,
+      "seconds a person's session lasts at most, used or not"),
+    S(cookie_secure, "auto",
+      "the session cookie's Secure flag: auto (when serving TLS), on (behind a TLS proxy), off"),
+    I(signin_fail_limit, "5", 1, 1000,
+      "failed sign-ins one login, or one address, may make in 15 minutes before 429 with a "
+      "growing Retry-After"),
+    I(password_threads, "1", 1, 64,
+      "worker threads hashing passwords (Argon2id: 64 MiB and tens of ms each)"),
 };
 #define NSETTINGS (sizeof settings / sizeof settings[0])
 

@@ -42,6 +42,11 @@ typedef struct config {
     long auth_fail_limit;    /* unknown tokens per address and minute before 429 */
     long audit_sync;         /* 1: a read is answered after its audit record commits */
     long audit_max_queue;    /* audit records that may wait unwritten before some are dropped */
+    long session_idle_timeout; /* seconds a session may go unused */
+    long session_max_age;      /* seconds a session lasts at most */
+    char *cookie_secure;       /* auto (under TLS) | on (behind a TLS proxy) | off */
+    long signin_fail_limit;    /* failed sign-ins per login or address before 429 */
+    long password_threads;     /* workers hashing passwords */
 } config;
 
 /*

@@ -60,6 +60,9 @@ enum role {
  */
 #define ROUTE_ACROSS 32
 #define ROUTE_ROWS 64
+/* Open to a session that must first enrol its second factor (the agency
+   requires one): enrolment, whoami, sign-out. */
+#define ROUTE_ENROL 128
 #define ROLE_READ (ROLE_COMMANDER | ROLE_SUPERVISOR | ROLE_ADMIN)
 #define ROLE_ANY (ROLE_DISPATCH | ROLE_READ)
 #define ROLE_HR (ROLE_SUPERVISOR | ROLE_ADMIN) /* units, officers, shifts */
@@ -80,6 +83,11 @@ typedef struct principal {
     /* The offenses it may count and read (offense ids; NULL: every one). */
     const uint8_t *offense_scope;
     int32_t noffense_scope;
+    /* A person signed in (a session cookie): the user and the session; 0
+       for a token. login and user_name are the principal's copies. */
+    int user_id;
+    long long session_id;
+    char *login, *user_name;
 } principal;
 
 /* 1 when p may see or write precinct code (NULL = unassigned). */
@@ -98,6 +106,7 @@ typedef struct http_req {
     char *seg[HTTP_MAX_SEGS]; /* decoded path segments */
     qs query;
     principal who;
+    int by_cookie; /* authenticated by the session cookie (CSRF applies) */
     uint64_t started_ns;
     void *state;        /* the handler's, freed by state_free if set */
     void (*state_free)(void *state);

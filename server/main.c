@@ -23,6 +23,7 @@
 #include <event2/http.h>
 #include <event2/listener.h>
 
+#include "accounts.h"
 #include "analytics.h"
 #include "app.h"
 #include "audit.h"
@@ -211,6 +212,11 @@ int main(int argc, char **argv)
         return 2;
     }
     log_set_level((enum log_level)lvl);
+    if (strcmp(app.cfg.cookie_secure, "auto") && strcmp(app.cfg.cookie_secure, "on") &&
+        strcmp(app.cfg.cookie_secure, "off")) {
+        fprintf(stderr, "compstatd: cookie_secure must be auto, on or off\n");
+        return 2;
+    }
     if (app.cfg.database[0] == '\0') {
         fprintf(stderr, "compstatd: no database given (--database CONNINFO or "
                         "COMPSTATD_DATABASE)\n");
@@ -252,6 +258,10 @@ int main(int argc, char **argv)
         return 1;
     }
     auth_on_tokens_changed(stream_check_tokens); /* a revoked token's streams end */
+    if (accounts_init(app.base, (int)app.cfg.password_threads) != 0) {
+        fprintf(stderr, "compstatd: cannot start the password workers (libsodium)\n");
+        return 1;
+    }
     if (app.cfg.tls_cert[0] || app.cfg.tls_key[0]) {
         if (!app.cfg.tls_cert[0] || !app.cfg.tls_key[0]) {
             fprintf(stderr, "compstatd: tls_cert and tls_key go together\n");
@@ -319,6 +329,7 @@ int main(int argc, char **argv)
     ingest_free(app.ingest);
     db_free(app.writer);
     db_free(app.reader);
+    accounts_free();
     auth_free();
     audit_free();
     ref_free(app.ref);

@@ -30,6 +30,8 @@
 #define AN ROLE_ANALYST
 #define AN_ACROSS (ROLE_ANALYST | ROUTE_ACROSS)
 #define AN_ROWS (ROLE_ANALYST | ROUTE_ROWS)
+/* Whoever signed in, also before enrolling a second factor the agency requires. */
+#define PERSON (ROLE_ANY | AN_ACROSS | ROUTE_ENROL)
 
 /*
  * While the cubes load, reads that need only the counts (the cube,
@@ -46,7 +48,15 @@ static const http_route routes[] = {
     {GET, "", 0, NOTHING, h_web_asset, "web", NULL},
     {GET, "/dashboard/config.json", 0, NOTHING, h_web_config, "web_config", NULL},
     {GET, "/healthz", 0, NOTHING, h_healthz, "healthz", NULL},
-    {GET, "/v1/whoami", ROLE_ANY | AN_ACROSS, COUNTS, h_whoami, "whoami", NULL},
+    {GET, "/v1/whoami", ROLE_ANY | AN_ACROSS | ROUTE_ENROL, COUNTS, h_whoami, "whoami", NULL},
+    /* People: sign-in and a set-password link need no principal (they make
+       one); the rest are a session's own. */
+    {POST, "/v1/sessions", 0, NOTHING, h_session_create, "session_create", NULL},
+    {DELETE, "/v1/sessions/current", PERSON, NOTHING, h_session_delete, "session_delete", NULL},
+    {POST, "/v1/sessions/current/mfa", PERSON, NOTHING, h_mfa_begin, "mfa_begin", NULL},
+    {POST, "/v1/sessions/current/mfa/confirm", PERSON, NOTHING, h_mfa_confirm, "mfa_confirm",
+     NULL},
+    {POST, "/v1/password", 0, NOTHING, h_password_set, "password_set", NULL},
     {GET, "/readyz", 0, NOTHING, h_readyz, "readyz", NULL},
     {GET, "/metrics", 0, NOTHING, h_metrics, "metrics", NULL},
     {GET, "/v1/agencies/*", ROLE_ANY | AN_ACROSS, COUNTS, h_agency_get, "agency_get", NULL},
@@ -112,8 +122,8 @@ static const http_hooks hooks = {
     .ready = ready,
     .authenticate = auth_check,
     .fallback = web_fallback,
-    .release = sharing_release,
-    .audit_who = sharing_audit_who,
+    .release = auth_release,
+    .audit_who = auth_audit_who,
 };
 
 void router_setup(struct evhttp *http)

@@ -30,6 +30,13 @@ void h_area_get(http_req *r);
 void h_area_put(http_req *r);
 void h_iccs_get(http_req *r);
 
+/* routes_sessions.c: people signing in and out, passwords, the second factor */
+void h_session_create(http_req *r);
+void h_session_delete(http_req *r);
+void h_password_set(http_req *r);
+void h_mfa_begin(http_req *r);
+void h_mfa_confirm(http_req *r);
+
 /* routes_sharing.c: regions, sharing agreements, programs, the audit trail */
 void h_sharing_list(http_req *r);
 void h_sharing_get(http_req *r);

@@ -221,6 +221,11 @@ void h_whoami(http_req *r)
                 cJSON_AddItemToArray(list, cJSON_CreateString(p->code));
         }
     }
+    if (r->who.login) { /* a person signed in */
+        cJSON *u = cJSON_AddObjectToObject(o, "user");
+        cJSON_AddStringToObject(u, "login", r->who.login);
+        cJSON_AddStringToObject(u, "name", r->who.user_name ? r->who.user_name : "");
+    }
     if (r->who.region) /* a region reader: its region and what it is shared */
         sharing_describe(r, o);
     if (r->who.nareas > 0) { /* a token of areas: which (its precincts are above) */
