@@ -4,6 +4,8 @@
 #include "accounts.h"
 
 #include <pthread.h>
+#include <sys/resource.h>
+#include <unistd.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -72,9 +74,19 @@ void accounts_free(void)
     fails = NULL;
 }
 
-/* Worker: verify, or hash. */
+/*
+ * Worker: verify, or hash. A worker thread runs at the lowest priority
+ * (nice 19, Linux's per-thread nice): a hash takes tens of milliseconds of
+ * a core, and on a core the event loop shares it must yield to the loop,
+ * not the loop to it (BENCHMARKS.md, "Sign-ins").
+ */
 static void job_run(void *arg)
 {
+    static __thread int niced;
+    if (!niced) {
+        niced = 1;
+        setpriority(PRIO_PROCESS, (id_t)gettid(), 19);
+    }
     struct job *j = arg;
     if (j->verified) {
         pthread_once(&dummy_once, make_dummy);
