@@ -4,6 +4,7 @@
 #include "accounts.h"
 
 #include <pthread.h>
+#include <sched.h>
 #include <sys/resource.h>
 #include <unistd.h>
 #include <stdint.h>
@@ -76,7 +77,7 @@ void accounts_free(void)
 
 /*
  * Worker: verify, or hash. A worker thread runs at the lowest priority
- * (nice 19, Linux's per-thread nice): a hash takes tens of milliseconds of
+ * (Linux's SCHED_IDLE; else nice 19): a hash takes tens of milliseconds of
  * a core, and on a core the event loop shares it must yield to the loop,
  * not the loop to it (BENCHMARKS.md, "Sign-ins").
  */
@@ -85,7 +86,9 @@ static void job_run(void *arg)
     static __thread int niced;
     if (!niced) {
         niced = 1;
-        setpriority(PRIO_PROCESS, (id_t)gettid(), 19);
+        struct sched_param sp = {0};
+        if (pthread_setschedparam(pthread_self(), SCHED_IDLE, &sp) != 0)
+            setpriority(PRIO_PROCESS, (id_t)gettid(), 19);
     }
     struct job *j = arg;
     if (j->verified) {
