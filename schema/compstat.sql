@@ -20,7 +20,11 @@ CREATE TABLE agencies (
     time_zone   text NOT NULL DEFAULT 'UTC',
     created_at  timestamptz NOT NULL DEFAULT now(),
     updated_at  timestamptz NOT NULL DEFAULT now(),
-    mfa_required boolean NOT NULL DEFAULT false  -- 0017: every user needs a second factor
+    mfa_required boolean NOT NULL DEFAULT false, -- 0017: every user needs a second factor
+    language    text NOT NULL DEFAULT 'en'        -- 0018: the people's default language
+                CHECK (language IN ('es', 'en')),
+    words       jsonb NOT NULL DEFAULT '{}'       -- 0018: its names of its levels
+                CHECK (jsonb_typeof(words) = 'object')
 );
 
 CREATE TABLE precincts (
@@ -502,4 +506,13 @@ CREATE TABLE user_recovery_codes (
     code_hash  text NOT NULL CHECK (code_hash ~ '^[0-9a-f]{64}$'),
     used_at    timestamptz,
     PRIMARY KEY (user_id, code_hash)
+);
+
+-- 0018: an agency's display names of its categories, per language.
+CREATE TABLE category_names (
+    agency_id   integer NOT NULL REFERENCES agencies (id),
+    code        text NOT NULL CHECK (length(code) BETWEEN 1 AND 64),
+    names       jsonb NOT NULL CHECK (jsonb_typeof(names) = 'object'),
+    updated_at  timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (agency_id, code)
 );

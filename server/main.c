@@ -35,6 +35,7 @@
 #include "routes.h"
 #include "stream.h"
 #include "tls.h"
+#include "words.h"
 #include "zones.h"
 
 struct app app;
@@ -142,6 +143,7 @@ static void on_writer_up(void *arg, db_conn *db)
         db_query(db, "DELETE FROM cube_dirty", 0, NULL, on_set_writer, NULL);
     areas_reload(db); /* before the rest: the offenses' arrival marks all loaded */
     refdata_reload(db);
+    words_reload(db);
     hr_reload(db);
     analytics_reload(db);
 }
@@ -339,6 +341,7 @@ int main(int argc, char **argv)
     zones_free();
     hotspots_free();
     hr_free();
+    words_free();
     if (drain_timer)
         event_free(drain_timer);
     if (accept_retry)

@@ -37,6 +37,15 @@ void h_password_set(http_req *r);
 void h_mfa_begin(http_req *r);
 void h_mfa_confirm(http_req *r);
 
+/* routes_admin.c: an agency's people, tokens and categories' names (the admin page) */
+void h_users_get(http_req *r);
+void h_user_create(http_req *r);
+void h_user_change(http_req *r);
+void h_tokens_get(http_req *r);
+void h_token_revoke(http_req *r);
+void h_categories_get(http_req *r);
+void h_category_put(http_req *r);
+
 /* routes_sharing.c: regions, sharing agreements, programs, the audit trail */
 void h_sharing_list(http_req *r);
 void h_sharing_get(http_req *r);

@@ -17,6 +17,7 @@
 #include "routes.h"
 #include "sbuf.h"
 #include "sharing.h"
+#include "words.h"
 #include "zones.h"
 
 /* The categories of an agency's offenses (ids of analytics_category_id). */
@@ -1500,6 +1501,13 @@ static int render_sheet(sbuf *b, struct sheet *x)
             continue;
         sbuf_puts(b, rows++ ? ",{\"category\":" : "{\"category\":");
         sbuf_json_str(b, k < cats->n ? category_name(c) : "total");
+        /* The agency's display names of the category (PUT /v1/categories). */
+        const char *names = words_category_names(x->q.agency, k < cats->n ? category_name(c)
+                                                                         : "total");
+        if (names) {
+            sbuf_puts(b, ",\"names\":");
+            sbuf_puts(b, names);
+        }
         put_row_periods(b, x, c);
         sbuf_putc(b, '}');
     }

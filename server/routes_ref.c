@@ -21,6 +21,7 @@
 #include "routes.h"
 #include "sharing.h"
 #include "sbuf.h"
+#include "words.h"
 
 /* ------------------------------------------------------------ loading */
 
@@ -132,6 +133,7 @@ static cJSON *agency_json(const ref_agency *a)
     cJSON_AddStringToObject(o, "code", a->code);
     cJSON_AddStringToObject(o, "name", a->name);
     cJSON_AddStringToObject(o, "time_zone", a->time_zone);
+    words_agency_json(a->id, o);
     return o;
 }
 
@@ -251,11 +253,18 @@ static void on_agency_put(void *arg, PGresult *res, const char *error)
     int zone_moved = before && strcmp(before->time_zone, PQgetvalue(res, 0, 3)) != 0;
     ref_put_agency(app.ref, id, PQgetvalue(res, 0, 1), PQgetvalue(res, 0, 2),
                    PQgetvalue(res, 0, 3));
+    words_set_agency(id, PQgetvalue(res, 0, 4), PQgetvalue(res, 0, 5),
+                     PQgetvalue(res, 0, 6)[0] == 't');
     if (zone_moved)
         analytics_zone_changed(id); /* the hotspot grid counts local days: rebuild it */
     http_reply_json(r, 200, agency_json(ref_agency_by_id(app.ref, id)));
 }
 
+/*
+ * {"name", "time_zone"} and, each optional (absent: unchanged),
+ * "language", "words" (words.h) and "mfa_required" (true: every user of
+ * the agency signs in with a second factor).
+ */
 void h_agency_put(http_req *r)
 {
     if (req_agency_wide(r, "the agency's name and time zone") != 0)
@@ -280,15 +289,36 @@ void h_agency_put(http_req *r)
         cJSON_Delete(doc);
         return;
     }
+    const cJSON *lang = cJSON_GetObjectItemCaseSensitive(doc, "language");
+    const cJSON *words = cJSON_GetObjectItemCaseSensitive(doc, "words");
+    const cJSON *mfa = cJSON_GetObjectItemCaseSensitive(doc, "mfa_required");
+    char field[200], why[320];
+    if ((lang && words_check_language(lang, "language", field, sizeof field, why, sizeof why)) ||
+        (words && words_check_words(words, "words", field, sizeof field, why, sizeof why))) {
+        http_reply_error(r, 422, "invalid_field", field, "%s", why);
+        cJSON_Delete(doc);
+        return;
+    }
+    if (mfa && !cJSON_IsBool(mfa)) {
+        http_reply_error(r, 422, "invalid_field", "mfa_required", "mfa_required must be true or false");
+        cJSON_Delete(doc);
+        return;
+    }
     char id[16];
     snprintf(id, sizeof id, "%d", a->id);
-    const char *params[3] = {id, name, tz};
+    char *wtext = words ? cJSON_PrintUnformatted(words) : NULL;
+    const char *params[6] = {id, name, tz, lang ? lang->valuestring : NULL, wtext,
+                             mfa ? (cJSON_IsTrue(mfa) ? "true" : "false") : NULL};
     int rc = db_query(app.writer,
-                      "UPDATE agencies SET name = $2, time_zone = $3, updated_at = now()"
+                      "UPDATE agencies SET name = $2, time_zone = $3,"
+                      " language = coalesce($4, language),"
+                      " words = coalesce($5::jsonb, words),"
+                      " mfa_required = coalesce($6::boolean, mfa_required), updated_at = now()"
                       " WHERE id = $1 AND EXISTS (SELECT 1 FROM pg_timezone_names"
                       "  WHERE name = $3)"
-                      " RETURNING " AGENCY_COLS,
-                      3, params, on_agency_put, r);
+                      " RETURNING " AGENCY_COLS ", language, words::text, mfa_required",
+                      6, params, on_agency_put, r);
+    cJSON_free(wtext);
     cJSON_Delete(doc);
     if (rc != 0)
         http_reply_db_down(r);
