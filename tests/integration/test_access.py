@@ -21,7 +21,9 @@ SQ2 = {"type": "Polygon", "coordinates": [[[-90.50, 14.62], [-90.48, 14.62], [-9
 
 def setup():
     ci = fresh_db("access")
-    d = Daemon(ci)
+    # Every route is tried with an unknown token: more than auth_fail_limit's
+    # default allows an address within a minute (test_review_http tests that).
+    d = Daemon(ci, ["--auth-fail-limit", "1000"])
     d.wait_ready()
     admin = token(ci, "admin", "GT")
     d.request("PUT", "/v1/agencies/GT", {"name": "GT", "time_zone": "America/Guatemala"}, admin)
@@ -92,6 +94,13 @@ def routes(ctx):
         ("GET", "/v1/officers", None, HR),
         ("GET", "/v1/shifts", None, READ),
         ("STREAM", "/v1/stream", None, READ),
+        ("GET", "/v1/categories", None, ANY),
+        ("PUT", "/v1/categories/robbery", {"names": {"es": "Robo"}}, ADMIN),
+        ("GET", "/v1/users", None, ADMIN),
+        ("POST", "/v1/users", {"login": "acc.user", "name": "A", "role": "commander"}, ADMIN),
+        ("POST", "/v1/users/acc.user/enable", None, ADMIN),
+        ("GET", "/v1/tokens", None, ADMIN),
+        ("DELETE", "/v1/tokens/999999", None, ADMIN),
     ]
 
 
@@ -131,7 +140,7 @@ def test_route_role_matrix(ctx):
 # What a region reader of a region GT shares counts with may read of GT
 # (agency=GT): the counting routes; never incident rows, writes, HR or units.
 REGION_OK = ("/v1/cube", "/v1/compstat", "/v1/hotspots", "/v1/precincts", "/v1/offenses",
-             "/v1/agencies/GT", "/v1/response-times")
+             "/v1/agencies/GT", "/v1/response-times", "/v1/categories")
 
 
 def test_region_reader_matrix(ctx):
