@@ -2,13 +2,12 @@
 -- names in Spanish and English (issue 19).
 --
 -- language: the dashboard's and the packet's default for the agency's
--- people (a person may pick the other). words: what the agency calls its
+-- people (a person may pick the other); NULL: none, the browser's decides. words: what the agency calls its
 -- levels, per language -- {"precinct": {"es": "Delegación", "en":
 -- "Precinct"}, "area_levels": {"provincia": {"es": "Provincia", "en":
 -- "Province"}}} (checked by compstatd: server/words.c). A category keeps its
 -- code (the API's, stable); category_names gives it display names.
-ALTER TABLE agencies ADD COLUMN language text NOT NULL DEFAULT 'en'
-    CHECK (language IN ('es', 'en'));
+ALTER TABLE agencies ADD COLUMN language text CHECK (language IN ('es', 'en'));
 ALTER TABLE agencies ADD COLUMN words jsonb NOT NULL DEFAULT '{}'
     CHECK (jsonb_typeof(words) = 'object');
 

@@ -21,8 +21,7 @@ CREATE TABLE agencies (
     created_at  timestamptz NOT NULL DEFAULT now(),
     updated_at  timestamptz NOT NULL DEFAULT now(),
     mfa_required boolean NOT NULL DEFAULT false, -- 0017: every user needs a second factor
-    language    text NOT NULL DEFAULT 'en'        -- 0018: the people's default language
-                CHECK (language IN ('es', 'en')),
+    language    text CHECK (language IN ('es', 'en')), -- 0018: its people's default language
     words       jsonb NOT NULL DEFAULT '{}'       -- 0018: its names of its levels
                 CHECK (jsonb_typeof(words) = 'object')
 );

@@ -293,7 +293,8 @@ void h_agency_put(http_req *r)
     const cJSON *words = cJSON_GetObjectItemCaseSensitive(doc, "words");
     const cJSON *mfa = cJSON_GetObjectItemCaseSensitive(doc, "mfa_required");
     char field[200], why[320];
-    if ((lang && words_check_language(lang, "language", field, sizeof field, why, sizeof why)) ||
+    if ((lang && !cJSON_IsNull(lang) &&
+         words_check_language(lang, "language", field, sizeof field, why, sizeof why)) ||
         (words && words_check_words(words, "words", field, sizeof field, why, sizeof why))) {
         http_reply_error(r, 422, "invalid_field", field, "%s", why);
         cJSON_Delete(doc);
@@ -307,17 +308,18 @@ void h_agency_put(http_req *r)
     char id[16];
     snprintf(id, sizeof id, "%d", a->id);
     char *wtext = words ? cJSON_PrintUnformatted(words) : NULL;
-    const char *params[6] = {id, name, tz, lang ? lang->valuestring : NULL, wtext,
-                             mfa ? (cJSON_IsTrue(mfa) ? "true" : "false") : NULL};
+    const char *params[7] = {id, name, tz, lang && cJSON_IsString(lang) ? lang->valuestring : NULL,
+                             wtext, mfa ? (cJSON_IsTrue(mfa) ? "true" : "false") : NULL,
+                             lang ? "true" : "false"};
     int rc = db_query(app.writer,
                       "UPDATE agencies SET name = $2, time_zone = $3,"
-                      " language = coalesce($4, language),"
+                      " language = CASE WHEN $7::boolean THEN $4 ELSE language END,"
                       " words = coalesce($5::jsonb, words),"
                       " mfa_required = coalesce($6::boolean, mfa_required), updated_at = now()"
                       " WHERE id = $1 AND EXISTS (SELECT 1 FROM pg_timezone_names"
                       "  WHERE name = $3)"
                       " RETURNING " AGENCY_COLS ", language, words::text, mfa_required",
-                      6, params, on_agency_put, r);
+                      7, params, on_agency_put, r);
     cJSON_free(wtext);
     cJSON_Delete(doc);
     if (rc != 0)

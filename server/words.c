@@ -50,13 +50,17 @@ static struct agency_words *slot(int agency_id, int create)
 const char *words_language(int agency_id)
 {
     struct agency_words *w = slot(agency_id, 0);
-    return w && w->language[0] ? w->language : "en";
+    return w && w->language[0] ? w->language : NULL;
 }
 
 void words_agency_json(int agency_id, cJSON *o)
 {
     struct agency_words *w = slot(agency_id, 0);
-    cJSON_AddStringToObject(o, "language", words_language(agency_id));
+    const char *lang = words_language(agency_id);
+    if (lang)
+        cJSON_AddStringToObject(o, "language", lang);
+    else
+        cJSON_AddNullToObject(o, "language");
     cJSON *words = w && w->words ? cJSON_Parse(w->words) : NULL;
     cJSON_AddItemToObject(o, "words", words ? words : cJSON_CreateObject());
     cJSON_AddBoolToObject(o, "mfa_required", w && w->mfa_required);
@@ -82,7 +86,7 @@ void words_set_agency(int agency_id, const char *language, const char *words_jso
         return;
     }
     snprintf(w->language, sizeof w->language, "%s", language && strlen(language) == 2 ? language
-                                                                                       : "en");
+                                                                                       : "");
     free(w->words);
     w->words = copy;
     w->mfa_required = mfa_required;
@@ -195,7 +199,7 @@ int words_check_language(const cJSON *v, const char *base, char *field, size_t f
     for (size_t i = 0; cJSON_IsString(v) && i < sizeof langs / sizeof *langs; i++)
         if (strcmp(v->valuestring, langs[i]) == 0)
             return 0;
-    return refuse(field, fn, why, wn, base, "must be \"es\" or \"en\"");
+    return refuse(field, fn, why, wn, base, "must be \"es\", \"en\" or null (none: the browser's)");
 }
 
 /* 1..WORDS_NAME_MAX bytes of UTF-8 without control characters. */

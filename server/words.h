@@ -25,7 +25,7 @@
 /* Load (again) every agency's words and category names through db. */
 void words_reload(db_conn *db);
 
-/* The agency's language ("es" or "en"; "en" before anything is loaded). */
+/* The agency's language ("es" or "en"), or NULL: it chose none. */
 const char *words_language(int agency_id);
 
 /*
@@ -37,7 +37,8 @@ void words_agency_json(int agency_id, cJSON *o);
 /* The names of the agency's category code as JSON text, or NULL: none given. */
 const char *words_category_names(int agency_id, const char *code);
 
-/* After a committed change: the stored values (JSON text; NULL names: removed). */
+/* After a committed change: the stored values (JSON text; NULL or "" language:
+   none; NULL names: removed). */
 void words_set_agency(int agency_id, const char *language, const char *words_json,
                       int mfa_required);
 void words_set_category(int agency_id, const char *code, const char *names_json);

@@ -21,8 +21,38 @@
   var STRINGS = {
     en: {
       /* index.html */
-      signinLead: "COMPSTAT dashboard. Sign in with an API token (commander, supervisor or admin).",
+      signinLead: "COMPSTAT dashboard. Sign in with your login and password.",
+      tokenLead: "COMPSTAT dashboard. Sign in with an API token (commander, supervisor or admin).",
       token: "Token", signIn: "Sign in", signOut: "Sign out",
+      /* people signing in (sign-in, set-password and second-factor pages) */
+      login: "Login", password: "Password",
+      otpLabel: "Code from your authenticator app (or a recovery code)",
+      useToken: "Sign in with an API token instead",
+      usePassword: "Sign in with your login and password instead",
+      setpwLead: "Choose your password.",
+      setpwRule: "At least 12 characters; not your login or your name. A phrase of several words is " +
+        "easy to remember and hard to guess.",
+      newPassword: "New password", repeatPassword: "Repeat it", setPassword: "Set password",
+      setpwMismatch: "The two passwords differ.",
+      setpwDone: "Your password is set. Sign in with it.",
+      setpwLink: "This link has been used, has expired or was replaced by a newer one: ask your " +
+        "administrator for a new one.",
+      enrolHead: "Second factor",
+      enrolLead: "Scan this code with an authenticator app (or type the key), then enter the code it shows.",
+      enrolRequired: "Your agency requires a second factor: set it up to continue.",
+      enrolKey: "Key", enrolCode: "Code", enrolConfirm: "Confirm",
+      recoveryLead: "Your recovery codes: each signs you in once if you lose your phone. Keep them " +
+        "somewhere safe; they are not shown again.",
+      recoveryDone: "I have kept them: continue",
+      mfaOpen: "Second factor", mfaDone: "The second factor is set up: it is asked at every sign-in.",
+      wrongLogin: "Wrong login or password.",
+      otpNeeded: "Enter the code from your authenticator app.",
+      otpWrong: "That code is wrong or was already used.",
+      slowDown: "Too many failed attempts: try again in {s} s.",
+      sessionExpired: "Your session has ended (unused for too long, or open too long in all). Sign in again.",
+      signedOutRefused: "You have been signed out: your account was disabled or reset, or your session ended.",
+      idleOut: "Signed out after {min} minutes without activity.",
+      weakPassword: "This password does not meet the rule: at least 12 characters, not your login or your name.",
       precinct: "Precinct", weekEnding: "Week ending", offense: "Offense", hotspots: "Hotspots",
       cell: "Cell", days7: "7 days", days28: "28 days", days90: "90 days", days365: "365 days",
       prevWeek: "Previous week", nextWeek: "Next week",
@@ -108,8 +138,39 @@
     },
     es: {
       /* index.html */
-      signinLead: "Tablero COMPSTAT. Ingrese con un token de la API (comandante, supervisor o administrador).",
+      signinLead: "Tablero COMPSTAT. Ingrese con su usuario y contraseña.",
+      tokenLead: "Tablero COMPSTAT. Ingrese con un token de la API (comandante, supervisor o administrador).",
       token: "Token", signIn: "Ingresar", signOut: "Salir",
+      /* personas que ingresan (ingreso, contraseña y segundo factor) */
+      login: "Usuario", password: "Contraseña",
+      otpLabel: "Código de su aplicación autenticadora (o un código de recuperación)",
+      useToken: "Ingresar con un token de la API",
+      usePassword: "Ingresar con usuario y contraseña",
+      setpwLead: "Elija su contraseña.",
+      setpwRule: "Al menos 12 caracteres; que no sea su usuario ni su nombre. Una frase de varias palabras " +
+        "es fácil de recordar y difícil de adivinar.",
+      newPassword: "Contraseña nueva", repeatPassword: "Repítala", setPassword: "Guardar contraseña",
+      setpwMismatch: "Las dos contraseñas no coinciden.",
+      setpwDone: "Su contraseña quedó guardada. Ingrese con ella.",
+      setpwLink: "Este enlace ya se usó, venció o fue reemplazado por uno más nuevo: pida uno nuevo a " +
+        "su administrador.",
+      enrolHead: "Segundo factor",
+      enrolLead: "Escanee este código con una aplicación autenticadora (o escriba la clave) y luego " +
+        "ingrese el código que muestra.",
+      enrolRequired: "Su institución exige un segundo factor: configúrelo para continuar.",
+      enrolKey: "Clave", enrolCode: "Código", enrolConfirm: "Confirmar",
+      recoveryLead: "Sus códigos de recuperación: cada uno le permite ingresar una vez si pierde el " +
+        "teléfono. Guárdelos en un lugar seguro; no se muestran de nuevo.",
+      recoveryDone: "Ya los guardé: continuar",
+      mfaOpen: "Segundo factor", mfaDone: "El segundo factor quedó configurado: se pide en cada ingreso.",
+      wrongLogin: "Usuario o contraseña incorrectos.",
+      otpNeeded: "Ingrese el código de su aplicación autenticadora.",
+      otpWrong: "El código es incorrecto o ya se usó.",
+      slowDown: "Demasiados intentos fallidos: intente de nuevo en {s} s.",
+      sessionExpired: "Su sesión terminó (sin uso por mucho tiempo, o abierta demasiado tiempo). Ingrese de nuevo.",
+      signedOutRefused: "Se cerró su sesión: su cuenta fue desactivada o restablecida, o la sesión terminó.",
+      idleOut: "Sesión cerrada tras {min} minutos sin actividad.",
+      weakPassword: "La contraseña no cumple la regla: al menos 12 caracteres, que no sea su usuario ni su nombre.",
       precinct: "Delegación", weekEnding: "Semana que termina", offense: "Delito", hotspots: "Puntos calientes",
       cell: "Celda", days7: "7 días", days28: "28 días", days90: "90 días", days365: "365 días",
       prevWeek: "Semana anterior", nextWeek: "Semana siguiente",
@@ -195,11 +256,24 @@
       testName: "prueba binomial condicional exacta de los dos recuentos, bilateral"
     }
   };
-  /* The language: #lang= in the URL (the selector writes it), else the
-     browser's first language that has a table, else English. */
-  var LANG = (function () {
+  /* The language: #lang= in the URL, else the one the person picked (the
+     selectors keep it), else the agency's (remembered at sign-in: whoami
+     names it), else the browser's first language that has a table, else
+     English. */
+  var LANG_KEY = "compstatd.lang", AGENCY_LANG_KEY = "compstatd.agencyLang";
+  function stored(key) {
+    try { return localStorage.getItem(key); } catch (e) { return null; }
+  }
+  var LANG_PICKED = (function () {
     var asked = new URLSearchParams(location.hash.replace(/^#/, "")).get("lang");
     if (asked && STRINGS[asked]) return asked;
+    var kept = stored(LANG_KEY);
+    return kept && STRINGS[kept] ? kept : null;
+  })();
+  var LANG = (function () {
+    if (LANG_PICKED) return LANG_PICKED;
+    var agency = stored(AGENCY_LANG_KEY);
+    if (agency && STRINGS[agency]) return agency;
     var prefs = navigator.languages && navigator.languages.length ? navigator.languages
                                                                  : [navigator.language || "en"];
     for (var i = 0; i < prefs.length; i++) {
@@ -225,6 +299,8 @@
     return String(forms[form] || forms.other).replace("{n}", n);
   }
   function categoryLabel(c) {
+    var own = S.categoryNames && S.categoryNames[c];
+    if (own && (own[LANG] || own.en || own.es)) return own[LANG] || own.en || own.es;
     if (STR.categories[c]) return STR.categories[c];
     var s = String(c).replace(/_/g, " ");
     return s.charAt(0).toUpperCase() + s.slice(1);
@@ -261,6 +337,7 @@
     timers: {}, seq: {}
   };
   window.dashboard = S; /* for the browser tests and the curious */
+  S.strings = STRINGS;
   /* The language shown, and the keys a table lacks (the browser test wants none). */
   S.lang = LANG;
   S.missingStrings = [];
@@ -282,14 +359,37 @@
 
   function ApiError(status, body) {
     this.status = status;
+    this.code = body && body.error ? body.error.code : "";
+    this.field = body && body.error ? body.error.field : "";
     this.message = body && body.error ? body.error.message : "HTTP " + status;
   }
 
-  function api(path) {
-    return fetch(path, { headers: { Authorization: "Bearer " + S.token } })
+  /* The credentials of a request: the token in a header, or (a person
+     signed in) the session cookie the browser sends, with the CSRF token
+     echoed on every request that changes something. */
+  function authHeaders(method, headers) {
+    headers = headers || {};
+    if (S.token) headers.Authorization = "Bearer " + S.token;
+    else if (S.csrf && method !== "GET" && method !== "HEAD") headers["X-CSRF-Token"] = S.csrf;
+    return headers;
+  }
+
+  /* What a 401 says to the person: the session ran out, or was ended. */
+  function refusedText(body) {
+    var code = body && body.error ? body.error.code : "";
+    if (code === "session_expired") return t("sessionExpired");
+    return S.token ? t("tokenRefused") : t("signedOutRefused");
+  }
+
+  function api(path, opt) {
+    opt = opt || {};
+    var method = opt.method || "GET";
+    var headers = authHeaders(method, opt.body !== undefined ? { "Content-Type": "application/json" } : {});
+    return fetch(path, { method: method, headers: headers, credentials: "same-origin",
+                         body: opt.body !== undefined ? JSON.stringify(opt.body) : undefined })
       .then(function (res) {
         return res.json().catch(function () { return null; }).then(function (body) {
-          if (res.status === 401) signOut(t("tokenRefused"));
+          if (res.status === 401 && S.me && !opt.quiet) signOut(refusedText(body), true);
           if (!res.ok) throw new ApiError(res.status, body);
           return body;
         });
@@ -403,41 +503,275 @@
 
   /* ---- sign in ------------------------------------------------------ */
 
-  function signOut(msg) {
+  var CSRF_KEY = "compstatd.csrf";
+
+  /* Back to the sign-in page, saying why. A person's session is ended on
+     the server too (unless the server already refused it: ended). */
+  function signOut(msg, ended) {
+    if (!S.token && S.csrf && !ended)
+      fetch("/v1/sessions/current", { method: "DELETE", headers: authHeaders("DELETE"),
+                                      credentials: "same-origin" }).catch(function () {});
     sessionStorage.removeItem(TOKEN_KEY);
+    try { localStorage.removeItem(CSRF_KEY); } catch (e) { /* private mode */ }
     S.token = null;
+    S.csrf = null;
+    S.me = null;
     closeStream();
+    stopIdleWatch();
     $("app").hidden = true;
+    $("enrol").hidden = true;
     $("signin").hidden = false;
+    $("setpw-form").hidden = true;
+    $("signin-form").hidden = false;
+    $("otp-row").hidden = true;
+    $("password").value = "";
+    $("otp").value = "";
     $("signin-error").textContent = msg || "";
+    if (S.onSignOut) S.onSignOut();
   }
 
+  /* A machine's token (kept for this tab only). */
   function signIn(token) {
     S.token = token;
+    S.csrf = null;
+    return enter(function () { sessionStorage.setItem(TOKEN_KEY, token); });
+  }
+
+  /* A person: POST /v1/sessions; the cookie comes back HttpOnly, the CSRF
+     token in the answer (kept so a reload of the page keeps the session). */
+  function signInPassword(login, password, otp) {
+    var body = { login: login, password: password };
+    if (otp) body.otp = otp;
+    $("signin-submit").disabled = true;
+    return fetch("/v1/sessions", { method: "POST", credentials: "same-origin",
+                                   headers: { "Content-Type": "application/json" },
+                                   body: JSON.stringify(body) })
+      .then(function (res) {
+        return res.json().catch(function () { return null; }).then(function (b) {
+          $("signin-submit").disabled = false;
+          if (res.status === 201) {
+            S.token = null;
+            S.csrf = b.csrf_token;
+            S.session = b;
+            try { localStorage.setItem(CSRF_KEY, b.csrf_token); } catch (e) { /* private mode */ }
+            $("password").value = "";
+            $("otp").value = "";
+            $("otp-row").hidden = true;
+            if (b.enrol_only) return beginEnrol(true);
+            return enter(null);
+          }
+          var code = b && b.error ? b.error.code : "", field = b && b.error ? b.error.field : "";
+          if (res.status === 429) {
+            var wait = Number(res.headers.get("Retry-After")) || 1;
+            $("signin-error").textContent = t("slowDown", { s: wait });
+          } else if (code === "otp_required") {
+            $("otp-row").hidden = false;
+            $("otp").focus();
+            $("signin-error").textContent = t("otpNeeded");
+          } else if (field === "otp") {
+            $("otp-row").hidden = false;
+            $("otp").value = "";
+            $("signin-error").textContent = t("otpWrong");
+          } else if (res.status === 401) {
+            $("signin-error").textContent = t("wrongLogin");
+          } else {
+            $("signin-error").textContent = b && b.error ? b.error.message : "HTTP " + res.status;
+          }
+        });
+      }).catch(function (e) {
+        $("signin-submit").disabled = false;
+        $("signin-error").textContent = e.message || String(e);
+      });
+  }
+
+  /* A session kept from before a reload (the cookie is the browser's). */
+  function resumeSession(csrf) {
+    S.token = null;
+    S.csrf = csrf;
+    return api("/v1/whoami", { quiet: true }).then(function () { return enter(null); })
+      .catch(function (e) {
+        if (e && e.code === "mfa_required") return beginEnrol(true);
+        S.csrf = null;
+        try { localStorage.removeItem(CSRF_KEY); } catch (x) { /* private mode */ }
+        $("signin").hidden = false;
+        if (e && e.status === 401 && e.code === "session_expired")
+          $("signin-error").textContent = t("sessionExpired");
+      });
+  }
+
+  /* Signed in (token or session): whoami, the reference data, the panels. */
+  function enter(onOk) {
     return api("/v1/whoami").then(function (me) {
       if (me.role === "dispatch")
         throw new ApiError(403, { error: { message: t("noDispatch") } });
+      /* The agency's language is the default of its people: until one picks,
+         the page follows it (once: remembered, then reloaded in it). */
+      var agencyLang = me.agency && me.agency.language;
+      if (!agencyLang) try { localStorage.removeItem(AGENCY_LANG_KEY); } catch (e) { /* private mode */ }
+      if (agencyLang && STRINGS[agencyLang]) {
+        var before = stored(AGENCY_LANG_KEY);
+        try { localStorage.setItem(AGENCY_LANG_KEY, agencyLang); } catch (e) { /* private mode */ }
+        if (!LANG_PICKED && agencyLang !== LANG && before !== agencyLang) {
+          if (onOk) onOk();
+          location.reload();
+          return new Promise(function () {});
+        }
+      }
       S.me = me;
       S.zone = me.agency && me.agency.time_zone ? me.agency.time_zone : "UTC";
-      sessionStorage.setItem(TOKEN_KEY, token);
+      S.words = me.agency && me.agency.words ? me.agency.words : {};
+      if (onOk) onOk();
       $("signin").hidden = true;
+      $("enrol").hidden = true;
       $("app").hidden = false;
       $("agency-name").textContent = me.agency ? me.agency.name + " (" + me.agency.code + ")" : "";
-      return Promise.all([api("/v1/precincts?format=geojson"), api("/v1/offenses")]);
+      $("user-name").textContent = me.user ? me.user.name : "";
+      /* A person who has no second factor yet may set one up (known from the sign-in). */
+      $("mfa-open").hidden = !(me.user && S.session && S.session.mfa && !S.session.mfa.enrolled);
+      applyWords();
+      if (me.user) startIdleWatch();
+      return Promise.all([api("/v1/precincts?format=geojson"), api("/v1/offenses"),
+                          api("/v1/categories").catch(function () { return { categories: [] }; })]);
     }).then(function (r) {
+      if (!r) return;
       S.boundaries = r[0];
       S.offenses = r[1].offenses || [];
       S.offenseByCode = {};
       S.offenses.forEach(function (o) { S.offenseByCode[o.code] = o; });
+      S.categoryNames = {};
+      (r[2].categories || []).forEach(function (c) { if (c.names) S.categoryNames[c.code] = c.names; });
       S.precinctByCode = {};
       S.boundaries.features.forEach(function (f) { S.precinctByCode[f.properties.code] = f.properties; });
       fillSelectors();
       initMap();
       refreshAll();
       openStream(false);
+      if (S.onSignIn) S.onSignIn(S.me);
     }).catch(function (e) {
-      if (S.token) signOut(e.message || String(e));
+      if (e && e.code === "mfa_required") return beginEnrol(true);
+      if (S.token || S.csrf) signOut(e.message || String(e));
     });
+  }
+
+  /* The agency's own words: what it calls a precinct, in this language. */
+  function applyWords() {
+    var w = S.words && S.words.precinct && S.words.precinct[LANG];
+    Array.prototype.forEach.call(document.querySelectorAll('[data-str="precinct"]'), function (e) {
+      e.textContent = w || t("precinct");
+    });
+  }
+
+  /* ---- the second factor (TOTP) ------------------------------------ */
+
+  function beginEnrol(required) {
+    $("signin").hidden = true;
+    $("app").hidden = true;
+    $("enrol").hidden = false;
+    $("enrol-codes").hidden = true;
+    $("enrol-form").hidden = false;
+    $("enrol-error").textContent = "";
+    $("enrol-lead").textContent = required ? t("enrolRequired") + " " + t("enrolLead") : t("enrolLead");
+    S.enrolRequired = required;
+    return api("/v1/sessions/current/mfa", { method: "POST", quiet: true }).then(function (m) {
+      var qr = $("enrol-qr");
+      qr.textContent = "";
+      /* The server's SVG (libqrencode): parsed as SVG, never as HTML. */
+      var doc = new DOMParser().parseFromString(m.qr_svg, "image/svg+xml");
+      var svg = doc.documentElement;
+      if (svg && svg.nodeName.toLowerCase() === "svg") {
+        Array.prototype.forEach.call(svg.querySelectorAll("script"), function (x) { x.remove(); });
+        qr.appendChild(document.importNode(svg, true));
+      }
+      $("enrol-secret").textContent = m.secret.replace(/(.{4})/g, "$1 ").trim();
+      $("enrol-otp").value = "";
+      $("enrol-otp").focus();
+    }).catch(function (e) {
+      if (e.status === 401) { signOut(t("sessionExpired"), true); return; }
+      $("enrol-error").textContent = e.message || String(e);
+    });
+  }
+
+  function confirmEnrol(code) {
+    return api("/v1/sessions/current/mfa/confirm", { method: "POST", body: { otp: code }, quiet: true })
+      .then(function (r) {
+        $("enrol-form").hidden = true;
+        var ol = $("recovery-codes");
+        ol.textContent = "";
+        r.recovery_codes.forEach(function (c) { ol.appendChild(el("li", null, c)); });
+        $("enrol-codes").hidden = false;
+        if (S.session) S.session.mfa.enrolled = true;
+        $("mfa-open").hidden = true;
+      }).catch(function (e) {
+        $("enrol-error").textContent = e.field === "otp" ? t("otpWrong") : e.message || String(e);
+      });
+  }
+
+  /* ---- idle sign-out ------------------------------------------------ */
+
+  /* The server ends a session unused for session_idle_timeout; the page's
+     own re-reads (live events) would keep it alive, so the page signs a
+     person out after that long without a key, click or touch. */
+  function startIdleWatch() {
+    stopIdleWatch();
+    var limit = (S.session && S.session.idle_timeout_s ? S.session.idle_timeout_s : 1800) * 1000;
+    S.lastActive = Date.now();
+    S.idleTimer = setInterval(function () {
+      if (Date.now() - S.lastActive >= limit)
+        signOut(t("idleOut", { min: Math.round(limit / 60000) }));
+    }, 15000);
+  }
+  function stopIdleWatch() {
+    if (S.idleTimer) clearInterval(S.idleTimer);
+    S.idleTimer = null;
+  }
+
+  /* ---- set-password links ------------------------------------------ */
+
+  function setPasswordPage(link) {
+    $("signin").hidden = false;
+    $("signin-form").hidden = true;
+    $("setpw-form").hidden = false;
+    /* The link is a secret: not left in the address bar or the history. */
+    history.replaceState(null, "", location.pathname + location.search);
+    S.setpwLink = link;
+  }
+
+  function submitPassword() {
+    var a = $("newpw").value, b = $("newpw2").value;
+    $("setpw-error").textContent = "";
+    if (a !== b) { $("setpw-error").textContent = t("setpwMismatch"); return; }
+    return fetch("/v1/password", { method: "POST", headers: { "Content-Type": "application/json" },
+                                   body: JSON.stringify({ link: S.setpwLink, password: a }) })
+      .then(function (res) {
+        return res.json().catch(function () { return null; }).then(function (body) {
+          var field = body && body.error ? body.error.field : "";
+          if (res.ok) {
+            $("newpw").value = $("newpw2").value = "";
+            $("setpw-form").hidden = true;
+            $("signin-form").hidden = false;
+            $("login").value = body.login;
+            $("signin-error").textContent = t("setpwDone");
+            $("password").focus();
+          } else if (res.status === 429) {
+            $("setpw-error").textContent = t("slowDown", { s: Number(res.headers.get("Retry-After")) || 1 });
+          } else if (field === "link") {
+            $("setpw-error").textContent = t("setpwLink");
+          } else if (field === "password") {
+            $("setpw-error").textContent = t("weakPassword");
+          } else {
+            $("setpw-error").textContent = body && body.error ? body.error.message : "HTTP " + res.status;
+          }
+        });
+      });
+  }
+
+  function useToken(on) {
+    $("token-fields").hidden = !on;
+    $("pw-fields").hidden = on;
+    $("use-token").textContent = on ? t("usePassword") : t("useToken");
+    $("signin-form").querySelector('[data-str="signinLead"]').textContent =
+      on ? t("tokenLead") : t("signinLead");
+    S.tokenMode = on;
   }
 
   function byName(a, b) {
@@ -913,14 +1247,17 @@
 
   function openStream(resume) {
     closeStream();
-    if (!S.token) return;
+    if (!S.token && !S.csrf) return;
     var ctrl = new AbortController();
     S.stream = ctrl;
-    var headers = { Authorization: "Bearer " + S.token, Accept: "text/event-stream" };
+    var headers = authHeaders("GET", { Accept: "text/event-stream" });
     if (resume && S.lastEventId) headers["Last-Event-ID"] = S.lastEventId;
     var url = "/v1/stream" + (precinct() ? "?precinct=" + encodeURIComponent(precinct()) : "");
-    fetch(url, { headers: headers, signal: ctrl.signal }).then(function (res) {
-      if (res.status === 401) { signOut(t("tokenRefused")); return; }
+    fetch(url, { headers: headers, signal: ctrl.signal, credentials: "same-origin" }).then(function (res) {
+      if (res.status === 401) {
+        res.json().catch(function () { return null; }).then(function (b) { signOut(refusedText(b), true); });
+        return;
+      }
       if (!res.ok || !res.body) throw new Error("stream: HTTP " + res.status);
       var reader = res.body.getReader();
       var dec = new TextDecoder();
@@ -1019,18 +1356,41 @@
   document.addEventListener("DOMContentLoaded", function () {
     document.documentElement.lang = LANG;
     applyStrings(document);
-    var langSel = $("lang");
-    langSel.value = LANG;
-    langSel.addEventListener("change", function () {
-      var h = new URLSearchParams(location.hash.replace(/^#/, ""));
-      h.set("lang", langSel.value);
-      location.hash = h.toString();
-      location.reload();
+    /* A language picked is the person's (kept), on the sign-in page and in
+       the header alike. */
+    ["lang", "lang-signin"].forEach(function (id) {
+      var langSel = $(id);
+      langSel.value = LANG;
+      langSel.addEventListener("change", function () {
+        try { localStorage.setItem(LANG_KEY, langSel.value); } catch (e) { /* private mode */ }
+        var h = new URLSearchParams(location.hash.replace(/^#/, ""));
+        h.set("lang", langSel.value);
+        if (!h.has("set-password")) location.hash = h.toString();
+        location.reload();
+      });
     });
     $("signin-form").addEventListener("submit", function (e) {
       e.preventDefault();
       $("signin-error").textContent = "";
-      signIn($("token").value.trim());
+      if (S.tokenMode) signIn($("token").value.trim());
+      else signInPassword($("login").value.trim(), $("password").value, $("otp").value.trim());
+    });
+    $("use-token").addEventListener("click", function () { useToken(!S.tokenMode); });
+    $("setpw-form").addEventListener("submit", function (e) { e.preventDefault(); submitPassword(); });
+    $("enrol-form").addEventListener("submit", function (e) {
+      e.preventDefault();
+      confirmEnrol($("enrol-otp").value.replace(/\s/g, ""));
+    });
+    $("enrol-cancel").addEventListener("click", function () { signOut(""); });
+    $("enrol-done").addEventListener("click", function () {
+      $("enrol").hidden = true;
+      $("recovery-codes").textContent = "";
+      if (S.me && !S.enrolRequired) { $("app").hidden = false; return; }
+      enter(null);
+    });
+    $("mfa-open").addEventListener("click", function () { beginEnrol(false); });
+    ["keydown", "pointerdown", "wheel", "touchstart"].forEach(function (ev) {
+      document.addEventListener(ev, function () { S.lastActive = Date.now(); }, { passive: true });
     });
     $("signout").addEventListener("click", function () { signOut(""); });
     $("notice-close").addEventListener("click", hideNotice);
@@ -1075,8 +1435,12 @@
         if (S.map) { S.map.invalidateSize(); fitMap(); }
       }, 150);
     });
+    var link = new URLSearchParams(location.hash.replace(/^#/, "")).get("set-password");
     var saved = sessionStorage.getItem(TOKEN_KEY);
-    if (saved) signIn(saved);
+    var csrf = stored(CSRF_KEY);
+    if (link) setPasswordPage(link);
+    else if (saved) signIn(saved);
+    else if (csrf) resumeSession(csrf);
     else $("signin").hidden = false;
   });
 })();

@@ -64,8 +64,8 @@ def audit_count(ci, action, target):
 def test_agency_language_and_words(ctx):
     d, adm, ci = ctx["d"], ctx["admin"], ctx["ci"]
     st, _, a = d.request("GET", "/v1/agencies/CR", None, adm)
-    expect_eq((st, a["language"], a["words"], a["mfa_required"]), (200, "en", {}, False),
-              "defaults")
+    expect_eq((st, a["language"], a["words"], a["mfa_required"]), (200, None, {}, False),
+              "defaults: no language (the browser's decides)")
     words = {"precinct": {"es": "Delegación", "en": "Canton"},
              "area_levels": {"provincia": {"es": "Provincia", "en": "Province"},
                              "region": {"es": "Dirección Regional"}}}
@@ -88,6 +88,10 @@ def test_agency_language_and_words(ctx):
     ctx["d"] = d = d2
     st, _, a = d.request("GET", "/v1/agencies/CR", None, adm)
     expect_eq((a["language"], a["words"]), ("es", words), "kept across a restart")
+    st, _, a = d.request("PUT", "/v1/agencies/CR", {**body, "language": None}, adm)
+    expect_eq((st, a["language"]), (200, None), "null: none again")
+    st, _, a = d.request("PUT", "/v1/agencies/CR", body, adm)
+    expect_eq((st, a["language"]), (200, "es"))
     bad = [({"language": "fr"}, "language"), ({"language": 1}, "language"),
            ({"words": []}, "words"), ({"words": {"beat": {"es": "x"}}}, "words.beat"),
            ({"words": {"precinct": {"de": "Revier"}}}, "words.precinct.de"),
