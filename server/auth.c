@@ -42,15 +42,16 @@
     "SELECT " PRINCIPAL_COLS "FROM api_tokens t" PRINCIPAL_JOINS                              \
     "WHERE t.token_hash = $1 AND t.revoked_at IS NULL"
 
-/* A session (columns 12-18 beyond the principal): open, within its limits,
-   of a user not disabled. */
+/* A session (columns 12-18 beyond the principal): open, of a user not
+   disabled. Its limits are checked by session_ok, which says "expired"
+   (an ended or disabled one is just not there). */
 #define SESSION_LOOKUP                                                                         \
     "SELECT " PRINCIPAL_COLS ", x.id, extract(epoch FROM x.expires_at)::bigint, "             \
     "extract(epoch FROM x.last_seen_at)::bigint, x.csrf_hash, u.id, u.login, u.name, "       \
     "x.enrol_only "         \
     "FROM sessions x JOIN users u ON u.id = x.user_id JOIN api_tokens t ON t.id = u.token_id" \
     PRINCIPAL_JOINS                                                                            \
-    "WHERE x.token_hash = $1 AND x.ended_at IS NULL AND x.expires_at > now() "                \
+    "WHERE x.token_hash = $1 AND x.ended_at IS NULL "                                        \
     "AND u.disabled_at IS NULL AND t.revoked_at IS NULL"
 
 struct cached {

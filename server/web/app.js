@@ -49,7 +49,8 @@
       otpNeeded: "Enter the code from your authenticator app.",
       otpWrong: "That code is wrong or was already used.",
       slowDown: "Too many failed attempts: try again in {s} s.",
-      sessionExpired: "Your session has ended (unused for too long, or open too long in all). Sign in again.",
+      sessionExpired: "Your session has ended (unused for too long, open too long in all, or ended by an " +
+        "administrator). Sign in again.",
       signedOutRefused: "You have been signed out: your account was disabled or reset, or your session ended.",
       idleOut: "Signed out after {min} minutes without activity.",
       weakPassword: "This password does not meet the rule: at least 12 characters, not your login or your name.",
@@ -167,7 +168,8 @@
       otpNeeded: "Ingrese el código de su aplicación autenticadora.",
       otpWrong: "El código es incorrecto o ya se usó.",
       slowDown: "Demasiados intentos fallidos: intente de nuevo en {s} s.",
-      sessionExpired: "Su sesión terminó (sin uso por mucho tiempo, o abierta demasiado tiempo). Ingrese de nuevo.",
+      sessionExpired: "Su sesión terminó (sin uso por mucho tiempo, abierta demasiado tiempo o cerrada por " +
+        "un administrador). Ingrese de nuevo.",
       signedOutRefused: "Se cerró su sesión: su cuenta fue desactivada o restablecida, o la sesión terminó.",
       idleOut: "Sesión cerrada tras {min} minutos sin actividad.",
       weakPassword: "La contraseña no cumple la regla: al menos 12 caracteres, que no sea su usuario ni su nombre.",
