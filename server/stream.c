@@ -40,6 +40,7 @@ typedef struct client {
     http_req *r;
     int agency_id;
     int token_id;  /* whose: revoking it ends the stream */
+    long long session_id; /* a person's: ending it (or its time running out) ends the stream */
     int checking;  /* its token is in the validation query in flight */
     int all;       /* sees every precinct, and incidents without one */
     int by_area;   /* its precincts came from areas (area=, or a token of areas) */
@@ -438,19 +439,26 @@ static void on_recheck_result(void *arg, PGresult *res, const char *error)
             c->checking = 0;
         return; /* the reader reconnects and auth_watch asks again */
     }
-    /* The rows are the token ids still valid; end the others' streams. */
+    /* The rows are the token ids ('t') and the sessions ('s') still valid;
+       end the others' streams. */
     int n = PQntuples(res);
     for (client *c = S.head, *next; c; c = next) {
         next = c->next;
         if (!c->checking)
             continue; /* opened since the query was sent: its token was just looked up */
         c->checking = 0;
-        int valid = 0;
-        for (int i = 0; i < n && !valid; i++)
-            valid = atoi(PQgetvalue(res, i, 0)) == c->token_id;
-        if (!valid) {
+        int valid = 0, open = c->session_id == 0;
+        for (int i = 0; i < n; i++) {
+            const char *kind = PQgetvalue(res, i, 0);
+            if (kind[0] == 't' && atoll(PQgetvalue(res, i, 1)) == c->token_id)
+                valid = 1;
+            else if (kind[0] == 's' && atoll(PQgetvalue(res, i, 1)) == c->session_id)
+                open = 1;
+        }
+        if (!valid || !open) {
             S.revoked++;
-            log_info(c->r->id, "stream: its token was revoked; ended");
+            log_info(c->r->id, "stream: its %s; ended",
+                     valid ? "session ended" : "token was revoked");
             http_stream_end(c->r);
         }
     }
@@ -468,25 +476,40 @@ void stream_check_tokens(void)
         S.recheck_again = 1;
         return;
     }
-    sbuf ids;
+    sbuf ids, sids;
     sbuf_init(&ids);
+    sbuf_init(&sids);
     sbuf_array_begin(&ids);
-    char num[16];
+    sbuf_array_begin(&sids);
+    char num[24], idle[24];
     for (client *c = S.head; c; c = c->next) {
         snprintf(num, sizeof num, "%d", c->token_id);
         sbuf_array_raw(&ids, num);
+        if (c->session_id) {
+            snprintf(num, sizeof num, "%lld", c->session_id);
+            sbuf_array_raw(&sids, num);
+        }
     }
     sbuf_array_end(&ids);
-    const char *params[1] = {sbuf_str(&ids)};
-    if (!sbuf_failed(&ids) &&
+    sbuf_array_end(&sids);
+    snprintf(idle, sizeof idle, "%ld", (long)app.cfg.session_idle_timeout);
+    const char *params[3] = {sbuf_str(&ids), sbuf_str(&sids), idle};
+    /* A person's session as auth.c would take it: open, in its time, not
+       idle (its last use is written at most a minute late). */
+    if (!sbuf_failed(&ids) && !sbuf_failed(&sids) &&
         db_query(app.reader,
-                 "SELECT id FROM api_tokens WHERE id = ANY($1::int[]) AND revoked_at IS NULL", 1,
-                 params, on_recheck_result, NULL) == 0) {
+                 "SELECT 't', id::bigint FROM api_tokens"
+                 " WHERE id = ANY($1::int[]) AND revoked_at IS NULL"
+                 " UNION ALL SELECT 's', id FROM sessions WHERE id = ANY($2::bigint[])"
+                 "  AND ended_at IS NULL AND expires_at > now()"
+                 "  AND last_seen_at > now() - make_interval(secs => $3::int + 60)",
+                 3, params, on_recheck_result, NULL) == 0) {
         S.recheck_running = 1;
         for (client *c = S.head; c; c = c->next)
             c->checking = 1;
     }
     sbuf_free(&ids);
+    sbuf_free(&sids);
 }
 
 static void on_recheck(evutil_socket_t fd, short what, void *arg)
@@ -524,6 +547,7 @@ void h_stream(http_req *r)
     c->nmask = n;
     c->agency_id = r->who.agency_id;
     c->token_id = r->who.token_id;
+    c->session_id = r->who.session_id;
     r->state = c;
     r->state_free = client_free;
     int restricts = filter_precinct_mask(r, c->mask, n);

@@ -52,9 +52,10 @@ void stream_flush(void);
 
 /*
  * Tokens changed (a revocation was notified, or the watch reconnected):
- * ask the database which of the open streams' tokens are still valid and
- * end the others' streams when it answers. Also runs every 60 s, for a
- * token revoked by hand in SQL.
+ * ask the database which of the open streams' tokens -- and, for a person's
+ * stream, sessions (open, within their time, not idle) -- are still valid
+ * and end the others' streams when it answers. Also runs every 60 s, for a
+ * token revoked by hand in SQL and a session whose time ran out.
  */
 void stream_check_tokens(void);
 

@@ -75,6 +75,7 @@
       feedEmpty: "No live incidents yet",
       /* app.js */
       dataAsOf: "data as of {when}",
+      asOfNone: "data as of —",
       allPrecincts: "All precincts", allPrecinctsLower: "all precincts",
       allOffenses: "All offenses", allOffensesLower: "all offenses", allCalls: "all calls",
       allOfCategory: "{category}: all offenses",
@@ -194,6 +195,7 @@
       feedEmpty: "Todavía no hay incidentes en vivo",
       /* app.js */
       dataAsOf: "datos al {when}",
+      asOfNone: "datos al —",
       allPrecincts: "Todas las delegaciones", allPrecinctsLower: "todas las delegaciones",
       allOffenses: "Todos los delitos", allOffensesLower: "todos los delitos", allCalls: "todas las llamadas",
       allOfCategory: "{category}: todos los delitos",
@@ -1352,6 +1354,11 @@
     $("feed").textContent = "";
     $("feed-empty").hidden = false;
   }
+
+  /* What admin.js (the admin page) uses of the dashboard. */
+  S.api = api;
+  S.el = el;
+  S.fmtDateTime = fmtDateTime;
 
   /* ---- wiring ------------------------------------------------------- */
 

@@ -103,6 +103,52 @@ const inApp = (page) => holds(page, () => !document.getElementById("app").hidden
 // as failed resources; they are not the page's errors.
 const expected = (t) => /Failed to load resource: the server responded with a status of (401|403|422|429)/.test(t);
 
+
+// The texts on screen of the other language: every visible text node,
+// tooltip, label and option (a language's own name, marked lang=, aside)
+// against the other language's strings (of the dashboard and the admin
+// page) that differ from this language's. Run in the page.
+function leftovers(other) {
+  const D = window.dashboard;
+  const cur = D.lang;
+  const tables = [D.strings, D.adminStrings].filter(Boolean);
+  const theirs = [], mine = [];
+  const walk = (a, b, key) => {
+    if (typeof a === "string") theirs.push([key, a, b]);
+    else if (a && typeof a === "object") Object.keys(a).forEach((k) => walk(a[k], b && b[k], key + "." + k));
+  };
+  const collect = (b) => {
+    if (typeof b === "string") mine.push(b);
+    else if (b && typeof b === "object") Object.values(b).forEach(collect);
+  };
+  tables.forEach((T) => { walk(T[other], T[cur], ""); collect(T[cur]); });
+  const mineText = mine.join("\n");
+  const shown = (e) => e && e.getClientRects().length > 0 && getComputedStyle(e).visibility !== "hidden" &&
+    (e.closest("[lang]") || document.documentElement).getAttribute("lang") === document.documentElement.lang;
+  let text = "";
+  const w = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  while (w.nextNode()) {
+    const e = w.currentNode.parentElement;
+    if (e && e.tagName !== "OPTION" && e.tagName !== "SCRIPT" && shown(e)) text += w.currentNode.textContent + "\n";
+  }
+  document.querySelectorAll("[title],[aria-label],[placeholder]").forEach((e) => {
+    if (shown(e)) text += [e.title, e.getAttribute("aria-label"), e.placeholder].join("\n") + "\n";
+  });
+  document.querySelectorAll("select").forEach((s) => {
+    if (shown(s)) Array.from(s.options).forEach((o) => { if (!o.lang || o.lang === document.documentElement.lang) text += o.textContent + "\n"; });
+  });
+  const bad = [];
+  for (const [key, a, b] of theirs) {
+    if (a === b) continue;
+    for (const f of a.split(/\{\w+\}/).map((x) => x.trim())) {
+      if (f.length < 4 || mineText.includes(f)) continue;
+      const re = new RegExp("(^|[^\\p{L}])" + f.replace(/[.*+?^${}()|[\]\\]/g, "\\$&") + "($|[^\\p{L}])", "u");
+      if (re.test(text)) bad.push(key + ": " + f);
+    }
+  }
+  return bad;
+}
+
 const browser = await chromium.launch({ executablePath: process.env.CHROMIUM || "/usr/bin/chromium" });
 try {
   // ---- a password sign-in, and what it refuses
@@ -269,6 +315,124 @@ try {
     await signIn(page, "sofia", PW, totp(secret, stepNow()));
     check(await inApp(page), "the authenticator's code signs in");
     await ctx.close();
+  }
+
+  // ---- the admin page: people, tokens, the agency's words
+  {
+    const { ctx, page } = await newPage(browser);
+    page.on("dialog", (d) => d.accept());
+    await page.goto(base + "/");
+    await signIn(page, "jefa", PW);
+    check(await inApp(page), "an admin signed in");
+    check(await holds(page, () => !document.getElementById("admin-open").hidden),
+          "an admin of the whole agency has the admin page");
+    await page.click("#admin-open");
+    await page.waitForSelector("#admin-users tbody tr[data-login]");
+    const listed = await page.$$eval("#admin-users tbody tr[data-login]", (rs) => rs.map((r) => r.dataset.login));
+    const apiUsers = await page.evaluate(async () => (await (await fetch("/v1/users")).json()).users.map((u) => u.login));
+    check(JSON.stringify(listed) === JSON.stringify(apiUsers), "the page lists the agency's people", [listed, apiUsers]);
+    // A new person: the link shown, and it works.
+    await page.fill("#nu-login", "nuevo");
+    await page.fill("#nu-name", "Nuevo Agente");
+    await page.selectOption("#nu-role", "supervisor");
+    await page.selectOption("#nu-precincts", ["CR-1"]);
+    await page.click("#nu-form button[type=submit]");
+    await page.waitForSelector("#admin-link", { state: "visible" });
+    const url = await page.inputValue("#admin-link-url");
+    check(url.startsWith(base + "/#set-password=cst_"), "the new person's set-password link", url);
+    await page.waitForSelector('#admin-users tr[data-login="nuevo"]');
+    {
+      const p = await newPage(browser);
+      await p.page.goto(url);
+      await p.page.fill("#newpw", PW);
+      await p.page.fill("#newpw2", PW);
+      await p.page.click("#setpw-form button[type=submit]");
+      await p.page.waitForSelector("#signin-form", { state: "visible" });
+      await signIn(p.page, "nuevo", PW);
+      check(await inApp(p.page), "the new person signs in with the link's password");
+      const who = await p.page.evaluate(async () => (await fetch("/v1/whoami")).json());
+      check(who.role === "supervisor" && JSON.stringify(who.precincts) === '["CR-1"]', "with the role and precincts given", who);
+      // Disabled from the admin page: thrown out.
+      await page.click('#admin-users tr[data-login="nuevo"] .act-disable');
+      check(await holds(p.page, () => !document.getElementById("signin").hidden, undefined, 15000),
+            "disabled from the admin page: the person's open page ends");
+      check(await holds(page, () => /disabled/.test(document.querySelector('#admin-users tr[data-login="nuevo"]').textContent)),
+            "the list says disabled");
+      await p.ctx.close();
+    }
+    // A machine's token revoked.
+    const machine = process.env.DISPATCH_TOKEN;
+    const id = await page.evaluate(async () => {
+      const ts = (await (await fetch("/v1/tokens")).json()).tokens;
+      return ts.filter((t) => t.role === "dispatch" && !t.revoked_at).map((t) => t.id).pop();
+    });
+    await page.click('#admin-tokens tr[data-token="' + id + '"] .act-revoke');
+    check(await holds(page, (i) => /revoked/.test(document.querySelector('#admin-tokens tr[data-token="' + i + '"]').textContent), id),
+          "a token revoked from the page");
+    const st = await (await fetch(base + "/v1/whoami", { headers: { Authorization: "Bearer " + machine } })).status;
+    check(st === 401, "and refused at once", st);
+    // The agency: Spanish, its word for a precinct, a category's names.
+    await page.selectOption("#ag-language", "es");
+    await page.fill("#w-precinct-es", "Cantón");
+    await page.fill("#w-precinct-en", "Canton");
+    await page.click("#ag-form button[type=submit]");
+    check(await holds(page, () => document.getElementById("admin-agency-msg").textContent === "Saved."), "the agency saved");
+    await page.fill('#admin-categories tr[data-category="robbery"] input[id$="-es"]', "Robo agravado");
+    await page.fill('#admin-categories tr[data-category="robbery"] input[id$="-en"]', "Robbery");
+    await page.click('#admin-categories tr[data-category="robbery"] .act-save-category');
+    check(await holds(page, () => document.getElementById("admin-categories-msg").textContent === "Saved."), "a category's names saved");
+    const ag = await page.evaluate(async () => (await fetch("/v1/agencies/CR")).json());
+    check(ag.language === "es" && ag.words.precinct.es === "Cantón", "as the API says", ag);
+    await page.screenshot({ path: path.join(artifacts, "admin-page.png"), fullPage: true });
+    await ctx.close();
+  }
+
+  // ---- the whole dashboard in Spanish with no English left (and the reverse)
+  {
+    const { ctx, page } = await newPage(browser, { locale: "en-US" });
+    page.on("dialog", (d) => d.accept());
+    await page.goto(base + "/");
+    await signIn(page, "jefa", PW);
+    check(await holds(page, () => window.dashboard.lang === "es" && window.dashboard.me !== null, undefined, 15000),
+          "the agency's language is its people's default, before the browser's");
+    await page.waitForSelector("#compstat tbody tr");
+    const robbery = await page.$eval('#compstat tr[data-category="robbery"] td', (td) => td.textContent);
+    check(robbery === "Robo agravado", "the sheet shows the agency's name of the category", robbery);
+    const label = await page.textContent('header [data-str="precinct"]');
+    check(label === "Cantón", "the agency's word for a precinct", label);
+    check((await page.evaluate(() => window.dashboard.missingStrings)).length === 0, "every text in both languages");
+    await page.waitForTimeout(500);
+    let bad = await page.evaluate(leftovers, "en");
+    check(bad.length === 0, "español: no English text on the dashboard", bad);
+    await page.click("#admin-open");
+    await page.waitForSelector("#admin-users tbody tr[data-login]");
+    await page.waitForSelector("#admin-categories tbody tr");
+    bad = await page.evaluate(leftovers, "en");
+    check(bad.length === 0, "español: no English text on the admin page", bad);
+    await page.screenshot({ path: path.join(artifacts, "admin-page-es.png"), fullPage: true });
+    await page.selectOption("#lang", "en");
+    await page.waitForSelector("#compstat tbody tr");
+    check(await holds(page, () => window.dashboard.lang === "en"), "the person picks English");
+    await page.waitForTimeout(500);
+    bad = await page.evaluate(leftovers, "es");
+    check(bad.length === 0, "English: no Spanish text on the dashboard", bad);
+    await page.click("#signout");
+    await page.waitForSelector("#signin-form", { state: "visible" });
+    check(await page.textContent("#signin-submit") === "Sign in", "the pick is kept after signing out");
+    await ctx.close();
+    // Before anyone signs in: the browser's language, on the sign-in and set-password pages.
+    const es = await newPage(browser, { locale: "es-CR" });
+    await es.page.goto(base + "/");
+    await es.page.waitForSelector("#signin-form", { state: "visible" });
+    bad = await es.page.evaluate(leftovers, "en");
+    check(bad.length === 0 && await es.page.textContent("#signin-submit") === "Ingresar",
+          "español: the sign-in page", bad);
+    await es.page.goto(base + "/#set-password=cst_nothing");
+    await es.page.reload();
+    await es.page.waitForSelector("#setpw-form", { state: "visible" });
+    bad = await es.page.evaluate(leftovers, "en");
+    check(bad.length === 0, "español: the set-password page", bad);
+    await es.ctx.close();
   }
 
   // ---- failed sign-ins slow down (the last: the address stays slowed)

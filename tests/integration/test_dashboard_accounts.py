@@ -56,11 +56,13 @@ def setup():
         st, _, resp = d.request("PUT", "/v1/precincts/%s-1" % code, {"name": "Central",
                                                                       "boundary": BOX}, tok)
         expect(st in (200, 201), resp)
-        st, _, resp = d.request("PUT", "/v1/offenses/ROB", {"name": "Robo", "category": "robbery"},
+        st, _, resp = d.request("PUT", "/v1/offenses/ROB", {"name": "Asalto", "category": "robbery"},
                                 tok)
         expect(st in (200, 201), resp)
     admin(ci, "user", "create", "--agency", "CR", "--role", "commander", "--login", "ana.mora",
           "--name", "Ana Mora", "--password-stdin", stdin=PW + "\n")
+    admin(ci, "user", "create", "--agency", "CR", "--role", "admin", "--login", "jefa",
+          "--name", "Marta Jiménez", "--password-stdin", stdin=PW + "\n")
     admin(ci, "user", "create", "--agency", "MFA", "--role", "commander", "--login", "sofia",
           "--name", "Sofía Quesada", "--password-stdin", stdin=PW + "\n")
     link = link_of(admin(ci, "user", "create", "--agency", "CR", "--role", "supervisor",
@@ -69,7 +71,7 @@ def setup():
                          "--login", "tarde", "--name", "Llega Tarde"))
     psql(ci, "UPDATE user_links SET expires_at = now() - interval '1 second' WHERE user_id ="
              " (SELECT id FROM users WHERE login = 'tarde')")
-    return {"ci": ci, "d": d, "link": link, "late": late}
+    return {"ci": ci, "d": d, "link": link, "late": late, "dispatch": token(ci, "dispatch", "CR")}
 
 
 def teardown(ctx):
@@ -84,7 +86,7 @@ def test_in_chromium(ctx):
     os.makedirs(ARTIFACTS, exist_ok=True)
     env = dict(os.environ, COMPSTATD_URL="http://127.0.0.1:%d" % ctx["d"].port,
                ADMIN_BIN=ADMIN, DATABASE=ctx["ci"], PSQL=PSQL, PASSWORD=PW, LINK=ctx["link"],
-               LATE_LINK=ctx["late"], ARTIFACTS=ARTIFACTS)
+               LATE_LINK=ctx["late"], DISPATCH_TOKEN=ctx["dispatch"], ARTIFACTS=ARTIFACTS)
     out = subprocess.run(["node", os.path.join(BROWSER, "accounts.mjs")], env=env,
                          capture_output=True, text=True, timeout=300)
     print(out.stdout)
