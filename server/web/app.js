@@ -300,7 +300,29 @@
   function plural(key, n) {
     var forms = STR[key];
     var form = pluralRules ? pluralRules.select(n) : n === 1 ? "one" : "other";
-    return String(forms[form] || forms.other).replace("{n}", n);
+    return String(forms[form] || forms.other).replace("{n}", fmtN(n));
+  }
+  /* Numbers as the language writes them (the browser's region when it
+     speaks the language: es-CR, en-US). */
+  var NUM_LOCALE = (function () {
+    var b = String(navigator.language || "");
+    return b.toLowerCase().split("-")[0] === LANG ? b : LANG;
+  })();
+  var numFormats = {};
+  function fmtN(n, digits) {
+    var k = digits === undefined ? "i" : String(digits);
+    if (!numFormats[k]) {
+      try {
+        numFormats[k] = new Intl.NumberFormat(NUM_LOCALE, digits === undefined ? {} :
+          { minimumFractionDigits: digits, maximumFractionDigits: digits });
+      } catch (e) {
+        numFormats[k] = new Intl.NumberFormat(LANG);
+      }
+    }
+    return numFormats[k].format(n);
+  }
+  function fmtPct(v) { /* "+12.5%" / "+12,5 %" */
+    return (v > 0 ? "+" : "") + fmtN(v, 1) + (LANG === "es" ? " %" : "%");
   }
   function categoryLabel(c) {
     var own = S.categoryNames && S.categoryNames[c];
@@ -907,7 +929,7 @@
 
   function fmtP(p) {
     if (p === null || p === undefined) return "—";
-    return p < 0.0001 ? t("pBelow") : Number(p).toFixed(4);
+    return p < 0.0001 ? t("pBelow") : fmtN(Number(p), 4);
   }
 
   function drawCompstat(c) {
@@ -954,14 +976,14 @@
            only against a prior period the data reaches. */
         var flag = held && v.significant ? (v.current > v.prior ? "sig-up" : v.current < v.prior ?
           "sig-down" : "") : "";
-        var cur = el("td", "sep " + flag, v.current);
+        var cur = el("td", "sep " + flag, fmtN(v.current));
         cur.setAttribute("data-period", p);
         cur.setAttribute("data-field", "current");
-        cur.title = t("zTitle", { z: Number(v.z).toFixed(2), p: fmtP(v.p),
+        cur.title = t("zTitle", { z: fmtN(Number(v.z), 2), p: fmtP(v.p),
           verdict: !held ? t("noComparison") : v.significant ? t("significant") : t("notSignificant") });
         var pri;
         if (held) {
-          pri = el("td", null, v.prior);
+          pri = el("td", null, fmtN(v.prior));
         } else {
           pri = el("td", "nodata", t("noData"));
           if (info.prior) pri.title = t("noDataTitle", { from: fmtDay(info.prior[0]), to: fmtDay(info.prior[1]) });
@@ -969,7 +991,7 @@
         pri.setAttribute("data-period", p);
         pri.setAttribute("data-field", "prior");
         var pct = el("td", v.pct_change === null ? null : flag, v.pct_change === null ? "—" :
-          (v.pct_change > 0 ? "+" : "") + v.pct_change.toFixed(1) + "%");
+          fmtPct(v.pct_change));
         pct.setAttribute("data-period", p);
         pct.setAttribute("data-field", "pct_change");
         tr.appendChild(cur);
@@ -1068,7 +1090,7 @@
     $("trend-prior-text").textContent = t(priorHeld ? "trendPrior" : "trendPriorNone");
     var total = a.reduce(function (s, v) { return s + v; }, 0);
     $("trend-caption").textContent = t("trendCaption", { date: fmtDay(chosenWeek()),
-      precinct: precinctText(), filter: filterText(), total: plural("incidents", total), last: a[51] });
+      precinct: precinctText(), filter: filterText(), total: plural("incidents", total), last: fmtN(a[51]) });
     noteAsOf(cur.as_of);
   }
 
@@ -1117,7 +1139,7 @@
       var tr = el("tr");
       tr.setAttribute("data-priority", row.priority === null ? "none" : row.priority);
       tr.appendChild(el("td", null, row.priority === null ? t("none") : row.priority));
-      var calls = el("td", null, row.incidents !== undefined ? row.incidents : row.response.n);
+      var calls = el("td", null, fmtN(row.incidents !== undefined ? row.incidents : row.response.n));
       calls.setAttribute("data-field", "calls");
       tr.appendChild(calls);
       RT_COLUMNS.forEach(function (c) {
@@ -1127,10 +1149,10 @@
           td.setAttribute("data-interval", c[0]);
           td.setAttribute("data-stat", st);
           td.title = iv[st] === null ? t("noDataShort") : t("rtTitle", { stat: st, value: duration(iv[st]),
-            mean: duration(iv.mean), max: duration(iv.max), n: iv.n });
+            mean: duration(iv.mean), max: duration(iv.max), n: fmtN(iv.n) });
           tr.appendChild(td);
         });
-        var n = el("td", "n", iv.n);
+        var n = el("td", "n", fmtN(iv.n));
         n.setAttribute("data-interval", c[0]);
         n.setAttribute("data-stat", "n");
         tr.appendChild(n);
@@ -1221,7 +1243,7 @@
       onEachFeature: function (f, layer) {
         var p = f.properties;
         var tip = p.z !== undefined ? t("cellTip", { incidents: plural("incidents", p.count),
-          klass: STR.classes[p.class] || p.class, z: Number(p.z).toFixed(2) }) : plural("incidents", p.count);
+          klass: STR.classes[p.class] || p.class, z: fmtN(Number(p.z), 2) }) : plural("incidents", p.count);
         layer.bindTooltip(tip);
       }
     }).addTo(S.map);
@@ -1357,6 +1379,7 @@
 
   /* What admin.js (the admin page) uses of the dashboard. */
   S.api = api;
+  S.fmtN = fmtN;
   S.el = el;
   S.fmtDateTime = fmtDateTime;
 

@@ -62,6 +62,9 @@ function addDays(d, n) {
   return t.toISOString().slice(0, 10);
 }
 
+// Numbers as the page writes them in English (Intl, en-US: 1,234).
+const num = (n) => new Intl.NumberFormat("en-US").format(n);
+
 function pctText(v) {
   return v === null ? "—" : (v > 0 ? "+" : "") + v.toFixed(1) + "%";
 }
@@ -141,7 +144,7 @@ function sheetMismatches(shown, cs) {
     for (const period of ["week", "d28", "ytd"]) {
       const v = row[period];
       const held = cs.periods[period].prior_data !== false;
-      const want = { current: String(v.current), prior: held ? String(v.prior) : "no data", pct_change: pctText(v.pct_change) };
+      const want = { current: num(v.current), prior: held ? num(v.prior) : "no data", pct_change: pctText(v.pct_change) };
       for (const field of Object.keys(want)) {
         const td = tr.cells.find((c) => c.period === period && c.field === field);
         if (!td || td.text !== want[field]) { out.push([row.category, period, field, td && td.text, want[field]]); continue; }
@@ -352,11 +355,11 @@ try {
     for (const row of rt.rows) {
       const tr = shownRt.find((r) => r.priority === String(row.priority === null ? "none" : row.priority));
       if (!tr) { out.push(["missing", row.priority]); continue; }
-      if (tr.calls !== String(row.incidents)) out.push([row.priority, "calls", tr.calls, row.incidents]);
+      if (tr.calls !== num(row.incidents)) out.push([row.priority, "calls", tr.calls, row.incidents]);
       for (const [iv, stats] of [["queue", ["p50"]], ["response", ["p50", "p90"]], ["travel", ["p50"]], ["on_scene", ["p50"]]]) {
         for (const st of [...stats, "n"]) {
           const td = tr.cells.find((c) => c[0] === iv && c[1] === st);
-          const want = st === "n" ? String(row[iv].n) : duration(row[iv][st]);
+          const want = st === "n" ? num(row[iv].n) : duration(row[iv][st]);
           if (!td || td[2] !== want) out.push([row.priority, iv, st, td && td[2], want]);
         }
       }
@@ -377,11 +380,11 @@ try {
   // response times move, without a reload.
   const weekTotal = async () => page.$eval(
     '#compstat tr[data-category="total"] td[data-period="week"][data-field="current"]',
-    (td) => Number(td.textContent));
+    (td) => Number(td.textContent.replace(/\D/g, "")));
   const rtCalls = async (p) => page.evaluate((p) => {
     const td = document.querySelector(`#rt tr[data-priority="${p}"] td[data-field=calls]`) ||
       document.querySelectorAll(`#rt tr[data-priority="${p}"] td`)[1];
-    return td ? Number(td.textContent) : null;
+    return td ? Number(td.textContent.replace(/\D/g, "")) : null;
   }, p);
   const livePriority = rt.rows[0].priority;
   const before = await weekTotal();
@@ -406,14 +409,14 @@ try {
         "live feed: the local date and time of the incident", [item.time, lp]);
   check(item.what.includes(byCode[sample.offense].name), "live feed: the offense's name", [item.what, byCode[sample.offense].name]);
   await holds(page, (b) => Number(document.querySelector(
-    '#compstat tr[data-category="total"] td[data-period="week"][data-field="current"]').textContent) === b + 1, before);
+    '#compstat tr[data-category="total"] td[data-period="week"][data-field="current"]').textContent.replace(/\D/g, "")) === b + 1, before);
   const after = await weekTotal();
   check(after === before + 1, "COMPSTAT: the week's total moved by one without a reload", [before, after]);
   const cs2 = await api("/v1/compstat?week_ending=" + week);
   check(cs2.rows.find((r) => r.category === "total").week.current === after, "COMPSTAT: and equals /v1/compstat again");
   const rtMoved = await holds(page, (a) => {
     const td = document.querySelector(`#rt tr[data-priority="${a.p}"] td[data-field=calls]`);
-    return td && Number(td.textContent) === a.n + 1;
+    return td && Number(td.textContent.replace(/\D/g, "")) === a.n + 1;
   }, { p: String(livePriority), n: callsBefore });
   check(rtMoved, "response times: the posted call counted without a reload", [callsBefore, await rtCalls(livePriority)]);
   const rtBad2 = await rtMismatches(await api(rtQuery));
@@ -596,7 +599,7 @@ try {
     const scs = await api("/v1/compstat?week_ending=" + week + "&precinct=" + process.env.SCOPED_PRECINCT,
                           process.env.SCOPED_TOKEN);
     const total = await sp.$eval('#compstat tr[data-category="total"] td[data-period="ytd"][data-field="current"]',
-                                 (td) => Number(td.textContent));
+                                 (td) => Number(td.textContent.replace(/\D/g, "")));
     check(total === scs.rows.find((r) => r.category === "total").ytd.current,
           "scoped token: its precinct's COMPSTAT", [total]);
     const notice = await visibleText(sp, "#notice");
