@@ -830,9 +830,10 @@ static int parse_cursor(const char *v, long long *t, long long *id)
 /* The list's statement as it is built: its SQL and parameters. */
 struct list_sql {
     sbuf sql, arrs[5];
-    const char *params[24]; /* at most 17 used: see list_where */
+    const char *params[24]; /* at most 21 used: see list_where */
     int np;
-    char agency[16], limit[24], from[40], to[40], bbox[4][40], cur_t[32], cur_id[32];
+    char agency[16], limit[24], from[40], to[40], bbox[4][40], cell[4][40], cur_t[32],
+        cur_id[32];
 };
 
 /* The token's precincts, never the unassigned: a scope a filter cannot widen. */
@@ -916,7 +917,40 @@ static int list_where(http_req *r, struct list_sql *ls)
                          "bbox is not offered to region readers: filter by precinct or area");
         return -1;
     }
-    if (rc != 0 || (rc = filter_bbox(r, "bbox", b)) < 0)
+    if (rc == 0 && (v = qs_get(&r->query, "counted")) != NULL) {
+        /* The rows the counts count (the cube, the sheet, hotspots): crimes,
+           neither unfounded nor cancelled -- what a drill-down lists. */
+        if (strcmp(v, "true") == 0) {
+            sbuf_puts(&ls->sql, " AND i.status NOT IN ('unfounded', 'cancelled') AND EXISTS ("
+                                "SELECT 1 FROM offenses o WHERE o.id = i.offense_id AND o.crime)");
+        } else if (strcmp(v, "false") != 0) {
+            http_reply_error(r, 422, "invalid_field", "counted", "counted must be true or false");
+            return -1;
+        }
+    }
+    if (rc == 0 && r->who.region && qs_get(&r->query, "cell")) {
+        http_reply_error(r, 422, "invalid_field", "cell",
+                         "cell is not offered to region readers: filter by precinct or area");
+        return -1;
+    }
+    if (rc != 0 || (rc = filter_bbox(r, "cell", b)) < 0)
+        return -1;
+    if (rc > 0) {
+        /* A hotspot cell: west and south edges inside, east and north outside
+           (as GET /v1/hotspots counts it; docs/API.md). */
+        int np = ls->np;
+        for (int i = 0; i < 4; i++) {
+            snprintf(ls->cell[i], sizeof ls->cell[i], "%.17g", b[i]);
+            ls->params[np++] = ls->cell[i];
+        }
+        ls->np = np;
+        sbuf_printf(&ls->sql,
+                    " AND i.geom && ST_MakeEnvelope($%d, $%d, $%d, $%d, 4326)"
+                    " AND ST_X(i.geom) >= $%d AND ST_X(i.geom) < $%d"
+                    " AND ST_Y(i.geom) >= $%d AND ST_Y(i.geom) < $%d",
+                    np - 3, np - 2, np - 1, np, np - 3, np - 1, np - 2, np);
+    }
+    if ((rc = filter_bbox(r, "bbox", b)) < 0)
         return -1;
     if (rc > 0) {
         int np = ls->np;
@@ -969,7 +1003,7 @@ void h_incidents_list(http_req *r)
 {
     static const char *const allowed[] = {"precinct", "area",  "offense", "category", "from",
                                           "to",       "bbox",  "limit",   "cursor",   "format",
-                                          "program",  NULL};
+                                          "program",  "counted", "cell",  NULL};
     if (http_check_params(r, allowed) != 0)
         return;
     struct list *l = http_state_new(r, sizeof *l, list_free);
