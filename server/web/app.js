@@ -136,7 +136,29 @@
         grand_larceny_auto: "Grand larceny auto", other: "Other", total: "Total"
       },
       language: "Language",
-      testName: "exact conditional binomial test of the two counts, two-sided"
+      testName: "exact conditional binomial test of the two counts, two-sided",
+      /* drill-down and rate maps */
+      drillTitle: "The incidents behind {count}",
+      drillCaption: "{what} · {from} to {to} · {precinct} · {filter}",
+      drillWeek: "the week of {date}", drillCell: "a map cell", drillPrior: "{period}, a year earlier",
+      drillArea: "{name}",
+      drillMore: "More", drillCsv: "Download CSV", drillShown: "{shown} of {n} shown",
+      drillLoading: "Loading…",
+      drillForbidden: "What is shared with you here is counts only: the incidents behind a count are not shown.",
+      drillOpen: "Click to list these incidents",
+      colWhen: "When", colOffense: "Offense", colPrecinct: "Precinct", colAddress: "Address",
+      colStatus: "Status",
+      statuses: { open: "open", dispatched: "dispatched", en_route: "en route", on_scene: "on scene",
+                  cleared: "cleared", unfounded: "unfounded", cancelled: "cancelled" },
+      unassigned: "unassigned",
+      mapMode: "Map", modeHotspots: "Hotspots", modeCount: "Count", modeRate: "Rate per 100,000",
+      mapBy: "By", byPrecinct: "precinct",
+      noPopulation: "no population (no rate)", choroNone: "none in the window",
+      choroTip: "{name}: {count}, population {pop}, {rate} per 100,000",
+      choroTipNoPop: "{name}: {count} (no population: no rate)",
+      choroCaption: "{days} days to {date} · {filter} · {what}",
+      choroArea: "each precinct coloured with its {level}",
+      choroClass: "{from} – {to}",
     },
     es: {
       /* index.html */
@@ -257,7 +279,29 @@
         grand_larceny_auto: "Robo de vehículo", other: "Otros", total: "Total"
       },
       language: "Idioma",
-      testName: "prueba binomial condicional exacta de los dos recuentos, bilateral"
+      testName: "prueba binomial condicional exacta de los dos recuentos, bilateral",
+      /* desglose y mapas de tasas */
+      drillTitle: "Los incidentes de {count}",
+      drillCaption: "{what} · {from} al {to} · {precinct} · {filter}",
+      drillWeek: "la semana del {date}", drillCell: "una celda del mapa", drillPrior: "{period}, un año antes",
+      drillArea: "{name}",
+      drillMore: "Más", drillCsv: "Descargar CSV", drillShown: "{shown} de {n} mostrados",
+      drillLoading: "Cargando…",
+      drillForbidden: "Lo que se comparte con usted aquí son solo conteos: los incidentes de un conteo no se muestran.",
+      drillOpen: "Clic para ver estos incidentes",
+      colWhen: "Fecha", colOffense: "Delito", colPrecinct: "Delegación", colAddress: "Dirección",
+      colStatus: "Estado",
+      statuses: { open: "abierto", dispatched: "despachado", en_route: "en camino", on_scene: "en el sitio",
+                  cleared: "cerrado", unfounded: "infundado", cancelled: "cancelado" },
+      unassigned: "sin asignar",
+      mapMode: "Mapa", modeHotspots: "Puntos calientes", modeCount: "Conteo", modeRate: "Tasa por 100.000",
+      mapBy: "Por", byPrecinct: "delegación",
+      noPopulation: "sin población (sin tasa)", choroNone: "ninguno en el periodo",
+      choroTip: "{name}: {count}, población {pop}, {rate} por 100.000",
+      choroTipNoPop: "{name}: {count} (sin población: sin tasa)",
+      choroCaption: "{days} días al {date} · {filter} · {what}",
+      choroArea: "cada delegación con el color de su {level}",
+      choroClass: "{from} – {to}",
     }
   };
   /* The language: #lang= in the URL, else the one the person picked (the
@@ -657,13 +701,18 @@
       applyWords();
       if (me.user) startIdleWatch();
       return Promise.all([api("/v1/precincts?format=geojson"), api("/v1/offenses"),
-                          api("/v1/categories").catch(function () { return { categories: [] }; })]);
+                          api("/v1/categories").catch(function () { return { categories: [] }; }),
+                          api("/v1/areas").catch(function () { return { areas: [] }; })]);
     }).then(function (r) {
       if (!r) return;
       S.boundaries = r[0];
       S.offenses = r[1].offenses || [];
       S.offenseByCode = {};
       S.offenses.forEach(function (o) { S.offenseByCode[o.code] = o; });
+      S.areas = r[3].areas || [];
+      S.hasPopulation = r[0].features.some(function (f) {
+        return f.properties.population !== null && f.properties.population !== undefined;
+      });
       S.categoryNames = {};
       (r[2].categories || []).forEach(function (c) { if (c.names) S.categoryNames[c.code] = c.names; });
       S.precinctByCode = {};
@@ -852,6 +901,10 @@
         showNotice(t("noticeOffense", { code: v, shown: filterText() }));
     });
     $("fdr").checked = h.get("fdr") !== "0";
+    var mode = h.get("map");
+    if (mode === "count" || mode === "rate") { $("mapmode").value = mode; S.mapModeChosen = true; }
+    S.levelWanted = h.get("level") || "";
+    fillLevels();
     updateWeekButtons();
   }
 
@@ -876,6 +929,8 @@
     ["precinct", "offense", "window", "cell"].forEach(function (k) {
       if ($(k).value) h.set(k, $(k).value);
     });
+    if (mapMode() !== "hotspots") h.set("map", mapMode());
+    if ($("maplevel").value) h.set("level", $("maplevel").value);
     if (!$("fdr").checked) h.set("fdr", "0");
     if (new URLSearchParams(location.hash.replace(/^#/, "")).get("lang")) h.set("lang", LANG);
     history.replaceState(null, "", "#" + h.toString());
@@ -976,14 +1031,19 @@
            only against a prior period the data reaches. */
         var flag = held && v.significant ? (v.current > v.prior ? "sig-up" : v.current < v.prior ?
           "sig-down" : "") : "";
-        var cur = el("td", "sep " + flag, fmtN(v.current));
+        var cur = el("td", "sep drill " + flag, fmtN(v.current));
         cur.setAttribute("data-period", p);
         cur.setAttribute("data-field", "current");
+        drillable(cur, { from: info.current && info.current[0], to: info.current && info.current[1],
+                         category: row.category, count: v.current, what: t(p === "week" ? "week" : p) });
         cur.title = t("zTitle", { z: fmtN(Number(v.z), 2), p: fmtP(v.p),
           verdict: !held ? t("noComparison") : v.significant ? t("significant") : t("notSignificant") });
         var pri;
         if (held) {
-          pri = el("td", null, fmtN(v.prior));
+          pri = el("td", "drill", fmtN(v.prior));
+          drillable(pri, { from: info.prior && info.prior[0], to: info.prior && info.prior[1],
+                           category: row.category, count: v.prior,
+                           what: t("drillPrior", { period: t(p === "week" ? "week" : p) }) });
         } else {
           pri = el("td", "nodata", t("noData"));
           if (info.prior) pri.title = t("noDataTitle", { from: fmtDay(info.prior[0]), to: fmtDay(info.prior[1]) });
@@ -1086,6 +1146,26 @@
       }).join(" "));
       svg.appendChild(path);
     });
+    /* Each week of the year shown opens its incidents. */
+    a.forEach(function (v, i) {
+      var hit = document.createElementNS(ns, "rect");
+      var w = (W - L - R) / 51;
+      hit.setAttribute("class", "hit");
+      hit.setAttribute("x", Math.max(L, x(i) - w / 2));
+      hit.setAttribute("width", w);
+      hit.setAttribute("y", T);
+      hit.setAttribute("height", H - T - B);
+      hit.setAttribute("data-week", String(i));
+      var from = addDays(start, 7 * i);
+      var tip = document.createElementNS(ns, "title");
+      tip.textContent = t("drillWeek", { date: fmtDay(from) }) + ": " + plural("incidents", v);
+      hit.appendChild(tip);
+      hit.addEventListener("click", function () {
+        openDrill({ from: from, to: addDays(from, 6), count: v, what: t("drillWeek", { date: fmtDay(from) }),
+                    precincts: precinct() ? [precinct()] : null });
+      });
+      svg.appendChild(hit);
+    });
     $("trend-prior-key").hidden = !priorHeld;
     $("trend-prior-text").textContent = t(priorHeld ? "trendPrior" : "trendPriorNone");
     var total = a.reduce(function (s, v) { return s + v; }, 0);
@@ -1181,15 +1261,6 @@
           L.tileLayer(cfg.tile_url, { attribution: cfg.tile_attribution || "", maxZoom: 19 })
             .addTo(S.map);
       });
-      var legend = $("legend");
-      CLASSES.forEach(function (c) {
-        var li = el("li");
-        var sw = el("i");
-        sw.style.background = c[1];
-        li.appendChild(sw);
-        li.appendChild(document.createTextNode(STR.classes[c[0]]));
-        legend.appendChild(li);
-      });
     }
     if (S.boundaryLayer) S.boundaryLayer.remove();
     S.boundaryLayer = L.geoJSON(S.boundaries, {
@@ -1219,7 +1290,11 @@
     var span = "from=" + addDays(to, -days) + "&to=" + to + precinctParam() + offenseParam();
     var q = "/v1/hotspots?method=gi&cell_m=" + $("cell").value + ($("fdr").checked ? "&fdr=true" : "") +
       "&" + span;
+    /* The map the reader chose; a map chosen for them (counts without points)
+       is looked at again with each question. */
+    if (mapMode() !== "hotspots" && (S.mapModeChosen || !S.mapAuto)) return loadChoropleth();
     return latest("hotspots", api(q).then(function (fc) {
+      fc.span = { from: addDays(to, -days), to: to };
       if (fc.features.length > 0) return fc;
       /* Nothing to map: say whether the window holds no incident at all, or
          incidents without a point in these cells (OIJ's data has no
@@ -1228,11 +1303,24 @@
         fc.windowTotal = c.total;
         return fc;
       });
-    }), drawHotspots);
+    }), function (fc) {
+      /* Counts without a point to map (OIJ): the map of the precincts is
+         the one to show, unless the reader chose the hotspots. */
+      if (fc.windowTotal > 0 && !S.mapModeChosen) {
+        $("mapmode").value = S.hasPopulation ? "rate" : "count";
+        S.mapAuto = true;
+        loadChoropleth();
+        return;
+      }
+      if (S.mapAuto && !S.mapModeChosen) { $("mapmode").value = "hotspots"; S.mapAuto = false; }
+      drawHotspots(fc);
+    });
   }
 
   function drawHotspots(fc) {
     if (S.cellLayer) S.cellLayer.remove();
+    if (S.choroLayer) { S.choroLayer.remove(); S.choroLayer = null; }
+    drawClassLegend();
     S.cells = fc;
     S.cellLayer = L.geoJSON(fc, {
       style: function (f) {
@@ -1245,6 +1333,11 @@
         var tip = p.z !== undefined ? t("cellTip", { incidents: plural("incidents", p.count),
           klass: STR.classes[p.class] || p.class, z: fmtN(Number(p.z), 2) }) : plural("incidents", p.count);
         layer.bindTooltip(tip);
+        layer.on("click", function () {
+          var b = cellBox(f);
+          openDrill({ from: fc.span.from, to: addDays(fc.span.to, -1), count: p.count, what: t("drillCell"),
+                      cell: b, precincts: precinct() ? [precinct()] : Object.keys(S.precinctByCode) });
+        });
       }
     }).addTo(S.map);
     S.boundaryLayer.bringToFront();
@@ -1377,6 +1470,285 @@
     $("feed-empty").hidden = false;
   }
 
+  /* ---- drill-down ---------------------------------------------------- */
+
+  /* A count that opens the incidents it counts (a sheet cell). */
+  function drillable(td, q) {
+    if (!q.from || !q.to) return;
+    td.title = (td.title ? td.title + "\n" : "") + t("drillOpen");
+    td.tabIndex = 0;
+    var go = function () {
+      openDrill({ from: q.from, to: q.to, count: q.count, what: q.what,
+                  category: q.category !== "total" ? q.category : null,
+                  precincts: precinct() ? [precinct()] : null });
+    };
+    td.addEventListener("click", go);
+    td.addEventListener("keydown", function (e) { if (e.key === "Enter") go(); });
+  }
+
+  /* The list's question: the rows the count counts (counted=true), the
+     same window (from..to inclusive, local dates), geography and filter. */
+  function drillQuery(q) {
+    var qs = "counted=true&from=" + q.from + "&to=" + addDays(q.to, 1);
+    if (q.precincts) qs += "&precinct=" + q.precincts.map(encodeURIComponent).join(",");
+    var f = offenseParam();
+    if (q.category && /^&category=/.test(f)) f = ""; /* the row's category is within the filter's */
+    qs += f;
+    if (q.category) qs += "&category=" + encodeURIComponent(q.category);
+    if (q.cell) qs += "&cell=" + q.cell.join(",");
+    return qs;
+  }
+
+  function openDrill(q) {
+    var d = $("drill");
+    S.drill = { q: q, query: drillQuery(q), rows: 0, next: null, seq: (S.drill ? S.drill.seq : 0) + 1 };
+    $("drill-title").textContent = t("drillTitle", { count: plural("incidents", q.count) });
+    $("drill-caption").textContent = t("drillCaption", { what: q.what, from: fmtDay(q.from), to: fmtDay(q.to),
+      precinct: q.area ? q.area : q.precincts && q.precincts.length === 1 ? precinctText(q.precincts[0]) :
+        precinctText(""), filter: q.category ? categoryLabel(q.category) : filterText() });
+    $("drill-msg").textContent = "";
+    var tbl = $("drill-table");
+    tbl.textContent = "";
+    var head = el("tr");
+    [t("colWhen"), t("colOffense"), precinctWord(), t("colAddress"), t("colStatus")].forEach(function (h) {
+      head.appendChild(el("th", null, h));
+    });
+    var thead = el("thead");
+    thead.appendChild(head);
+    tbl.appendChild(thead);
+    tbl.appendChild(el("tbody"));
+    $("drill-more").hidden = true;
+    $("drill-csv").hidden = true;
+    $("drill-shown").textContent = "";
+    if (!d.open) d.showModal();
+    drillPage();
+  }
+
+  function precinctWord() {
+    var w = S.words && S.words.precinct && S.words.precinct[LANG];
+    return w || t("colPrecinct");
+  }
+
+  function drillPage() {
+    var dr = S.drill, seq = dr.seq;
+    $("drill-msg").textContent = t("drillLoading");
+    return api("/v1/incidents?limit=200&" + dr.query + (dr.next ? "&cursor=" + encodeURIComponent(dr.next) : ""))
+      .then(function (r) {
+        if (!S.drill || S.drill.seq !== seq) return;
+        var body = $("drill-table").querySelector("tbody");
+        r.incidents.forEach(function (inc) {
+          var tr = el("tr");
+          var o = S.offenseByCode[inc.offense];
+          var pr = inc.precinct ? S.precinctByCode[inc.precinct] : null;
+          [fmtDateTime(inc.occurred_at || inc.received_at),
+           o ? t("offenseName", { name: o.name, code: o.code }) : inc.offense,
+           inc.precinct ? (pr && pr.name ? pr.name : inc.precinct) : t("unassigned"),
+           inc.address || "", STR.statuses[inc.status] || inc.status].forEach(function (v) {
+            tr.appendChild(el("td", null, v));
+          });
+          body.appendChild(tr);
+        });
+        dr.rows += r.incidents.length;
+        dr.next = r.next_cursor;
+        $("drill-msg").textContent = "";
+        $("drill-more").hidden = !dr.next;
+        $("drill-csv").hidden = false;
+        $("drill-shown").textContent = t("drillShown", { shown: fmtN(dr.rows), n: fmtN(dr.q.count) });
+      }).catch(function (e) {
+        if (!S.drill || S.drill.seq !== seq) return;
+        $("drill-msg").textContent = e.status === 403 ? t("drillForbidden") : e.message || String(e);
+      });
+  }
+
+  /* Exactly the rows listed, as CSV: every page (the cursor travels in
+     X-Next-Cursor), fetched with the same credentials, saved by the browser. */
+  function drillCsv() {
+    var dr = S.drill, parts = [], first = true;
+    function page(cursor) {
+      var url = "/v1/incidents?format=csv&limit=1000&" + dr.query + (cursor ? "&cursor=" + encodeURIComponent(cursor) : "");
+      return fetch(url, { headers: authHeaders("GET"), credentials: "same-origin" }).then(function (res) {
+        if (!res.ok) throw new Error("HTTP " + res.status);
+        var next = res.headers.get("X-Next-Cursor");
+        return res.text().then(function (text) {
+          if (!first) text = text.slice(text.indexOf("\n") + 1); /* one header line */
+          first = false;
+          parts.push(text);
+          return next ? page(next) : null;
+        });
+      });
+    }
+    return page(null).then(function () {
+      var blob = new Blob(parts, { type: "text/csv" });
+      var a = document.createElement("a");
+      a.href = URL.createObjectURL(blob);
+      a.download = "incidents-" + dr.q.from + "-" + dr.q.to + ".csv";
+      document.body.appendChild(a);
+      a.click();
+      setTimeout(function () { URL.revokeObjectURL(a.href); a.remove(); }, 1000);
+    }).catch(function (e) { $("drill-msg").textContent = e.message || String(e); });
+  }
+
+  /* A hotspot cell's edges [w, s, e, n] from its polygon. */
+  function cellBox(f) {
+    var ring = f.geometry.coordinates[0];
+    var lons = ring.map(function (c) { return c[0]; }), lats = ring.map(function (c) { return c[1]; });
+    return [Math.min.apply(null, lons), Math.min.apply(null, lats), Math.max.apply(null, lons),
+            Math.max.apply(null, lats)];
+  }
+
+  /* ---- rate map ------------------------------------------------------- */
+
+  var CHORO = ["#fee5d9", "#fcae91", "#fb6a4a", "#de2d26", "#a50f15"];
+  var NO_POP = "#bdbdbd";
+
+  function mapMode() { return $("mapmode").value || "hotspots"; }
+
+  function drawClassLegend() {
+    var legend = $("legend");
+    legend.textContent = "";
+    CLASSES.forEach(function (c) {
+      var li = el("li");
+      var sw = el("i");
+      sw.style.background = c[1];
+      li.appendChild(sw);
+      li.appendChild(document.createTextNode(STR.classes[c[0]]));
+      legend.appendChild(li);
+    });
+  }
+
+  /* The areas' levels (GET /v1/areas), for "by" at a level. */
+  function fillLevels() {
+    var sel = $("maplevel"), keep = sel.value || S.levelWanted || "";
+    var levels = {};
+    (S.areas || []).forEach(function (a) { levels[a.level] = true; });
+    sel.textContent = "";
+    sel.appendChild(option("", precinctWord()));
+    Object.keys(levels).sort().forEach(function (l) {
+      var w = S.words && S.words.area_levels && S.words.area_levels[l];
+      sel.appendChild(option(l, w && w[LANG] ? w[LANG] : l));
+    });
+    if (levels[keep]) sel.value = keep;
+    $("maplevel-label").hidden = Object.keys(levels).length === 0;
+  }
+
+  /* Up to five classes of the values, at their quantiles (distinct breaks). */
+  function classBreaks(values) {
+    var v = values.slice().sort(function (a, b) { return a - b; });
+    var breaks = [];
+    for (var k = 1; k <= 5; k++) {
+      var b = v[Math.min(v.length - 1, Math.ceil(v.length * k / 5) - 1)];
+      if (breaks.indexOf(b) < 0) breaks.push(b);
+    }
+    return breaks; /* upper bounds, ascending */
+  }
+  function classOf(breaks, x) {
+    for (var i = 0; i < breaks.length; i++) if (x <= breaks[i]) return i;
+    return breaks.length - 1;
+  }
+
+  function loadChoropleth() {
+    var days = Number($("window").value), to = endDate(), from = addDays(to, -days);
+    var level = $("maplevel").value, rate = mapMode() === "rate";
+    var q = "/v1/cube?rates=true&from=" + from + "&to=" + to + offenseParam() +
+      (level ? "&by=area&area_level=" + encodeURIComponent(level) : "&by=precinct") + precinctParam();
+    return latest("hotspots", api(q), function (c) {
+      drawChoropleth(c, { from: from, to: to, days: days, level: level, rate: rate });
+    });
+  }
+
+  function drawChoropleth(c, w) {
+    if (S.cellLayer) { S.cellLayer.remove(); S.cellLayer = null; }
+    if (S.choroLayer) S.choroLayer.remove();
+    S.cells = null;
+    /* The value of each precinct: its own, or its area's at the level. */
+    var byKey = {};
+    c.cells.forEach(function (x) { byKey[w.level ? x.area : x.precinct] = x; });
+    var areaOf = {}, areaName = {};
+    if (w.level) (S.areas || []).forEach(function (a) {
+      if (a.level !== w.level) return;
+      areaName[a.code] = a.name;
+      (a.all_precincts || []).forEach(function (p) { areaOf[p] = a.code; });
+    });
+    var feats = S.boundaries.features.filter(function (f) {
+      return !precinct() || f.properties.code === precinct();
+    });
+    function cellOf(code) {
+      var key = w.level ? areaOf[code] : code;
+      var x = key !== undefined ? byKey[key] : undefined;
+      if (x) return x;
+      /* No incident there: a count of 0, and a rate of 0 where the population is known. */
+      var pop = null;
+      if (!w.level) {
+        var p = S.precinctByCode[code];
+        pop = p && p.population !== null && p.population !== undefined ? p.population : null;
+      }
+      return { count: 0, population: pop, rate_per_100k: pop ? 0 : null };
+    }
+    var values = [];
+    feats.forEach(function (f) {
+      var x = cellOf(f.properties.code);
+      var v = w.rate ? x.rate_per_100k : x.count;
+      if (v !== null && v !== undefined) values.push(v);
+    });
+    var breaks = classBreaks(values.length ? values : [0]);
+    S.choro = { breaks: breaks, rate: w.rate, level: w.level, values: {} };
+    S.choroLayer = L.geoJSON({ type: "FeatureCollection", features: feats }, {
+      style: function (f) {
+        var x = cellOf(f.properties.code), v = w.rate ? x.rate_per_100k : x.count;
+        var k = v === null || v === undefined ? -1 : classOf(breaks, v);
+        S.choro.values[f.properties.code] = { value: v, klass: k, count: x.count };
+        return { className: "choro choro-" + (k < 0 ? "nopop" : k), fillColor: k < 0 ? NO_POP : CHORO[k],
+                 fillOpacity: 0.8, color: "#1b2330", weight: 1 };
+      },
+      onEachFeature: function (f, layer) {
+        var code = f.properties.code, x = cellOf(code);
+        var name = w.level && areaOf[code] ? areaName[areaOf[code]] : precinctText(code);
+        var tip = x.rate_per_100k !== null && x.rate_per_100k !== undefined && x.population ?
+          t("choroTip", { name: name, count: plural("incidents", x.count), pop: fmtN(x.population),
+                          rate: fmtN(x.rate_per_100k, 2) }) :
+          t("choroTipNoPop", { name: name, count: plural("incidents", x.count) });
+        layer.bindTooltip(tip, { sticky: true });
+        layer.on("click", function () {
+          var ps = w.level && areaOf[code] ?
+            Object.keys(areaOf).filter(function (p) { return areaOf[p] === areaOf[code]; }) : [code];
+          openDrill({ from: w.from, to: addDays(w.to, -1), count: x.count, what: name, precincts: ps,
+                      area: w.level ? name : null });
+        });
+      }
+    }).addTo(S.map);
+    S.boundaryLayer.bringToFront();
+    /* The legend: the classes' ranges, and the precincts without a rate. */
+    var legend = $("legend");
+    legend.textContent = "";
+    var lo = values.length ? Math.min.apply(null, values) : 0;
+    var dg = w.rate ? 2 : undefined;
+    breaks.forEach(function (b, i) {
+      var li = el("li");
+      li.className = "choro-class";
+      var sw = el("i");
+      sw.style.background = CHORO[i];
+      li.appendChild(sw);
+      var from = i === 0 ? lo : breaks[i - 1];
+      li.appendChild(document.createTextNode(i === 0 && from === b ? fmtN(b, dg) :
+        t("choroClass", { from: fmtN(from, dg), to: fmtN(b, dg) })));
+      legend.appendChild(li);
+    });
+    if (feats.some(function (f) { return S.choro.values[f.properties.code].klass < 0; })) {
+      var li = el("li");
+      li.className = "choro-nopop";
+      var sw = el("i");
+      sw.style.background = NO_POP;
+      li.appendChild(sw);
+      li.appendChild(document.createTextNode(t("noPopulation")));
+      legend.appendChild(li);
+    }
+    var by = $("maplevel").selectedOptions[0] ? $("maplevel").selectedOptions[0].textContent : precinctWord();
+    $("map-caption").textContent = t("choroCaption", { days: w.days, date: fmtDay(chosenWeek()),
+      filter: filterText(), what: (w.rate ? t("modeRate") : t("modeCount")) + " · " + by });
+    $("map-empty").hidden = true;
+    $("map-note").textContent = w.level ? t("choroArea", { level: by }) : "";
+  }
+
   /* What admin.js (the admin page) uses of the dashboard. */
   S.api = api;
   S.fmtN = fmtN;
@@ -1460,6 +1832,11 @@
     $("window").addEventListener("change", function () { saveHash(); loadHotspots(); });
     $("cell").addEventListener("change", function () { saveHash(); loadHotspots(); });
     $("fdr").addEventListener("change", function () { saveHash(); loadHotspots(); });
+    $("mapmode").addEventListener("change", function () { S.mapModeChosen = true; saveHash(); loadHotspots(); });
+    $("maplevel").addEventListener("change", function () { saveHash(); loadHotspots(); });
+    $("drill-close").addEventListener("click", function () { $("drill").close(); });
+    $("drill-more").addEventListener("click", function () { drillPage(); });
+    $("drill-csv").addEventListener("click", function () { drillCsv(); });
     var resizing = null;
     window.addEventListener("resize", function () {
       clearTimeout(resizing);

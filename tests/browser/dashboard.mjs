@@ -582,6 +582,103 @@ try {
   await page.waitForTimeout(2200);
   await page.screenshot({ path: path.join(artifacts, "dashboard-prior-year.png"), fullPage: true });
 
+  // Drill-down: a count opens exactly the incidents it counts (same number,
+  // same filters, CSV of exactly those); the rate map colours precincts by
+  // their rate per 100,000 in classes, with a legend.
+  {
+    const dp = await context.newPage();
+    dp.on("console", (m) => { if (m.type() === "error") consoleErrors.push("drill: " + m.text()); });
+    dp.on("pageerror", (e) => consoleErrors.push("drill: " + String(e)));
+    await dp.goto(base + "/#week=" + week);
+    await tokenSignIn(dp, readToken);
+    await dp.waitForSelector("#compstat tbody tr");
+    await dp.waitForFunction(() => window.dashboard.cells !== null);
+    // All of a list's pages, and its rows.
+    const drilled = async () => {
+      await dp.waitForSelector("#drill[open]");
+      await dp.waitForFunction(() => document.getElementById("drill-shown").textContent !== "");
+      while (await dp.isVisible("#drill-more")) {
+        const n = await dp.$$eval("#drill-table tbody tr", (rs) => rs.length);
+        await dp.click("#drill-more");
+        await dp.waitForFunction((k) => document.querySelectorAll("#drill-table tbody tr").length > k, n);
+      }
+      return dp.$$eval("#drill-table tbody tr", (rs) => rs.length);
+    };
+    const closeDrill = async () => { await dp.click("#drill-close"); await dp.waitForSelector("#drill", { state: "hidden" }); };
+    const cs = await api("/v1/compstat?week_ending=" + week);
+    // The smallest non-zero count of a category in the week and in 28 days.
+    const picks = [];
+    for (const period of ["week", "d28"]) {
+      const rows = cs.rows.filter((r) => r.category !== "total" && r[period].current > 0);
+      rows.sort((a, b) => a[period].current - b[period].current);
+      if (rows.length) picks.push([rows[0].category, period, rows[0][period].current]);
+    }
+    check(picks.length === 2, "drill-down: counts to click", picks);
+    for (const [category, period, count] of picks) {
+      await dp.click(`#compstat tr[data-category="${category}"] td[data-period="${period}"][data-field="current"]`);
+      const rows = await drilled();
+      check(rows === count, `drill-down: ${category} ${period}: the rows listed are the count clicked`, [rows, count]);
+      const title = await dp.textContent("#drill-title");
+      check(title.includes(num(count)), "drill-down: the title says the count", title);
+      const [download] = await Promise.all([dp.waitForEvent("download"), dp.click("#drill-csv")]);
+      const file = path.join(artifacts, "drill-" + category + "-" + period + ".csv");
+      await download.saveAs(file);
+      const lines = (await import("node:fs")).readFileSync(file, "utf8").split("\n").filter((l) => l !== "");
+      check(lines.length - 1 === count, "drill-down: the CSV holds exactly those rows (and a header)", [lines.length - 1, count]);
+      await closeDrill();
+    }
+    // A map cell: the smallest.
+    const cell = await dp.evaluate(() => {
+      let best = null;
+      window.dashboard.cellLayer.eachLayer((l) => {
+        const c = l.feature.properties.count;
+        if (c > 0 && (!best || c < best.feature.properties.count)) best = l;
+      });
+      if (!best) return null;
+      best.fire("click");
+      return best.feature.properties.count;
+    });
+    check(cell > 0, "drill-down: a map cell to click", cell);
+    const cr = await drilled();
+    check(cr === cell, "drill-down: a map cell lists its count", [cr, cell]);
+    await closeDrill();
+    // The trend's last week, under the smallest category's filter.
+    const cat = picks[1][0];
+    await dp.selectOption("#offense", "category:" + cat);
+    await dp.waitForFunction(() => (window.dashboard.trend || []).length === 52);
+    const trendCube = await api(`/v1/cube?granularity=week&category=${cat}&from=${addDays(to, -7)}&to=${to}`);
+    await dp.waitForTimeout(500);
+    await dp.click('#trend rect.hit[data-week="51"]');
+    const wk = await drilled();
+    check(wk === trendCube.total, "drill-down: the trend's week lists its count", [wk, trendCube.total]);
+    await closeDrill();
+    await dp.selectOption("#offense", "");
+    // The rate map: each precinct's rate per 100,000 from /v1/cube, its class
+    // never below a precinct of a lower rate, one without a population grey.
+    await dp.selectOption("#mapmode", "rate");
+    await dp.waitForSelector("#legend li.choro-class");
+    const days = Number(await dp.inputValue("#window"));
+    const rc = await api(`/v1/cube?by=precinct&rates=true&from=${addDays(to, -days)}&to=${to}`);
+    const shown = await dp.evaluate(() => window.dashboard.choro.values);
+    const bad = [];
+    for (const p of precincts) {
+      const c = rc.cells.find((x) => x.precinct === p.code);
+      const want = c ? c.rate_per_100k : (p.population ? 0 : null);
+      if (!shown[p.code] || shown[p.code].value !== want) bad.push([p.code, shown[p.code], want]);
+    }
+    check(bad.length === 0, "rate map: every precinct's rate as /v1/cube answers", bad);
+    const ranked = Object.values(shown).filter((v) => v.value !== null).sort((a, b) => a.value - b.value);
+    check(ranked.every((v, i) => i === 0 || v.klass >= ranked[i - 1].klass) && ranked[ranked.length - 1].klass > 0,
+          "rate map: classes rise with the rate", ranked);
+    const grey = Object.entries(shown).filter(([, v]) => v.value === null).map(([k]) => k);
+    check(grey.length === 1 && await dp.isVisible("#legend li.choro-nopop"),
+          "rate map: the precinct without a population has no rate, and the legend says so", grey);
+    const classes = await dp.$$eval("#legend li.choro-class", (ls) => ls.length);
+    check(classes >= 3 && classes <= 5, "rate map: a legend in classes", classes);
+    await dp.screenshot({ path: path.join(artifacts, "dashboard-rate-map.png"), fullPage: true });
+    await dp.close();
+  }
+
   // A commander limited to one precinct: only that precinct, and its
   // numbers; a bookmark naming another precinct says so.
   if (process.env.SCOPED_TOKEN) {

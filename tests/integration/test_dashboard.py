@@ -44,6 +44,15 @@ def setup():
     imp(ctx, "precincts", os.path.join(DEMO, "nopd_police_districts_wgs84.geojson"), "--agency",
         "NOPD", "--code-property", "District", "--code-prefix", "NOPD-")
     imp(ctx, "nola-calls", os.path.join(DEMO, "rtcc_dump_2022_merged_w_calls_for_service_2022.csv"))
+    # Populations for the rate map (a figure of our own, not the census's: the
+    # test checks the map against the API's rates, whatever they are), but for
+    # one district, which has none.
+    st, _, ps = d.request("GET", "/v1/precincts", None, admin)
+    for i, p in enumerate(sorted(ps["precincts"], key=lambda p: p["code"])[1:]):
+        st, _, resp = d.request("PUT", "/v1/precincts/" + p["code"],
+                                {"name": p["name"], "boundary": p["boundary"],
+                                 "population": 40000 + 7919 * i}, admin)
+        expect_eq(st, 200, resp)
     return ctx
 
 
