@@ -402,8 +402,23 @@ try {
     check(label === "Cantón", "the agency's word for a precinct", label);
     check((await page.evaluate(() => window.dashboard.missingStrings)).length === 0, "every text in both languages");
     await page.waitForTimeout(500);
+    check(await holds(page, () => document.getElementById("mapmode").value === "rate" &&
+                                  document.querySelectorAll("#legend li.choro-class").length > 0),
+          "incidents without coordinates: the map of rates by canton, by itself");
+    const choro = await page.evaluate(() => window.dashboard.choro.values);
+    check(choro["CR-1"] && choro["CR-1"].value > 0 && choro["CR-2"] && choro["CR-2"].value === null,
+          "a canton's rate, and none for the one without a population", choro);
     let bad = await page.evaluate(leftovers, "en");
     check(bad.length === 0, "español: no English text on the dashboard", bad);
+    const total = await page.$eval('#compstat tr[data-category="total"] td[data-period="week"][data-field="current"]',
+                                   (td) => Number(td.textContent.replace(/\D/g, "")));
+    await page.click('#compstat tr[data-category="total"] td[data-period="week"][data-field="current"]');
+    await page.waitForFunction(() => document.getElementById("drill-shown").textContent !== "");
+    const listed = await page.$$eval("#drill-table tbody tr", (rs) => rs.length);
+    check(listed === total && total > 0, "the drill-down lists the week's count", [listed, total]);
+    bad = await page.evaluate(leftovers, "en");
+    check(bad.length === 0, "español: no English text in the drill-down", bad);
+    await page.click("#drill-close");
     await page.click("#admin-open");
     await page.waitForSelector("#admin-users tbody tr[data-login]");
     await page.waitForSelector("#admin-categories tbody tr");

@@ -11,6 +11,7 @@ and slowed down, a disabled user thrown out of an open page, an idle and an
 expired session, a cookie request without the CSRF header refused, and
 set-password links used twice or late refused. Screenshots go to
 $COMPSTAT_ARTIFACTS (default build-test/artifacts)."""
+import datetime
 import os
 import re
 import subprocess
@@ -24,6 +25,8 @@ ARTIFACTS = os.environ.get("COMPSTAT_ARTIFACTS", os.path.join(SRC, "build-test",
 PW = "la contraseña de todos los lunes"
 BOX = {"type": "Polygon", "coordinates": [[[-84.1, 9.9], [-84.0, 9.9], [-84.0, 10.0],
                                           [-84.1, 10.0], [-84.1, 9.9]]]}
+BOX2 = {"type": "Polygon", "coordinates": [[[-84.0, 9.9], [-83.9, 9.9], [-83.9, 10.0],
+                                           [-84.0, 10.0], [-84.0, 9.9]]]}
 
 
 def admin(ci, *args, stdin=None):
@@ -59,6 +62,19 @@ def setup():
         st, _, resp = d.request("PUT", "/v1/offenses/ROB", {"name": "Asalto", "category": "robbery"},
                                 tok)
         expect(st in (200, 201), resp)
+    # CR's incidents have no coordinates (as OIJ's): counts by canton, a map of
+    # rates; a second canton without a population.
+    st, _, resp = d.request("PUT", "/v1/precincts/CR-1", {"name": "Central", "boundary": BOX,
+                                                          "population": 52000}, adm)
+    expect_eq(st, 200, resp)
+    st, _, resp = d.request("PUT", "/v1/precincts/CR-2", {"name": "Escazú", "boundary": BOX2}, adm)
+    expect(st in (200, 201), resp)
+    now = datetime.datetime.now(datetime.timezone.utc)
+    incs = [{"source": "oij", "external_id": str(i), "offense": "ROB",
+             "precinct": "CR-1" if i % 3 else "CR-2",
+             "occurred_at": (now - datetime.timedelta(hours=1 + i)).isoformat()} for i in range(15)]
+    st, _, resp = d.request("POST", "/v1/incidents", incs, adm)
+    expect_eq((st, resp["accepted"]), (200, 15), resp)
     admin(ci, "user", "create", "--agency", "CR", "--role", "commander", "--login", "ana.mora",
           "--name", "Ana Mora", "--password-stdin", stdin=PW + "\n")
     admin(ci, "user", "create", "--agency", "CR", "--role", "admin", "--login", "jefa",
