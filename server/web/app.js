@@ -138,6 +138,7 @@
       language: "Language",
       testName: "exact conditional binomial test of the two counts, two-sided",
       /* drill-down and rate maps */
+      packetOpen: "Packet", packetTitle: "The weekly COMPSTAT packet, to print (a page per precinct)",
       drillTitle: "The incidents behind {count}",
       drillCaption: "{what} · {from} to {to} · {precinct} · {filter}",
       drillWeek: "the week of {date}", drillCell: "a map cell", drillPrior: "{period}, a year earlier",
@@ -281,6 +282,7 @@
       language: "Idioma",
       testName: "prueba binomial condicional exacta de los dos recuentos, bilateral",
       /* desglose y mapas de tasas */
+      packetOpen: "Informe", packetTitle: "El informe COMPSTAT semanal, para imprimir (una página por delegación)",
       drillTitle: "Los incidentes de {count}",
       drillCaption: "{what} · {from} al {to} · {precinct} · {filter}",
       drillWeek: "la semana del {date}", drillCell: "una celda del mapa", drillPrior: "{period}, un año antes",
@@ -930,6 +932,9 @@
       if ($(k).value) h.set(k, $(k).value);
     });
     if (mapMode() !== "hotspots") h.set("map", mapMode());
+    /* The weekly packet of the week (and precinct) looked at, in this language. */
+    $("packet-link").href = "/packet.html#week=" + chosenWeek() +
+      (precinct() ? "&precinct=" + encodeURIComponent(precinct()) : "") + "&lang=" + LANG;
     if ($("maplevel").value) h.set("level", $("maplevel").value);
     if (!$("fdr").checked) h.set("fdr", "0");
     if (new URLSearchParams(location.hash.replace(/^#/, "")).get("lang")) h.set("lang", LANG);

@@ -133,5 +133,31 @@ def test_in_chromium(ctx):
         expect(os.path.getsize(os.path.join(ARTIFACTS, shot)) > 10000, shot + " kept")
 
 
+def test_packet_in_chromium(ctx):
+    """The weekly packet (issue 19, item 7): tests/browser/packet.mjs prints
+    an area's packet to PDF on A4 and Letter and checks its pages and
+    numbers against the API, and the packet in Spanish."""
+    if os.environ.get("COMPSTAT_SKIP_BROWSER") == "1":
+        print("COMPSTAT_SKIP_BROWSER=1: browser test not run")
+        return
+    d, adm = ctx["d"], ctx["admin"]
+    st, _, ps = d.request("GET", "/v1/precincts", None, adm)
+    codes = sorted(p["code"] for p in ps["precincts"])[:3]
+    st, _, resp = d.request("PUT", "/v1/areas/CENTRO", {"name": "Centro", "level": "zona",
+                                                        "precincts": codes}, adm)
+    expect(st in (200, 201), resp)
+    week = scalar(ctx["ci"], """
+        SELECT (date_trunc('week', (counted_at AT TIME ZONE 'America/Chicago'))::date + 6)::text
+        FROM incidents GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1""")
+    os.makedirs(ARTIFACTS, exist_ok=True)
+    env = dict(os.environ, COMPSTATD_URL="http://127.0.0.1:%d" % d.port,
+               READ_TOKEN=token(ctx["ci"], "commander", "NOPD"), WEEK=week, AREA="CENTRO",
+               ARTIFACTS=ARTIFACTS)
+    out = subprocess.run(["node", os.path.join(BROWSER, "packet.mjs")], env=env,
+                         capture_output=True, text=True, timeout=400)
+    print(out.stdout)
+    expect_eq(out.returncode, 0, "the packet's checks (stderr: %s)" % out.stderr[-3000:])
+
+
 if __name__ == "__main__":
-    run([test_files_and_config, test_in_chromium], setup, teardown)
+    run([test_files_and_config, test_in_chromium, test_packet_in_chromium], setup, teardown)
