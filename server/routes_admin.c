@@ -108,6 +108,15 @@ static void principals_changed(void)
     " 'mfa_enrolled', u.totp_enabled_at IS NOT NULL, 'created_at', u.created_at,"        \
     " 'last_sign_in', (SELECT max(s.created_at) FROM sessions s WHERE s.user_id = u.id))"
 
+/* A set-password link in an answer: its path and when it stops working. */
+static void add_link(cJSON *o, const char *secret, const char *expires_at)
+{
+    char path[SECRET_TOKEN_LEN + 32];
+    snprintf(path, sizeof path, "/#set-password=%s", secret);
+    cJSON_AddStringToObject(o, "set_password_path", path);
+    cJSON_AddStringToObject(o, "link_expires_at", expires_at);
+}
+
 static void on_users(void *arg, PGresult *res, const char *error)
 {
     http_req *r = arg;
@@ -211,10 +220,7 @@ static void on_user_created(void *arg, PGresult *res, const char *error)
     }
     cJSON *o = cJSON_CreateObject();
     cJSON_AddItemToObject(o, "user", cJSON_Parse(PQgetvalue(res, 0, 3)));
-    char path[SECRET_TOKEN_LEN + 32];
-    snprintf(path, sizeof path, "/#set-password=%s", u->secret);
-    cJSON_AddStringToObject(o, "set_password_path", path);
-    cJSON_AddStringToObject(o, "link_expires_at", PQgetvalue(res, 0, 4));
+    add_link(o, u->secret, PQgetvalue(res, 0, 4));
     http_reply_json(r, 201, o);
 }
 
@@ -284,10 +290,7 @@ void h_user_create(http_req *r)
         " a AS (INSERT INTO audit_log (token_id, request_id, action, target, detail)"
         "  SELECT $9::int, $10, 'user.create', $6, " AUDIT_DETAIL " FROM u)"
         " SELECT chk.taken, chk.bad_p, chk.bad_a,"
-        "  (SELECT json_build_object('login', u.login, 'name', u.name, 'role', t.role,"
-        "    'precincts', t.precincts, 'areas', t.areas, 'disabled', false,"
-        "    'password_set', false, 'mfa_enrolled', false, 'created_at', u.created_at,"
-        "    'last_sign_in', NULL)::text FROM u, t),"
+        "  (SELECT " USER_JSON "::text FROM u, t),"
         "  (SELECT to_char(expires_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
         "   FROM l)"
         " FROM chk",
@@ -315,12 +318,8 @@ static void on_user_changed(void *arg, PGresult *res, const char *error)
     principals_changed();
     cJSON *o = cJSON_CreateObject();
     cJSON_AddItemToObject(o, "user", cJSON_Parse(PQgetvalue(res, 0, 0)));
-    if (c->secret[0]) {
-        char path[SECRET_TOKEN_LEN + 32];
-        snprintf(path, sizeof path, "/#set-password=%s", c->secret);
-        cJSON_AddStringToObject(o, "set_password_path", path);
-        cJSON_AddStringToObject(o, "link_expires_at", PQgetvalue(res, 0, 1));
-    }
+    if (c->secret[0])
+        add_link(o, c->secret, PQgetvalue(res, 0, 1));
     http_reply_json(r, 200, o);
 }
 
@@ -402,12 +401,7 @@ void h_user_change(http_req *r)
              "%s"
              " au AS (INSERT INTO audit_log (token_id, request_id, action, target, detail)"
              "  SELECT $3::int, $5, $6, $1, " AUDIT_DETAIL " FROM me)"
-             " SELECT json_build_object('login', u.login, 'name', u.name, 'role', t.role,"
-             "   'precincts', t.precincts, 'areas', t.areas,"
-             "   'disabled', u.disabled_at IS NOT NULL,"
-             "   'password_set', u.password_hash IS NOT NULL,"
-             "   'mfa_enrolled', u.totp_enabled_at IS NOT NULL,"
-             "   'created_at', u.created_at)::text,"
+             " SELECT " USER_JSON "::text,"
              "  (SELECT to_char(expires_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
              "   FROM li),"
              "  pg_notify('compstat_tokens', ''), $4::text IS NULL"

@@ -227,6 +227,8 @@ void h_whoami(http_req *r)
         cJSON *u = cJSON_AddObjectToObject(o, "user");
         cJSON_AddStringToObject(u, "login", r->who.login);
         cJSON_AddStringToObject(u, "name", r->who.user_name ? r->who.user_name : "");
+        /* What the page needs to sign its person out when idle as the server would. */
+        cJSON_AddNumberToObject(u, "idle_timeout_s", (double)app.cfg.session_idle_timeout);
     }
     if (r->who.region) /* a region reader: its region and what it is shared */
         sharing_describe(r, o);

@@ -588,6 +588,7 @@
     S.token = null;
     S.csrf = null;
     S.me = null;
+    S.session = null;
     closeStream();
     stopIdleWatch();
     $("app").hidden = true;
@@ -790,7 +791,8 @@
      person out after that long without a key, click or touch. */
   function startIdleWatch() {
     stopIdleWatch();
-    var limit = (S.session && S.session.idle_timeout_s ? S.session.idle_timeout_s : 1800) * 1000;
+    var idle = S.me && S.me.user && S.me.user.idle_timeout_s;
+    var limit = (idle || (S.session && S.session.idle_timeout_s) || 1800) * 1000;
     S.lastActive = Date.now();
     S.idleTimer = setInterval(function () {
       if (Date.now() - S.lastActive >= limit)
@@ -1379,7 +1381,11 @@
     var url = "/v1/stream" + (precinct() ? "?precinct=" + encodeURIComponent(precinct()) : "");
     fetch(url, { headers: headers, signal: ctrl.signal, credentials: "same-origin" }).then(function (res) {
       if (res.status === 401) {
-        res.json().catch(function () { return null; }).then(function (b) { signOut(refusedText(b), true); });
+        /* Unless the page was signed out meanwhile (another answer's 401
+           closed this stream: its body is gone, and so is the reason). */
+        res.json().catch(function () { return null; }).then(function (b) {
+          if (S.stream === ctrl && S.me) signOut(refusedText(b), true);
+        });
         return;
       }
       if (!res.ok || !res.body) throw new Error("stream: HTTP " + res.status);

@@ -138,7 +138,8 @@ def test_sign_in_cookie_and_whoami(ctx):
               ("ana.mora", "commander", 1800))
     st, _, who = b.request("GET", "/v1/whoami")
     expect_eq((st, who["role"], who["user"]), (200, "commander",
-                                               {"login": "ana.mora", "name": "Ana Mora"}))
+                                               {"login": "ana.mora", "name": "Ana Mora",
+                                                "idle_timeout_s": 1800}))
     expect_eq(who["agency"]["code"], "CR")
     st, _, cube = b.request("GET", "/v1/cube")
     expect_eq(st, 200, "a commander's reads")
