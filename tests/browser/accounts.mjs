@@ -20,6 +20,7 @@ import { chromium } from "playwright-core";
 import { execFileSync } from "node:child_process";
 import crypto from "node:crypto";
 import path from "node:path";
+import { leftovers } from "./util.mjs";
 
 const base = process.env.COMPSTATD_URL;
 const PW = process.env.PASSWORD;
@@ -103,51 +104,6 @@ const inApp = (page) => holds(page, () => !document.getElementById("app").hidden
 // as failed resources; they are not the page's errors.
 const expected = (t) => /Failed to load resource: the server responded with a status of (401|403|422|429)/.test(t);
 
-
-// The texts on screen of the other language: every visible text node,
-// tooltip, label and option (a language's own name, marked lang=, aside)
-// against the other language's strings (of the dashboard and the admin
-// page) that differ from this language's. Run in the page.
-function leftovers(other) {
-  const D = window.dashboard;
-  const cur = D.lang;
-  const tables = [D.strings, D.adminStrings].filter(Boolean);
-  const theirs = [], mine = [];
-  const walk = (a, b, key) => {
-    if (typeof a === "string") theirs.push([key, a, b]);
-    else if (a && typeof a === "object") Object.keys(a).forEach((k) => walk(a[k], b && b[k], key + "." + k));
-  };
-  const collect = (b) => {
-    if (typeof b === "string") mine.push(b);
-    else if (b && typeof b === "object") Object.values(b).forEach(collect);
-  };
-  tables.forEach((T) => { walk(T[other], T[cur], ""); collect(T[cur]); });
-  const mineText = mine.join("\n");
-  const shown = (e) => e && e.getClientRects().length > 0 && getComputedStyle(e).visibility !== "hidden" &&
-    (e.closest("[lang]") || document.documentElement).getAttribute("lang") === document.documentElement.lang;
-  let text = "";
-  const w = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
-  while (w.nextNode()) {
-    const e = w.currentNode.parentElement;
-    if (e && e.tagName !== "OPTION" && e.tagName !== "SCRIPT" && shown(e)) text += w.currentNode.textContent + "\n";
-  }
-  document.querySelectorAll("[title],[aria-label],[placeholder]").forEach((e) => {
-    if (shown(e)) text += [e.title, e.getAttribute("aria-label"), e.placeholder].join("\n") + "\n";
-  });
-  document.querySelectorAll("select").forEach((s) => {
-    if (shown(s)) Array.from(s.options).forEach((o) => { if (!o.lang || o.lang === document.documentElement.lang) text += o.textContent + "\n"; });
-  });
-  const bad = [];
-  for (const [key, a, b] of theirs) {
-    if (a === b) continue;
-    for (const f of a.split(/\{\w+\}/).map((x) => x.trim())) {
-      if (f.length < 4 || mineText.includes(f)) continue;
-      const re = new RegExp("(^|[^\\p{L}])" + f.replace(/[.*+?^${}()|[\]\\]/g, "\\$&") + "($|[^\\p{L}])", "u");
-      if (re.test(text)) bad.push(key + ": " + f);
-    }
-  }
-  return bad;
-}
 
 const browser = await chromium.launch({ executablePath: process.env.CHROMIUM || "/usr/bin/chromium" });
 try {
@@ -408,7 +364,7 @@ try {
     const choro = await page.evaluate(() => window.dashboard.choro.values);
     check(choro["CR-1"] && choro["CR-1"].value > 0 && choro["CR-2"] && choro["CR-2"].value === null,
           "a canton's rate, and none for the one without a population", choro);
-    let bad = await page.evaluate(leftovers, "en");
+    let bad = await page.evaluate(leftovers, { other: "en", from: "dashboard" });
     check(bad.length === 0, "español: no English text on the dashboard", bad);
     const total = await page.$eval('#compstat tr[data-category="total"] td[data-period="week"][data-field="current"]',
                                    (td) => Number(td.textContent.replace(/\D/g, "")));
@@ -416,21 +372,26 @@ try {
     await page.waitForFunction(() => document.getElementById("drill-shown").textContent !== "");
     const listed = await page.$$eval("#drill-table tbody tr", (rs) => rs.length);
     check(listed === total && total > 0, "the drill-down lists the week's count", [listed, total]);
-    bad = await page.evaluate(leftovers, "en");
+    bad = await page.evaluate(leftovers, { other: "en", from: "dashboard" });
     check(bad.length === 0, "español: no English text in the drill-down", bad);
     await page.click("#drill-close");
     await page.click("#admin-open");
     await page.waitForSelector("#admin-users tbody tr[data-login]");
     await page.waitForSelector("#admin-categories tbody tr");
-    bad = await page.evaluate(leftovers, "en");
+    bad = await page.evaluate(leftovers, { other: "en", from: "dashboard" });
     check(bad.length === 0, "español: no English text on the admin page", bad);
     await page.screenshot({ path: path.join(artifacts, "admin-page-es.png"), fullPage: true });
     await page.selectOption("#lang", "en");
     await page.waitForSelector("#compstat tbody tr");
     check(await holds(page, () => window.dashboard.lang === "en"), "the person picks English");
     await page.waitForTimeout(500);
-    bad = await page.evaluate(leftovers, "es");
+    bad = await page.evaluate(leftovers, { other: "es", from: "dashboard" });
     check(bad.length === 0, "English: no Spanish text on the dashboard", bad);
+    await page.click("#admin-open");
+    await page.waitForSelector("#admin-categories tbody tr");
+    bad = await page.evaluate(leftovers, { other: "es", from: "dashboard" });
+    check(bad.length === 0, "English: no Spanish text on the admin page", bad);
+    await page.click("#admin-open");
     await page.click("#signout");
     await page.waitForSelector("#signin-form", { state: "visible" });
     check(await page.textContent("#signin-submit") === "Sign in", "the pick is kept after signing out");
@@ -439,13 +400,13 @@ try {
     const es = await newPage(browser, { locale: "es-CR" });
     await es.page.goto(base + "/");
     await es.page.waitForSelector("#signin-form", { state: "visible" });
-    bad = await es.page.evaluate(leftovers, "en");
+    bad = await es.page.evaluate(leftovers, { other: "en", from: "dashboard" });
     check(bad.length === 0 && await es.page.textContent("#signin-submit") === "Ingresar",
           "español: the sign-in page", bad);
     await es.page.goto(base + "/#set-password=cst_nothing");
     await es.page.reload();
     await es.page.waitForSelector("#setpw-form", { state: "visible" });
-    bad = await es.page.evaluate(leftovers, "en");
+    bad = await es.page.evaluate(leftovers, { other: "en", from: "dashboard" });
     check(bad.length === 0, "español: the set-password page", bad);
     await es.ctx.close();
   }

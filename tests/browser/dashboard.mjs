@@ -24,6 +24,7 @@
 // live feed and moves the counts without a reload.
 import { chromium } from "playwright-core";
 import path from "node:path";
+import { addDays, duration } from "./util.mjs";
 
 const base = process.env.COMPSTATD_URL;
 const readToken = process.env.READ_TOKEN;
@@ -56,26 +57,11 @@ async function api(p, token = readToken, init = {}) {
   return body;
 }
 
-function addDays(d, n) {
-  const t = new Date(d + "T00:00:00Z");
-  t.setUTCDate(t.getUTCDate() + n);
-  return t.toISOString().slice(0, 10);
-}
-
 // Numbers as the page writes them in English (Intl, en-US: 1,234).
 const num = (n) => new Intl.NumberFormat("en-US").format(n);
 
 function pctText(v) {
   return v === null ? "—" : (v > 0 ? "+" : "") + v.toFixed(1) + "%";
-}
-
-// One duration format: m:ss below an hour, h:mm:ss from an hour on.
-function duration(s) {
-  if (s === null || s === undefined) return "—";
-  s = Math.round(s);
-  const h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60), sec = s % 60;
-  const ss = String(sec).padStart(2, "0");
-  return h > 0 ? h + ":" + String(m).padStart(2, "0") + ":" + ss : m + ":" + ss;
 }
 
 const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];

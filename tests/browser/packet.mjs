@@ -11,6 +11,7 @@
 import { chromium } from "playwright-core";
 import fs from "node:fs";
 import path from "node:path";
+import { addDays, duration, leftovers } from "./util.mjs";
 
 const base = process.env.COMPSTATD_URL;
 const token = process.env.READ_TOKEN;
@@ -30,19 +31,7 @@ async function api(p) {
   if (!res.ok) throw new Error(p + ": " + res.status + " " + JSON.stringify(body));
   return body;
 }
-function addDays(d, n) {
-  const t = new Date(d + "T00:00:00Z");
-  t.setUTCDate(t.getUTCDate() + n);
-  return t.toISOString().slice(0, 10);
-}
 const digits = (s) => (s === "—" ? null : Number(s.replace(/[^\d,.-]/g, "").replace(/,/g, "")));
-function duration(s) {
-  if (s === null || s === undefined) return "—";
-  s = Math.round(s);
-  const h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60), sec = s % 60;
-  const ss = String(sec).padStart(2, "0");
-  return h > 0 ? h + ":" + String(m).padStart(2, "0") + ":" + ss : m + ":" + ss;
-}
 // The pages of a PDF: its page objects ("/Type /Page", not "/Pages").
 const pdfPages = (buf) => (buf.toString("latin1").match(/\/Type\s*\/Page(?![s\w])/g) || []).length;
 
@@ -160,33 +149,8 @@ try {
   await page.goto(base + "/packet.html#week=" + week + "&area=" + area + "&paper=a4&lang=es");
   await page.reload();
   await page.waitForFunction(() => window.packet && window.packet.ready && window.packet.lang === "es", null, { timeout: 120000 });
-  const es = await page.evaluate(() => {
-    const P = window.packet;
-    const other = P.strings.en, cur = P.strings.es;
-    const mine = [];
-    const collect = (b) => { if (typeof b === "string") mine.push(b); else if (b && typeof b === "object") Object.values(b).forEach(collect); };
-    collect(cur);
-    const mineText = mine.join("\n");
-    const theirs = [];
-    const walk = (a, b, k) => { if (typeof a === "string") theirs.push([k, a, b]); else if (a && typeof a === "object") Object.keys(a).forEach((x) => walk(a[x], b && b[x], k + "." + x)); };
-    walk(other, cur, "");
-    let text = "";
-    const w = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
-    while (w.nextNode()) {
-      const e = w.currentNode.parentElement;
-      if (e && e.tagName !== "OPTION" && e.getClientRects().length) text += w.currentNode.textContent + "\n";
-    }
-    const bad = [];
-    for (const [k, a, b] of theirs) {
-      if (a === b) continue;
-      for (const f of a.split(/\{\w+\}/).map((x) => x.trim())) {
-        if (f.length < 4 || mineText.includes(f)) continue;
-        const re = new RegExp("(^|[^\\p{L}])" + f.replace(/[.*+?^${}()|[\]\\]/g, "\\$&") + "($|[^\\p{L}])", "u");
-        if (re.test(text)) bad.push(k + ": " + f);
-      }
-    }
-    return { bad, missing: P.missingStrings, html: document.documentElement.lang };
-  });
+  const es = await page.evaluate(() => ({ missing: window.packet.missingStrings, html: document.documentElement.lang }));
+  es.bad = await page.evaluate(leftovers, { other: "en", from: "packet" });
   check(es.missing.length === 0 && es.html === "es", "every text of the packet in English and Spanish", es.missing);
   check(es.bad.length === 0, "español: no English text in the packet", es.bad);
   const esPdf = await page.pdf({ format: "A4", printBackground: true, preferCSSPageSize: true });
