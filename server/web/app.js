@@ -40,7 +40,7 @@
       enrolHead: "Second factor",
       enrolLead: "Scan this code with an authenticator app (or type the key), then enter the code it shows.",
       enrolRequired: "Your agency requires a second factor: set it up to continue.",
-      enrolKey: "Key", enrolCode: "Code", enrolConfirm: "Confirm",
+      enrolKey: "Key", enrolCode: "Code", enrolConfirm: "Confirm", enrolLater: "Not now",
       recoveryLead: "Your recovery codes: each signs you in once if you lose your phone. Keep them " +
         "somewhere safe; they are not shown again.",
       recoveryDone: "I have kept them: continue",
@@ -183,7 +183,7 @@
       enrolLead: "Escanee este código con una aplicación autenticadora (o escriba la clave) y luego " +
         "ingrese el código que muestra.",
       enrolRequired: "Su institución exige un segundo factor: configúrelo para continuar.",
-      enrolKey: "Clave", enrolCode: "Código", enrolConfirm: "Confirmar",
+      enrolKey: "Clave", enrolCode: "Código", enrolConfirm: "Confirmar", enrolLater: "Ahora no",
       recoveryLead: "Sus códigos de recuperación: cada uno le permite ingresar una vez si pierde el " +
         "teléfono. Guárdelos en un lugar seguro; no se muestran de nuevo.",
       recoveryDone: "Ya los guardé: continuar",
@@ -750,6 +750,7 @@
     $("enrol-error").textContent = "";
     $("enrol-lead").textContent = required ? t("enrolRequired") + " " + t("enrolLead") : t("enrolLead");
     S.enrolRequired = required;
+    $("enrol-cancel").textContent = required ? t("signOut") : t("enrolLater");
     return api("/v1/sessions/current/mfa", { method: "POST", quiet: true }).then(function (m) {
       var qr = $("enrol-qr");
       qr.textContent = "";
@@ -1796,7 +1797,12 @@
       e.preventDefault();
       confirmEnrol($("enrol-otp").value.replace(/\s/g, ""));
     });
-    $("enrol-cancel").addEventListener("click", function () { signOut(""); });
+    /* Required: no way on but enrolling (or signing out). Chosen: back to the page. */
+    $("enrol-cancel").addEventListener("click", function () {
+      if (S.enrolRequired || !S.me) { signOut(""); return; }
+      $("enrol").hidden = true;
+      $("app").hidden = false;
+    });
     $("enrol-done").addEventListener("click", function () {
       $("enrol").hidden = true;
       $("recovery-codes").textContent = "";
