@@ -160,6 +160,7 @@
       choroCaption: "{days} days to {date} · {filter} · {what}",
       choroArea: "each precinct coloured with its {level}",
       choroClass: "{from} – {to}",
+      choroNoArea: "{name}: in no {level}", choroNoAreaKey: "in no {level}",
     },
     es: {
       /* index.html */
@@ -304,6 +305,7 @@
       choroCaption: "{days} días al {date} · {filter} · {what}",
       choroArea: "cada delegación con el color de su {level}",
       choroClass: "{from} – {to}",
+      choroNoArea: "{name}: sin {level}", choroNoAreaKey: "sin {level}",
     }
   };
   /* The language: #lang= in the URL, else the one the person picked (the
@@ -1611,7 +1613,13 @@
   /* ---- rate map ------------------------------------------------------- */
 
   var CHORO = ["#fee5d9", "#fcae91", "#fb6a4a", "#de2d26", "#a50f15"];
-  var NO_POP = "#bdbdbd";
+  var NO_POP = "#bdbdbd", NO_AREA = "#f4f4f4";
+
+  /* What the map is by: the level chosen, in the agency's words. */
+  function levelName() {
+    var o = $("maplevel").selectedOptions[0];
+    return o && o.value ? o.textContent : precinctWord();
+  }
 
   function mapMode() { return $("mapmode").value || "hotspots"; }
 
@@ -1664,7 +1672,7 @@
     var q = "/v1/cube?rates=true&from=" + from + "&to=" + to + offenseParam() +
       (level ? "&by=area&area_level=" + encodeURIComponent(level) : "&by=precinct") + precinctParam();
     return latest("hotspots", api(q), function (c) {
-      drawChoropleth(c, { from: from, to: to, days: days, level: level, rate: rate });
+      drawChoropleth(c, { from: from, to: to, days: days, level: level, rate: rate, query: q });
     });
   }
 
@@ -1698,23 +1706,32 @@
     }
     var values = [];
     feats.forEach(function (f) {
+      if (w.level && areaOf[f.properties.code] === undefined) return;
       var x = cellOf(f.properties.code);
       var v = w.rate ? x.rate_per_100k : x.count;
       if (v !== null && v !== undefined) values.push(v);
     });
     var breaks = classBreaks(values.length ? values : [0]);
-    S.choro = { breaks: breaks, rate: w.rate, level: w.level, values: {} };
+    S.choro = { breaks: breaks, rate: w.rate, level: w.level, values: {}, query: w.query };
     S.choroLayer = L.geoJSON({ type: "FeatureCollection", features: feats }, {
       style: function (f) {
-        var x = cellOf(f.properties.code), v = w.rate ? x.rate_per_100k : x.count;
-        var k = v === null || v === undefined ? -1 : classOf(breaks, v);
-        S.choro.values[f.properties.code] = { value: v, klass: k, count: x.count };
-        return { className: "choro choro-" + (k < 0 ? "nopop" : k), fillColor: k < 0 ? NO_POP : CHORO[k],
-                 fillOpacity: 0.8, color: "#1b2330", weight: 1 };
+        var code = f.properties.code, x = cellOf(code), v = w.rate ? x.rate_per_100k : x.count;
+        /* -2: in no area at the level; -1: no population, no rate. */
+        var k = w.level && areaOf[code] === undefined ? -2 : v === null || v === undefined ? -1 :
+          classOf(breaks, v);
+        S.choro.values[code] = { value: k === -2 ? null : v, klass: k, count: x.count,
+                                 area: w.level ? areaOf[code] || null : undefined };
+        return { className: "choro choro-" + (k === -2 ? "noarea" : k < 0 ? "nopop" : k),
+                 fillColor: k === -2 ? NO_AREA : k < 0 ? NO_POP : CHORO[k],
+                 fillOpacity: 0.8, color: "#1b2330", weight: 1, dashArray: k === -2 ? "4 3" : null };
       },
       onEachFeature: function (f, layer) {
         var code = f.properties.code, x = cellOf(code);
         var name = w.level && areaOf[code] ? areaName[areaOf[code]] : precinctText(code);
+        if (w.level && !areaOf[code]) {
+          layer.bindTooltip(t("choroNoArea", { name: name, level: levelName() }), { sticky: true });
+          return;
+        }
         var tip = x.rate_per_100k !== null && x.rate_per_100k !== undefined && x.population ?
           t("choroTip", { name: name, count: plural("incidents", x.count), pop: fmtN(x.population),
                           rate: fmtN(x.rate_per_100k, 2) }) :
@@ -1745,7 +1762,16 @@
         t("choroClass", { from: fmtN(from, dg), to: fmtN(b, dg) })));
       legend.appendChild(li);
     });
-    if (feats.some(function (f) { return S.choro.values[f.properties.code].klass < 0; })) {
+    if (feats.some(function (f) { return S.choro.values[f.properties.code].klass === -2; })) {
+      var na = el("li");
+      na.className = "choro-noarea";
+      var nsw = el("i");
+      nsw.style.background = NO_AREA;
+      na.appendChild(nsw);
+      na.appendChild(document.createTextNode(t("choroNoAreaKey", { level: levelName() })));
+      legend.appendChild(na);
+    }
+    if (feats.some(function (f) { return S.choro.values[f.properties.code].klass === -1; })) {
       var li = el("li");
       li.className = "choro-nopop";
       var sw = el("i");
@@ -1754,7 +1780,7 @@
       li.appendChild(document.createTextNode(t("noPopulation")));
       legend.appendChild(li);
     }
-    var by = $("maplevel").selectedOptions[0] ? $("maplevel").selectedOptions[0].textContent : precinctWord();
+    var by = levelName();
     $("map-caption").textContent = t("choroCaption", { days: w.days, date: fmtDay(chosenWeek()),
       filter: filterText(), what: (w.rate ? t("modeRate") : t("modeCount")) + " · " + by });
     $("map-empty").hidden = true;

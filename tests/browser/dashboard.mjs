@@ -639,10 +639,15 @@ try {
     check(wk === trendCube.total, "drill-down: the trend's week lists its count", [wk, trendCube.total]);
     await closeDrill();
     await dp.selectOption("#offense", "");
+    // The filter's map may have been the rates by itself (its incidents
+    // without points); all offenses have points: the hotspots again.
+    await dp.waitForFunction(() => document.getElementById("mapmode").value === "hotspots" &&
+                                   window.dashboard.cells !== null);
     // The rate map: each precinct's rate per 100,000 from /v1/cube, its class
     // never below a precinct of a lower rate, one without a population grey.
     await dp.selectOption("#mapmode", "rate");
-    await dp.waitForSelector("#legend li.choro-class");
+    await dp.waitForFunction(() => window.dashboard.choro && window.dashboard.cells === null &&
+                                   !/[?&](offense|category)=/.test(window.dashboard.choro.query));
     const days = Number(await dp.inputValue("#window"));
     const rc = await api(`/v1/cube?by=precinct&rates=true&from=${addDays(to, -days)}&to=${to}`);
     const shown = await dp.evaluate(() => window.dashboard.choro.values);
@@ -662,6 +667,29 @@ try {
     const classes = await dp.$$eval("#legend li.choro-class", (ls) => ls.length);
     check(classes >= 3 && classes <= 5, "rate map: a legend in classes", classes);
     await dp.screenshot({ path: path.join(artifacts, "dashboard-rate-map.png"), fullPage: true });
+    // By area: a precinct of an area has its area's rate (/v1/cube by=area),
+    // the others are "in no zona"; an area opens its own incidents.
+    await dp.selectOption("#maplevel", "zona");
+    await dp.waitForFunction(() => window.dashboard.choro && /by=area/.test(window.dashboard.choro.query));
+    const ac = await api(`/v1/cube?by=area&area_level=zona&rates=true&from=${addDays(to, -days)}&to=${to}`);
+    const zona = (await api("/v1/areas")).areas.filter((a) => a.level === "zona");
+    const byArea = await dp.evaluate(() => window.dashboard.choro.values);
+    const areaBad = [];
+    for (const p of precincts) {
+      const a = zona.find((z) => z.all_precincts.includes(p.code));
+      const c = a && ac.cells.find((x) => x.area === a.code);
+      const want = a ? (c ? c.rate_per_100k : 0) : null;
+      if (!byArea[p.code] || byArea[p.code].value !== want || (!a && byArea[p.code].klass !== -2)) areaBad.push([p.code, byArea[p.code], want]);
+    }
+    check(areaBad.length === 0 && zona.length > 0, "rate map by area: each precinct with its area's rate, the others in none", areaBad);
+    check(await dp.isVisible("#legend li.choro-noarea"), "rate map by area: the legend names the precincts in no area");
+    const centro = ac.cells.find((x) => x.area === zona[0].code);
+    await dp.evaluate((code) => {
+      window.dashboard.choroLayer.eachLayer((l) => { if (l.feature.properties.code === code) l.fire("click"); });
+    }, zona[0].all_precincts[0]);
+    const al = await drilled();
+    check(al === (centro ? centro.count : 0), "rate map by area: an area lists its count", [al, centro && centro.count]);
+    await closeDrill();
     await dp.close();
   }
 
