@@ -89,13 +89,17 @@ def test_the_sheet_counts_what_the_list_lists(ctx):
                 rows = listed(d, tok, q)
                 expect_eq(len(rows), row[period][side], (row["category"], period, side))
                 sql = scalar(ci, """
-                    SELECT count(*) FROM incidents i JOIN offenses o ON o.id = i.offense_id
+                    SELECT count(*) || ' ' || coalesce(string_agg(i.id::text, ',' ORDER BY i.id), '')
+                    FROM incidents i JOIN offenses o ON o.id = i.offense_id
                     WHERE o.crime AND i.status NOT IN ('unfounded', 'cancelled')
                       AND (o.category = :'p1' OR :'p1' = 'total')
                       AND i.counted_at >= (:'p2'::date::timestamp AT TIME ZONE 'America/Costa_Rica')
                       AND i.counted_at < (:'p3'::date::timestamp AT TIME ZONE 'America/Costa_Rica')""",
                              row["category"], frm, end)
-                expect_eq(len(rows), int(sql), "and SQL over the same rows")
+                n, ids = (sql.split(" ") + [""])[:2]
+                expect_eq(len(rows), int(n), "and SQL over the same rows")
+                expect_eq(",".join(str(i) for i in sorted(x["id"] for x in rows)), ids,
+                          "the very rows SQL finds")
                 checked += row[period][side] > 0
     expect(checked >= 6, "some counts are not zero", checked)
     # Without counted=true the list keeps every row (the API as before).
