@@ -505,6 +505,17 @@
       page.appendChild(tbl);
       P.summary = cs;
       return page;
+    }).catch(function (e) {
+      /* A reader limited to some precincts may not read the area's sheet:
+         its pages stand, and the summary says why it is not there. */
+      var page = el("section", "page summary");
+      page.setAttribute("data-summary", area ? area.code : "");
+      var hd = el("header");
+      hd.appendChild(el("h1", null, t("summaryTitle") + " · " + (area ? area.name : t("wholeAgency"))));
+      page.appendChild(hd);
+      refused(page, e);
+      P.summary = null;
+      return page;
     });
   }
 

@@ -145,6 +145,26 @@ try {
   const letter = await page.pdf({ format: "Letter", printBackground: true, preferCSSPageSize: true });
   fs.writeFileSync(path.join(artifacts, "packet-letter.pdf"), letter);
   check(pdfPages(letter) === want, "printed on Letter: a sheet per precinct and the summary", [pdfPages(letter), want]);
+  // The whole agency: every precinct the reader sees, and the agency's summary.
+  await page.goto(base + "/packet.html#week=" + week + "&paper=a4");
+  await page.reload();
+  await page.waitForFunction(() => window.packet && window.packet.ready, null, { timeout: 180000 });
+  const all = (await api("/v1/precincts")).precincts.length;
+  const whole = await shown(page);
+  const agencySheet = await api("/v1/compstat?week_ending=" + week);
+  check(whole.length === all + 1 && sheetBad(agencySheet, whole[whole.length - 1].sheet).length === 0,
+        "the whole agency: a page per precinct and the agency's sheet", [whole.length, all + 1]);
+  // Not signed in: said, with the way to the dashboard, and no page.
+  {
+    const anon = await browser.newContext();
+    const ap = await anon.newPage();
+    ap.on("pageerror", (e) => consoleErrors.push("anon: " + String(e)));
+    await ap.goto(base + "/packet.html#week=" + week);
+    await ap.waitForSelector("#error", { state: "visible" });
+    check(/Sign in on the dashboard/.test(await ap.textContent("#error")) &&
+          await ap.$$eval("section.page", (p) => p.length) === 0, "not signed in: said, and nothing drawn");
+    await anon.close();
+  }
   // In Spanish: every text, none of the English left.
   await page.goto(base + "/packet.html#week=" + week + "&area=" + area + "&paper=a4&lang=es");
   await page.reload();
