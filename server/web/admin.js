@@ -83,13 +83,7 @@
   });
   D.adminStrings = ADMIN_STRINGS;
 
-  function t(key, vars) {
-    var s = STR[key];
-    if (s === undefined) s = key;
-    return String(s).replace(/\{(\w+)\}/g, function (m, k) {
-      return vars && vars[k] !== undefined && vars[k] !== null ? String(vars[k]) : m;
-    });
-  }
+  var t = window.compstatCommon.translator(STR);
   function $(id) { return document.getElementById(id); }
   var el = D.el, api = D.api;
   var S = {}; /* the agency as read, and its area levels */

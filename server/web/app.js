@@ -337,13 +337,8 @@
   var STR = STRINGS[LANG];
 
   /* t("key", {name: value}) fills {name} in the string; plural("incidents", n). */
-  function t(key, vars) {
-    var s = STR[key];
-    if (s === undefined) s = key;
-    return String(s).replace(/\{(\w+)\}/g, function (m, k) {
-      return vars && vars[k] !== undefined && vars[k] !== null ? String(vars[k]) : m;
-    });
-  }
+  var C = window.compstatCommon; /* common.js */
+  var t = C.translator(STR);
   var pluralRules = window.Intl && Intl.PluralRules ? new Intl.PluralRules(LANG) : null;
   function plural(key, n) {
     var forms = STR[key];
@@ -422,12 +417,7 @@
   });
 
   function $(id) { return document.getElementById(id); }
-  function el(tag, cls, text) {
-    var e = document.createElement(tag);
-    if (cls) e.className = cls;
-    if (text !== undefined && text !== null) e.textContent = String(text);
-    return e;
-  }
+  var el = C.el;
 
   /* ---- API ---------------------------------------------------------- */
 
@@ -506,7 +496,7 @@
     });
     return o;
   }
-  function pad2(n) { return String(n).padStart(2, "0"); }
+  var pad2 = C.pad2;
   function localDate(ms) { /* "YYYY-MM-DD" in the agency's zone */
     var o = zoneParts(ms, false);
     return o.year + "-" + pad2(o.month) + "-" + pad2(o.day);
@@ -523,12 +513,8 @@
     if (!name || /^GMT/.test(name)) name = "UTC" + (name || "").replace(/^GMT/, "");
     return name;
   }
-  function addDays(date, n) { /* calendar arithmetic on "YYYY-MM-DD" */
-    var d = new Date(date + "T00:00:00Z");
-    d.setUTCDate(d.getUTCDate() + n);
-    return d.toISOString().slice(0, 10);
-  }
-  function dow(date) { return (new Date(date + "T00:00:00Z").getUTCDay() + 6) % 7; } /* Mon 0 */
+  var addDays = C.addDays; /* calendar arithmetic on "YYYY-MM-DD" */
+  var dow = C.dow; /* Mon 0 */
   function sundayOf(date) { return addDays(date, 6 - dow(date)); }
   function fmtDay(date) { /* "6 Mar 2022" of "2022-03-06" */
     return t("dayFmt", { d: Number(date.slice(8, 10)), mon: STR.months[Number(date.slice(5, 7)) - 1],
@@ -1105,16 +1091,7 @@
     return latest("trend", p, function (r) { drawTrend(r[0], r[1], r[2].total > 0, start); });
   }
 
-  function weekly(cube, start) {
-    var counts = new Array(52).fill(0);
-    cube.cells.forEach(function (c) {
-      var d = c.bucket.slice(0, 10);
-      var i = Math.round((Date.parse(d + "T00:00:00Z") - Date.parse(start + "T00:00:00Z")) /
-        (7 * 86400000));
-      if (i >= 0 && i < 52) counts[i] += c.count;
-    });
-    return counts;
-  }
+  var weekly = C.weekly;
 
   function drawTrend(cur, prior, priorHeld, start) {
     var svg = $("trend");
@@ -1187,12 +1164,7 @@
   /* ---- response times ----------------------------------------------- */
 
   /* One format throughout: m:ss below an hour, h:mm:ss from an hour on. */
-  function duration(s) {
-    if (s === null || s === undefined) return "—";
-    s = Math.round(s);
-    var h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60), sec = s % 60;
-    return h > 0 ? h + ":" + pad2(m) + ":" + pad2(sec) : m + ":" + pad2(sec);
-  }
+  var duration = C.duration;
 
   function loadResponseTimes() {
     var to = endDate();

@@ -114,20 +114,10 @@
     });
   });
 
-  function t(key, vars) {
-    var s = STR[key];
-    if (s === undefined) s = key;
-    return String(s).replace(/\{(\w+)\}/g, function (m, k) {
-      return vars && vars[k] !== undefined && vars[k] !== null ? String(vars[k]) : m;
-    });
-  }
+  var C = window.compstatCommon; /* common.js */
+  var t = C.translator(STR);
   function $(id) { return document.getElementById(id); }
-  function el(tag, cls, text) {
-    var e = document.createElement(tag);
-    if (cls) e.className = cls;
-    if (text !== undefined && text !== null) e.textContent = String(text);
-    return e;
-  }
+  var el = C.el;
   var NUM_LOCALE = String(navigator.language || "").toLowerCase().split("-")[0] === LANG ? navigator.language : LANG;
   function num(n, digits) {
     if (n === null || n === undefined) return "—";
@@ -135,19 +125,7 @@
       { minimumFractionDigits: digits, maximumFractionDigits: digits }).format(n);
   }
   function pct(v) { return v === null || v === undefined ? "—" : (v > 0 ? "+" : "") + num(v, 1) + (LANG === "es" ? " %" : "%"); }
-  function pad2(n) { return String(n).padStart(2, "0"); }
-  function duration(s) {
-    if (s === null || s === undefined) return "—";
-    s = Math.round(s);
-    var h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60), sec = s % 60;
-    return h > 0 ? h + ":" + pad2(m) + ":" + pad2(sec) : m + ":" + pad2(sec);
-  }
-  function addDays(date, n) {
-    var d = new Date(date + "T00:00:00Z");
-    d.setUTCDate(d.getUTCDate() + n);
-    return d.toISOString().slice(0, 10);
-  }
-  function dow(date) { return (new Date(date + "T00:00:00Z").getUTCDay() + 6) % 7; }
+  var pad2 = C.pad2, duration = C.duration, addDays = C.addDays, dow = C.dow;
   function fmtDay(date) {
     return t("dayFmt", { d: Number(date.slice(8, 10)), mon: STR.months[Number(date.slice(5, 7)) - 1], y: date.slice(0, 4) });
   }
@@ -247,14 +225,7 @@
 
   /* ---- the trend (an SVG: it prints) -------------------------------- */
 
-  function weekly(cube, start) {
-    var counts = new Array(52).fill(0);
-    cube.cells.forEach(function (c) {
-      var i = Math.round((Date.parse(c.bucket.slice(0, 10) + "T00:00:00Z") - Date.parse(start + "T00:00:00Z")) / (7 * 86400000));
-      if (i >= 0 && i < 52) counts[i] += c.count;
-    });
-    return counts;
-  }
+  var weekly = C.weekly;
 
   var SVG = "http://www.w3.org/2000/svg";
   function svgEl(tag, attrs, text) {
