@@ -37,6 +37,7 @@
       confirmRevoke: "Revoke token {id} ({label})? Whatever uses it is refused from now on.",
       newUserHead: "A new person", create: "Create",
       precinctsHelp: "Precincts (none chosen: the whole agency)",
+      areasHelp: "Or areas (their precincts, as the areas change)",
       linkFor: "Send this link to {name} ({login}): it sets their password once, until {until}.",
       roles: { commander: "commander", supervisor: "supervisor", admin: "admin", dispatch: "dispatch" },
       language: "Language", languageNone: "the browser's", mfaRequired: "Every person signs in with a second factor",
@@ -64,6 +65,7 @@
       confirmRevoke: "¿Revocar el token {id} ({label})? Lo que lo use queda rechazado desde ahora.",
       newUserHead: "Una persona nueva", create: "Crear",
       precinctsHelp: "Delegaciones (ninguna elegida: toda la institución)",
+      areasHelp: "O áreas (sus delegaciones, según cambien las áreas)",
       linkFor: "Envíe este enlace a {name} ({login}): define su contraseña una vez, hasta el {until}.",
       roles: { commander: "comandante", supervisor: "supervisor", admin: "administrador", dispatch: "despacho" },
       language: "Idioma", languageNone: "el del navegador", mfaRequired: "Toda persona ingresa con un segundo factor",
@@ -170,13 +172,20 @@
   }
 
   function createUser() {
-    var precincts = Array.prototype.filter.call($("nu-precincts").options, function (o) { return o.selected; })
-      .map(function (o) { return o.value; });
+    var picked = function (id) {
+      return Array.prototype.filter.call($(id).options, function (o) { return o.selected; })
+        .map(function (o) { return o.value; });
+    };
+    var precincts = picked("nu-precincts"), areas = picked("nu-areas");
     var body = { login: $("nu-login").value.trim(), name: $("nu-name").value.trim(), role: $("nu-role").value };
     if (precincts.length) body.precincts = precincts;
+    if (areas.length) body.areas = areas;
     api("/v1/users", { method: "POST", body: body }).then(function (r) {
       showLink(r);
       $("nu-login").value = $("nu-name").value = "";
+      ["nu-precincts", "nu-areas"].forEach(function (id) {
+        Array.prototype.forEach.call($(id).options, function (o) { o.selected = false; });
+      });
       say("admin-users-msg", t("saved"));
       loadUsers();
     }).catch(failed("admin-users-msg"));
@@ -319,6 +328,16 @@
       o.value = c;
       ps.appendChild(o);
     });
+    /* Areas: the precincts below them, now and as the areas change. */
+    var as = $("nu-areas");
+    as.textContent = "";
+    (D.areas || []).slice().sort(function (a, b) { return a.name.localeCompare(b.name, LANG); }).forEach(function (a) {
+      var w = D.words && D.words.area_levels && D.words.area_levels[a.level];
+      var o = el("option", null, a.name + " · " + (w && w[LANG] ? w[LANG] : a.level) + " · " + a.code);
+      o.value = a.code;
+      as.appendChild(o);
+    });
+    $("nu-areas-label").hidden = !(D.areas && D.areas.length);
     var lang = $("ag-language");
     lang.textContent = "";
     [["", t("languageNone")], ["es", "Español"], ["en", "English"]].forEach(function (x) {

@@ -318,6 +318,15 @@ try {
             "the list says disabled");
       await p.ctx.close();
     }
+    // A person of an area: the area given, not its precincts.
+    await page.fill("#nu-login", "zona.sj");
+    await page.fill("#nu-name", "Agente de San José");
+    await page.selectOption("#nu-role", "commander");
+    await page.selectOption("#nu-areas", ["SJ"]);
+    await page.click("#nu-form button[type=submit]");
+    await page.waitForSelector('#admin-users tr[data-login="zona.sj"]');
+    const zs = await page.evaluate(async () => (await (await fetch("/v1/users")).json()).users.find((u) => u.login === "zona.sj"));
+    check(zs && JSON.stringify(zs.areas) === '["SJ"]' && zs.precincts === null, "a person of an area, from the admin page", zs);
     // A machine's token revoked.
     const machine = process.env.DISPATCH_TOKEN;
     const id = await page.evaluate(async () => {

@@ -69,6 +69,9 @@ def setup():
     expect_eq(st, 200, resp)
     st, _, resp = d.request("PUT", "/v1/precincts/CR-2", {"name": "Escazú", "boundary": BOX2}, adm)
     expect(st in (200, 201), resp)
+    st, _, resp = d.request("PUT", "/v1/areas/SJ", {"name": "San José", "level": "provincia",
+                                                    "precincts": ["CR-1"]}, adm)
+    expect(st in (200, 201), resp)
     now = datetime.datetime.now(datetime.timezone.utc)
     incs = [{"source": "oij", "external_id": str(i), "offense": "ROB",
              "precinct": "CR-1" if i % 3 else "CR-2",
