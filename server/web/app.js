@@ -1303,6 +1303,7 @@
     if (S.cellLayer) S.cellLayer.remove();
     if (S.choroLayer) { S.choroLayer.remove(); S.choroLayer = null; }
     drawClassLegend();
+    document.querySelector('#map-panel h2 [data-str="hotspotsHead"]').textContent = t("hotspotsHead");
     S.cells = fc;
     S.cellLayer = L.geoJSON(fc, {
       style: function (f) {
@@ -1753,8 +1754,11 @@
       legend.appendChild(li);
     }
     var by = levelName();
+    /* The panel is headed by what it maps. */
+    document.querySelector('#map-panel h2 [data-str="hotspotsHead"]').textContent =
+      w.rate ? t("modeRate") : t("modeCount");
     $("map-caption").textContent = t("choroCaption", { days: w.days, date: fmtDay(chosenWeek()),
-      filter: filterText(), what: (w.rate ? t("modeRate") : t("modeCount")) + " · " + by });
+      filter: filterText(), what: t("mapBy") + " " + by.toLowerCase() });
     $("map-empty").hidden = true;
     $("map-note").textContent = w.level ? t("choroArea", { level: by }) : "";
   }
