@@ -27,6 +27,7 @@ const PW = process.env.PASSWORD;
 const artifacts = process.env.ARTIFACTS || ".";
 const failures = [];
 const consoleErrors = [];
+const serverErrors = [];
 
 function check(cond, what, detail) {
   if (!cond) failures.push(what + (detail === undefined ? "" : ": " + JSON.stringify(detail)));
@@ -75,6 +76,8 @@ async function newPage(browser, opts = {}) {
   const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 }, ...opts });
   const page = await ctx.newPage();
   page.on("console", (m) => { if (m.type() === "error") consoleErrors.push(m.text()); });
+  /* Which request a 5xx was, for the report. */
+  page.on("response", (r) => { if (r.status() >= 500) serverErrors.push(r.status() + " " + r.request().method() + " " + r.url()); });
   page.on("pageerror", (e) => consoleErrors.push(String(e)));
   return { ctx, page };
 }
@@ -440,8 +443,13 @@ try {
   await browser.close();
 }
 
-const errors = consoleErrors.filter((e) => !expected(e));
-check(errors.length === 0, "no console errors", errors);
+// A live stream whose session ends while it opens (its audit record not yet
+// written) is answered 503 stream_ended; the page then asks again and is
+// told the session ended. Any other 5xx is an error.
+const streamOnly = serverErrors.every((e) => /^503 GET .*\/v1\/stream/.test(e));
+const errors = consoleErrors.filter((e) => !expected(e) && !(streamOnly && /status of 503/.test(e)));
+check(errors.length === 0 && (streamOnly || serverErrors.length === 0), "no console errors",
+      errors.concat(serverErrors));
 if (failures.length) {
   console.error(failures.length + " failed:\n" + failures.join("\n"));
   process.exit(1);

@@ -109,6 +109,8 @@ def test_in_chromium(ctx):
     out = subprocess.run(["node", os.path.join(BROWSER, "accounts.mjs")], env=env,
                          capture_output=True, text=True, timeout=300)
     print(out.stdout)
+    if out.returncode != 0:  # what the daemon said, for the report
+        print("\n".join(ctx["d"].log().splitlines()[-60:]))
     expect_eq(out.returncode, 0, "the browser checks (stderr: %s)" % out.stderr[-3000:])
 
 
