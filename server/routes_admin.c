@@ -502,11 +502,12 @@ void h_categories_get(http_req *r)
         const ref_offense *o = ref_offense_by_id(app.ref, id);
         if (!o || o->agency_id != r->who.agency_id || !principal_offense_ok(&r->who, id))
             continue;
-        int seen = 0; /* the first offense of each category names it */
-        for (int j = 1; j < id && !seen; j++) {
-            const ref_offense *q = ref_offense_by_id(app.ref, j);
-            seen = q && q->agency_id == o->agency_id && strcmp(q->category, o->category) == 0 &&
-                   principal_offense_ok(&r->who, j);
+        int seen = 0; /* a category once: the agency has tens of them */
+        const cJSON *e;
+        cJSON_ArrayForEach(e, arr)
+        {
+            seen |= strcmp(cJSON_GetObjectItemCaseSensitive(e, "code")->valuestring,
+                           o->category) == 0;
         }
         if (seen)
             continue;

@@ -439,8 +439,7 @@
   }
 
   /* What a 401 says to the person: the session ran out, or was ended. */
-  function refusedText(body) {
-    var code = body && body.error ? body.error.code : "";
+  function refusedText(code) {
     if (code === "session_expired") return t("sessionExpired");
     return S.token ? t("tokenRefused") : t("signedOutRefused");
   }
@@ -453,7 +452,8 @@
                          body: opt.body !== undefined ? JSON.stringify(opt.body) : undefined })
       .then(function (res) {
         return res.json().catch(function () { return null; }).then(function (body) {
-          if (res.status === 401 && S.me && !opt.quiet) signOut(refusedText(body), true);
+          if (res.status === 401 && S.me && !opt.quiet)
+            signOut(refusedText(body && body.error ? body.error.code : ""), true);
           if (!res.ok) throw new ApiError(res.status, body);
           return body;
         });
@@ -649,15 +649,7 @@
   function resumeSession(csrf) {
     S.token = null;
     S.csrf = csrf;
-    return api("/v1/whoami", { quiet: true }).then(function () { return enter(null); })
-      .catch(function (e) {
-        if (e && e.code === "mfa_required") return beginEnrol(true);
-        S.csrf = null;
-        try { localStorage.removeItem(CSRF_KEY); } catch (x) { /* private mode */ }
-        $("signin").hidden = false;
-        if (e && e.status === 401 && e.code === "session_expired")
-          $("signin-error").textContent = t("sessionExpired");
-      });
+    return enter(null);
   }
 
   /* Signed in (token or session): whoami, the reference data, the panels. */
@@ -715,6 +707,7 @@
       if (S.onSignIn) S.onSignIn(S.me);
     }).catch(function (e) {
       if (e && e.code === "mfa_required") return beginEnrol(true);
+      if (e && e.status === 401) { signOut(refusedText(e.code), true); return; }
       if (S.token || S.csrf) signOut(e.message || String(e));
     });
   }
@@ -735,6 +728,7 @@
     $("enrol").hidden = false;
     $("enrol-codes").hidden = true;
     $("enrol-form").hidden = false;
+    $("enrol-key").hidden = false;
     $("enrol-error").textContent = "";
     $("enrol-lead").textContent = required ? t("enrolRequired") + " " + t("enrolLead") : t("enrolLead");
     S.enrolRequired = required;
@@ -761,7 +755,13 @@
   function confirmEnrol(code) {
     return api("/v1/sessions/current/mfa/confirm", { method: "POST", body: { otp: code }, quiet: true })
       .then(function (r) {
+        /* Enrolled: the secret leaves the screen, the codes take its place. */
         $("enrol-form").hidden = true;
+        $("enrol-error").textContent = "";
+        $("enrol-qr").textContent = "";
+        $("enrol-secret").textContent = "";
+        $("enrol-key").hidden = true;
+        $("enrol-lead").textContent = t("mfaDone");
         var ol = $("recovery-codes");
         ol.textContent = "";
         r.recovery_codes.forEach(function (c) { ol.appendChild(el("li", null, c)); });
@@ -1360,7 +1360,7 @@
         /* Unless the page was signed out meanwhile (another answer's 401
            closed this stream: its body is gone, and so is the reason). */
         res.json().catch(function () { return null; }).then(function (b) {
-          if (S.stream === ctrl && S.me) signOut(refusedText(b), true);
+          if (S.stream === ctrl && S.me) signOut(refusedText(b && b.error ? b.error.code : ""), true);
         });
         return;
       }
